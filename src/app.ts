@@ -1,0 +1,81 @@
+// The only file that wires GraphQL and REST together on one Fastify server.
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { createContext, type RequestContext } from './context.js';
+import { ping, type Db } from './db/orm.js';
+import type { OperationSpec } from './errors/catalog.js';
+import { createApollo } from './graphql/server.js';
+import { loggerOptions, requestId } from './observability/logger.js';
+import { registerRequestChecks } from './rest/content-types.js';
+import { registerErrorHandlers } from './rest/error-handler.js';
+import { authRoutes } from './rest/routes/auth.routes.js';
+import { metaRoutes } from './rest/routes/meta.routes.js';
+import type { ServiceDeps } from './services/deps.js';
+import { createPasswordHasher } from './services/password.service.js';
+import { createTokenService } from './services/token.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /** The catalog operation a route serves: its declared codes and its db/internal codes. */
+    operation?: OperationSpec;
+    /** Body content types the route accepts (default: application/json). */
+    contentTypes?: string[];
+  }
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  deps: ServiceDeps;
+  /** Readiness goes false; used by graceful shutdown. */
+  stopAccepting(): void;
+}
+
+export async function buildApp(config: Config, orm: Db, overrides: Partial<ServiceDeps> = {}): Promise<Gateway> {
+  const deps: ServiceDeps = {
+    config,
+    passwords: createPasswordHasher(config.password),
+    tokens: await createTokenService(config),
+    now: () => new Date(),
+    ...overrides,
+  };
+  let accepting = true;
+
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.bodyLimit,
+    // A hop count is accepted at run time (proxy-addr), though the typings omit it.
+    trustProxy: config.trustProxy as boolean | string[],
+    requestIdHeader: false,
+    genReqId: (req) => requestId(req.headers['x-request-id'], randomUUID),
+    // Fields of the wrong type are rejected, never coerced; unknown fields are dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: false } },
+    return503OnClosing: true,
+  });
+
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    req.ctx = createContext(orm.em.fork(), deps, req.headers);
+  });
+  registerRequestChecks(app);
+  registerErrorHandlers(app);
+  await app.register(formbody);
+
+  await app.register(authRoutes);
+  await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting });
+
+  const apollo = await createApollo(app, config);
+  app.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: fastifyApolloHandler(apollo, { context: async (req) => req.ctx }),
+  });
+
+  return { app, deps, stopAccepting: () => (accepting = false) };
+}

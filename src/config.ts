@@ -1,0 +1,218 @@
+// The only reader of process.env. Parsed once at boot; bad or missing production
+// secrets refuse the start (SPEC §5).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface SigningJwk {
+  kid: string;
+  alg: 'EdDSA' | 'ES256';
+  kty: string;
+  crv: string;
+  x: string;
+  y?: string;
+  d: string;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Unset: the embedded PostgreSQL under dataDir is used. */
+  databaseUrl: string | undefined;
+  migrateOnStart: boolean;
+  db: {
+    poolMax: number;
+    acquireTimeoutMs: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    queryTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+  };
+  secretKey: string;
+  jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshReuseGrace: number;
+  sessionIdleTimeout: number;
+  password: { memoryCost: number; timeCost: number; parallelism: number };
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+  google: { clientIds: string[]; certsUrl: string | undefined };
+  trustProxy: boolean | number | string[];
+  graphql: { introspection: boolean; sandbox: boolean };
+  logLevel: string;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+// OWASP's minimum for argon2id; production may only go up from here.
+export const OWASP_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}`);
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false`);
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = read(env, name);
+  return raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): SigningJwk[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} is not valid JSON (expected a JWK set {"keys": [...]})`);
+  }
+  const keys = (doc as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must be a JWK set with at least one key`);
+  const kids = new Set<string>();
+  return keys.map((k: Record<string, unknown>, i) => {
+    if (typeof k.kid !== 'string' || k.kid === '') throw new ConfigError(`${name}: key ${i} has no kid`);
+    if (kids.has(k.kid)) throw new ConfigError(`${name}: duplicate kid ${k.kid}`);
+    kids.add(k.kid);
+    const okEd = k.alg === 'EdDSA' && k.kty === 'OKP' && k.crv === 'Ed25519';
+    const okEs = k.alg === 'ES256' && k.kty === 'EC' && k.crv === 'P-256';
+    if (!okEd && !okEs) throw new ConfigError(`${name}: key ${k.kid} must be EdDSA on Ed25519 or ES256 on P-256`);
+    if (typeof k.d !== 'string') throw new ConfigError(`${name}: key ${k.kid} is not a private key`);
+    return k as unknown as SigningJwk;
+  });
+}
+
+export function generateSigningKey(alg: 'EdDSA' | 'ES256' = 'EdDSA', kid = randomBytes(8).toString('hex')): SigningJwk {
+  const { privateKey } =
+    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { ...(privateKey.export({ format: 'jwk' }) as Omit<SigningJwk, 'kid' | 'alg'>), kid, alg };
+}
+
+/** Development secrets, generated once and kept under the data folder (never in production). */
+function devSecrets(dataDir: string): { secretKey: string; jwtPrivateKeys: string } {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const secrets = {
+    secretKey: randomBytes(32).toString('base64url'),
+    jwtPrivateKeys: JSON.stringify({ keys: [generateSigningKey('EdDSA')] }),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+function trustProxy(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || ['0', 'false', 'off', 'no'].includes(raw.toLowerCase())) return false;
+  if (['true', 'on', 'yes'].includes(raw.toLowerCase())) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) throw new ConfigError('NODE_ENV must be development, production or test');
+  const production = nodeEnv === 'production';
+  const dataDir = path.resolve(read(env, 'DATA_DIR') ?? '.data');
+
+  const databaseUrl = read(env, 'DATABASE_URL');
+  let secretKey = read(env, 'SECRET_KEY');
+  let jwtKeys = read(env, 'JWT_PRIVATE_KEYS');
+  if (production) {
+    const missing = [
+      !databaseUrl && 'DATABASE_URL',
+      !secretKey && 'SECRET_KEY',
+      !jwtKeys && 'JWT_PRIVATE_KEYS',
+    ].filter(Boolean);
+    if (missing.length) throw new ConfigError(`production mode needs ${missing.join(', ')}`);
+  } else if (!secretKey || !jwtKeys) {
+    const dev = devSecrets(dataDir);
+    secretKey ??= dev.secretKey;
+    jwtKeys ??= dev.jwtPrivateKeys;
+  }
+  if (Buffer.byteLength(secretKey!, 'utf8') < 32) throw new ConfigError('SECRET_KEY must be at least 32 bytes');
+
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  const port = int(env, 'PORT', 4000);
+  const listenUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const password = {
+    memoryCost: int(env, 'PASSWORD_HASH_MEMORY_KIB', OWASP_ARGON2.memoryCost, 8),
+    timeCost: int(env, 'PASSWORD_HASH_ITERATIONS', OWASP_ARGON2.timeCost, 1),
+    parallelism: int(env, 'PASSWORD_HASH_PARALLELISM', OWASP_ARGON2.parallelism, 1),
+  };
+  if (production && (password.memoryCost < OWASP_ARGON2.memoryCost || password.timeCost < OWASP_ARGON2.timeCost)) {
+    throw new ConfigError('production mode refuses argon2id parameters below OWASP (m=19456 KiB, t=2, p=1)');
+  }
+
+  return {
+    env: nodeEnv as Config['env'],
+    production,
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', !databaseUrl),
+    db: {
+      poolMax: int(env, 'DB_POOL_MAX', 10, 1),
+      acquireTimeoutMs: int(env, 'DB_ACQUIRE_TIMEOUT_MS', 2000, 1),
+      connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 1),
+      statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 2000, 1),
+      queryTimeoutMs: int(env, 'DB_QUERY_TIMEOUT_MS', 2500, 1),
+      idleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5000, 1),
+    },
+    secretKey: secretKey!,
+    jwt: {
+      privateKeys: parseSigningKeys(jwtKeys!),
+      issuer: read(env, 'JWT_ISSUER') ?? listenUrl,
+      audience: read(env, 'JWT_AUDIENCE') ?? listenUrl,
+    },
+    accessTokenTtl: int(env, 'ACCESS_TOKEN_TTL', 900, 1),
+    refreshTokenTtl: int(env, 'REFRESH_TOKEN_TTL', 2592000, 1),
+    refreshReuseGrace: int(env, 'REFRESH_REUSE_GRACE', 10),
+    sessionIdleTimeout: int(env, 'SESSION_IDLE_TIMEOUT', 1209600, 1),
+    password,
+    webauthn: {
+      rpId: read(env, 'WEBAUTHN_RP_ID') ?? 'localhost',
+      rpName: read(env, 'WEBAUTHN_RP_NAME') ?? 'Auth Gateway',
+      origins: list(env, 'WEBAUTHN_ORIGINS', ['http://localhost:4000']),
+    },
+    google: { clientIds: list(env, 'GOOGLE_CLIENT_IDS', []), certsUrl: read(env, 'GOOGLE_CERTS_URL') },
+    trustProxy: trustProxy(read(env, 'TRUST_PROXY')),
+    graphql: {
+      introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
+      sandbox: bool(env, 'GRAPHQL_SANDBOX', !production),
+    },
+    logLevel: read(env, 'LOG_LEVEL') ?? 'info',
+    bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0),
+  };
+}
+
+/** process.env, with a .env file merged in outside production (real env vars win). */
+export function readEnvironment(): Env {
+  if (process.env.NODE_ENV !== 'production' && existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}

@@ -1,0 +1,9 @@
+import { Permission } from './permission.entity.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { Role } from './role.entity.js';
+import { Session } from './session.entity.js';
+import { Tenant } from './tenant.entity.js';
+import { User } from './user.entity.js';
+
+export { Permission, RefreshToken, Role, Session, Tenant, User };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken];

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { Collection, Entity, ManyToMany, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Role } from './role.entity.js';
+import { Tenant } from './tenant.entity.js';
+
+@Entity({ tableName: 'users' })
+@Unique({ name: 'users_tenant_email_unique', properties: ['tenant', 'email'] })
+export class User {
+  [OptionalProps]?: 'id' | 'passwordHash' | 'disabled' | 'createdAt' | 'updatedAt' | 'passwordChangedAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Tenant, { deleteRule: 'cascade' })
+  tenant!: Tenant;
+
+  /** Stored lower-cased and trimmed. */
+  @Property({ type: 'text' })
+  email!: string;
+
+  /** argon2id PHC string; null for users who sign in only with passkeys or Google. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  passwordHash: string | null = null;
+
+  @Property({ type: 'boolean' })
+  disabled: boolean = false;
+
+  @ManyToMany(() => Role, undefined, { pivotTable: 'user_roles', joinColumn: 'user_id', inverseJoinColumn: 'role_id' })
+  roles = new Collection<Role>(this);
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  passwordChangedAt: Date | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

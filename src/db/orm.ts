@@ -1,0 +1,85 @@
+// MikroORM wiring: every DB call is bounded (pool acquire, connect, statement and
+// client-side query timeouts) so a dead or hung database becomes a *_db_error within
+// a few seconds instead of a hung request (SPEC §5).
+import { MikroORM, type Options, PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
+import { DriverException } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Config } from '../config.js';
+import { entities } from './entities/index.js';
+import { migrationsList } from './migrations/index.js';
+
+export type Db = MikroORM;
+export type { EntityManager };
+
+export function ormOptions(databaseUrl: string, db: Config['db']): Options {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: databaseUrl,
+    entities,
+    discovery: { requireEntitiesArray: true },
+    extensions: [Migrator],
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
+    allowGlobalContext: false,
+    debug: false,
+    pool: {
+      min: 0,
+      max: db.poolMax,
+      acquireTimeoutMillis: db.acquireTimeoutMs,
+      createTimeoutMillis: db.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      reapIntervalMillis: 1000,
+      propagateCreateError: false,
+    },
+    driverOptions: {
+      acquireConnectionTimeout: db.acquireTimeoutMs,
+      connection: {
+        connectionTimeoutMillis: db.connectTimeoutMs,
+        statement_timeout: db.statementTimeoutMs,
+        query_timeout: db.queryTimeoutMs,
+        idle_in_transaction_session_timeout: db.idleInTransactionTimeoutMs,
+        keepAlive: true,
+        application_name: 'auth-gateway',
+      },
+    },
+  };
+}
+
+export async function openDb(databaseUrl: string, db: Config['db']): Promise<Db> {
+  // connect: false so that a database that is down at boot does not stop the gateway
+  // from starting; requests then answer *_db_error until it comes back.
+  return MikroORM.init({ ...ormOptions(databaseUrl, db), connect: false });
+}
+
+export async function migrate(orm: Db): Promise<string[]> {
+  const done = await orm.getMigrator().up();
+  return done.map((m) => m.name);
+}
+
+const NOT_THROWN = Symbol('not thrown');
+
+/**
+ * em.transactional, with one rule added: anything thrown by BEGIN, COMMIT or the pool
+ * (outside `fn`) is a database failure and is converted to the ORM's DriverException,
+ * so the formatter can classify it by class.
+ */
+export async function transactional<T>(em: EntityManager, fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+  let inner: unknown = NOT_THROWN;
+  try {
+    return await em.transactional(async (tx) => {
+      try {
+        return await fn(tx);
+      } catch (e) {
+        inner = e;
+        throw e;
+      }
+    });
+  } catch (e) {
+    if (e === inner || e instanceof DriverException) throw e;
+    throw em.getDriver().convertException(e as Error);
+  }
+}
+
+/** A cheap round trip for /readyz. */
+export async function ping(orm: Db): Promise<void> {
+  await orm.em.fork().execute('select 1');
+}

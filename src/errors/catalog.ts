@@ -1,0 +1,339 @@
+// The error catalog: the one source of truth for every code the gateway can answer.
+// REST status and body, GraphQL extensions, log field, metric label, the AuthErrorCode
+// enum, GET /auth/error-codes and docs/error-codes.md are all derived from this module.
+// Codes are never renamed or reused; a new code gets a new entry with its own `since`.
+
+export type ErrorClass = 'client' | 'server' | 'dependency';
+
+export interface CatalogEntry {
+  status: number;
+  class: ErrorClass;
+  retryable: boolean;
+  /** The fixed human summary sent to clients. Never exception text. */
+  message: string;
+  meaning: string;
+  action: string;
+  since: string;
+}
+
+const db = (meaning: string, message: string, action: string): CatalogEntry => ({
+  status: 503,
+  class: 'dependency',
+  retryable: true,
+  message,
+  meaning,
+  action,
+  since: '0.1.0',
+});
+
+const internal = (meaning: string, message: string, action: string): CatalogEntry => ({
+  status: 500,
+  class: 'server',
+  retryable: false,
+  message,
+  meaning,
+  action,
+  since: '0.1.0',
+});
+
+const client = (status: number, meaning: string, message: string, action: string): CatalogEntry => ({
+  status,
+  class: 'client',
+  retryable: false,
+  message,
+  meaning,
+  action,
+  since: '0.1.0',
+});
+
+export const catalog = {
+  // --- The seed's codes (fixed) ---
+  auth_login_db_error: db(
+    'Database failure while loading user or RBAC data during login.',
+    'Database failure during login.',
+    'Treat as 5xx; investigate DB health before retrying.',
+  ),
+  auth_login_internal_error: internal(
+    'Unexpected server error during login that is not a DB error or explicit 4xx.',
+    'Unexpected error during login.',
+    'Inspect logs for the stack trace; treat as 5xx.',
+  ),
+  auth_refresh_db_error: db(
+    'Database failure while validating refresh token/session state.',
+    'Database failure during token refresh.',
+    'Treat as 5xx; the user should re-authenticate once the underlying issue is resolved. The refresh token was not consumed.',
+  ),
+  auth_webauthn_db_error: db(
+    'Database failure while resolving tenant or RBAC during WebAuthn login (or another WebAuthn operation).',
+    'Database failure during WebAuthn.',
+    'Treat as 5xx; investigate DB and retry once healthy.',
+  ),
+  auth_webauthn_internal_error: internal(
+    'Unexpected server error during WebAuthn login (or another WebAuthn operation).',
+    'Unexpected error during WebAuthn.',
+    'Treat as 5xx; inspect logs for details.',
+  ),
+  auth_google_db_error: db(
+    'Database failure while resolving tenant or RBAC after Google OAuth.',
+    'Database failure during Google sign-in.',
+    'Treat as 5xx; investigate DB health.',
+  ),
+  auth_google_internal_error: internal(
+    'Unexpected server error during Google OAuth login (including missing Google configuration or unreachable Google certificates).',
+    'Unexpected error during Google sign-in.',
+    'Treat as 5xx; inspect logs for details.',
+  ),
+  auth_api_key_internal_error: internal(
+    'Unexpected server error while generating an API key (e.g. JWT/cipher issues or internal failures).',
+    'Unexpected error while generating an API key.',
+    'Treat as 5xx; inspect logs for details and ensure SECRET_KEY/JWT configuration is valid.',
+  ),
+
+  // --- Codes this project adds ---
+  auth_request_invalid: client(
+    422,
+    'Malformed JSON, wrong content type, missing or invalid fields, a body over the size limit (413), or a credential in the query string.',
+    'The request is invalid.',
+    'Fix the request; do not retry unchanged.',
+  ),
+  auth_login_invalid_credentials: client(
+    401,
+    'Unknown tenant, unknown user or wrong password (deliberately indistinguishable).',
+    'Invalid credentials.',
+    'Ask the user to check tenant, e-mail and password. Do not retry automatically.',
+  ),
+  auth_login_account_disabled: client(
+    403,
+    'The account is disabled; only said after the credential proved correct.',
+    'The account is disabled.',
+    'An administrator must enable the account.',
+  ),
+  auth_rate_limited: {
+    status: 429,
+    class: 'client',
+    retryable: true,
+    message: 'Too many attempts. Try again later.',
+    meaning: 'Too many attempts for this account or client address.',
+    action: 'Retry after the Retry-After header (REST); a persistent rate may indicate an attack.',
+    since: '0.1.0',
+  },
+  auth_refresh_invalid: client(
+    401,
+    'Unknown, malformed, expired or revoked refresh token.',
+    'The refresh token is invalid.',
+    'Sign in again.',
+  ),
+  auth_refresh_reused: client(
+    401,
+    'An already-rotated refresh token came back outside the grace window: the whole session was revoked.',
+    'The refresh token was already used; the session has been revoked.',
+    'Sign in again. Repeated occurrences may mean a stolen token; check the audit log.',
+  ),
+  auth_refresh_internal_error: internal(
+    'Unexpected server error during refresh.',
+    'Unexpected error during token refresh.',
+    'Treat as 5xx; inspect logs for details.',
+  ),
+  auth_webauthn_challenge_invalid: client(
+    400,
+    'The WebAuthn challenge is unknown, expired or already used.',
+    'The WebAuthn challenge is invalid or expired.',
+    'Request new options and retry the ceremony.',
+  ),
+  auth_webauthn_verification_failed: client(
+    401,
+    'Signature, origin, RP ID, user-verification or counter check failed; or the credential is unknown.',
+    'Passkey verification failed.',
+    'Retry with a registered passkey; a counter regression may mean a cloned authenticator.',
+  ),
+  auth_google_token_invalid: client(
+    401,
+    'The Google ID token has a bad signature, wrong audience or issuer, is expired or malformed.',
+    'The Google ID token is invalid.',
+    'Obtain a fresh ID token from Google and retry.',
+  ),
+  auth_google_email_unverified: client(
+    403,
+    'Google says the e-mail address is not verified.',
+    'The Google e-mail address is not verified.',
+    'The user must verify the e-mail address with Google.',
+  ),
+  auth_google_account_not_allowed: client(
+    403,
+    'No user is linked to this Google account and the tenant does not admit it.',
+    'This Google account is not allowed in this tenant.',
+    'An administrator must create the user or admit the domain.',
+  ),
+  auth_unauthenticated: client(
+    401,
+    'Missing, malformed, expired or revoked access token.',
+    'Authentication required.',
+    'Send a valid access token (refresh it, or sign in again).',
+  ),
+  auth_api_key_invalid: client(
+    401,
+    'The API key is unknown, malformed, expired or revoked.',
+    'The API key is invalid.',
+    'Use a valid API key.',
+  ),
+  auth_forbidden: client(
+    403,
+    'Authenticated, but lacking the permission; or requested scopes exceed the caller\'s.',
+    'Permission denied.',
+    'Grant the needed permission or request fewer scopes.',
+  ),
+  auth_api_key_db_error: db(
+    'Database failure creating, listing, revoking or checking API keys.',
+    'Database failure while handling API keys.',
+    'Treat as 5xx; investigate DB health.',
+  ),
+  auth_session_db_error: db(
+    'Database failure checking the caller\'s session or loading what the operation needs.',
+    'Database failure while checking the session.',
+    'Treat as 5xx; investigate DB health.',
+  ),
+  auth_internal_error: internal(
+    'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
+    'Unexpected error.',
+    'Treat as 5xx; inspect logs for details.',
+  ),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof catalog;
+export const errorCodes = Object.keys(catalog) as ErrorCode[];
+
+export interface OperationSpec {
+  /** GraphQL field name; also the operation label in logs and metrics. */
+  name: string;
+  rest: { method: 'GET' | 'POST' | 'DELETE'; path: string };
+  graphql: string | null;
+  /** Codes the operation may answer with; a test fails when another one comes out. */
+  codes: readonly ErrorCode[];
+  /** What a database failure becomes. */
+  dbError: ErrorCode;
+  /** What any other unexpected failure becomes. */
+  internalError: ErrorCode;
+}
+
+const op = (
+  name: string,
+  method: OperationSpec['rest']['method'],
+  path: string,
+  graphql: string | null,
+  dbError: ErrorCode,
+  internalError: ErrorCode,
+  codes: ErrorCode[],
+): OperationSpec => ({
+  name,
+  rest: { method, path },
+  graphql,
+  dbError,
+  internalError,
+  codes: [...new Set<ErrorCode>(['auth_request_invalid', ...codes, dbError, internalError])],
+});
+
+const webauthn = (name: string, path: string, codes: ErrorCode[]) =>
+  op(name, 'POST', path, name, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
+const protectedCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_forbidden'];
+
+export const operations = {
+  login: op('login', 'POST', '/auth/login', 'login', 'auth_login_db_error', 'auth_login_internal_error', [
+    'auth_login_invalid_credentials',
+    'auth_login_account_disabled',
+    'auth_rate_limited',
+  ]),
+  refresh: op('refresh', 'POST', '/auth/refresh', 'refresh', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
+    'auth_refresh_invalid',
+    'auth_refresh_reused',
+    'auth_login_account_disabled',
+    'auth_rate_limited',
+  ]),
+  logout: op('logout', 'POST', '/auth/logout', 'logout', 'auth_session_db_error', 'auth_internal_error', [
+    'auth_refresh_invalid',
+  ]),
+  logoutAll: op('logoutAll', 'POST', '/auth/logout/all', 'logoutAll', 'auth_session_db_error', 'auth_internal_error', [
+    'auth_unauthenticated',
+  ]),
+  webauthnRegisterOptions: webauthn('webauthnRegisterOptions', '/auth/webauthn/register/options', [
+    'auth_unauthenticated',
+    'auth_rate_limited',
+  ]),
+  webauthnRegisterVerify: webauthn('webauthnRegisterVerify', '/auth/webauthn/register/verify', [
+    'auth_unauthenticated',
+    'auth_webauthn_challenge_invalid',
+    'auth_webauthn_verification_failed',
+    'auth_rate_limited',
+  ]),
+  webauthnLoginOptions: webauthn('webauthnLoginOptions', '/auth/webauthn/login/options', ['auth_rate_limited']),
+  webauthnLoginVerify: webauthn('webauthnLoginVerify', '/auth/webauthn/login/verify', [
+    'auth_webauthn_challenge_invalid',
+    'auth_webauthn_verification_failed',
+    'auth_login_account_disabled',
+    'auth_rate_limited',
+  ]),
+  loginWithGoogle: op(
+    'loginWithGoogle',
+    'POST',
+    '/auth/login/google',
+    'loginWithGoogle',
+    'auth_google_db_error',
+    'auth_google_internal_error',
+    [
+      'auth_google_token_invalid',
+      'auth_google_email_unverified',
+      'auth_google_account_not_allowed',
+      'auth_login_account_disabled',
+      'auth_rate_limited',
+    ],
+  ),
+  createApiKey: op('createApiKey', 'POST', '/auth/api-key', 'createApiKey', 'auth_api_key_db_error', 'auth_api_key_internal_error', [
+    ...protectedCodes,
+    'auth_rate_limited',
+    'auth_session_db_error',
+  ]),
+  apiKeys: op('apiKeys', 'GET', '/auth/api-keys', 'apiKeys', 'auth_api_key_db_error', 'auth_internal_error', [
+    ...protectedCodes,
+    'auth_session_db_error',
+  ]),
+  revokeApiKey: op('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'revokeApiKey', 'auth_api_key_db_error', 'auth_internal_error', [
+    ...protectedCodes,
+    'auth_session_db_error',
+  ]),
+  me: op('me', 'GET', '/auth/me', 'me', 'auth_session_db_error', 'auth_internal_error', [
+    ...protectedCodes,
+    'auth_api_key_db_error',
+  ]),
+} as const satisfies Record<string, OperationSpec>;
+
+export type OperationName = keyof typeof operations;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(catalog, value);
+}
+
+export function operationByGraphqlField(field: string): OperationSpec | undefined {
+  return Object.values(operations).find((o) => o.graphql === field);
+}
+
+/** The catalog as published at GET /auth/error-codes (and rendered to docs/error-codes.md). */
+export function catalogDocument() {
+  const ops = Object.values(operations) as OperationSpec[];
+  return {
+    codes: errorCodes.map((code) => {
+      const e: CatalogEntry = catalog[code];
+      const using = ops.filter((o) => o.codes.includes(code));
+      return {
+        code,
+        status: e.status,
+        class: e.class,
+        retryable: e.retryable,
+        routes: using.map((o) => `${o.rest.method} ${o.rest.path}`),
+        graphql_fields: using.map((o) => o.graphql).filter((f): f is string => f !== null),
+        meaning: e.meaning,
+        action: e.action,
+        since: e.since,
+        message: e.message,
+      };
+    }),
+  };
+}

@@ -1,0 +1,78 @@
+// Loads config, opens the database (embedded when DATABASE_URL is unset), builds the
+// app, listens, and shuts down cleanly on SIGTERM/SIGINT.
+import 'reflect-metadata';
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, readEnvironment } from './config.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate, openDb } from './db/orm.js';
+import { DEMO_ADMIN_EMAIL, DEMO_TENANT, ensureDemoTenant } from './services/admin.service.js';
+import { createPasswordHasher } from './services/password.service.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`auth-gateway: configuration error: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const log = pino({ level: config.logLevel });
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, log);
+    await ensureDatabase(embedded.adminUrl, 'auth_gateway');
+    databaseUrl = embedded.urlFor('auth_gateway');
+  }
+
+  const orm = await openDb(databaseUrl, config.db);
+  if (config.migrateOnStart) {
+    const applied = await migrate(orm);
+    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+  }
+  if (embedded) {
+    const password = await ensureDemoTenant(orm.em.fork(), createPasswordHasher(config.password));
+    if (password) {
+      // Printed once, to the terminal only (never to the JSON log): it is not stored anywhere.
+      process.stdout.write(
+        `\n  Demo tenant "${DEMO_TENANT}" created. Admin: ${DEMO_ADMIN_EMAIL}  password: ${password}\n  (shown once; reset it with: npm run admin -- user create ...)\n\n`,
+      );
+    }
+  }
+
+  const gateway = await buildApp(config, orm);
+  const address = await gateway.app.listen({ host: config.host, port: config.port });
+  gateway.app.log.info(
+    { graphql: `${address}/graphql`, rest: `${address}/auth`, sandbox: config.graphql.sandbox },
+    `auth gateway listening: GraphQL${config.graphql.sandbox ? ' + Apollo Sandbox' : ''} at ${address}/graphql, REST shim at ${address}/auth/*`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    gateway.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    gateway.stopAccepting();
+    const deadline = setTimeout(() => {
+      gateway.app.log.error('shutdown deadline passed; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    await gateway.app.close();
+    await orm.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`auth-gateway: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { AuthError } from '../errors/auth-error.js';
+
+export const JSON_TYPE = 'application/json';
+export const FORM = 'application/x-www-form-urlencoded';
+
+// Names under which clients put credentials in URLs; such requests are refused and the
+// value is never looked up (SPEC §3).
+const CREDENTIAL_PARAMS = new Set(['access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'api-key', 'key', 'token', 'password', 'credential']);
+
+/** Request hygiene for every route: no credentials in query strings, only declared body types. */
+export function registerRequestChecks(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req) => {
+    const q = req.url.indexOf('?');
+    if (q < 0) return;
+    for (const key of new URLSearchParams(req.url.slice(q + 1)).keys()) {
+      if (CREDENTIAL_PARAMS.has(key.toLowerCase())) throw new AuthError('auth_request_invalid');
+    }
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined) return;
+    const mime = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const allowed = req.routeOptions.config?.contentTypes ?? [JSON_TYPE];
+    if (!allowed.includes(mime)) throw new AuthError('auth_request_invalid');
+  });
+}

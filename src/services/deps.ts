@@ -1,0 +1,11 @@
+import type { Config } from '../config.js';
+import type { PasswordHasher } from './password.service.js';
+import type { TokenService } from './token.service.js';
+
+/** The narrow set of collaborators services need besides an entity manager. */
+export interface ServiceDeps {
+  config: Config;
+  passwords: PasswordHasher;
+  tokens: TokenService;
+  now(): Date;
+}

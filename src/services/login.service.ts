@@ -1,0 +1,31 @@
+// Password login. One answer and one cost for unknown tenant, unknown user and wrong
+// password; "disabled" is said only after the password proved right.
+import type { EntityManager } from '../db/orm.js';
+import { User } from '../db/entities/user.entity.js';
+import { AuthError } from '../errors/auth-error.js';
+import type { ServiceDeps } from './deps.js';
+import { startSession, type AuthPayload } from './session.service.js';
+
+export interface PasswordLoginInput {
+  tenant: string;
+  email: string;
+  password: string;
+}
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {
+  const user = await em.findOne(
+    User,
+    { tenant: { slug: input.tenant }, email: normaliseEmail(input.email) },
+    { populate: ['tenant', 'roles.permissions', 'passwordHash'] },
+  );
+  const check = await deps.passwords.verify(user?.passwordHash ?? null, input.password);
+  if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
+  if (user.disabled) throw new AuthError('auth_login_account_disabled');
+
+  const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
+  return startSession(em, deps, user, 'password', async (tx) => {
+    if (rehash) await tx.nativeUpdate(User, { id: user.id }, { passwordHash: rehash });
+  });
+}

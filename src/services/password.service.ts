@@ -1,0 +1,44 @@
+// Passwords: argon2id with at least OWASP parameters, hashed on libuv's thread pool
+// (off the event loop). Unknown users are verified against a dummy hash of the same
+// cost so that they take the same time as known ones (no account enumeration).
+import { randomBytes } from 'node:crypto';
+import { Algorithm, hash, verify } from '@node-rs/argon2';
+import type { Config } from '../config.js';
+
+export interface PasswordCheck {
+  ok: boolean;
+  /** The stored hash uses other parameters than the configured ones: store a new one. */
+  needsRehash: boolean;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** `stored` null (unknown user, or no password set) still costs one full verification. */
+  verify(stored: string | null, password: string): Promise<PasswordCheck>;
+}
+
+export function createPasswordHasher(params: Config['password']): PasswordHasher {
+  const options = { algorithm: Algorithm.Argon2id, ...params };
+  const expected = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
+  const hashPassword = (password: string) => hash(password, options);
+  let dummy: Promise<string> | undefined;
+
+  return {
+    hash: hashPassword,
+    async verify(stored, password) {
+      if (stored === null) {
+        dummy ??= hashPassword(randomBytes(16).toString('hex'));
+        await verify(await dummy, password).catch(() => false);
+        return { ok: false, needsRehash: false };
+      }
+      let ok: boolean;
+      try {
+        ok = await verify(stored, password);
+      } catch {
+        // A corrupt stored hash must not become a 500 that tells the account exists.
+        ok = false;
+      }
+      return { ok, needsRehash: ok && !stored.startsWith(expected) };
+    },
+  };
+}
