@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     databaseUrl = embedded.urlFor('auth_gateway');
   }
 
-  const orm = await openDb(databaseUrl, config.db);
+  const orm = await openDb(databaseUrl, config.db, log);
   if (config.migrateOnStart) {
     const applied = await migrate(orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');

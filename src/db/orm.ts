@@ -11,14 +11,21 @@ import { migrationsList } from './migrations/index.js';
 export type Db = MikroORM;
 export type { EntityManager };
 
-export function ormOptions(databaseUrl: string, db: Config['db']): Options {
+export interface DbLog {
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+const silent: DbLog = { warn: () => {}, debug: () => {} };
+
+export function ormOptions(databaseUrl: string, db: Config['db'], log: DbLog = silent): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
     entities,
     discovery: { requireEntitiesArray: true },
     extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     allowGlobalContext: false,
     debug: false,
     pool: {
@@ -28,9 +35,16 @@ export function ormOptions(databaseUrl: string, db: Config['db']): Options {
       createTimeoutMillis: db.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       reapIntervalMillis: 1000,
-      propagateCreateError: false,
     },
     driverOptions: {
+      // knex writes pool warnings ("Connection Error: ...") to the console unless given a logger.
+      log: {
+        warn: (message: unknown) => log.warn({ knex: String(message) }, 'database pool warning'),
+        error: (message: unknown) => log.warn({ knex: String(message) }, 'database pool error'),
+        debug: (message: unknown) => log.debug({ knex: String(message) }),
+        deprecate: () => {},
+        enableColors: false,
+      },
       acquireConnectionTimeout: db.acquireTimeoutMs,
       connection: {
         connectionTimeoutMillis: db.connectTimeoutMs,
@@ -44,10 +58,10 @@ export function ormOptions(databaseUrl: string, db: Config['db']): Options {
   };
 }
 
-export async function openDb(databaseUrl: string, db: Config['db']): Promise<Db> {
+export async function openDb(databaseUrl: string, db: Config['db'], log?: DbLog): Promise<Db> {
   // connect: false so that a database that is down at boot does not stop the gateway
   // from starting; requests then answer *_db_error until it comes back.
-  return MikroORM.init({ ...ormOptions(databaseUrl, db), connect: false });
+  return MikroORM.init({ ...ormOptions(databaseUrl, db, log), connect: false });
 }
 
 export async function migrate(orm: Db): Promise<string[]> {

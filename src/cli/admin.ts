@@ -1,0 +1,160 @@
+// The admin command line (SPEC §5): npm run admin -- <command>. It talks to DATABASE_URL,
+// or to the embedded PostgreSQL under the data folder when that is unset.
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig, readEnvironment, type Config } from '../config.js';
+import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded.js';
+import { migrate, openDb, type Db } from '../db/orm.js';
+import {
+  AdminError,
+  createRole,
+  createTenant,
+  createUser,
+  generatePassword,
+  importDocument,
+  setUserDisabled,
+} from '../services/admin.service.js';
+import { createPasswordHasher } from '../services/password.service.js';
+
+export const USAGE = `usage: npm run admin -- <command>
+
+  migrate                                     apply pending database migrations
+  tenant create <slug> --name <name> [--google-domains a.com,b.com] [--default-roles r1,r2]
+  role create <name> --tenant <slug> [--permissions p1,p2]
+  user create <email> --tenant <slug> [--roles r1,r2] [--password-stdin] [--disabled]
+                                              without --password-stdin a password is generated and printed
+  user disable <email> --tenant <slug>        disabling also ends the user's sessions
+  user enable <email> --tenant <slug>
+  import <file.json>                          tenants, roles and users from one document (idempotent)
+`;
+
+export interface AdminIo {
+  out(line: string): void;
+  readStdin(): Promise<string>;
+}
+
+const csv = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Runs one admin command against an open database; answers the process exit code. */
+export async function runAdmin(argv: string[], orm: Db, config: Config, io: AdminIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      'google-domains': { type: 'string' },
+      'default-roles': { type: 'string' },
+      permissions: { type: 'string' },
+      roles: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      disabled: { type: 'boolean' },
+    },
+  });
+  const [area, verb, arg] = positionals;
+  const em = orm.em.fork();
+  const passwords = createPasswordHasher(config.password);
+  const need = (v: string | undefined, flag: string): string => {
+    if (!v) throw new AdminError(`${flag} is required`);
+    return v;
+  };
+
+  const command = area === 'migrate' || area === 'import' ? area : `${area} ${verb ?? ''}`.trim();
+  switch (command) {
+    case 'migrate': {
+      const applied = await migrate(orm);
+      io.out(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+      return 0;
+    }
+    case 'tenant create': {
+      const t = await createTenant(em, {
+        slug: need(verb && arg, 'the tenant slug'),
+        name: need(values.name, '--name'),
+        googleDomains: csv(values['google-domains']),
+        defaultRoles: csv(values['default-roles']),
+      });
+      io.out(`tenant ${t.slug} created (${t.id})`);
+      return 0;
+    }
+    case 'role create': {
+      const r = await createRole(em, need(values.tenant, '--tenant'), need(arg, 'the role name'), csv(values.permissions));
+      io.out(`role ${r.name} created in ${values.tenant} with ${r.permissions.length} permission(s)`);
+      return 0;
+    }
+    case 'user create': {
+      const fromStdin = values['password-stdin'] === true;
+      const password = fromStdin ? (await io.readStdin()).replace(/\r?\n$/, '') : generatePassword();
+      const u = await createUser(em, passwords, {
+        tenant: need(values.tenant, '--tenant'),
+        email: need(arg, 'the e-mail'),
+        password,
+        roles: csv(values.roles),
+        disabled: values.disabled === true,
+      });
+      io.out(`user ${u.email} created in ${values.tenant} (${u.id})`);
+      if (!fromStdin) io.out(`password: ${password}`);
+      return 0;
+    }
+    case 'user disable':
+    case 'user enable': {
+      await setUserDisabled(em, need(values.tenant, '--tenant'), need(arg, 'the e-mail'), verb === 'disable');
+      io.out(`user ${arg} ${verb}d`);
+      return 0;
+    }
+    case 'import': {
+      const file = need(verb, 'the file');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new AdminError(`cannot read ${file}: ${(e as Error).message}`);
+      }
+      const r = await importDocument(em, passwords, doc);
+      io.out(`import done: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`);
+      return 0;
+    }
+    default:
+      io.out(USAGE);
+      return area === undefined || area === 'help' ? 0 : 64;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(readEnvironment());
+  const quiet = { info: () => {}, debug: () => {} };
+  let databaseUrl = config.databaseUrl;
+  const embedded = databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, quiet);
+  if (embedded) {
+    await ensureDatabase(embedded.adminUrl, 'auth_gateway');
+    databaseUrl = embedded.urlFor('auth_gateway');
+  }
+  const orm = await openDb(databaseUrl!, config.db);
+  let code = 1;
+  try {
+    if (embedded) await migrate(orm);
+    code = await runAdmin(process.argv.slice(2), orm, config, { out: (l) => process.stdout.write(`${l}\n`), readStdin });
+  } catch (e) {
+    if (!(e instanceof AdminError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) throw e;
+    process.stderr.write(`admin: ${(e as Error).message}\n`);
+    code = 65;
+  } finally {
+    await orm.close();
+    await embedded?.stop();
+  }
+  process.exit(code);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e) => {
+    process.stderr.write(`admin: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

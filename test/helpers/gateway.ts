@@ -1,0 +1,204 @@
+// A real gateway per test file: its own fresh database on the run's PostgreSQL, migrated,
+// the real app listening on an ephemeral port, spoken to over HTTP.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { expect, inject } from 'vitest';
+import { buildApp, type Gateway } from '../../src/app.js';
+import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
+import { migrate, openDb, type Db } from '../../src/db/orm.js';
+import { operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
+import { importDocument, type ImportDocument } from '../../src/services/admin.service.js';
+import type { ServiceDeps } from '../../src/services/deps.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+export const ISSUER = 'https://auth.test.example';
+export const AUDIENCE = 'https://api.test.example';
+
+/** Create an empty database on the run's server; answers its URL. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const adminUrl = inject('pgAdminUrl');
+  const name = `gw_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestGatewayOptions {
+  env?: Record<string, string>;
+  /** Put a TCP proxy between the gateway and PostgreSQL, for real faults. */
+  proxy?: boolean;
+  deps?: Partial<ServiceDeps>;
+  /** Reuse another gateway's database. */
+  databaseUrl?: string;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface TestGateway {
+  url: string;
+  config: Config;
+  gateway: Gateway;
+  orm: Db;
+  /** Direct SQL on the gateway's database (not through the proxy). */
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+  proxy?: TcpProxy;
+  signingKey: SigningJwk;
+  databaseUrl: string;
+  rest(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<HttpResult>;
+  seed(doc: ImportDocument): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const db = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? db!.url;
+  let proxy: TcpProxy | undefined;
+  let gatewayDbUrl = databaseUrl;
+  if (options.proxy) {
+    const u = new URL(databaseUrl);
+    proxy = await TcpProxy.start({ host: u.hostname, port: Number(u.port || 5432) });
+    u.hostname = '127.0.0.1';
+    u.port = String(proxy.port);
+    gatewayDbUrl = u.toString();
+  }
+  const signingKey = generateSigningKey('EdDSA');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'gw-test-')),
+    DATABASE_URL: gatewayDbUrl,
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DB_STATEMENT_TIMEOUT_MS: '1000',
+    DB_QUERY_TIMEOUT_MS: '1500',
+    DB_ACQUIRE_TIMEOUT_MS: '1500',
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    ...options.env,
+  });
+  const orm = await openDb(gatewayDbUrl, config.db);
+  if (!options.databaseUrl) {
+    // Migrate over a direct connection so a proxy under test never gets in the way.
+    const direct = await openDb(databaseUrl, config.db);
+    await migrate(direct);
+    await direct.close();
+  }
+  const gateway = await buildApp(config, orm, options.deps);
+  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+
+  const http = async (method: string, route: string, body: unknown, headers: Record<string, string>): Promise<HttpResult> => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(url + route, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+
+  return {
+    url,
+    config,
+    gateway,
+    orm,
+    proxy,
+    signingKey,
+    databaseUrl,
+    sql: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    rest: (method, route, body, headers = {}) => http(method, route, body, headers),
+    gql: (query, variables, headers = {}) => http('POST', '/graphql', { query, variables }, headers),
+    seed: async (doc) => {
+      await importDocument(orm.em.fork(), gateway.deps.passwords, doc);
+    },
+    async close() {
+      await gateway.app.close();
+      await orm.close();
+      await pool.end();
+      await proxy?.close();
+      await db?.drop();
+    },
+  };
+}
+
+/** The REST error body and header carry `code`, and `code` is one the operation declares. */
+export function expectRestError(res: HttpResult, op: OperationName, code: ErrorCode, status?: number): void {
+  expect(res.body, JSON.stringify(res.body)).toMatchObject({ detail: { status: 'error', code } });
+  expect(Object.keys(res.body.detail).sort()).toEqual(['code', 'message', 'status']);
+  expect(res.headers.get('x-error-code')).toBe(code);
+  if (status !== undefined) expect(res.status).toBe(status);
+  expect(operations[op].codes).toContain(code);
+}
+
+/** The GraphQL error carries `code` in extensions, with HTTP 200 and no data. */
+export function expectGqlError(res: HttpResult, op: OperationName, code: ErrorCode, status?: number): void {
+  expect(res.status).toBe(200);
+  expect(res.body.errors, JSON.stringify(res.body)).toHaveLength(1);
+  const [err] = res.body.errors;
+  expect(err.extensions.code).toBe(code);
+  if (status !== undefined) expect(err.extensions.status).toBe(status);
+  expect(err.extensions).not.toHaveProperty('stacktrace');
+  expect(err.path).toEqual([operations[op].graphql]);
+  expect(operations[op].codes).toContain(code);
+}
+
+export const LOGIN = `mutation Login($input: LoginInput!) {
+  login(input: $input) { accessToken tokenType expiresIn refreshToken refreshExpiresIn
+    user { id email tenant roles permissions authMethod } }
+}`;
+
+export const ME = `query { me { id email tenant roles permissions authMethod } }`;
+
+/** A small tenant used by most tests. */
+export const ACME: ImportDocument = {
+  tenants: [
+    {
+      slug: 'acme',
+      name: 'Acme Corp',
+      google_domains: ['acme.test'],
+      roles: [
+        { name: 'admin', permissions: ['api_keys:create', 'users:read'] },
+        { name: 'viewer', permissions: ['users:read'] },
+      ],
+      users: [
+        { email: 'ada@acme.test', password: 'correct horse battery', roles: ['admin'] },
+        { email: 'bob@acme.test', password: 'hunter2 hunter2', roles: ['viewer'], disabled: true },
+      ],
+    },
+    {
+      slug: 'globex',
+      name: 'Globex',
+      roles: [{ name: 'admin', permissions: ['api_keys:create'] }],
+      users: [{ email: 'ada@acme.test', password: 'another password', roles: ['admin'] }],
+    },
+  ],
+};

@@ -1,0 +1,112 @@
+// Real database faults during login and `me` give the route's *_db_error within the bound, through both doors, issue no token, and heal without a restart.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACME, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+
+let gw: TestGateway;
+let accessToken: string;
+const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+// The bound SPEC §5 promises operators: a dead or hung database answers within 3 seconds.
+const BOUND_MS = 3000;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ proxy: true });
+  await gw.seed(ACME);
+  accessToken = (await gw.rest('POST', '/auth/login', ada)).body.access_token;
+});
+afterAll(() => gw?.close());
+
+async function timed(call: () => Promise<HttpResult>): Promise<HttpResult & { ms: number }> {
+  const started = performance.now();
+  const res = await call();
+  return { ...res, ms: performance.now() - started };
+}
+
+const sessionCount = async () => Number((await gw.sql('select count(*)::int as n from sessions'))[0].n);
+
+/** Login and `me` through both doors answer their db codes, in time, with no token and no session written. */
+async function expectDbErrors() {
+  const before = await sessionCount();
+  const rest = await timed(() => gw.rest('POST', '/auth/login', ada));
+  expectRestError(rest, 'login', 'auth_login_db_error', 503);
+  expect(rest.body).not.toHaveProperty('access_token');
+  expect(rest.ms).toBeLessThan(BOUND_MS);
+
+  const gql = await timed(() => gw.gql(LOGIN, { input: ada }));
+  expectGqlError(gql, 'login', 'auth_login_db_error', 503);
+  expect(gql.body.data).toBeNull();
+  expect(gql.ms).toBeLessThan(BOUND_MS);
+
+  const me = await timed(() => gw.rest('GET', '/auth/me', undefined, { authorization: `Bearer ${accessToken}` }));
+  expectRestError(me, 'me', 'auth_session_db_error', 503);
+  expect(me.ms).toBeLessThan(BOUND_MS);
+  expectGqlError(await gw.gql(ME, undefined, { authorization: `Bearer ${accessToken}` }), 'me', 'auth_session_db_error', 503);
+
+  // The body says nothing about the cause.
+  expect(JSON.stringify(rest.body)).not.toMatch(/ECONN|terminat|timeout|select|postgres/i);
+  expect(await sessionCount()).toBe(before);
+}
+
+async function expectHealthy() {
+  const rest = await gw.rest('POST', '/auth/login', ada);
+  expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+  const gql = await gw.gql(LOGIN, { input: ada });
+  expect(gql.body.errors).toBeUndefined();
+  expect((await gw.rest('GET', '/auth/me', undefined, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
+  expect((await gw.rest('GET', '/readyz')).status).toBe(200);
+}
+
+describe('database faults', () => {
+  it('works through the proxy to begin with', expectHealthy);
+
+  it('connections reset (the database crashed or restarted)', async () => {
+    gw.proxy!.cut();
+    await expectDbErrors();
+    expect((await gw.rest('GET', '/readyz')).status).toBe(503);
+    await gw.proxy!.restore();
+    await expectHealthy();
+  });
+
+  it('connection refused (nothing listening)', async () => {
+    await gw.proxy!.refuse();
+    await expectDbErrors();
+    await gw.proxy!.restore();
+    await expectHealthy();
+  });
+
+  it('a black hole (connections accepted, nothing answered)', async () => {
+    gw.proxy!.blackhole();
+    await expectDbErrors();
+    await gw.proxy!.restore();
+    await expectHealthy();
+  });
+
+  it('a lock on the role tables held past the statement timeout', async () => {
+    const locker = new pg.Client({ connectionString: gw.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table role_permissions in access exclusive mode');
+      const before = await sessionCount().catch(() => -1);
+      const rest = await timed(() => gw.rest('POST', '/auth/login', ada));
+      expectRestError(rest, 'login', 'auth_login_db_error', 503);
+      expect(rest.ms).toBeLessThan(BOUND_MS);
+      expectGqlError(await gw.gql(LOGIN, { input: ada }), 'login', 'auth_login_db_error', 503);
+      await locker.query('rollback');
+      expect(await sessionCount()).toBe(before);
+    } finally {
+      await locker.end();
+    }
+    await expectHealthy();
+  });
+
+  it('the gateway\'s backends terminated by the server: the pool heals by itself', async () => {
+    await gw.sql("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'auth-gateway' and datname = current_database()");
+    // A terminated connection may fail the one request that holds it; it never hangs and
+    // answers the db code; after that the pool has replaced it.
+    const first = await timed(() => gw.rest('POST', '/auth/login', ada));
+    expect(first.ms).toBeLessThan(BOUND_MS);
+    if (first.status !== 200) expectRestError(first, 'login', 'auth_login_db_error', 503);
+    await expectHealthy();
+  });
+});
