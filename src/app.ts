@@ -36,18 +36,25 @@ export interface Gateway {
   stopAccepting(): void;
 }
 
-export async function buildApp(config: Config, orm: Db, overrides: Partial<ServiceDeps> = {}): Promise<Gateway> {
+export interface BuildOptions {
+  /** Replace service collaborators (tests force failures through this). */
+  deps?: Partial<ServiceDeps>;
+  /** Where the JSON log lines go (default: stdout). */
+  logStream?: { write(line: string): unknown };
+}
+
+export async function buildApp(config: Config, orm: Db, options: BuildOptions = {}): Promise<Gateway> {
   const deps: ServiceDeps = {
     config,
     passwords: createPasswordHasher(config.password),
     tokens: await createTokenService(config),
     now: () => new Date(),
-    ...overrides,
+    ...options.deps,
   };
   let accepting = true;
 
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: { ...loggerOptions(config), ...(options.logStream && { stream: options.logStream }) },
     bodyLimit: config.bodyLimit,
     // A hop count is accepted at run time (proxy-addr), though the typings omit it.
     trustProxy: config.trustProxy as boolean | string[],

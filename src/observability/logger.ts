@@ -1,6 +1,7 @@
 // pino options for Fastify's logger: JSON lines, secrets redacted, query strings dropped
 // from logged URLs (a misplaced token must not reach the log).
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyLoggerOptions, RawServerDefault } from 'fastify';
+import type { PinoLoggerOptions } from 'fastify/types/logger.js';
 import type { Config } from '../config.js';
 
 export const REDACT_PATHS = [
@@ -19,7 +20,7 @@ export const REDACT_PATHS = [
   '*.apiKey',
 ];
 
-export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyLoggerOptions<RawServerDefault> & PinoLoggerOptions {
   return {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

@@ -49,8 +49,10 @@ export async function startSession(
   const refreshToken = newOpaqueToken();
   const refreshExpiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
 
-  const session = await transactional(em, async (tx) => {
-    const s = tx.create(Session, {
+  // The access token is signed inside the transaction: if signing fails nothing is
+  // written, and if the commit fails the token is never handed out.
+  const accessToken = await transactional(em, async (tx) => {
+    const session = tx.create(Session, {
       tenant: tx.getReference(Tenant, tenant.id),
       user: tx.getReference(User, user.id),
       authMethod,
@@ -59,23 +61,21 @@ export async function startSession(
       expiresAt: refreshExpiresAt,
     });
     tx.create(RefreshToken, {
-      session: s,
+      session,
       tokenHash: keyedHash(config.secretKey, refreshToken),
       createdAt: now,
       expiresAt: refreshExpiresAt,
     });
     await beforeCommit?.(tx);
-    return s;
-  });
-
-  const accessToken = await deps.tokens.sign({
-    sub: user.id,
-    tid: tenant.id,
-    tenant: tenant.slug,
-    sid: session.id,
-    roles: grants.roles,
-    permissions: grants.permissions,
-    auth_method: authMethod,
+    return deps.tokens.sign({
+      sub: user.id,
+      tid: tenant.id,
+      tenant: tenant.slug,
+      sid: session.id,
+      roles: grants.roles,
+      permissions: grants.permissions,
+      auth_method: authMethod,
+    });
   });
   return {
     accessToken,

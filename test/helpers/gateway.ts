@@ -67,6 +67,8 @@ export interface TestGateway {
   rest(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<HttpResult>;
   seed(doc: ImportDocument): Promise<void>;
+  /** Every JSON log line the gateway wrote so far. */
+  logs(): string;
   close(): Promise<void>;
 }
 
@@ -91,7 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     DB_STATEMENT_TIMEOUT_MS: '1000',
     DB_QUERY_TIMEOUT_MS: '1500',
     DB_ACQUIRE_TIMEOUT_MS: '1500',
@@ -105,7 +107,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     await migrate(direct);
     await direct.close();
   }
-  const gateway = await buildApp(config, orm, options.deps);
+  const logLines: string[] = [];
+  const echo = process.env.TEST_LOG_LEVEL !== undefined;
+  const logStream = {
+    write(line: string) {
+      logLines.push(line);
+      if (echo) process.stdout.write(line);
+    },
+  };
+  const gateway = await buildApp(config, orm, { deps: options.deps, logStream });
   const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
 
@@ -137,6 +147,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     sql: async (text, params) => (await pool.query(text, params as unknown[])).rows,
     rest: (method, route, body, headers = {}) => http(method, route, body, headers),
     gql: (query, variables, headers = {}) => http('POST', '/graphql', { query, variables }, headers),
+    logs: () => logLines.join(''),
     seed: async (doc) => {
       await importDocument(orm.em.fork(), gateway.deps.passwords, doc);
     },

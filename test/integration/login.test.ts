@@ -179,3 +179,14 @@ describe('password hashing', () => {
     }
   });
 });
+
+describe('logs', () => {
+  it('never contain the passwords or tokens this file used', async () => {
+    const res = await gw.rest('POST', '/auth/login', ada);
+    const logs = gw.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [ada.password, 'wrong horse', 'hunter2 hunter2', res.body.access_token, res.body.refresh_token]) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// Configuration is read once and refuses unsafe production settings.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, generateSigningKey, loadConfig } from '../../src/config.js';
+
+const keys = JSON.stringify({ keys: [generateSigningKey('EdDSA'), generateSigningKey('ES256')] });
+const prod = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://db/x',
+  SECRET_KEY: 'k'.repeat(32),
+  JWT_PRIVATE_KEYS: keys,
+};
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'gw-config-'));
+
+describe('production mode', () => {
+  it('starts with explicit DATABASE_URL, SECRET_KEY and signing keys, with Sandbox and introspection off', () => {
+    const c = loadConfig(prod);
+    expect(c.production).toBe(true);
+    expect(c.graphql).toEqual({ introspection: false, sandbox: false });
+    expect(c.jwt.privateKeys.map((k) => k.alg)).toEqual(['EdDSA', 'ES256']);
+  });
+
+  for (const missing of ['DATABASE_URL', 'SECRET_KEY', 'JWT_PRIVATE_KEYS']) {
+    it(`refuses to start without ${missing}`, () => {
+      expect(() => loadConfig({ ...prod, [missing]: undefined })).toThrow(new RegExp(missing));
+    });
+  }
+
+  it('refuses argon2id parameters below OWASP', () => {
+    expect(() => loadConfig({ ...prod, PASSWORD_HASH_MEMORY_KIB: '4096' })).toThrow(ConfigError);
+  });
+
+  it('lets Sandbox and introspection be enabled explicitly', () => {
+    expect(loadConfig({ ...prod, GRAPHQL_SANDBOX: 'true', GRAPHQL_INTROSPECTION: 'true' }).graphql).toEqual({ introspection: true, sandbox: true });
+  });
+});
+
+describe('secrets', () => {
+  it('refuses a SECRET_KEY under 32 bytes', () => {
+    expect(() => loadConfig({ ...prod, SECRET_KEY: 'short' })).toThrow(/32 bytes/);
+  });
+
+  it('refuses signing keys that are not EdDSA/Ed25519 or ES256/P-256 private keys with a kid', () => {
+    const { d: _d, ...pub } = generateSigningKey('EdDSA');
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [pub] }) })).toThrow(/not a private key/);
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [{ ...generateSigningKey(), alg: 'RS256' }] }) })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [{ ...generateSigningKey(), kid: '' }] }) })).toThrow(/kid/);
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: '{nope' })).toThrow(/JSON/);
+  });
+
+  it('generates development secrets once and keeps them under the data folder', () => {
+    const dir = tmp();
+    const a = loadConfig({ DATA_DIR: dir });
+    const b = loadConfig({ DATA_DIR: dir });
+    expect(a.secretKey).toBe(b.secretKey);
+    expect(a.jwt.privateKeys).toEqual(b.jwt.privateKeys);
+    expect(loadConfig({ DATA_DIR: tmp() }).secretKey).not.toBe(a.secretKey);
+  });
+});
+
+describe('defaults', () => {
+  it('follows SPEC §5', () => {
+    const c = loadConfig({ DATA_DIR: tmp() });
+    expect([c.host, c.port, c.accessTokenTtl, c.refreshTokenTtl, c.refreshReuseGrace]).toEqual(['127.0.0.1', 4000, 900, 2592000, 10]);
+    expect(c.password).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    expect(c.jwt.issuer).toBe('http://127.0.0.1:4000');
+    expect(c.trustProxy).toBe(false);
+    expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('rejects malformed numbers instead of guessing', () => {
+    expect(() => loadConfig({ DATA_DIR: tmp(), PORT: '40o0' })).toThrow(/PORT/);
+  });
+});
