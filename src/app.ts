@@ -70,6 +70,13 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     reply.header('x-request-id', req.id);
     req.ctx = createContext(orm.em.fork(), deps, req.headers);
   });
+  // An empty JSON body is no body (POST /auth/logout/all from clients that always send the header);
+  // anything else goes to Fastify's own prototype-poisoning-safe parser.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, undefined) : json(req, body as string, done),
+  );
   registerRequestChecks(app);
   registerErrorHandlers(app);
   await app.register(formbody);

@@ -15,6 +15,7 @@ import {
   generatePassword,
   importDocument,
   setUserDisabled,
+  setUserPassword,
 } from '../services/admin.service.js';
 import { createPasswordHasher } from '../services/password.service.js';
 
@@ -25,6 +26,8 @@ export const USAGE = `usage: npm run admin -- <command>
   role create <name> --tenant <slug> [--permissions p1,p2]
   user create <email> --tenant <slug> [--roles r1,r2] [--password-stdin] [--disabled]
                                               without --password-stdin a password is generated and printed
+  user password <email> --tenant <slug> [--password-stdin]
+                                              set a new password (generated and printed without --password-stdin); ends the user's sessions
   user disable <email> --tenant <slug>        disabling also ends the user's sessions
   user enable <email> --tenant <slug>
   import <file.json>                          tenants, roles and users from one document (idempotent)
@@ -56,6 +59,11 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
   const [area, verb, arg] = positionals;
   const em = orm.em.fork();
   const passwords = createPasswordHasher(config.password);
+  // A password from standard input (never from argv, where `ps` would show it), or a generated one to print.
+  const passwordInput = async () =>
+    values['password-stdin'] === true
+      ? { password: (await io.readStdin()).replace(/\r?\n$/, ''), generated: false }
+      : { password: generatePassword(), generated: true };
   const need = (v: string | undefined, flag: string): string => {
     if (!v) throw new AdminError(`${flag} is required`);
     return v;
@@ -84,8 +92,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       return 0;
     }
     case 'user create': {
-      const fromStdin = values['password-stdin'] === true;
-      const password = fromStdin ? (await io.readStdin()).replace(/\r?\n$/, '') : generatePassword();
+      const { password, generated } = await passwordInput();
       const u = await createUser(em, passwords, {
         tenant: need(values.tenant, '--tenant'),
         email: need(arg, 'the e-mail'),
@@ -94,7 +101,14 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
         disabled: values.disabled === true,
       });
       io.out(`user ${u.email} created in ${values.tenant} (${u.id})`);
-      if (!fromStdin) io.out(`password: ${password}`);
+      if (generated) io.out(`password: ${password}`);
+      return 0;
+    }
+    case 'user password': {
+      const { password, generated } = await passwordInput();
+      await setUserPassword(em, passwords, need(values.tenant, '--tenant'), need(arg, 'the e-mail'), password);
+      io.out(`password of ${arg} changed; their sessions were ended`);
+      if (generated) io.out(`password: ${password}`);
       return 0;
     }
     case 'user disable':

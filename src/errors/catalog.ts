@@ -14,6 +14,8 @@ export interface CatalogEntry {
   meaning: string;
   action: string;
   since: string;
+  /** Logged as a security event (warn) whenever it is answered. */
+  securityEvent?: boolean;
 }
 
 const db = (meaning: string, message: string, action: string): CatalogEntry => ({
@@ -123,12 +125,15 @@ export const catalog = {
     'The refresh token is invalid.',
     'Sign in again.',
   ),
-  auth_refresh_reused: client(
-    401,
-    'An already-rotated refresh token came back outside the grace window: the whole session was revoked.',
-    'The refresh token was already used; the session has been revoked.',
-    'Sign in again. Repeated occurrences may mean a stolen token; check the audit log.',
-  ),
+  auth_refresh_reused: {
+    ...client(
+      401,
+      'An already-rotated refresh token came back outside the grace window: the whole session was revoked.',
+      'The refresh token was already used; the session has been revoked.',
+      'Sign in again. Repeated occurrences may mean a stolen token; check the audit_events table and the security-event log lines.',
+    ),
+    securityEvent: true,
+  },
   auth_refresh_internal_error: internal(
     'Unexpected server error during refresh.',
     'Unexpected error during token refresh.',

@@ -4,7 +4,7 @@
 import { DriverException } from '@mikro-orm/core';
 import { knex } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { catalog, type ErrorCode, type OperationSpec } from './catalog.js';
+import { catalog, type CatalogEntry, type ErrorCode, type OperationSpec } from './catalog.js';
 import { AuthError } from './auth-error.js';
 
 // SQLSTATE classes that mean "the database, not the request": connection exceptions,
@@ -64,10 +64,12 @@ export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: nu
 
 interface MinimalLogger {
   error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
 }
 
-/** 5xx failures are logged with their cause and stack; client errors carry none. */
-export function logServerError(log: MinimalLogger, err: AuthError, fields: Record<string, unknown>): void {
-  if (err.status < 500) return;
-  log.error({ ...fields, code: err.code, err: err.cause ?? err }, catalog[err.code].message);
+/** 5xx failures are logged with their cause and stack; security events as warnings; other client errors not here. */
+export function logAuthError(log: MinimalLogger, err: AuthError, fields: Record<string, unknown>): void {
+  const entry: CatalogEntry = catalog[err.code];
+  if (err.status >= 500) log.error({ ...fields, code: err.code, err: err.cause ?? err }, entry.message);
+  else if (entry.securityEvent) log.warn({ ...fields, code: err.code, security_event: true }, entry.message);
 }

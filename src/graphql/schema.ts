@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth-checker.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
 import { LoginResolver } from './resolvers/login.resolver.js';
+import { SessionResolver } from './resolvers/session.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
 
 let schema: Promise<GraphQLSchema> | undefined;
@@ -11,7 +12,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [LoginResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [LoginResolver, SessionResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     validate: false,
   });

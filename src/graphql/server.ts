@@ -8,7 +8,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
 import { operationByGraphqlField, operations } from '../errors/catalog.js';
-import { graphqlExtensions, logServerError, toAuthError } from '../errors/format.js';
+import { graphqlExtensions, logAuthError, toAuthError } from '../errors/format.js';
 import { gatewaySchema } from './schema.js';
 
 /**
@@ -24,7 +24,7 @@ export function formatGraphqlError(log: FastifyBaseLogger, formatted: GraphQLFor
   const field = String(formatted.path[0]);
   const op = operationByGraphqlField(field) ?? operations.me;
   const authError = toAuthError(unwrapResolverError(error), op);
-  logServerError(log, authError, { transport: 'graphql', operation: field });
+  logAuthError(log, authError, { transport: 'graphql', operation: field });
   return {
     message: authError.message,
     locations: formatted.locations,

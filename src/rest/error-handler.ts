@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../errors/auth-error.js';
 import type { OperationSpec } from '../errors/catalog.js';
-import { graphqlExtensions, logServerError, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
+import { graphqlExtensions, logAuthError, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
 
 const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalError: 'auth_internal_error' } as const;
 
@@ -24,7 +24,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const op = operationOf(request);
     const authError = requestError(error) ?? toAuthError(error, op ?? OUTSIDE_OPERATIONS);
-    logServerError(request.log, authError, { transport: 'rest', operation: op?.name ?? request.routeOptions.url });
+    logAuthError(request.log, authError, { transport: 'rest', operation: op?.name ?? request.routeOptions.url });
     reply.status(authError.status).headers(restErrorHeaders(authError));
     if (request.routeOptions.url === '/graphql') {
       // A GraphQL client gets the GraphQL envelope even when the HTTP body was unusable.

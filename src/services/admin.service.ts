@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { transactional, type EntityManager } from '../db/orm.js';
 import { Permission } from '../db/entities/permission.entity.js';
 import { Role } from '../db/entities/role.entity.js';
-import { Session } from '../db/entities/session.entity.js';
 import { Tenant } from '../db/entities/tenant.entity.js';
 import { User } from '../db/entities/user.entity.js';
 import { normaliseEmail } from './login.service.js';
 import type { PasswordHasher } from './password.service.js';
+import { revokeSessions } from './session.service.js';
 
 export class AdminError extends Error {
   constructor(message: string) {
@@ -141,11 +141,6 @@ async function upsertRole(em: EntityManager, tenant: Tenant, name: string, permi
   return role;
 }
 
-/** Sessions end when a user is disabled or their password changes (SPEC §4). */
-async function revokeSessionsOf(em: EntityManager, user: User, reason: string): Promise<void> {
-  await em.nativeUpdate(Session, { user, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
-}
-
 export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
   return transactional(em, async (tx) => {
     check(!(await tx.findOne(Tenant, { slug: input.slug })), `tenant ${input.slug} already exists`);
@@ -186,7 +181,21 @@ export async function setUserDisabled(em: EntityManager, tenantSlug: string, ema
     const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
     if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
     user.disabled = disabled;
-    if (disabled) await revokeSessionsOf(tx, user, 'user_disabled');
+    if (disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+  });
+}
+
+/** Sets a new password; every session of the user ends (SPEC §4). */
+export async function setUserPassword(em: EntityManager, passwords: PasswordHasher, tenantSlug: string, email: string, password: string): Promise<void> {
+  check(password.length >= 8, 'the password must have at least 8 characters');
+  const passwordHash = await passwords.hash(password);
+  await transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
+    if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    user.passwordHash = passwordHash;
+    user.passwordChangedAt = new Date();
+    await revokeSessions(tx, { user: user.id }, 'password_changed');
   });
 }
 
@@ -222,7 +231,7 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
           continue;
         }
         if (!sameRoles) user.roles.set(resolved);
-        if (disabled && !user.disabled) await revokeSessionsOf(tx, user, 'user_disabled');
+        if (disabled && !user.disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
         user.disabled = disabled;
         report.updated++;
       }

@@ -105,6 +105,15 @@ describe('commands', () => {
     expect((await login('initech', 'milton@initech.test', 'red stapler 42')).status).toBe(200);
   });
 
+  it('sets a new password from standard input and ends the user\'s sessions', async () => {
+    const before = await login('initech', 'milton@initech.test', 'red stapler 42');
+    const res = await admin(['user', 'password', 'milton@initech.test', '--tenant', 'initech', '--password-stdin'], 'a new stapler 43\n');
+    expect(res.code).toBe(0);
+    expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: before.body.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
+    expectRestError(await login('initech', 'milton@initech.test', 'red stapler 42'), 'login', 'auth_login_invalid_credentials', 401);
+    expect((await login('initech', 'milton@initech.test', 'a new stapler 43')).status).toBe(200);
+  });
+
   it('refuses duplicates and unknown tenants, and prints usage for unknown commands', async () => {
     await expect(admin(['tenant', 'create', 'initech', '--name', 'again'])).rejects.toThrow(/already exists/);
     await expect(admin(['role', 'create', 'x', '--tenant', 'nowhere'])).rejects.toThrow(/does not exist/);

@@ -110,3 +110,46 @@ describe('database faults', () => {
     await expectHealthy();
   });
 });
+
+describe('refresh under database faults', () => {
+  const refresh = (t: string) => gw.rest('POST', '/auth/refresh', { refresh_token: t });
+  const refreshGql = (t: string) => gw.gql('mutation($t: String!) { refresh(input: {refreshToken: $t}) { refreshToken } }', { t });
+
+  it('a reset connection: auth_refresh_db_error on both doors; afterwards the same token works, not as a reuse', async () => {
+    const s = (await gw.rest('POST', '/auth/login', ada)).body;
+    gw.proxy!.cut();
+    const rest = await timed(() => refresh(s.refresh_token));
+    expectRestError(rest, 'refresh', 'auth_refresh_db_error', 503);
+    expect(rest.ms).toBeLessThan(BOUND_MS);
+    expectGqlError(await refreshGql(s.refresh_token), 'refresh', 'auth_refresh_db_error', 503);
+    // Session operations answer their own db code.
+    expectRestError(await gw.rest('POST', '/auth/logout', { refresh_token: s.refresh_token }), 'logout', 'auth_session_db_error', 503);
+    expectRestError(await gw.rest('POST', '/auth/logout/all', undefined, { authorization: `Bearer ${s.access_token}` }), 'logoutAll', 'auth_session_db_error', 503);
+    await gw.proxy!.restore();
+    const after = await refresh(s.refresh_token);
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    expect((await refresh(after.body.refresh_token)).status).toBe(200);
+  });
+
+  it('a lock met in the middle of a refresh (after the session row was locked) rolls everything back', async () => {
+    const s = (await gw.rest('POST', '/auth/login', ada)).body;
+    const locker = new pg.Client({ connectionString: gw.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table users in access exclusive mode');
+      const rest = await timed(() => refresh(s.refresh_token));
+      expectRestError(rest, 'refresh', 'auth_refresh_db_error', 503);
+      expect(rest.ms).toBeLessThan(BOUND_MS);
+      expectGqlError(await refreshGql(s.refresh_token), 'refresh', 'auth_refresh_db_error', 503);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+    }
+    const [row] = await gw.sql('select count(*)::int as n from refresh_tokens t join sessions x on x.id = t.session_id where x.id = $1 and t.rotated_at is not null', [
+      JSON.parse(Buffer.from(s.access_token.split('.')[1], 'base64url').toString()).sid,
+    ]);
+    expect(row.n).toBe(0);
+    expect((await refresh(s.refresh_token)).status).toBe(200);
+  });
+});

@@ -1,40 +1,49 @@
-// An unexpected failure becomes the operation's *_internal_error through both doors, with no internal text in the response.
+// An unexpected failure becomes the operation's *_internal_error through both doors, with no internal text in the response, and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenService } from '../../src/services/token.service.js';
 import { ACME, expectGqlError, expectRestError, LOGIN, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const SECRET_DETAIL = 'signer exploded at /srv/keys/prod.pem with key material 0xdeadbeef';
 let gw: TestGateway;
+let realTokens: TokenService;
 
 beforeAll(async () => {
-  // A signer that fails the way a broken key or HSM would: the collaborator is real, only its failure is forced.
-  const brokenTokens: Partial<TokenService> = {
+  gw = await startTestGateway();
+  await gw.seed(ACME);
+  realTokens = gw.gateway.deps.tokens;
+});
+afterAll(() => gw?.close());
+
+/** Run `fn` while the signer fails the way a broken key or HSM would: the collaborator is real, only its failure is forced. */
+async function withBrokenSigner(fn: () => Promise<void>) {
+  gw.gateway.deps.tokens = {
+    ...realTokens,
     sign: async () => {
       throw new TypeError(SECRET_DETAIL);
     },
   };
-  gw = await startTestGateway();
-  await gw.seed(ACME);
-  const real = gw.gateway.deps.tokens;
-  Object.assign(gw.gateway.deps, { tokens: { ...real, ...brokenTokens } });
-});
-afterAll(() => gw?.close());
+  try {
+    await fn();
+  } finally {
+    gw.gateway.deps.tokens = realTokens;
+  }
+}
 
 const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const sessions = async () => (await gw.sql('select count(*)::int as n from sessions'))[0].n;
 
-describe('unexpected errors', () => {
-  it('login answers auth_login_internal_error (500) on REST, masked', async () => {
-    const res = await gw.rest('POST', '/auth/login', ada);
-    expectRestError(res, 'login', 'auth_login_internal_error', 500);
-    expect(JSON.stringify(res.body)).not.toContain('exploded');
-    expect(JSON.stringify(res.body)).not.toMatch(/TypeError|stack|at \//);
-  });
-
-  it('mutation login answers the same code, masked, without a stack trace', async () => {
-    const res = await gw.gql(LOGIN, { input: ada });
-    expectGqlError(res, 'login', 'auth_login_internal_error', 500);
-    expect(JSON.stringify(res.body)).not.toContain('exploded');
-    expect(res.body.data).toBeNull();
+describe('login', () => {
+  it('answers auth_login_internal_error (500) on both doors, masked, and writes no session', async () => {
+    await withBrokenSigner(async () => {
+      const rest = await gw.rest('POST', '/auth/login', ada);
+      expectRestError(rest, 'login', 'auth_login_internal_error', 500);
+      expect(JSON.stringify(rest.body)).not.toMatch(/exploded|TypeError|stack|at \//);
+      const gql = await gw.gql(LOGIN, { input: ada });
+      expectGqlError(gql, 'login', 'auth_login_internal_error', 500);
+      expect(JSON.stringify(gql.body)).not.toContain('exploded');
+      expect(gql.body.data).toBeNull();
+    });
+    expect(await sessions()).toBe(0);
   });
 
   it('keeps the cause and stack for the log only, with the code', () => {
@@ -46,9 +55,21 @@ describe('unexpected errors', () => {
       expect(line.err.stack).toContain('TypeError');
     }
   });
+});
 
-  it('writes nothing when signing fails: no session without a token', async () => {
-    const [{ n }] = await gw.sql('select count(*)::int as n from sessions');
-    expect(n).toBe(0);
+describe('refresh', () => {
+  it('answers auth_refresh_internal_error on both doors and consumes nothing', async () => {
+    const s = (await gw.rest('POST', '/auth/login', ada)).body;
+    await withBrokenSigner(async () => {
+      const rest = await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token });
+      expectRestError(rest, 'refresh', 'auth_refresh_internal_error', 500);
+      expect(JSON.stringify(rest.body)).not.toContain('exploded');
+      const gql = await gw.gql('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken } }', { t: s.refresh_token });
+      expectGqlError(gql, 'refresh', 'auth_refresh_internal_error', 500);
+    });
+    // The same token works afterwards, as a first use (not a reuse).
+    const after = await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token });
+    expect(after.status).toBe(200);
+    expect((await gw.rest('POST', '/auth/refresh', { refresh_token: after.body.refresh_token })).status).toBe(200);
   });
 });

@@ -1,3 +1,4 @@
+import { AuditEvent } from './audit-event.entity.js';
 import { Permission } from './permission.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Role } from './role.entity.js';
@@ -5,5 +6,5 @@ import { Session } from './session.entity.js';
 import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
 
-export { Permission, RefreshToken, Role, Session, Tenant, User };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken];
+export { AuditEvent, Permission, RefreshToken, Role, Session, Tenant, User };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent];

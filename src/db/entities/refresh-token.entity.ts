@@ -5,6 +5,7 @@ import { Session } from './session.entity.js';
 /** A refresh token of a session, stored only as a keyed hash (HMAC-SHA256 with SECRET_KEY). */
 @Entity({ tableName: 'refresh_tokens' })
 @Index({ name: 'refresh_tokens_session_idx', properties: ['session'] })
+@Index({ name: 'refresh_tokens_parent_idx', properties: ['parent'] })
 export class RefreshToken {
   [OptionalProps]?: 'id' | 'createdAt' | 'rotatedAt' | 'parent';
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { passwordLogin } from '../../services/login.service.js';
+import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
 import { tokenBody, userBody } from '../serialize.js';
 import { FORM, JSON_TYPE } from '../content-types.js';
 
@@ -13,6 +14,16 @@ const loginBody = {
   properties: { tenant: text, email: text, username: text, password: text },
   anyOf: [{ required: ['email'] }, { required: ['username'] }],
 } as const;
+
+const refreshBody = {
+  type: 'object',
+  required: ['refresh_token'],
+  properties: { refresh_token: { type: 'string', maxLength: 1024 } },
+} as const;
+
+interface RefreshBody {
+  refresh_token: string;
+}
 
 interface LoginBody {
   tenant: string;
@@ -30,6 +41,26 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
       return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }));
     },
   );
+
+  app.post<{ Body: RefreshBody }>(
+    '/auth/refresh',
+    { schema: { body: refreshBody }, config: { operation: operations.refresh } },
+    async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token)),
+  );
+
+  app.post<{ Body: RefreshBody }>(
+    '/auth/logout',
+    { schema: { body: refreshBody }, config: { operation: operations.logout } },
+    async (req, reply) => {
+      await logoutSession(req.ctx.em, req.ctx.deps, req.body.refresh_token);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post('/auth/logout/all', { config: { operation: operations.logoutAll } }, async (req, reply) => {
+    await logoutAllSessions(req.ctx.em, req.ctx.deps, await req.ctx.viewer());
+    return reply.status(204).send();
+  });
 
   app.get('/auth/me', { config: { operation: operations.me } }, async (req) => userBody(await req.ctx.viewer()));
 }

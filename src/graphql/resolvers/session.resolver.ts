@@ -1,0 +1,26 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context.js';
+import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
+import { AuthPayload } from '../types/auth-payload.type.js';
+import { RefreshInput } from '../types/refresh.input.js';
+
+@Resolver()
+export class SessionResolver {
+  @Mutation(() => AuthPayload, { description: 'Rotate a refresh token: a new access token and a new refresh token.' })
+  refresh(@Arg('input', () => RefreshInput) input: RefreshInput, @Ctx() ctx: RequestContext) {
+    return refreshSession(ctx.em, ctx.deps, input.refreshToken);
+  }
+
+  @Mutation(() => Boolean, { description: 'End the session of this refresh token. True even for an unknown token (RFC 7009).' })
+  async logout(@Arg('input', () => RefreshInput) input: RefreshInput, @Ctx() ctx: RequestContext) {
+    await logoutSession(ctx.em, ctx.deps, input.refreshToken);
+    return true;
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'End every session of the caller.' })
+  async logoutAll(@Ctx() ctx: RequestContext) {
+    await logoutAllSessions(ctx.em, ctx.deps, await ctx.viewer());
+    return true;
+  }
+}

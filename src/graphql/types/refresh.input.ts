@@ -1,0 +1,7 @@
+import { Field, InputType } from 'type-graphql';
+
+@InputType()
+export class RefreshInput {
+  @Field(() => String)
+  refreshToken!: string;
+}
