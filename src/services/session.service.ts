@@ -49,6 +49,7 @@ async function tokenPayload(
   user: User,
   session: { id: string; authMethod: AuthMethod; expiresAt: Date },
   refreshToken: string,
+  now: Date,
 ): Promise<AuthPayload> {
   const tenant = user.tenant;
   const grants = grantsOf(user);
@@ -66,7 +67,7 @@ async function tokenPayload(
     tokenType: 'bearer',
     expiresIn: deps.config.accessTokenTtl,
     refreshToken,
-    refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - deps.now().getTime()) / 1000)),
+    refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
     user: { id: user.id, email: user.email, tenant: tenant.slug, ...grants, authMethod: session.authMethod },
   };
 }
@@ -101,7 +102,7 @@ export async function startSession(
     });
     tx.create(RefreshToken, { session, tokenHash: keyedHash(config.secretKey, refreshToken), createdAt: now, expiresAt });
     await beforeCommit?.(tx);
-    return tokenPayload(deps, user, session, refreshToken);
+    return tokenPayload(deps, user, session, refreshToken, now);
   });
 }
 
@@ -146,13 +147,13 @@ export async function refreshSession(em: EntityManager, deps: ServiceDeps, prese
         createdAt: now,
         expiresAt: session.expiresAt,
       });
-      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor) };
+      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor, now) };
     }
 
     const child = await tx.findOne(RefreshToken, { parent: token.id });
     const inGrace = now.getTime() - token.rotatedAt.getTime() <= config.refreshReuseGrace * 1000;
     if (inGrace && child && !child.rotatedAt && child.expiresAt > now && safeEqual(child.tokenHash, keyedHash(config.secretKey, successor))) {
-      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor) };
+      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor, now) };
     }
 
     // RFC 9700 4.14.2: a rotated refresh token came back; the family is compromised.
