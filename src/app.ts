@@ -13,6 +13,7 @@ import { registerRequestChecks } from './rest/content-types.js';
 import { registerErrorHandlers } from './rest/error-handler.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
+import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
 import type { ServiceDeps } from './services/deps.js';
 import { createPasswordHasher } from './services/password.service.js';
 import { createTokenService } from './services/token.service.js';
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(formbody);
 
   await app.register(authRoutes);
+  await app.register(webauthnRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting });
 
   const apollo = await createApollo(app, config);

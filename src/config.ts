@@ -38,7 +38,13 @@ export interface Config {
   refreshReuseGrace: number;
   sessionIdleTimeout: number;
   password: { memoryCost: number; timeCost: number; parallelism: number };
-  webauthn: { rpId: string; rpName: string; origins: string[] };
+  webauthn: {
+    rpId: string;
+    rpName: string;
+    origins: string[];
+    userVerification: 'required' | 'preferred' | 'discouraged';
+    challengeTtl: number;
+  };
   google: { clientIds: string[]; certsUrl: string | undefined };
   trustProxy: boolean | number | string[];
   graphql: { introspection: boolean; sandbox: boolean };
@@ -77,6 +83,13 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}`);
+  return raw as T;
 }
 
 function list(env: Env, name: string, fallback: string[]): string[] {
@@ -198,6 +211,8 @@ export function loadConfig(env: Env = process.env): Config {
       rpId: read(env, 'WEBAUTHN_RP_ID') ?? 'localhost',
       rpName: read(env, 'WEBAUTHN_RP_NAME') ?? 'Auth Gateway',
       origins: list(env, 'WEBAUTHN_ORIGINS', ['http://localhost:4000']),
+      userVerification: oneOf(env, 'WEBAUTHN_USER_VERIFICATION', ['required', 'preferred', 'discouraged'] as const, 'required'),
+      challengeTtl: int(env, 'WEBAUTHN_CHALLENGE_TTL', 300, 1),
     },
     google: { clientIds: list(env, 'GOOGLE_CLIENT_IDS', []), certsUrl: read(env, 'GOOGLE_CERTS_URL') },
     trustProxy: trustProxy(read(env, 'TRUST_PROXY')),

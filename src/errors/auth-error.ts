@@ -9,13 +9,16 @@ export class AuthError extends Error {
   readonly status: number;
   /** Seconds a client should wait (auth_rate_limited). */
   readonly retryAfter?: number;
+  /** A security event to log with this failure (e.g. a cloned-authenticator suspicion). */
+  readonly event?: string;
 
   /** `status` may differ from the catalog's only where SPEC allows it (413 for a body too large). */
-  constructor(code: ErrorCode, options: { cause?: unknown; retryAfter?: number; status?: number } = {}) {
+  constructor(code: ErrorCode, options: { cause?: unknown; retryAfter?: number; status?: number; event?: string } = {}) {
     super(catalog[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';
     this.code = code;
     this.status = options.status ?? catalog[code].status;
     this.retryAfter = options.retryAfter;
+    this.event = options.event;
   }
 }

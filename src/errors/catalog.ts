@@ -151,6 +151,12 @@ export const catalog = {
     'Passkey verification failed.',
     'Retry with a registered passkey; a counter regression may mean a cloned authenticator.',
   ),
+  auth_webauthn_credential_not_found: client(
+    404,
+    'The passkey to delete does not exist among the caller\'s passkeys.',
+    'No such passkey.',
+    'List the caller\'s passkeys and use one of their ids.',
+  ),
   auth_google_token_invalid: client(
     401,
     'The Google ID token has a bad signature, wrong audience or issuer, is expired or malformed.',
@@ -269,6 +275,11 @@ export const operations = {
     'auth_webauthn_verification_failed',
     'auth_rate_limited',
   ]),
+  webauthnCredentials: { ...webauthn('passkeys', '/auth/webauthn/credentials', ['auth_unauthenticated']), rest: { method: 'GET', path: '/auth/webauthn/credentials' } },
+  deleteWebauthnCredential: {
+    ...webauthn('deletePasskey', '/auth/webauthn/credentials/:id', ['auth_unauthenticated', 'auth_webauthn_credential_not_found']),
+    rest: { method: 'DELETE', path: '/auth/webauthn/credentials/:id' },
+  },
   webauthnLoginOptions: webauthn('webauthnLoginOptions', '/auth/webauthn/login/options', ['auth_rate_limited']),
   webauthnLoginVerify: webauthn('webauthnLoginVerify', '/auth/webauthn/login/verify', [
     'auth_webauthn_challenge_invalid',

@@ -71,5 +71,7 @@ interface MinimalLogger {
 export function logAuthError(log: MinimalLogger, err: AuthError, fields: Record<string, unknown>): void {
   const entry: CatalogEntry = catalog[err.code];
   if (err.status >= 500) log.error({ ...fields, code: err.code, err: err.cause ?? err }, entry.message);
-  else if (entry.securityEvent) log.warn({ ...fields, code: err.code, security_event: true }, entry.message);
+  else if (entry.securityEvent || err.event) {
+    log.warn({ ...fields, code: err.code, security_event: err.event ?? true }, entry.message);
+  }
 }

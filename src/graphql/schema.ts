@@ -6,13 +6,14 @@ import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
 import { LoginResolver } from './resolvers/login.resolver.js';
 import { SessionResolver } from './resolvers/session.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
+import { WebauthnResolver } from './resolvers/webauthn.resolver.js';
 
 let schema: Promise<GraphQLSchema> | undefined;
 
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [LoginResolver, SessionResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [LoginResolver, SessionResolver, WebauthnResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     validate: false,
   });

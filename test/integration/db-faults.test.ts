@@ -1,6 +1,7 @@
 // Real database faults during login and `me` give the route's *_db_error within the bound, through both doors, issue no token, and heal without a restart.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { ACME, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
@@ -151,5 +152,66 @@ describe('refresh under database faults', () => {
     ]);
     expect(row.n).toBe(0);
     expect((await refresh(s.refresh_token)).status).toBe(200);
+  });
+});
+
+describe('passkeys under database faults', () => {
+  const auth = new SoftAuthenticator();
+  const options = async (door: 'rest' | 'gql') =>
+    door === 'rest'
+      ? gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme', email: ada.email })
+      : gw.gql('mutation($i: WebauthnLoginOptionsInput!) { webauthnLoginOptions(input: $i) }', { i: { tenant: 'acme', email: ada.email } });
+  const verify = (door: 'rest' | 'gql', response: unknown) =>
+    door === 'rest'
+      ? gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response })
+      : gw.gql('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', { i: { tenant: 'acme', response } });
+  const counter = async () => Number((await gw.sql('select counter from webauthn_credentials where credential_id = $1', [auth.credentials[0].id]))[0].counter);
+
+  beforeAll(async () => {
+    const at = { authorization: `Bearer ${accessToken}` };
+    const opts = (await gw.rest('POST', '/auth/webauthn/register/options', {}, at)).body;
+    expect((await gw.rest('POST', '/auth/webauthn/register/verify', { response: auth.create(opts) }, at)).status).toBe(201);
+  });
+
+  it('a reset connection: every WebAuthn route answers auth_webauthn_db_error on both doors, then recovers', async () => {
+    const pending = (await options('rest')).body;
+    const before = await counter();
+    gw.proxy!.cut();
+    const rest = await timed(() => options('rest'));
+    expectRestError(rest, 'webauthnLoginOptions', 'auth_webauthn_db_error', 503);
+    expect(rest.ms).toBeLessThan(BOUND_MS);
+    expectGqlError(await options('gql'), 'webauthnLoginOptions', 'auth_webauthn_db_error', 503);
+    expectRestError(await verify('rest', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
+    expectGqlError(await verify('gql', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
+    const at = { authorization: `Bearer ${accessToken}` };
+    expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_webauthn_db_error', 503);
+    await gw.proxy!.restore();
+    expect(await counter()).toBe(before);
+    // The challenge was never consumed, so the pending ceremony can still complete.
+    const done = await verify('rest', auth.get(pending));
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(await counter()).toBeGreaterThan(before);
+  });
+
+  it('a lock on the credentials held past the statement timeout: no session, no counter advanced', async () => {
+    const pending = (await options('rest')).body;
+    const before = await counter();
+    const sessionsBefore = await sessionCount();
+    const locker = new pg.Client({ connectionString: gw.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table webauthn_credentials in access exclusive mode');
+      const res = await timed(() => verify('rest', auth.get(pending)));
+      expectRestError(res, 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
+      expect(res.ms).toBeLessThan(BOUND_MS);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+    }
+    expect(await counter()).toBe(before);
+    expect(await sessionCount()).toBe(sessionsBefore);
+    const again = (await options('gql')).body.data.webauthnLoginOptions;
+    expect((await verify('gql', auth.get(again))).body.data.webauthnLoginVerify.accessToken).toBeTruthy();
   });
 });

@@ -1,6 +1,7 @@
 // An unexpected failure becomes the operation's *_internal_error through both doors, with no internal text in the response, and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenService } from '../../src/services/token.service.js';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { ACME, expectGqlError, expectRestError, LOGIN, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const SECRET_DETAIL = 'signer exploded at /srv/keys/prod.pem with key material 0xdeadbeef';
@@ -71,5 +72,28 @@ describe('refresh', () => {
     const after = await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token });
     expect(after.status).toBe(200);
     expect((await gw.rest('POST', '/auth/refresh', { refresh_token: after.body.refresh_token })).status).toBe(200);
+  });
+});
+
+describe('passkey login', () => {
+  it('answers auth_webauthn_internal_error on both doors and advances no counter', async () => {
+    const auth = new SoftAuthenticator();
+    const at = { authorization: `Bearer ${(await gw.rest('POST', '/auth/login', ada)).body.access_token}` };
+    const opts = (await gw.rest('POST', '/auth/webauthn/register/options', {}, at)).body;
+    expect((await gw.rest('POST', '/auth/webauthn/register/verify', { response: auth.create(opts) }, at)).status).toBe(201);
+    const options = async () => (await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme' })).body;
+    const o1 = await options();
+    const o2 = await options();
+    await withBrokenSigner(async () => {
+      const rest = await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response: auth.get(o1) });
+      expectRestError(rest, 'webauthnLoginVerify', 'auth_webauthn_internal_error', 500);
+      expect(JSON.stringify(rest.body)).not.toContain('exploded');
+      const gql = await gw.gql('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', {
+        i: { tenant: 'acme', response: auth.get(o2) },
+      });
+      expectGqlError(gql, 'webauthnLoginVerify', 'auth_webauthn_internal_error', 500);
+    });
+    const [row] = await gw.sql('select counter from webauthn_credentials');
+    expect(Number(row.counter)).toBe(0);
   });
 });

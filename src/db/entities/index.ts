@@ -5,6 +5,8 @@ import { Role } from './role.entity.js';
 import { Session } from './session.entity.js';
 import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
+import { WebauthnChallenge } from './webauthn-challenge.entity.js';
+import { WebauthnCredential } from './webauthn-credential.entity.js';
 
-export { AuditEvent, Permission, RefreshToken, Role, Session, Tenant, User };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent];
+export { AuditEvent, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge];

@@ -1,9 +1,11 @@
 import { Migration20261125000000Initial } from './Migration20261125000000Initial.js';
 import { Migration20261125010000Sessions } from './Migration20261125010000Sessions.js';
+import { Migration20261125020000Webauthn } from './Migration20261125020000Webauthn.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
 export const migrationsList = [
   { name: 'Migration20261125000000Initial', class: Migration20261125000000Initial },
   { name: 'Migration20261125010000Sessions', class: Migration20261125010000Sessions },
+  { name: 'Migration20261125020000Webauthn', class: Migration20261125020000Webauthn },
 ];

@@ -1,0 +1,56 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context.js';
+import {
+  deletePasskey,
+  listPasskeys,
+  loginOptions,
+  registrationOptions,
+  verifyLogin,
+  verifyRegistration,
+} from '../../services/webauthn.service.js';
+import { AuthPayload } from '../types/auth-payload.type.js';
+import { Passkey, WebauthnLoginOptionsInput, WebauthnLoginVerifyInput } from '../types/passkey.type.js';
+
+@Resolver()
+export class WebauthnResolver {
+  @Authorized()
+  @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialCreationOptionsJSON for registering a passkey.' })
+  async webauthnRegisterOptions(@Ctx() ctx: RequestContext) {
+    return registrationOptions(ctx.em, ctx.deps, await ctx.viewer());
+  }
+
+  @Authorized()
+  @Mutation(() => Passkey, { description: 'Verify a RegistrationResponseJSON and store the passkey.' })
+  async webauthnRegisterVerify(
+    @Arg('response', () => GraphQLJSONObject) response: Record<string, unknown>,
+    @Arg('name', () => String, { nullable: true }) name: string | undefined,
+    @Ctx() ctx: RequestContext,
+  ) {
+    return verifyRegistration(ctx.em, ctx.deps, await ctx.viewer(), response as unknown as RegistrationResponseJSON, name ?? undefined);
+  }
+
+  @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialRequestOptionsJSON for a passkey login.' })
+  webauthnLoginOptions(@Arg('input', () => WebauthnLoginOptionsInput) input: WebauthnLoginOptionsInput, @Ctx() ctx: RequestContext) {
+    return loginOptions(ctx.em, ctx.deps, input);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Passkey login: verify an AuthenticationResponseJSON.' })
+  webauthnLoginVerify(@Arg('input', () => WebauthnLoginVerifyInput) input: WebauthnLoginVerifyInput, @Ctx() ctx: RequestContext) {
+    return verifyLogin(ctx.em, ctx.deps, { tenant: input.tenant, response: input.response as unknown as AuthenticationResponseJSON });
+  }
+
+  @Authorized()
+  @Query(() => [Passkey], { description: 'The caller\'s passkeys.' })
+  async passkeys(@Ctx() ctx: RequestContext) {
+    return listPasskeys(ctx.em, await ctx.viewer());
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Delete one of the caller\'s passkeys.' })
+  async deletePasskey(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
+    await deletePasskey(ctx.em, await ctx.viewer(), id);
+    return true;
+  }
+}

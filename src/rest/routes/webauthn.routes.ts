@@ -1,0 +1,78 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { FastifyInstance } from 'fastify';
+import { operations } from '../../errors/catalog.js';
+import {
+  deletePasskey,
+  listPasskeys,
+  loginOptions,
+  registrationOptions,
+  verifyLogin,
+  verifyRegistration,
+  type Passkey,
+} from '../../services/webauthn.service.js';
+import { tokenBody } from '../serialize.js';
+
+const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const ceremony = { type: 'object' } as const;
+
+const passkeyBody = (p: Passkey) => ({
+  id: p.id,
+  name: p.name,
+  created_at: p.createdAt,
+  last_used_at: p.lastUsedAt,
+  device_type: p.deviceType,
+  backed_up: p.backedUp,
+  transports: p.transports,
+});
+
+export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
+  app.post(
+    '/auth/webauthn/register/options',
+    { config: { operation: operations.webauthnRegisterOptions } },
+    async (req) => registrationOptions(req.ctx.em, req.ctx.deps, await req.ctx.viewer()),
+  );
+
+  app.post<{ Body: { response: RegistrationResponseJSON; name?: string } }>(
+    '/auth/webauthn/register/verify',
+    {
+      schema: { body: { type: 'object', required: ['response'], properties: { response: ceremony, name: { type: 'string', maxLength: 100 } } } },
+      config: { operation: operations.webauthnRegisterVerify },
+    },
+    async (req, reply) => {
+      const passkey = await verifyRegistration(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.response, req.body.name);
+      const { id, name, created_at } = passkeyBody(passkey);
+      return reply.status(201).send({ id, name, created_at });
+    },
+  );
+
+  app.post<{ Body: { tenant: string; email?: string } }>(
+    '/auth/webauthn/login/options',
+    {
+      schema: { body: { type: 'object', required: ['tenant'], properties: { tenant: text, email: text } } },
+      config: { operation: operations.webauthnLoginOptions },
+    },
+    async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body),
+  );
+
+  app.post<{ Body: { tenant: string; response: AuthenticationResponseJSON } }>(
+    '/auth/webauthn/login/verify',
+    {
+      schema: { body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: text, response: ceremony } } },
+      config: { operation: operations.webauthnLoginVerify },
+    },
+    async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body)),
+  );
+
+  app.get('/auth/webauthn/credentials', { config: { operation: operations.webauthnCredentials } }, async (req) => ({
+    credentials: (await listPasskeys(req.ctx.em, await req.ctx.viewer())).map(passkeyBody),
+  }));
+
+  app.delete<{ Params: { id: string } }>(
+    '/auth/webauthn/credentials/:id',
+    { config: { operation: operations.deleteWebauthnCredential } },
+    async (req, reply) => {
+      await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id);
+      return reply.status(204).send();
+    },
+  );
+}
