@@ -14,7 +14,9 @@ import { registerErrorHandlers } from './rest/error-handler.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
 import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
+import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
+import { createGoogleVerifier } from './services/google.service.js';
 import { createPasswordHasher } from './services/password.service.js';
 import { createTokenService } from './services/token.service.js';
 
@@ -49,6 +51,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     config,
     passwords: createPasswordHasher(config.password),
     tokens: await createTokenService(config),
+    google: createGoogleVerifier(config),
     now: () => new Date(),
     ...options.deps,
   };
@@ -84,6 +87,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
 
   await app.register(authRoutes);
   await app.register(webauthnRoutes);
+  await app.register(googleRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting });
 
   const apollo = await createApollo(app, config);

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth-checker.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
+import { GoogleResolver } from './resolvers/google.resolver.js';
 import { LoginResolver } from './resolvers/login.resolver.js';
 import { SessionResolver } from './resolvers/session.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
@@ -13,7 +14,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [LoginResolver, SessionResolver, WebauthnResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     validate: false,
   });

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { GoogleVerifier } from './google.service.js';
 import type { PasswordHasher } from './password.service.js';
 import type { TokenService } from './token.service.js';
 
@@ -7,5 +8,6 @@ export interface ServiceDeps {
   config: Config;
   passwords: PasswordHasher;
   tokens: TokenService;
+  google: GoogleVerifier;
   now(): Date;
 }

@@ -1,4 +1,5 @@
 import { AuditEvent } from './audit-event.entity.js';
+import { ExternalIdentity } from './external-identity.entity.js';
 import { Permission } from './permission.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Role } from './role.entity.js';
@@ -8,5 +9,5 @@ import { User } from './user.entity.js';
 import { WebauthnChallenge } from './webauthn-challenge.entity.js';
 import { WebauthnCredential } from './webauthn-credential.entity.js';
 
-export { AuditEvent, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge];
+export { AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge, ExternalIdentity];

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { operations } from '../../errors/catalog.js';
+import { loginWithGoogle } from '../../services/google.service.js';
+import { tokenBody } from '../serialize.js';
+
+const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const jwt = { type: 'string', minLength: 1, maxLength: 8192 } as const;
+
+// `credential` is the name Google Identity Services gives the ID token.
+const body = {
+  type: 'object',
+  required: ['tenant'],
+  properties: { tenant: text, id_token: jwt, credential: jwt },
+  anyOf: [{ required: ['id_token'] }, { required: ['credential'] }],
+} as const;
+
+export async function googleRoutes(app: FastifyInstance): Promise<void> {
+  app.post<{ Body: { tenant: string; id_token?: string; credential?: string } }>(
+    '/auth/login/google',
+    { schema: { body }, config: { operation: operations.loginWithGoogle } },
+    async (req) => {
+      const { tenant, id_token, credential } = req.body;
+      return tokenBody(await loginWithGoogle(req.ctx.em, req.ctx.deps, { tenant, idToken: (id_token ?? credential)! }));
+    },
+  );
+}

@@ -1,0 +1,126 @@
+// Google sign-in: the ID token is verified by google-auth-library against the configured
+// client IDs with the issuers pinned; the gateway adds email_verified, the tenant's `hd`
+// restriction, and the (issuer, sub) link to a user. The raw ID token never reaches a
+// response or a log line: the library's error messages embed it, so they are only kept
+// as causes of client errors, which are never logged.
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { OAuth2Client, type TokenPayload } from 'google-auth-library';
+import type { Config } from '../config.js';
+import { transactional, type EntityManager } from '../db/orm.js';
+import { ExternalIdentity } from '../db/entities/external-identity.entity.js';
+import { Role } from '../db/entities/role.entity.js';
+import { Tenant } from '../db/entities/tenant.entity.js';
+import { User } from '../db/entities/user.entity.js';
+import { AuthError } from '../errors/auth-error.js';
+import type { ServiceDeps } from './deps.js';
+import { normaliseEmail } from './login.service.js';
+import { startSession, type AuthPayload } from './session.service.js';
+
+/** Google's two spellings of its issuer; links are stored under the https one. */
+const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
+const GOOGLE_ISSUER = 'https://accounts.google.com';
+
+export interface GoogleIdentity {
+  subject: string;
+  email: string;
+  emailVerified: boolean;
+  hostedDomain: string | undefined;
+}
+
+export interface GoogleVerifier {
+  /** Throws AuthError: auth_google_token_invalid, or auth_google_internal_error when the gateway is at fault. */
+  verify(idToken: string): Promise<GoogleIdentity>;
+}
+
+export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVerifier {
+  const { clientIds, certsUrl } = config.google;
+  // One client per process: it caches Google's certificates as their Cache-Control says.
+  const client = new OAuth2Client({
+    endpoints: certsUrl ? { oauth2FederatedSignonPemCertsUrl: certsUrl } : undefined,
+    issuers: GOOGLE_ISSUERS,
+    transporterOptions: { timeout: 2000 },
+  });
+
+  return {
+    async verify(idToken) {
+      if (clientIds.length === 0) {
+        throw new AuthError('auth_google_internal_error', { cause: new Error('Google sign-in is not configured: GOOGLE_CLIENT_IDS is unset') });
+      }
+      let certs;
+      try {
+        certs = (await client.getFederatedSignonCertsAsync()).certs;
+      } catch (e) {
+        // Not the client's fault: the gateway could not obtain Google's certificates.
+        throw new AuthError('auth_google_internal_error', { cause: new Error(`fetching Google certificates failed: ${(e as Error).name}`) });
+      }
+      let payload: TokenPayload | undefined;
+      try {
+        const ticket = await client.verifySignedJwtWithCertsAsync(idToken, certs, clientIds, GOOGLE_ISSUERS);
+        payload = ticket.getPayload();
+      } catch {
+        // The library's message contains the token itself: keep none of it.
+        throw new AuthError('auth_google_token_invalid');
+      }
+      if (!payload || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.email !== 'string') {
+        throw new AuthError('auth_google_token_invalid');
+      }
+      return {
+        subject: payload.sub,
+        email: normaliseEmail(payload.email),
+        emailVerified: payload.email_verified === true,
+        hostedDomain: typeof payload.hd === 'string' ? payload.hd.toLowerCase() : undefined,
+      };
+    },
+  };
+}
+
+const userPopulate = ['tenant', 'roles.permissions'] as const;
+
+/**
+ * The user behind a verified Google identity in a tenant:
+ * 1. an existing (issuer, sub) link decides alone;
+ * 2. else a user of the tenant with the same (Google-verified) e-mail is linked;
+ * 3. else, if the tenant admits the account's hosted domain, a user is created with the
+ *    tenant's default roles;
+ * 4. else auth_google_account_not_allowed.
+ * Concurrent first sign-ins race on the unique (tenant, issuer, subject) and (tenant, email)
+ * constraints; the loser resolves again and finds the winner's link.
+ */
+async function resolveUser(em: EntityManager, deps: ServiceDeps, tenant: Tenant, id: GoogleIdentity): Promise<User> {
+  const linked = await em.findOne(ExternalIdentity, { tenant, issuer: GOOGLE_ISSUER, subject: id.subject }, { populate: ['user'] });
+  if (linked) {
+    return em.findOneOrFail(User, { id: linked.user.id }, { populate: userPopulate });
+  }
+  return transactional(em, async (tx) => {
+    let user: User | null = await tx.findOne(User, { tenant, email: id.email }, { populate: userPopulate });
+    if (!user) {
+      if (!id.hostedDomain || !tenant.googleDomains.includes(id.hostedDomain)) throw new AuthError('auth_google_account_not_allowed');
+      user = tx.create(User, { tenant, email: id.email, passwordHash: null, createdAt: deps.now(), updatedAt: deps.now() });
+      user.roles.set(tenant.defaultRoles.length ? await tx.find(Role, { tenant, name: { $in: tenant.defaultRoles } }, { populate: ['permissions'] }) : []);
+    }
+    tx.create(ExternalIdentity, { tenant, user, issuer: GOOGLE_ISSUER, subject: id.subject, emailAtLink: id.email, createdAt: deps.now() });
+    return user;
+  });
+}
+
+export async function loginWithGoogle(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
+  const identity = await deps.google.verify(input.idToken);
+  if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
+  const tenant = await em.findOne(Tenant, { slug: input.tenant });
+  if (!tenant) throw new AuthError('auth_google_account_not_allowed');
+  // A tenant that lists Google domains admits only accounts of those domains.
+  if (tenant.googleDomains.length > 0 && !(identity.hostedDomain && tenant.googleDomains.includes(identity.hostedDomain))) {
+    throw new AuthError('auth_google_account_not_allowed');
+  }
+
+  let user: User;
+  try {
+    user = await resolveUser(em, deps, tenant, identity);
+  } catch (e) {
+    if (!(e instanceof UniqueConstraintViolationException)) throw e;
+    // Another first sign-in of the same account (or e-mail) won: its link decides.
+    user = await resolveUser(em.fork(), deps, tenant, identity);
+  }
+  if (user.disabled) throw new AuthError('auth_login_account_disabled');
+  return startSession(em, deps, user, 'google');
+}
