@@ -11,11 +11,13 @@ import { createApollo } from './graphql/server.js';
 import { loggerOptions, requestId } from './observability/logger.js';
 import { registerRequestChecks } from './rest/content-types.js';
 import { registerErrorHandlers } from './rest/error-handler.js';
+import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
 import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
+import { createApiKeyVerifier } from './services/api-key.service.js';
 import { createGoogleVerifier } from './services/google.service.js';
 import { createPasswordHasher } from './services/password.service.js';
 import { createTokenService } from './services/token.service.js';
@@ -47,11 +49,14 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: Config, orm: Db, options: BuildOptions = {}): Promise<Gateway> {
+  // Background failures (the throttled last-used write of API keys) are logged, never thrown.
+  let logBackground: (err: unknown) => void = () => {};
   const deps: ServiceDeps = {
     config,
     passwords: createPasswordHasher(config.password),
     tokens: await createTokenService(config),
     google: createGoogleVerifier(config),
+    apiKeys: createApiKeyVerifier(config, (err) => logBackground(err)),
     now: () => new Date(),
     ...options.deps,
   };
@@ -68,6 +73,8 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: false } },
     return503OnClosing: true,
   });
+
+  logBackground = (err) => app.log.warn({ err }, 'background write failed');
 
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRequest', async (req, reply) => {
@@ -88,6 +95,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(authRoutes);
   await app.register(webauthnRoutes);
   await app.register(googleRoutes);
+  await app.register(apiKeyRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting });
 
   const apollo = await createApollo(app, config);

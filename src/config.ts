@@ -48,6 +48,7 @@ export interface Config {
   google: { clientIds: string[]; certsUrl: string | undefined };
   trustProxy: boolean | number | string[];
   graphql: { introspection: boolean; sandbox: boolean };
+  apiKeys: { cacheTtlMs: number; lastUsedIntervalMs: number };
   logLevel: string;
   bodyLimit: number;
   shutdownTimeoutMs: number;
@@ -219,6 +220,10 @@ export function loadConfig(env: Env = process.env): Config {
     graphql: {
       introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
       sandbox: bool(env, 'GRAPHQL_SANDBOX', !production),
+    },
+    apiKeys: {
+      cacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 3000),
+      lastUsedIntervalMs: int(env, 'API_KEY_LAST_USED_INTERVAL_MS', 60_000),
     },
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),

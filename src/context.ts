@@ -2,6 +2,7 @@
 // service deps, and the caller, resolved lazily (public operations never look at it).
 import type { EntityManager } from './db/orm.js';
 import { AuthError } from './errors/auth-error.js';
+import { looksLikeApiKey } from './services/api-key.service.js';
 import type { ServiceDeps } from './services/deps.js';
 import { authenticateAccessToken, type Viewer } from './services/session.service.js';
 
@@ -14,12 +15,19 @@ export interface RequestContext {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-/** The bearer credential of a request, if any. A malformed Authorization header is no credential. */
-export function bearerCredential(headers: Headers): string | undefined {
+export type Credential = { kind: 'access_token' | 'api_key'; value: string };
+
+/**
+ * The credential of a request: `Authorization: Bearer <access token | API key>` or
+ * `X-API-Key: <API key>`. API keys are recognised by their fixed prefix. A malformed
+ * Authorization header is no credential.
+ */
+export function requestCredential(headers: Headers): Credential | undefined {
   const auth = headers.authorization;
-  if (typeof auth !== 'string') return undefined;
-  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(auth);
-  return m?.[1];
+  const bearer = typeof auth === 'string' ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(auth)?.[1] : undefined;
+  if (bearer) return { kind: looksLikeApiKey(bearer) ? 'api_key' : 'access_token', value: bearer };
+  const key = headers['x-api-key'];
+  return typeof key === 'string' && key.trim() !== '' ? { kind: 'api_key', value: key.trim() } : undefined;
 }
 
 export function createContext(em: EntityManager, deps: ServiceDeps, headers: Headers): RequestContext {
@@ -29,9 +37,11 @@ export function createContext(em: EntityManager, deps: ServiceDeps, headers: Hea
     deps,
     viewer() {
       viewer ??= (async () => {
-        const token = bearerCredential(headers);
-        if (!token) throw new AuthError('auth_unauthenticated');
-        return authenticateAccessToken(em, deps, token);
+        const credential = requestCredential(headers);
+        if (!credential) throw new AuthError('auth_unauthenticated');
+        return credential.kind === 'api_key'
+          ? deps.apiKeys.authenticate(em, deps, credential.value)
+          : authenticateAccessToken(em, deps, credential.value);
       })();
       return viewer;
     },

@@ -198,6 +198,12 @@ export const catalog = {
     'Database failure while handling API keys.',
     'Treat as 5xx; investigate DB health.',
   ),
+  auth_api_key_not_found: client(
+    404,
+    'The API key to revoke does not exist among the keys the caller may manage.',
+    'No such API key.',
+    'List the keys and use one of their ids.',
+  ),
   auth_session_db_error: db(
     'Database failure checking the caller\'s session or loading what the operation needs.',
     'Database failure while checking the session.',
@@ -245,7 +251,9 @@ const op = (
 
 const webauthn = (name: string, path: string, codes: ErrorCode[]) =>
   op(name, 'POST', path, name, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
-const protectedCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_forbidden'];
+// Every operation that needs a caller: the credential may be missing or bad, and checking it
+// may fail in the session store (access token) or the key store (API key).
+const callerCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_session_db_error', 'auth_api_key_db_error'];
 
 export const operations = {
   login: op('login', 'POST', '/auth/login', 'login', 'auth_login_db_error', 'auth_login_internal_error', [
@@ -262,22 +270,20 @@ export const operations = {
   logout: op('logout', 'POST', '/auth/logout', 'logout', 'auth_session_db_error', 'auth_internal_error', [
     'auth_refresh_invalid',
   ]),
-  logoutAll: op('logoutAll', 'POST', '/auth/logout/all', 'logoutAll', 'auth_session_db_error', 'auth_internal_error', [
-    'auth_unauthenticated',
-  ]),
+  logoutAll: op('logoutAll', 'POST', '/auth/logout/all', 'logoutAll', 'auth_session_db_error', 'auth_internal_error', callerCodes),
   webauthnRegisterOptions: webauthn('webauthnRegisterOptions', '/auth/webauthn/register/options', [
-    'auth_unauthenticated',
+    ...callerCodes,
     'auth_rate_limited',
   ]),
   webauthnRegisterVerify: webauthn('webauthnRegisterVerify', '/auth/webauthn/register/verify', [
-    'auth_unauthenticated',
+    ...callerCodes,
     'auth_webauthn_challenge_invalid',
     'auth_webauthn_verification_failed',
     'auth_rate_limited',
   ]),
-  webauthnCredentials: { ...webauthn('passkeys', '/auth/webauthn/credentials', ['auth_unauthenticated']), rest: { method: 'GET', path: '/auth/webauthn/credentials' } },
+  webauthnCredentials: { ...webauthn('passkeys', '/auth/webauthn/credentials', callerCodes), rest: { method: 'GET', path: '/auth/webauthn/credentials' } },
   deleteWebauthnCredential: {
-    ...webauthn('deletePasskey', '/auth/webauthn/credentials/:id', ['auth_unauthenticated', 'auth_webauthn_credential_not_found']),
+    ...webauthn('deletePasskey', '/auth/webauthn/credentials/:id', [...callerCodes, 'auth_webauthn_credential_not_found']),
     rest: { method: 'DELETE', path: '/auth/webauthn/credentials/:id' },
   },
   webauthnLoginOptions: webauthn('webauthnLoginOptions', '/auth/webauthn/login/options', ['auth_rate_limited']),
@@ -303,22 +309,16 @@ export const operations = {
     ],
   ),
   createApiKey: op('createApiKey', 'POST', '/auth/api-key', 'createApiKey', 'auth_api_key_db_error', 'auth_api_key_internal_error', [
-    ...protectedCodes,
+    ...callerCodes,
+    'auth_forbidden',
     'auth_rate_limited',
-    'auth_session_db_error',
   ]),
-  apiKeys: op('apiKeys', 'GET', '/auth/api-keys', 'apiKeys', 'auth_api_key_db_error', 'auth_internal_error', [
-    ...protectedCodes,
-    'auth_session_db_error',
-  ]),
+  apiKeys: op('apiKeys', 'GET', '/auth/api-keys', 'apiKeys', 'auth_api_key_db_error', 'auth_internal_error', callerCodes),
   revokeApiKey: op('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'revokeApiKey', 'auth_api_key_db_error', 'auth_internal_error', [
-    ...protectedCodes,
-    'auth_session_db_error',
+    ...callerCodes,
+    'auth_api_key_not_found',
   ]),
-  me: op('me', 'GET', '/auth/me', 'me', 'auth_session_db_error', 'auth_internal_error', [
-    ...protectedCodes,
-    'auth_api_key_db_error',
-  ]),
+  me: op('me', 'GET', '/auth/me', 'me', 'auth_session_db_error', 'auth_internal_error', callerCodes),
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof operations;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth-checker.js';
+import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
 import { GoogleResolver } from './resolvers/google.resolver.js';
 import { LoginResolver } from './resolvers/login.resolver.js';
@@ -14,7 +15,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     validate: false,
   });

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { ApiKeyVerifier } from './api-key.service.js';
 import type { GoogleVerifier } from './google.service.js';
 import type { PasswordHasher } from './password.service.js';
 import type { TokenService } from './token.service.js';
@@ -9,5 +10,6 @@ export interface ServiceDeps {
   passwords: PasswordHasher;
   tokens: TokenService;
   google: GoogleVerifier;
+  apiKeys: ApiKeyVerifier;
   now(): Date;
 }

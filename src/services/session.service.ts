@@ -13,6 +13,7 @@ import { Session, type AuthMethod } from '../db/entities/session.entity.js';
 import { Tenant } from '../db/entities/tenant.entity.js';
 import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
+import { isDatabaseError } from '../errors/format.js';
 import type { ServiceDeps } from './deps.js';
 import { grantsOf } from './rbac.service.js';
 import { keyedHash, newOpaqueToken, safeEqual } from './secrets.service.js';
@@ -210,7 +211,14 @@ export async function authenticateAccessToken(em: EntityManager, deps: ServiceDe
     throw new AuthError('auth_unauthenticated', { cause: e });
   }
   if (!UUID.test(claims.sid) || !UUID.test(claims.sub)) throw new AuthError('auth_unauthenticated');
-  const session = await em.findOne(Session, { id: claims.sid }, { populate: ['user', 'tenant'] });
+  let session;
+  try {
+    session = await em.findOne(Session, { id: claims.sid }, { populate: ['user', 'tenant'] });
+  } catch (e) {
+    // Whatever the operation, a failure to check the caller's session is the session store's.
+    if (isDatabaseError(e)) throw new AuthError('auth_session_db_error', { cause: e });
+    throw e;
+  }
   const now = deps.now();
   if (
     !session ||

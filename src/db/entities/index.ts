@@ -1,3 +1,4 @@
+import { ApiKey } from './api-key.entity.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { ExternalIdentity } from './external-identity.entity.js';
 import { Permission } from './permission.entity.js';
@@ -9,5 +10,5 @@ import { User } from './user.entity.js';
 import { WebauthnChallenge } from './webauthn-challenge.entity.js';
 import { WebauthnCredential } from './webauthn-credential.entity.js';
 
-export { AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge, ExternalIdentity];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge, ExternalIdentity, ApiKey];

@@ -1,0 +1,26 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../services/api-key.service.js';
+import { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey } from '../types/api-key.type.js';
+
+@Resolver()
+export class ApiKeyResolver {
+  @Authorized()
+  @Mutation(() => CreatedApiKey, { description: 'Create an API key (needs api_keys:create, with an access token).' })
+  async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: RequestContext) {
+    return createApiKey(ctx.em, ctx.deps, await ctx.viewer(), input);
+  }
+
+  @Authorized()
+  @Query(() => [ApiKeyInfo], { description: 'The caller\'s API keys, or the tenant\'s with api_keys:manage.' })
+  async apiKeys(@Ctx() ctx: RequestContext) {
+    return listApiKeys(ctx.em, await ctx.viewer());
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Revoke an API key.' })
+  async revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
+    await revokeApiKey(ctx.em, ctx.deps, await ctx.viewer(), id);
+    return true;
+  }
+}

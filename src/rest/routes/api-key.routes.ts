@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { operations } from '../../errors/catalog.js';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/api-key.service.js';
+
+const createBody = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    scopes: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 }, maxItems: 100 },
+    expires_in_days: { type: 'integer', minimum: 1, maximum: 3650 },
+  },
+} as const;
+
+const listed = (k: ApiKeyInfo) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  created_at: k.createdAt,
+  expires_at: k.expiresAt,
+  last_used_at: k.lastUsedAt,
+  revoked_at: k.revokedAt,
+});
+
+export async function apiKeyRoutes(app: FastifyInstance): Promise<void> {
+  app.post<{ Body: { name: string; scopes?: string[]; expires_in_days?: number } }>(
+    '/auth/api-key',
+    { schema: { body: createBody }, config: { operation: operations.createApiKey } },
+    async (req, reply) => {
+      const { name, scopes, expires_in_days } = req.body;
+      const k = await createApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), { name, scopes, expiresInDays: expires_in_days });
+      return reply.status(201).send({
+        id: k.id,
+        name: k.name,
+        api_key: k.apiKey,
+        prefix: k.prefix,
+        scopes: k.scopes,
+        expires_at: k.expiresAt,
+        created_at: k.createdAt,
+      });
+    },
+  );
+
+  app.get('/auth/api-keys', { config: { operation: operations.apiKeys } }, async (req) => ({
+    api_keys: (await listApiKeys(req.ctx.em, await req.ctx.viewer())).map(listed),
+  }));
+
+  app.delete<{ Params: { id: string } }>('/auth/api-key/:id', { config: { operation: operations.revokeApiKey } }, async (req, reply) => {
+    await revokeApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.params.id);
+    return reply.status(204).send();
+  });
+}
