@@ -1,14 +1,17 @@
 // The only file that wires GraphQL and REST together on one Fastify server.
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createContext, type RequestContext } from './context.js';
-import { ping, type Db } from './db/orm.js';
+import { ping, poolStats, type Db } from './db/orm.js';
 import type { OperationSpec } from './errors/catalog.js';
 import { createApollo } from './graphql/server.js';
 import { loggerOptions, requestId } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { finishRequest, newObservation } from './observability/request-log.js';
 import { registerRequestChecks } from './rest/content-types.js';
 import { registerErrorHandlers } from './rest/error-handler.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
@@ -19,7 +22,7 @@ import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
 import { createApiKeyVerifier } from './services/api-key.service.js';
 import { createGoogleVerifier } from './services/google.service.js';
-import { createPasswordHasher } from './services/password.service.js';
+import { createPasswordHasher, timedPasswordHasher } from './services/password.service.js';
 import { createTokenService } from './services/token.service.js';
 
 declare module 'fastify' {
@@ -51,9 +54,10 @@ export interface BuildOptions {
 export async function buildApp(config: Config, orm: Db, options: BuildOptions = {}): Promise<Gateway> {
   // Background failures (the throttled last-used write of API keys) are logged, never thrown.
   let logBackground: (err: unknown) => void = () => {};
+  const metrics = createMetrics(() => poolStats(orm));
   const deps: ServiceDeps = {
     config,
-    passwords: createPasswordHasher(config.password),
+    passwords: timedPasswordHasher(createPasswordHasher(config.password), metrics.passwordHash),
     tokens: await createTokenService(config),
     google: createGoogleVerifier(config),
     apiKeys: createApiKeyVerifier(config, (err) => logBackground(err)),
@@ -68,6 +72,8 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     // A hop count is accepted at run time (proxy-addr), though the typings omit it.
     trustProxy: config.trustProxy as boolean | string[],
     requestIdHeader: false,
+    // One line per request is written by finishRequest (onResponse), not Fastify's two.
+    disableRequestLogging: true,
     genReqId: (req) => requestId(req.headers['x-request-id'], randomUUID),
     // Fields of the wrong type are rejected, never coerced; unknown fields are dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: false } },
@@ -79,7 +85,18 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    req.ctx = createContext(orm.em.fork(), deps, req.headers);
+    const transport = req.routeOptions.url === '/graphql' ? 'graphql' : 'rest';
+    const observe = newObservation(transport, req.routeOptions.config?.operation?.name);
+    req.ctx = createContext(orm.em.fork(), deps, req.headers, req.log, observe);
+  });
+  // The tenant a request names (login-like bodies) is part of its log line.
+  app.addHook('preHandler', async (req) => {
+    const tenant = (req.body as { tenant?: unknown } | undefined)?.tenant;
+    if (typeof tenant === 'string' && tenant.length <= 64) req.ctx.observe.tenant ??= tenant;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    if (!req.ctx) return;
+    finishRequest(req.log, metrics, req.ctx.observe, { method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime });
   });
   // An empty JSON body is no body (POST /auth/logout/all from clients that always send the header);
   // anything else goes to Fastify's own prototype-poisoning-safe parser.
@@ -91,12 +108,27 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   registerRequestChecks(app);
   registerErrorHandlers(app);
   await app.register(formbody);
+  // OpenAPI for the REST shim, with each route's declared error codes (GET /openapi.json).
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'auth-gateway REST shim', version: '0.1.0', description: 'Errors are {"detail": {"status": "error", "code", "message"}}; codes: GET /auth/error-codes.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token, or an API key (agk_...)' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+    hideUntagged: true,
+  });
 
   await app.register(authRoutes);
   await app.register(webauthnRoutes);
   await app.register(googleRoutes);
   await app.register(apiKeyRoutes);
-  await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting });
+  await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const apollo = await createApollo(app, config);
   app.route({

@@ -1,6 +1,8 @@
 // The per-request context shared by both doors: a request-scoped entity manager, the
 // service deps, and the caller, resolved lazily (public operations never look at it).
+import type { FastifyBaseLogger } from 'fastify';
 import type { EntityManager } from './db/orm.js';
+import type { RequestObservation } from './observability/request-log.js';
 import { AuthError } from './errors/auth-error.js';
 import { looksLikeApiKey } from './services/api-key.service.js';
 import type { ServiceDeps } from './services/deps.js';
@@ -9,6 +11,10 @@ import { authenticateAccessToken, type Viewer } from './services/session.service
 export interface RequestContext {
   em: EntityManager;
   deps: ServiceDeps;
+  /** The request's logger (carries its request id). */
+  log: FastifyBaseLogger;
+  /** What the request did, for its log line and metrics. */
+  observe: RequestObservation;
   /** The authenticated caller; throws auth_unauthenticated when there is none. */
   viewer(): Promise<Viewer>;
 }
@@ -30,18 +36,29 @@ export function requestCredential(headers: Headers): Credential | undefined {
   return typeof key === 'string' && key.trim() !== '' ? { kind: 'api_key', value: key.trim() } : undefined;
 }
 
-export function createContext(em: EntityManager, deps: ServiceDeps, headers: Headers): RequestContext {
+export function createContext(
+  em: EntityManager,
+  deps: ServiceDeps,
+  headers: Headers,
+  log: FastifyBaseLogger,
+  observe: RequestObservation,
+): RequestContext {
   let viewer: Promise<Viewer> | undefined;
   return {
     em,
     deps,
+    log,
+    observe,
     viewer() {
       viewer ??= (async () => {
         const credential = requestCredential(headers);
         if (!credential) throw new AuthError('auth_unauthenticated');
-        return credential.kind === 'api_key'
-          ? deps.apiKeys.authenticate(em, deps, credential.value)
-          : authenticateAccessToken(em, deps, credential.value);
+        const v =
+          credential.kind === 'api_key'
+            ? await deps.apiKeys.authenticate(em, deps, credential.value)
+            : await authenticateAccessToken(em, deps, credential.value);
+        observe.tenant ??= v.tenant;
+        return v;
       })();
       return viewer;
     },

@@ -93,7 +93,29 @@ export async function transactional<T>(em: EntityManager, fn: (tx: EntityManager
   }
 }
 
-/** A cheap round trip for /readyz. */
-export async function ping(orm: Db): Promise<void> {
-  await orm.em.fork().execute('select 1');
+/** A cheap round trip for /readyz, bounded by `timeoutMs` whatever the pool does. */
+export async function ping(orm: Db, timeoutMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([orm.em.fork().execute('select 1'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The knex (tarn) pool's state, for the pool gauges; undefined before the first connection. */
+export function poolStats(orm: Db): { used: number; free: number; pendingAcquires: number; pendingCreates: number } | undefined {
+  const pool = (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+  if (!pool) return undefined;
+  return { used: pool.numUsed(), free: pool.numFree(), pendingAcquires: pool.numPendingAcquires(), pendingCreates: pool.numPendingCreates() };
+}
+
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
 }

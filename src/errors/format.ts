@@ -4,7 +4,7 @@
 import { DriverException } from '@mikro-orm/core';
 import { knex } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { catalog, type CatalogEntry, type ErrorCode, type OperationSpec } from './catalog.js';
+import { catalog, type ErrorCode, type OperationSpec } from './catalog.js';
 import { AuthError } from './auth-error.js';
 
 // SQLSTATE classes that mean "the database, not the request": connection exceptions,
@@ -35,6 +35,9 @@ export function isDatabaseError(err: unknown): boolean {
   return false;
 }
 
+/** For failures outside any catalog operation (unknown GraphQL fields, health routes). */
+export const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalError: 'auth_internal_error' } as const;
+
 /** Classify any thrown value for the given operation. Never returns the original text. */
 export function toAuthError(err: unknown, op: Pick<OperationSpec, 'dbError' | 'internalError'>): AuthError {
   if (err instanceof AuthError) return err;
@@ -62,16 +65,3 @@ export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: nu
     : { code: err.code, status: err.status, retryAfter: Math.max(1, Math.ceil(err.retryAfter)) };
 }
 
-interface MinimalLogger {
-  error(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
-/** 5xx failures are logged with their cause and stack; security events as warnings; other client errors not here. */
-export function logAuthError(log: MinimalLogger, err: AuthError, fields: Record<string, unknown>): void {
-  const entry: CatalogEntry = catalog[err.code];
-  if (err.status >= 500) log.error({ ...fields, code: err.code, err: err.cause ?? err }, entry.message);
-  else if (entry.securityEvent || err.event) {
-    log.warn({ ...fields, code: err.code, security_event: err.event ?? true }, entry.message);
-  }
-}

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type MiddlewareFn } from 'type-graphql';
+import type { RequestContext } from '../context.js';
 import { authChecker } from './auth-checker.js';
 import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
@@ -10,6 +11,15 @@ import { SessionResolver } from './resolvers/session.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
 import { WebauthnResolver } from './resolvers/webauthn.resolver.js';
 
+/** The tenant a root field names (`input.tenant`) goes into the request's log line. */
+const tenantFromArgs: MiddlewareFn<RequestContext> = ({ args, context, info }, next) => {
+  if (!info.path.prev) {
+    const tenant = (args.input as { tenant?: unknown } | undefined)?.tenant;
+    if (typeof tenant === 'string' && tenant.length <= 64) context.observe.tenant ??= tenant;
+  }
+  return next();
+};
+
 let schema: Promise<GraphQLSchema> | undefined;
 
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
@@ -17,6 +27,7 @@ export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
     resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
+    globalMiddlewares: [tenantFromArgs],
     validate: false,
   });
   return schema;

@@ -1,14 +1,17 @@
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
+import { Kind, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
-import { operationByGraphqlField, operations } from '../errors/catalog.js';
-import { graphqlExtensions, logAuthError, toAuthError } from '../errors/format.js';
+import type { AuthError } from '../errors/auth-error.js';
+import { operationByGraphqlField } from '../errors/catalog.js';
+import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
+import { recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 import { gatewaySchema } from './schema.js';
 
 /**
@@ -16,15 +19,12 @@ import { gatewaySchema } from './schema.js';
  * coercion) keep Apollo's standard codes; anything raised while resolving a field is
  * classified through the catalog for that field's operation and masked.
  */
-export function formatGraphqlError(log: FastifyBaseLogger, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   if (!formatted.path || formatted.path.length === 0) {
     const { extensions, ...rest } = formatted;
     return { ...rest, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
   }
-  const field = String(formatted.path[0]);
-  const op = operationByGraphqlField(field) ?? operations.me;
-  const authError = toAuthError(unwrapResolverError(error), op);
-  logAuthError(log, authError, { transport: 'graphql', operation: field });
+  const authError = classifyFieldError(String(formatted.path[0]), error);
   return {
     message: authError.message,
     locations: formatted.locations,
@@ -32,6 +32,33 @@ export function formatGraphqlError(log: FastifyBaseLogger, formatted: GraphQLFor
     extensions: graphqlExtensions(authError),
   };
 }
+
+/** The catalog error of a failed root field: the same classification for the response and the log. */
+function classifyFieldError(field: string, error: unknown): AuthError {
+  return toAuthError(unwrapResolverError(error), operationByGraphqlField(field) ?? OUTSIDE_OPERATIONS);
+}
+
+/** Root field names of the operation (aliases resolved: labels stay within the schema). */
+function rootFields(operation: OperationDefinitionNode): string[] {
+  return operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : 'fragment'));
+}
+
+/** Feeds each request's log line and metrics: which fields ran, which codes came out. */
+const observePlugin: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, contextValue }) {
+        if (operation) contextValue.observe.operations = rootFields(operation);
+      },
+      async didEncounterErrors({ errors, contextValue }) {
+        for (const e of errors) {
+          if (!e.path?.length) recordDocumentFailure(contextValue.observe, String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          else recordFailure(contextValue.observe, contextValue.log, classifyFieldError(String(e.path[0]), e), String(e.path[0]));
+        }
+      },
+    };
+  },
+};
 
 export async function createApollo(app: FastifyInstance, config: Config): Promise<ApolloServer<RequestContext>> {
   const apollo = new ApolloServer<RequestContext>({
@@ -41,9 +68,10 @@ export async function createApollo(app: FastifyInstance, config: Config): Promis
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    formatError: (formatted, error) => formatGraphqlError(app.log, formatted, error),
+    formatError: formatGraphqlError,
     plugins: [
       fastifyApolloDrainPlugin(app),
+      observePlugin,
       config.graphql.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
         : ApolloServerPluginLandingPageDisabled(),

@@ -3,9 +3,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../errors/auth-error.js';
 import type { OperationSpec } from '../errors/catalog.js';
-import { graphqlExtensions, logAuthError, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
-
-const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalError: 'auth_internal_error' } as const;
+import { graphqlExtensions, OUTSIDE_OPERATIONS, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
+import { GRAPHQL_DOCUMENT, recordFailure } from '../observability/request-log.js';
 
 /** Fastify's own 4xx errors (body parsing, content type, schema validation, size) are request errors. */
 function requestError(error: FastifyError): AuthError | undefined {
@@ -24,9 +23,10 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const op = operationOf(request);
     const authError = requestError(error) ?? toAuthError(error, op ?? OUTSIDE_OPERATIONS);
-    logAuthError(request.log, authError, { transport: 'rest', operation: op?.name ?? request.routeOptions.url });
+    const graphql = request.routeOptions.url === '/graphql';
+    if (request.ctx) recordFailure(request.ctx.observe, request.log, authError, op?.name ?? (graphql ? GRAPHQL_DOCUMENT : (request.routeOptions.url ?? 'not_found')));
     reply.status(authError.status).headers(restErrorHeaders(authError));
-    if (request.routeOptions.url === '/graphql') {
+    if (graphql) {
       // A GraphQL client gets the GraphQL envelope even when the HTTP body was unusable.
       return reply.send({ errors: [{ message: authError.message, extensions: graphqlExtensions(authError) }] });
     }

@@ -42,3 +42,19 @@ export function createPasswordHasher(params: Config['password']): PasswordHasher
     },
   };
 }
+
+/** The same hasher, reporting each hash and verify duration (for the metrics). */
+export function timedPasswordHasher(inner: PasswordHasher, observe: (kind: 'hash' | 'verify', seconds: number) => void): PasswordHasher {
+  const timed = async <T>(kind: 'hash' | 'verify', run: () => Promise<T>): Promise<T> => {
+    const started = process.hrtime.bigint();
+    try {
+      return await run();
+    } finally {
+      observe(kind, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+  return {
+    hash: (password) => timed('hash', () => inner.hash(password)),
+    verify: (stored, password) => timed('verify', () => inner.verify(stored, password)),
+  };
+}

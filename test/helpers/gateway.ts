@@ -9,7 +9,7 @@ import { expect, inject } from 'vitest';
 import { buildApp, type Gateway } from '../../src/app.js';
 import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
 import { migrate, openDb, type Db } from '../../src/db/orm.js';
-import { operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
+import { operations, type ErrorCode, type OperationName, type OperationSpec } from '../../src/errors/catalog.js';
 import { importDocument, type ImportDocument } from '../../src/services/admin.service.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -136,6 +136,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     return { status: res.status, headers: res.headers, body: parsed };
   };
 
+  // Every response of every test is checked against the codes its operation declares.
+  const checked = async (method: string, route: string, res: Promise<HttpResult>) => {
+    const r = await res;
+    assertDeclaredCodes(method, route, r);
+    return r;
+  };
+
   return {
     url,
     config,
@@ -145,8 +152,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     signingKey,
     databaseUrl,
     sql: async (text, params) => (await pool.query(text, params as unknown[])).rows,
-    rest: (method, route, body, headers = {}) => http(method, route, body, headers),
-    gql: (query, variables, headers = {}) => http('POST', '/graphql', { query, variables }, headers),
+    rest: (method, route, body, headers = {}) => checked(method, route, http(method, route, body, headers)),
+    gql: (query, variables, headers = {}) => checked('POST', '/graphql', http('POST', '/graphql', { query, variables }, headers)),
     logs: () => logLines.join(''),
     seed: async (doc) => {
       await importDocument(orm.em.fork(), gateway.deps.passwords, doc);
@@ -159,6 +166,32 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await db?.drop();
     },
   };
+}
+
+const restOperations = (Object.values(operations) as OperationSpec[]).map((o) => ({
+  op: o,
+  method: o.rest.method,
+  pattern: new RegExp(`^${o.rest.path.replace(/:[a-z]+/g, '[^/]+')}$`),
+}));
+
+/** Fails the test when a response carries a code its operation does not declare (SPEC §2). */
+export function assertDeclaredCodes(method: string, route: string, res: HttpResult): void {
+  const path = route.split('?')[0];
+  if (path === '/graphql') {
+    for (const e of (res.body?.errors ?? []) as Array<{ path?: string[]; extensions?: { code?: string } }>) {
+      const op = e.path?.length ? (Object.values(operations) as OperationSpec[]).find((o) => o.graphql === e.path![0]) : undefined;
+      const code = e.extensions?.code;
+      if (op && code && !op.codes.includes(code as ErrorCode)) {
+        throw new Error(`GraphQL field ${op.graphql} answered ${code}, which operation ${op.name} does not declare`);
+      }
+    }
+    return;
+  }
+  const code = res.headers.get('x-error-code');
+  const match = restOperations.find((r) => r.method === method && r.pattern.test(path));
+  if (match && code && !match.op.codes.includes(code as ErrorCode)) {
+    throw new Error(`${method} ${path} answered ${code}, which operation ${match.op.name} does not declare`);
+  }
 }
 
 /** The REST error body and header carry `code`, and `code` is one the operation declares. */

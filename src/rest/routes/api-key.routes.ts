@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
+import { operationRoute } from '../openapi.js';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/api-key.service.js';
 
 const createBody = {
@@ -26,7 +27,7 @@ const listed = (k: ApiKeyInfo) => ({
 export async function apiKeyRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { name: string; scopes?: string[]; expires_in_days?: number } }>(
     '/auth/api-key',
-    { schema: { body: createBody }, config: { operation: operations.createApiKey } },
+    operationRoute(operations.createApiKey, { body: createBody }),
     async (req, reply) => {
       const { name, scopes, expires_in_days } = req.body;
       const k = await createApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), { name, scopes, expiresInDays: expires_in_days });
@@ -42,11 +43,11 @@ export async function apiKeyRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get('/auth/api-keys', { config: { operation: operations.apiKeys } }, async (req) => ({
+  app.get('/auth/api-keys', operationRoute(operations.apiKeys), async (req) => ({
     api_keys: (await listApiKeys(req.ctx.em, await req.ctx.viewer())).map(listed),
   }));
 
-  app.delete<{ Params: { id: string } }>('/auth/api-key/:id', { config: { operation: operations.revokeApiKey } }, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/auth/api-key/:id', operationRoute(operations.revokeApiKey), async (req, reply) => {
     await revokeApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.params.id);
     return reply.status(204).send();
   });

@@ -4,6 +4,7 @@ import { passwordLogin } from '../../services/login.service.js';
 import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
 import { tokenBody, userBody } from '../serialize.js';
 import { FORM, JSON_TYPE } from '../content-types.js';
+import { operationRoute } from '../openapi.js';
 
 const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
@@ -35,7 +36,7 @@ interface LoginBody {
 export async function authRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: LoginBody }>(
     '/auth/login',
-    { schema: { body: loginBody }, config: { operation: operations.login, contentTypes: [JSON_TYPE, FORM] } },
+    operationRoute(operations.login, { body: loginBody }, { contentTypes: [JSON_TYPE, FORM] }),
     async (req) => {
       const { tenant, email, username, password } = req.body;
       return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }));
@@ -44,23 +45,23 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: RefreshBody }>(
     '/auth/refresh',
-    { schema: { body: refreshBody }, config: { operation: operations.refresh } },
+    operationRoute(operations.refresh, { body: refreshBody }),
     async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token)),
   );
 
   app.post<{ Body: RefreshBody }>(
     '/auth/logout',
-    { schema: { body: refreshBody }, config: { operation: operations.logout } },
+    operationRoute(operations.logout, { body: refreshBody }),
     async (req, reply) => {
       await logoutSession(req.ctx.em, req.ctx.deps, req.body.refresh_token);
       return reply.status(204).send();
     },
   );
 
-  app.post('/auth/logout/all', { config: { operation: operations.logoutAll } }, async (req, reply) => {
+  app.post('/auth/logout/all', operationRoute(operations.logoutAll), async (req, reply) => {
     await logoutAllSessions(req.ctx.em, req.ctx.deps, await req.ctx.viewer());
     return reply.status(204).send();
   });
 
-  app.get('/auth/me', { config: { operation: operations.me } }, async (req) => userBody(await req.ctx.viewer()));
+  app.get('/auth/me', operationRoute(operations.me), async (req) => userBody(await req.ctx.viewer()));
 }

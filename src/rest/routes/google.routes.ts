@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { loginWithGoogle } from '../../services/google.service.js';
+import { operationRoute } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
 const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
@@ -17,7 +18,7 @@ const body = {
 export async function googleRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { tenant: string; id_token?: string; credential?: string } }>(
     '/auth/login/google',
-    { schema: { body }, config: { operation: operations.loginWithGoogle } },
+    operationRoute(operations.loginWithGoogle, { body }),
     async (req) => {
       const { tenant, id_token, credential } = req.body;
       return tokenBody(await loginWithGoogle(req.ctx.em, req.ctx.deps, { tenant, idToken: (id_token ?? credential)! }));

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { catalogDocument } from '../../errors/catalog.js';
 import type { TokenService } from '../../services/token.service.js';
 
@@ -8,6 +9,7 @@ export interface MetaDeps {
   ping(): Promise<void>;
   /** False once shutdown has begun. */
   accepting(): boolean;
+  metrics: Registry;
 }
 
 export async function metaRoutes(app: FastifyInstance, deps: MetaDeps): Promise<void> {
@@ -17,7 +19,11 @@ export async function metaRoutes(app: FastifyInstance, deps: MetaDeps): Promise<
     return deps.tokens.jwks();
   });
   app.get('/auth/error-codes', async () => errorCodes);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', uptime_seconds: Math.round(process.uptime()) }));
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.contentType);
+    return deps.metrics.metrics();
+  });
   app.get('/readyz', async (req, reply) => {
     if (!deps.accepting()) return reply.status(503).send({ status: 'shutting_down' });
     try {

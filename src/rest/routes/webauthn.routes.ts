@@ -10,6 +10,7 @@ import {
   verifyRegistration,
   type Passkey,
 } from '../../services/webauthn.service.js';
+import { operationRoute } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
 const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
@@ -28,16 +29,15 @@ const passkeyBody = (p: Passkey) => ({
 export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
   app.post(
     '/auth/webauthn/register/options',
-    { config: { operation: operations.webauthnRegisterOptions } },
+    operationRoute(operations.webauthnRegisterOptions),
     async (req) => registrationOptions(req.ctx.em, req.ctx.deps, await req.ctx.viewer()),
   );
 
   app.post<{ Body: { response: RegistrationResponseJSON; name?: string } }>(
     '/auth/webauthn/register/verify',
-    {
-      schema: { body: { type: 'object', required: ['response'], properties: { response: ceremony, name: { type: 'string', maxLength: 100 } } } },
-      config: { operation: operations.webauthnRegisterVerify },
-    },
+    operationRoute(operations.webauthnRegisterVerify, {
+      body: { type: 'object', required: ['response'], properties: { response: ceremony, name: { type: 'string', maxLength: 100 } } },
+    }),
     async (req, reply) => {
       const passkey = await verifyRegistration(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.response, req.body.name);
       const { id, name, created_at } = passkeyBody(passkey);
@@ -47,29 +47,25 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: { tenant: string; email?: string } }>(
     '/auth/webauthn/login/options',
-    {
-      schema: { body: { type: 'object', required: ['tenant'], properties: { tenant: text, email: text } } },
-      config: { operation: operations.webauthnLoginOptions },
-    },
+    operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant: text, email: text } } }),
     async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body),
   );
 
   app.post<{ Body: { tenant: string; response: AuthenticationResponseJSON } }>(
     '/auth/webauthn/login/verify',
-    {
-      schema: { body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: text, response: ceremony } } },
-      config: { operation: operations.webauthnLoginVerify },
-    },
+    operationRoute(operations.webauthnLoginVerify, {
+      body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: text, response: ceremony } },
+    }),
     async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body)),
   );
 
-  app.get('/auth/webauthn/credentials', { config: { operation: operations.webauthnCredentials } }, async (req) => ({
+  app.get('/auth/webauthn/credentials', operationRoute(operations.webauthnCredentials), async (req) => ({
     credentials: (await listPasskeys(req.ctx.em, await req.ctx.viewer())).map(passkeyBody),
   }));
 
   app.delete<{ Params: { id: string } }>(
     '/auth/webauthn/credentials/:id',
-    { config: { operation: operations.deleteWebauthnCredential } },
+    operationRoute(operations.deleteWebauthnCredential),
     async (req, reply) => {
       await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id);
       return reply.status(204).send();

@@ -1,0 +1,98 @@
+// Prometheus metrics (prom-client), one registry per app. Every label value comes from a
+// bounded set: catalog codes, Apollo's document-error codes, operation names and route
+// patterns — never from user input.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { catalog, isErrorCode, type ErrorClass } from '../errors/catalog.js';
+
+export type Transport = 'rest' | 'graphql';
+export type Outcome = 'success' | ErrorClass;
+
+// Apollo's codes for errors in the GraphQL document itself (SPEC §2 keeps them).
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'INTERNAL_SERVER_ERROR',
+]);
+
+/** A code as a label: catalog and Apollo codes as they are, anything else folded into "other". */
+export function codeLabel(code: string): string {
+  return isErrorCode(code) || APOLLO_CODES.has(code) ? code : 'other';
+}
+
+export function classOf(code: string): ErrorClass {
+  return isErrorCode(code) ? catalog[code].class : 'client';
+}
+
+export interface PoolStats {
+  used: number;
+  free: number;
+  pendingAcquires: number;
+  pendingCreates: number;
+}
+
+export interface Metrics {
+  registry: Registry;
+  request(operation: string, transport: Transport, outcome: Outcome): void;
+  error(code: string, operation: string, transport: Transport): void;
+  duration(operation: string, transport: Transport, seconds: number): void;
+  passwordHash(kind: 'hash' | 'verify', seconds: number): void;
+}
+
+export function createMetrics(pool: () => PoolStats | undefined): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'auth_requests_total',
+    help: 'Auth operations by operation, transport and outcome (success, client, server, dependency).',
+    labelNames: ['operation', 'transport', 'outcome'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'auth_errors_total',
+    help: 'Failures by catalog code (or Apollo document-error code), operation, transport and class.',
+    labelNames: ['code', 'operation', 'transport', 'class'] as const,
+    registers: [registry],
+  });
+  const durations = new Histogram({
+    name: 'auth_request_duration_seconds',
+    help: 'Request latency by operation and transport.',
+    labelNames: ['operation', 'transport'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const hashing = new Histogram({
+    name: 'auth_password_hash_duration_seconds',
+    help: 'argon2id hash and verify durations.',
+    labelNames: ['kind'] as const,
+    buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+    registers: [registry],
+  });
+  const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = pool();
+        this.set(stats ? pick(stats) : 0);
+      },
+    });
+  poolGauge('auth_db_pool_connections_used', 'Database connections in use.', (s) => s.used);
+  poolGauge('auth_db_pool_connections_free', 'Idle database connections in the pool.', (s) => s.free);
+  poolGauge('auth_db_pool_pending_acquires', 'Requests waiting for a database connection.', (s) => s.pendingAcquires);
+  poolGauge('auth_db_pool_pending_creates', 'Database connections being opened.', (s) => s.pendingCreates);
+
+  return {
+    registry,
+    request: (operation, transport, outcome) => requests.inc({ operation, transport, outcome }),
+    error: (code, operation, transport) => errors.inc({ code: codeLabel(code), operation, transport, class: classOf(code) }),
+    duration: (operation, transport, seconds) => durations.observe({ operation, transport }, seconds),
+    passwordHash: (kind, seconds) => hashing.observe({ kind }, seconds),
+  };
+}

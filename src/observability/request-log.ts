@@ -1,0 +1,80 @@
+// One JSON log line per request, for both doors, and the metrics of that request. What a
+// request did is gathered on its context while it runs (operations, tenant, failures) and
+// written once, when the response has gone out.
+import type { FastifyBaseLogger } from 'fastify';
+import type { AuthError } from '../errors/auth-error.js';
+import { catalog, type CatalogEntry } from '../errors/catalog.js';
+import { classOf, type Metrics, type Outcome, type Transport } from './metrics.js';
+
+export interface Failure {
+  code: string;
+  operation: string;
+  /** Kept for 5xx only: the log line carries cause and stack; client errors carry none. */
+  cause?: unknown;
+}
+
+export interface RequestObservation {
+  transport: Transport;
+  /** The operations the request ran: a REST route's, or the root fields of a GraphQL document. */
+  operations: string[];
+  tenant?: string;
+  failures: Failure[];
+}
+
+/** The label of a GraphQL request whose document never ran (parse, validation, HTTP-level errors). */
+export const GRAPHQL_DOCUMENT = 'graphql_document';
+
+export function newObservation(transport: Transport, operation?: string): RequestObservation {
+  return { transport, operations: operation ? [operation] : [], failures: [] };
+}
+
+/** Note a failure of the request; security events are logged as they happen. */
+export function recordFailure(obs: RequestObservation, log: FastifyBaseLogger, err: AuthError, operation: string): void {
+  obs.failures.push({ code: err.code, operation, cause: err.status >= 500 ? (err.cause ?? err) : undefined });
+  const entry: CatalogEntry = catalog[err.code];
+  if (entry.securityEvent || err.event) {
+    log.warn({ transport: obs.transport, operation, tenant: obs.tenant, code: err.code, security_event: err.event ?? true }, catalog[err.code].message);
+  }
+}
+
+/** A failure reported by code only (GraphQL document errors keep Apollo's codes). */
+export function recordDocumentFailure(obs: RequestObservation, code: string): void {
+  obs.failures.push({ code, operation: GRAPHQL_DOCUMENT });
+}
+
+export function finishRequest(
+  log: FastifyBaseLogger,
+  metrics: Metrics,
+  obs: RequestObservation,
+  request: { method: string; url: string; status: number; durationMs: number },
+): void {
+  const { status, durationMs } = request;
+  const codes = [...new Set(obs.failures.map((f) => f.code))];
+  const cause = obs.failures.find((f) => f.cause !== undefined)?.cause;
+  const line = {
+    transport: obs.transport,
+    operation: obs.operations.join(',') || undefined,
+    tenant: obs.tenant,
+    method: request.method,
+    url: request.url.split('?')[0],
+    status,
+    duration_ms: Math.round(durationMs * 1000) / 1000,
+    code: codes[0],
+    codes: codes.length > 1 ? codes : undefined,
+    // A GraphQL response is HTTP 200 even when a field failed with a 5xx-class code.
+    err: cause,
+  };
+  if (status >= 500 || cause !== undefined) log.error(line, 'request failed');
+  else log.info(line, 'request completed');
+
+  // Metrics count auth operations (and GraphQL documents that never ran), not health checks.
+  const ops = obs.operations.length ? obs.operations : obs.transport === 'graphql' || obs.failures.length ? [GRAPHQL_DOCUMENT] : [];
+  if (ops.length === 0) return;
+  for (const op of ops) {
+    const first = obs.failures.find((f) => f.operation === op);
+    const outcome: Outcome = first ? classOf(first.code) : status >= 500 ? 'server' : status >= 400 ? 'client' : 'success';
+    metrics.request(op, obs.transport, outcome);
+  }
+  for (const f of obs.failures) metrics.error(f.code, f.operation, obs.transport);
+  metrics.duration(ops.length === 1 ? ops[0] : 'multiple', obs.transport, durationMs / 1000);
+}
