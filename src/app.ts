@@ -1,6 +1,7 @@
 // The only file that wires GraphQL and REST together on one Fastify server.
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -23,6 +24,7 @@ import type { ServiceDeps } from './services/deps.js';
 import { createApiKeyVerifier } from './services/api-key.service.js';
 import { createGoogleVerifier } from './services/google.service.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/password.service.js';
+import { createRateLimiter } from './services/rate-limit.service.js';
 import { createTokenService } from './services/token.service.js';
 
 declare module 'fastify' {
@@ -61,6 +63,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     tokens: await createTokenService(config),
     google: createGoogleVerifier(config),
     apiKeys: createApiKeyVerifier(config, (err) => logBackground(err)),
+    limiter: createRateLimiter(config, orm),
     now: () => new Date(),
     ...options.deps,
   };
@@ -87,7 +90,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     reply.header('x-request-id', req.id);
     const transport = req.routeOptions.url === '/graphql' ? 'graphql' : 'rest';
     const observe = newObservation(transport, req.routeOptions.config?.operation?.name);
-    req.ctx = createContext(orm.em.fork(), deps, req.headers, req.log, observe);
+    req.ctx = createContext(orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip });
   });
   // The tenant a request names (login-like bodies) is part of its log line.
   app.addHook('preHandler', async (req) => {
@@ -108,6 +111,12 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   registerRequestChecks(app);
   registerErrorHandlers(app);
   await app.register(formbody);
+  // Security headers on every response; the Sandbox landing page (development) sets its own CSP.
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] } },
+    crossOriginEmbedderPolicy: false,
+  });
+  app.addHook('onClose', async () => deps.limiter.close());
   // OpenAPI for the REST shim, with each route's declared error codes (GET /openapi.json).
   await app.register(swagger, {
     openapi: {
@@ -134,6 +143,8 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   app.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
+    // Apollo's landing page brings its own Content-Security-Policy.
+    helmet: config.graphql.sandbox ? { contentSecurityPolicy: false } : undefined,
     handler: fastifyApolloHandler(apollo, { context: async (req) => req.ctx }),
   });
 

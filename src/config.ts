@@ -49,6 +49,17 @@ export interface Config {
   trustProxy: boolean | number | string[];
   graphql: { introspection: boolean; sandbox: boolean };
   apiKeys: { cacheTtlMs: number; lastUsedIntervalMs: number };
+  rateLimit: {
+    enabled: boolean;
+    windowSeconds: number;
+    accountFailures: number;
+    addressFailures: number;
+    optionsPerAddress: number;
+    apiKeyCreates: number;
+    redisUrl: string | undefined;
+  };
+  graphqlLimits: { maxAliases: number; maxDepth: number; maxTokens: number; maxCost: number };
+  maxPasswordLength: number;
   logLevel: string;
   bodyLimit: number;
   shutdownTimeoutMs: number;
@@ -225,6 +236,22 @@ export function loadConfig(env: Env = process.env): Config {
       cacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 3000),
       lastUsedIntervalMs: int(env, 'API_KEY_LAST_USED_INTERVAL_MS', 60_000),
     },
+    rateLimit: {
+      enabled: bool(env, 'RATE_LIMIT_ENABLED', true),
+      windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 900, 1),
+      accountFailures: int(env, 'RATE_LIMIT_ACCOUNT_FAILURES', 10, 1),
+      addressFailures: int(env, 'RATE_LIMIT_ADDRESS_FAILURES', 100, 1),
+      optionsPerAddress: int(env, 'RATE_LIMIT_OPTIONS_PER_ADDRESS', 300, 1),
+      apiKeyCreates: int(env, 'RATE_LIMIT_API_KEY_CREATES', 50, 1),
+      redisUrl: read(env, 'REDIS_URL'),
+    },
+    graphqlLimits: {
+      maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 1),
+      maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
+      maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 1000, 1),
+      maxCost: int(env, 'GRAPHQL_MAX_COST', 5000, 1),
+    },
+    maxPasswordLength: int(env, 'MAX_PASSWORD_LENGTH', 1024, 64),
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0),

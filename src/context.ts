@@ -6,6 +6,7 @@ import type { RequestObservation } from './observability/request-log.js';
 import { AuthError } from './errors/auth-error.js';
 import { looksLikeApiKey } from './services/api-key.service.js';
 import type { ServiceDeps } from './services/deps.js';
+import type { Client } from './services/rate-limit.service.js';
 import { authenticateAccessToken, type Viewer } from './services/session.service.js';
 
 export interface RequestContext {
@@ -15,6 +16,8 @@ export interface RequestContext {
   log: FastifyBaseLogger;
   /** What the request did, for its log line and metrics. */
   observe: RequestObservation;
+  /** The client as rate limits see it (X-Forwarded-For only under TRUST_PROXY). */
+  client: Client;
   /** The authenticated caller; throws auth_unauthenticated when there is none. */
   viewer(): Promise<Viewer>;
 }
@@ -42,6 +45,7 @@ export function createContext(
   headers: Headers,
   log: FastifyBaseLogger,
   observe: RequestObservation,
+  client: Client,
 ): RequestContext {
   let viewer: Promise<Viewer> | undefined;
   return {
@@ -49,13 +53,14 @@ export function createContext(
     deps,
     log,
     observe,
+    client,
     viewer() {
       viewer ??= (async () => {
         const credential = requestCredential(headers);
         if (!credential) throw new AuthError('auth_unauthenticated');
         const v =
           credential.kind === 'api_key'
-            ? await deps.apiKeys.authenticate(em, deps, credential.value)
+            ? await deps.apiKeys.authenticate(em, deps, credential.value, client)
             : await authenticateAccessToken(em, deps, credential.value);
         observe.tenant ??= v.tenant;
         return v;

@@ -24,6 +24,8 @@ export function ormOptions(databaseUrl: string, db: Config['db'], log: DbLog = s
     clientUrl: databaseUrl,
     entities,
     discovery: { requireEntitiesArray: true },
+    // rate-limiter-flexible's table: made by a migration, not described by an entity.
+    schemaGenerator: { skipTables: ['rate_limits'] },
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     allowGlobalContext: false,

@@ -12,6 +12,7 @@ import type { AuthError } from '../errors/auth-error.js';
 import { operationByGraphqlField } from '../errors/catalog.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
 import { recordDocumentFailure, recordFailure } from '../observability/request-log.js';
+import { graphqlLimits } from './limits.js';
 import { gatewaySchema } from './schema.js';
 
 /**
@@ -21,8 +22,10 @@ import { gatewaySchema } from './schema.js';
  */
 export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   if (!formatted.path || formatted.path.length === 0) {
-    const { extensions, ...rest } = formatted;
-    return { ...rest, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
+    const { extensions, message, ...rest } = formatted;
+    // The parser's token-limit message names the limit; limits are not told.
+    const masked = /contains more th[ae]n \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : message;
+    return { ...rest, message: masked, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
   }
   const authError = classifyFieldError(String(formatted.path[0]), error);
   return {
@@ -61,17 +64,22 @@ const observePlugin: ApolloServerPlugin<RequestContext> = {
 };
 
 export async function createApollo(app: FastifyInstance, config: Config): Promise<ApolloServer<RequestContext>> {
+  const limits = graphqlLimits(config);
   const apollo = new ApolloServer<RequestContext>({
     schema: await gatewaySchema(),
     introspection: config.graphql.introspection,
     includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: config.production,
+    // "Did you mean ..." only in development.
+    hideSchemaDetailsFromClientErrors: config.env !== 'development',
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     formatError: formatGraphqlError,
     plugins: [
       fastifyApolloDrainPlugin(app),
       observePlugin,
+      ...limits.plugins,
       config.graphql.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
         : ApolloServerPluginLandingPageDisabled(),

@@ -12,6 +12,7 @@ import { AuthError } from '../errors/auth-error.js';
 import { isDatabaseError } from '../errors/format.js';
 import type { ServiceDeps } from './deps.js';
 import { grantsOf } from './rbac.service.js';
+import { limited, type Client } from './rate-limit.service.js';
 import { keyedHash } from './secrets.service.js';
 import type { Viewer } from './session.service.js';
 
@@ -114,6 +115,10 @@ export async function createApiKey(
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
+  const createKeys = [['api_key_create_account', user.id]] as const;
+  await deps.limiter.check(createKeys);
+  await deps.limiter.hit(createKeys);
+
   const apiKey = generateApiKey();
   const now = deps.now();
   const row = em.create(ApiKey, {
@@ -165,7 +170,7 @@ interface CachedKey {
 
 export interface ApiKeyVerifier {
   /** The caller behind an API key; auth_api_key_invalid / auth_api_key_db_error otherwise. */
-  authenticate(em: EntityManager, deps: ServiceDeps, key: string): Promise<Viewer>;
+  authenticate(em: EntityManager, deps: ServiceDeps, key: string, client: Client): Promise<Viewer>;
   /** Drop a key from this instance's cache (other instances drop it within the cache TTL). */
   forget(keyHash: string): void;
 }
@@ -207,18 +212,27 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
   }
 
   return {
-    async authenticate(em, deps, presented) {
+    async authenticate(em, deps, presented, client) {
+      // A mistyped key (checksum) is refused before any lookup, the limiter's included.
       if (!isWellFormedApiKey(presented)) throw new AuthError('auth_api_key_invalid');
+      try {
+        return await limited(deps.limiter, [['api_key_auth_address', client.ip]], ['auth_api_key_invalid'], () => verify(em, deps, presented));
+      } catch (e) {
+        // Whatever the operation, a failure to check the key is the key store's.
+        if (isDatabaseError(e)) throw new AuthError('auth_api_key_db_error', { cause: e });
+        throw e;
+      }
+    },
+    forget(keyHash) {
+      cache.delete(keyHash);
+    },
+  };
+
+  async function verify(em: EntityManager, deps: ServiceDeps, presented: string): Promise<Viewer> {
       const keyHash = keyedHash(config.secretKey, presented);
       let cached = cache.get(keyHash);
       if (!cached || cached.until <= Date.now()) {
-        try {
-          cached = { key: await load(em, keyHash), until: Date.now() + config.apiKeys.cacheTtlMs };
-        } catch (e) {
-          // Whatever the operation, a failure to check the key is the key store's.
-          if (isDatabaseError(e)) throw new AuthError('auth_api_key_db_error', { cause: e });
-          throw e;
-        }
+        cached = { key: await load(em, keyHash), until: Date.now() + config.apiKeys.cacheTtlMs };
         if (cached.key) {
           if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
           cache.set(keyHash, cached);
@@ -231,9 +245,5 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
       }
       touch(em, key, now);
       return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key' };
-    },
-    forget(keyHash) {
-      cache.delete(keyHash);
-    },
-  };
+  }
 }

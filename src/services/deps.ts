@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { ApiKeyVerifier } from './api-key.service.js';
 import type { GoogleVerifier } from './google.service.js';
 import type { PasswordHasher } from './password.service.js';
+import type { RateLimiter } from './rate-limit.service.js';
 import type { TokenService } from './token.service.js';
 
 /** The narrow set of collaborators services need besides an entity manager. */
@@ -11,5 +12,6 @@ export interface ServiceDeps {
   tokens: TokenService;
   google: GoogleVerifier;
   apiKeys: ApiKeyVerifier;
+  limiter: RateLimiter;
   now(): Date;
 }

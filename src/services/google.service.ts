@@ -14,6 +14,7 @@ import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
+import { limited, type Client } from './rate-limit.service.js';
 import { startSession, type AuthPayload } from './session.service.js';
 
 /** Google's two spellings of its issuer; links are stored under the https one. */
@@ -103,7 +104,13 @@ async function resolveUser(em: EntityManager, deps: ServiceDeps, tenant: Tenant,
   });
 }
 
-export async function loginWithGoogle(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
+const GOOGLE_FAILURES = ['auth_google_token_invalid', 'auth_google_email_unverified', 'auth_google_account_not_allowed'];
+
+export async function loginWithGoogle(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
+  return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input));
+}
+
+async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
   const identity = await deps.google.verify(input.idToken);
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });

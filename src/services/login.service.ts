@@ -4,6 +4,7 @@ import type { EntityManager } from '../db/orm.js';
 import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
+import { limited, type Client, type LimitKey } from './rate-limit.service.js';
 import { startSession, type AuthPayload } from './session.service.js';
 
 export interface PasswordLoginInput {
@@ -14,7 +15,18 @@ export interface PasswordLoginInput {
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {
+export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
+  // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
+  if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
+  const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
+  const payload = await limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () =>
+    verifyAndStart(em, deps, input),
+  );
+  await deps.limiter.reset([account]);
+  return payload;
+}
+
+async function verifyAndStart(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {
   const user = await em.findOne(
     User,
     { tenant: { slug: input.tenant }, email: normaliseEmail(input.email) },

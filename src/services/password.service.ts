@@ -20,7 +20,8 @@ export interface PasswordHasher {
 export function createPasswordHasher(params: Config['password']): PasswordHasher {
   const options = { algorithm: Algorithm.Argon2id, ...params };
   const expected = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
-  const hashPassword = (password: string) => hash(password, options);
+  // Unicode passwords hash the same however the client composed them (NFC).
+  const hashPassword = (password: string) => hash(password.normalize('NFC'), options);
   let dummy: Promise<string> | undefined;
 
   return {
@@ -33,7 +34,7 @@ export function createPasswordHasher(params: Config['password']): PasswordHasher
       }
       let ok: boolean;
       try {
-        ok = await verify(stored, password);
+        ok = await verify(stored, password.normalize('NFC'));
       } catch {
         // A corrupt stored hash must not become a 500 that tells the account exists.
         ok = false;

@@ -16,6 +16,7 @@ import { AuthError } from '../errors/auth-error.js';
 import { isDatabaseError } from '../errors/format.js';
 import type { ServiceDeps } from './deps.js';
 import { grantsOf } from './rbac.service.js';
+import { limited, type Client } from './rate-limit.service.js';
 import { keyedHash, newOpaqueToken, safeEqual } from './secrets.service.js';
 
 export interface Viewer {
@@ -118,7 +119,11 @@ type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused' };
  * Every refresh of one session takes the session row's lock first, so concurrent
  * refreshes queue instead of conflicting, and see each other's rotation.
  */
-export async function refreshSession(em: EntityManager, deps: ServiceDeps, presented: string): Promise<AuthPayload> {
+export async function refreshSession(em: EntityManager, deps: ServiceDeps, presented: string, client: Client): Promise<AuthPayload> {
+  return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented));
+}
+
+async function rotate(em: EntityManager, deps: ServiceDeps, presented: string): Promise<AuthPayload> {
   const { config } = deps;
   if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AuthError('auth_refresh_invalid');
   const tokenHash = keyedHash(config.secretKey, presented);

@@ -25,6 +25,7 @@ import { WebauthnCredential } from '../db/entities/webauthn-credential.entity.js
 import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
+import { limited, type Client } from './rate-limit.service.js';
 import { startSession, type AuthPayload, type Viewer } from './session.service.js';
 
 export interface Passkey {
@@ -107,7 +108,17 @@ async function credentialsOf(em: EntityManager, userId: string): Promise<Webauth
   return em.find(WebauthnCredential, { user: userId }, { orderBy: { createdAt: 'asc' } });
 }
 
-export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer): Promise<PublicKeyCredentialCreationOptionsJSON> {
+/** Options store a challenge row each: every request counts against the address. */
+async function countOptions(deps: ServiceDeps, client: Client): Promise<void> {
+  const keys = [['webauthn_options_address', client.ip]] as const;
+  await deps.limiter.check(keys);
+  await deps.limiter.hit(keys);
+}
+
+const VERIFY_FAILURES = ['auth_webauthn_verification_failed', 'auth_webauthn_challenge_invalid'];
+
+export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  await countOptions(deps, client);
   const { webauthn } = deps.config;
   const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
   const existing = await credentialsOf(em, user.id);
@@ -127,6 +138,17 @@ export async function registrationOptions(em: EntityManager, deps: ServiceDeps, 
 }
 
 export async function verifyRegistration(
+  em: EntityManager,
+  deps: ServiceDeps,
+  viewer: Viewer,
+  response: RegistrationResponseJSON,
+  name: string | undefined,
+  client: Client,
+): Promise<Passkey> {
+  return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => storeRegistration(em, deps, viewer, response, name));
+}
+
+async function storeRegistration(
   em: EntityManager,
   deps: ServiceDeps,
   viewer: Viewer,
@@ -185,7 +207,9 @@ export async function loginOptions(
   em: EntityManager,
   deps: ServiceDeps,
   input: { tenant: string; email?: string | null },
+  client: Client,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  await countOptions(deps, client);
   const { webauthn, secretKey } = deps.config;
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
   let userId: string | null = null;
@@ -213,7 +237,12 @@ export async function verifyLogin(
   em: EntityManager,
   deps: ServiceDeps,
   input: { tenant: string; response: AuthenticationResponseJSON },
+  client: Client,
 ): Promise<AuthPayload> {
+  return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => assertionLogin(em, deps, input));
+}
+
+async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { tenant: string; response: AuthenticationResponseJSON }): Promise<AuthPayload> {
   const { webauthn } = deps.config;
   const { response } = input;
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'authentication');

@@ -98,6 +98,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DB_QUERY_TIMEOUT_MS: '1500',
     DB_ACQUIRE_TIMEOUT_MS: '1500',
     DB_CONNECT_TIMEOUT_MS: '1000',
+    // Most files make many failed attempts from 127.0.0.1; the limits have a file of their own.
+    RATE_LIMIT_ACCOUNT_FAILURES: '10000',
+    RATE_LIMIT_ADDRESS_FAILURES: '100000',
+    RATE_LIMIT_OPTIONS_PER_ADDRESS: '100000',
+    RATE_LIMIT_API_KEY_CREATES: '10000',
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);

@@ -3,6 +3,7 @@ import { Migration20261125010000Sessions } from './Migration20261125010000Sessio
 import { Migration20261125020000Webauthn } from './Migration20261125020000Webauthn.js';
 import { Migration20261125030000ExternalIdentities } from './Migration20261125030000ExternalIdentities.js';
 import { Migration20261125040000ApiKeys } from './Migration20261125040000ApiKeys.js';
+import { Migration20261125050000RateLimits } from './Migration20261125050000RateLimits.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261125020000Webauthn', class: Migration20261125020000Webauthn },
   { name: 'Migration20261125030000ExternalIdentities', class: Migration20261125030000ExternalIdentities },
   { name: 'Migration20261125040000ApiKeys', class: Migration20261125040000ApiKeys },
+  { name: 'Migration20261125050000RateLimits', class: Migration20261125050000RateLimits },
 ];

@@ -8,6 +8,6 @@ import { GoogleLoginInput } from '../types/google-login.input.js';
 export class GoogleResolver {
   @Mutation(() => AuthPayload, { description: 'Sign in with a Google ID token.' })
   loginWithGoogle(@Arg('input', () => GoogleLoginInput) input: GoogleLoginInput, @Ctx() ctx: RequestContext) {
-    return loginWithGoogle(ctx.em, ctx.deps, input);
+    return loginWithGoogle(ctx.em, ctx.deps, input, ctx.client);
   }
 }

@@ -8,6 +8,6 @@ import { LoginInput } from '../types/login.input.js';
 export class LoginResolver {
   @Mutation(() => AuthPayload, { description: 'Password login. Errors: see AuthErrorCode (login).' })
   login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: RequestContext) {
-    return passwordLogin(ctx.em, ctx.deps, input);
+    return passwordLogin(ctx.em, ctx.deps, input, ctx.client);
   }
 }

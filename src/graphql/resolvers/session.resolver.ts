@@ -8,7 +8,7 @@ import { RefreshInput } from '../types/refresh.input.js';
 export class SessionResolver {
   @Mutation(() => AuthPayload, { description: 'Rotate a refresh token: a new access token and a new refresh token.' })
   refresh(@Arg('input', () => RefreshInput) input: RefreshInput, @Ctx() ctx: RequestContext) {
-    return refreshSession(ctx.em, ctx.deps, input.refreshToken);
+    return refreshSession(ctx.em, ctx.deps, input.refreshToken, ctx.client);
   }
 
   @Mutation(() => Boolean, { description: 'End the session of this refresh token. True even for an unknown token (RFC 7009).' })

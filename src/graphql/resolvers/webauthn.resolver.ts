@@ -18,7 +18,7 @@ export class WebauthnResolver {
   @Authorized()
   @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialCreationOptionsJSON for registering a passkey.' })
   async webauthnRegisterOptions(@Ctx() ctx: RequestContext) {
-    return registrationOptions(ctx.em, ctx.deps, await ctx.viewer());
+    return registrationOptions(ctx.em, ctx.deps, await ctx.viewer(), ctx.client);
   }
 
   @Authorized()
@@ -28,17 +28,17 @@ export class WebauthnResolver {
     @Arg('name', () => String, { nullable: true }) name: string | undefined,
     @Ctx() ctx: RequestContext,
   ) {
-    return verifyRegistration(ctx.em, ctx.deps, await ctx.viewer(), response as unknown as RegistrationResponseJSON, name ?? undefined);
+    return verifyRegistration(ctx.em, ctx.deps, await ctx.viewer(), response as unknown as RegistrationResponseJSON, name ?? undefined, ctx.client);
   }
 
   @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialRequestOptionsJSON for a passkey login.' })
   webauthnLoginOptions(@Arg('input', () => WebauthnLoginOptionsInput) input: WebauthnLoginOptionsInput, @Ctx() ctx: RequestContext) {
-    return loginOptions(ctx.em, ctx.deps, input);
+    return loginOptions(ctx.em, ctx.deps, input, ctx.client);
   }
 
   @Mutation(() => AuthPayload, { description: 'Passkey login: verify an AuthenticationResponseJSON.' })
   webauthnLoginVerify(@Arg('input', () => WebauthnLoginVerifyInput) input: WebauthnLoginVerifyInput, @Ctx() ctx: RequestContext) {
-    return verifyLogin(ctx.em, ctx.deps, { tenant: input.tenant, response: input.response as unknown as AuthenticationResponseJSON });
+    return verifyLogin(ctx.em, ctx.deps, { tenant: input.tenant, response: input.response as unknown as AuthenticationResponseJSON }, ctx.client);
   }
 
   @Authorized()

@@ -39,14 +39,14 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     operationRoute(operations.login, { body: loginBody }, { contentTypes: [JSON_TYPE, FORM] }),
     async (req) => {
       const { tenant, email, username, password } = req.body;
-      return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }));
+      return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }, req.ctx.client));
     },
   );
 
   app.post<{ Body: RefreshBody }>(
     '/auth/refresh',
     operationRoute(operations.refresh, { body: refreshBody }),
-    async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token)),
+    async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token, req.ctx.client)),
   );
 
   app.post<{ Body: RefreshBody }>(

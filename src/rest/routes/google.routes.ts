@@ -21,7 +21,7 @@ export async function googleRoutes(app: FastifyInstance): Promise<void> {
     operationRoute(operations.loginWithGoogle, { body }),
     async (req) => {
       const { tenant, id_token, credential } = req.body;
-      return tokenBody(await loginWithGoogle(req.ctx.em, req.ctx.deps, { tenant, idToken: (id_token ?? credential)! }));
+      return tokenBody(await loginWithGoogle(req.ctx.em, req.ctx.deps, { tenant, idToken: (id_token ?? credential)! }, req.ctx.client));
     },
   );
 }

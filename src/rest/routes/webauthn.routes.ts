@@ -30,7 +30,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
   app.post(
     '/auth/webauthn/register/options',
     operationRoute(operations.webauthnRegisterOptions),
-    async (req) => registrationOptions(req.ctx.em, req.ctx.deps, await req.ctx.viewer()),
+    async (req) => registrationOptions(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.ctx.client),
   );
 
   app.post<{ Body: { response: RegistrationResponseJSON; name?: string } }>(
@@ -39,7 +39,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
       body: { type: 'object', required: ['response'], properties: { response: ceremony, name: { type: 'string', maxLength: 100 } } },
     }),
     async (req, reply) => {
-      const passkey = await verifyRegistration(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.response, req.body.name);
+      const passkey = await verifyRegistration(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.response, req.body.name, req.ctx.client);
       const { id, name, created_at } = passkeyBody(passkey);
       return reply.status(201).send({ id, name, created_at });
     },
@@ -48,7 +48,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { tenant: string; email?: string } }>(
     '/auth/webauthn/login/options',
     operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant: text, email: text } } }),
-    async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body),
+    async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body, req.ctx.client),
   );
 
   app.post<{ Body: { tenant: string; response: AuthenticationResponseJSON } }>(
@@ -56,7 +56,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
     operationRoute(operations.webauthnLoginVerify, {
       body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: text, response: ceremony } },
     }),
-    async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body)),
+    async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body, req.ctx.client)),
   );
 
   app.get('/auth/webauthn/credentials', operationRoute(operations.webauthnCredentials), async (req) => ({
