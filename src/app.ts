@@ -46,6 +46,8 @@ export interface Gateway {
   stopAccepting(): void;
 }
 
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 export interface BuildOptions {
   /** Replace service collaborators (tests force failures through this). */
   deps?: Partial<ServiceDeps>;
@@ -72,8 +74,9 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   const app = Fastify({
     logger: { ...loggerOptions(config), ...(options.logStream && { stream: options.logStream }) },
     bodyLimit: config.bodyLimit,
-    // A hop count is accepted at run time (proxy-addr), though the typings omit it.
-    trustProxy: config.trustProxy as boolean | string[],
+    // A hop count trusts that many proxies in front of the gateway, whoever they are (Fastify
+    // itself refuses bare hop counts); addresses or CIDRs are the safer setting.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     requestIdHeader: false,
     // One line per request is written by finishRequest (onResponse), not Fastify's two.
     disableRequestLogging: true,

@@ -253,7 +253,8 @@ const webauthn = (name: string, path: string, codes: ErrorCode[]) =>
   op(name, 'POST', path, name, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
 // Every operation that needs a caller: the credential may be missing or bad, and checking it
 // may fail in the session store (access token) or the key store (API key).
-const callerCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_session_db_error', 'auth_api_key_db_error'];
+// API-key failures are limited per client address, so auth_rate_limited too.
+const callerCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_session_db_error', 'auth_api_key_db_error', 'auth_rate_limited'];
 
 export const operations = {
   login: op('login', 'POST', '/auth/login', 'login', 'auth_login_db_error', 'auth_login_internal_error', [

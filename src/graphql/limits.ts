@@ -37,6 +37,7 @@ export function graphqlLimits(config: Pick<Config, 'graphqlLimits' | 'env'>) {
   const { maxAliases, maxDepth, maxTokens, maxCost } = config.graphqlLimits;
   const armor = new ApolloArmor({
     maxAliases: { n: maxAliases, exposeLimits: false },
+    // Introspection (off in production) is exempt, or Sandbox's own schema query would be refused.
     maxDepth: { n: maxDepth, exposeLimits: false, flattenFragments: true },
     // Tokens are limited by graphql's own parser (parseOptions), so parse errors keep GRAPHQL_PARSE_FAILED.
     maxTokens: { enabled: false },

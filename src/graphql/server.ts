@@ -24,7 +24,7 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
   if (!formatted.path || formatted.path.length === 0) {
     const { extensions, message, ...rest } = formatted;
     // The parser's token-limit message names the limit; limits are not told.
-    const masked = /contains more th[ae]n \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : message;
+    const masked = /contains more th(?:an|at) \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : message;
     return { ...rest, message: masked, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
   }
   const authError = classifyFieldError(String(formatted.path[0]), error);

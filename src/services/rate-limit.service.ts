@@ -67,7 +67,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
   if (!rl.enabled) {
     return { check: async () => {}, hit: async () => {}, reset: async () => {}, close: async () => {} };
   }
-  const redis = rl.redisUrl ? new Redis(rl.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
+  const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
   redis?.on('error', () => {}); // failures surface on the calls themselves
   const limiters = new Map<LimitName, RateLimiterAbstract>(
     NAMES.map((name) => {
