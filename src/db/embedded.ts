@@ -13,6 +13,8 @@ export interface EmbeddedDatabase {
   adminUrl: string;
   urlFor(database: string): string;
   stop(): Promise<void>;
+  /** Start it again after stop(), on the same port and data (a database restart). */
+  start(): Promise<void>;
 }
 
 interface Log {
@@ -81,7 +83,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Log, name = 'p
   await cluster.start();
   const urlFor = (database: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  return { adminUrl: urlFor('postgres'), urlFor, stop: () => cluster.stop() };
+  return { adminUrl: urlFor('postgres'), urlFor, stop: () => cluster.stop(), start: () => cluster.start() };
 }
 
 /** CREATE DATABASE unless it exists. */

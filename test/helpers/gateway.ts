@@ -44,8 +44,10 @@ export interface TestGatewayOptions {
   /** Put a TCP proxy between the gateway and PostgreSQL, for real faults. */
   proxy?: boolean;
   deps?: Partial<ServiceDeps>;
-  /** Reuse another gateway's database. */
+  /** Reuse another gateway's database (or one the test made). */
   databaseUrl?: string;
+  /** Migrate `databaseUrl` first (a database the test made itself). */
+  migrate?: boolean;
 }
 
 export interface HttpResult {
@@ -106,7 +108,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);
-  if (!options.databaseUrl) {
+  if (!options.databaseUrl || options.migrate) {
     // Migrate over a direct connection so a proxy under test never gets in the way.
     const direct = await openDb(databaseUrl, config.db);
     await migrate(direct);
@@ -123,6 +125,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const gateway = await buildApp(config, orm, { deps: options.deps, logStream });
   const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+  // Idle clients die with a restarted database; the next query makes new ones.
+  pool.on('error', () => {});
 
   const http = async (method: string, route: string, body: unknown, headers: Record<string, string>): Promise<HttpResult> => {
     const init: RequestInit = { method, headers: { ...headers } };

@@ -4,11 +4,46 @@ import net from 'node:net';
 
 export type ProxyMode = 'pass' | 'reset' | 'blackhole';
 
+/**
+ * Splits the client-to-server PostgreSQL stream into messages and counts query
+ * boundaries: a simple Query ('Q') or the Sync ('S') that ends an extended-protocol query.
+ */
+class QueryCounter {
+  private buf = Buffer.alloc(0);
+  private started = false;
+
+  /** Feeds a chunk; answers how many query boundaries it completed. */
+  feed(chunk: Buffer): number {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    let queries = 0;
+    for (;;) {
+      if (!this.started) {
+        // The startup message has no type byte: int32 length, then the payload.
+        if (this.buf.length < 4) return queries;
+        const len = this.buf.readInt32BE(0);
+        if (this.buf.length < len) return queries;
+        this.buf = this.buf.subarray(len);
+        this.started = true;
+        continue;
+      }
+      if (this.buf.length < 5) return queries;
+      const len = this.buf.readInt32BE(1);
+      if (this.buf.length < 1 + len) return queries;
+      const type = String.fromCharCode(this.buf[0]);
+      if (type === 'Q' || type === 'S') queries++;
+      this.buf = this.buf.subarray(1 + len);
+    }
+  }
+}
+
 export class TcpProxy {
   private server!: net.Server;
   private readonly sockets = new Set<net.Socket>();
   mode: ProxyMode = 'pass';
   port = 0;
+  /** Query boundaries seen since the last armResetAtQuery(). */
+  queries = 0;
+  private resetAt: number | undefined;
 
   private constructor(private readonly target: { host: string; port: number }) {}
 
@@ -41,10 +76,26 @@ export class TcpProxy {
     if (this.mode === 'blackhole') return; // accepted, never answered
     const upstream = net.connect(this.target.port, this.target.host);
     this.track(upstream);
-    client.pipe(upstream);
+    const counter = new QueryCounter();
+    client.on('data', (chunk: Buffer) => {
+      this.queries += counter.feed(chunk);
+      if (this.resetAt !== undefined && this.queries >= this.resetAt) {
+        // The armed query never reaches the server: every connection is reset instead.
+        this.resetAt = undefined;
+        this.cut();
+        return;
+      }
+      if (this.mode === 'pass') upstream.write(chunk);
+    });
     upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
+  }
+
+  /** Let `n - 1` queries through, then reset every connection when the n-th is sent. */
+  armResetAtQuery(n: number): void {
+    this.queries = 0;
+    this.resetAt = n;
   }
 
   /** Reset every open connection and every new one (a crashed or restarted server). */
@@ -72,6 +123,7 @@ export class TcpProxy {
   async restore(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     this.mode = 'pass';
+    this.resetAt = undefined;
     if (!this.server.listening) await this.listen(this.port);
     // Let the far ends see their connections close, as they would once a real outage is over.
     await new Promise((resolve) => setTimeout(resolve, 100));

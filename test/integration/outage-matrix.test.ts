@@ -1,0 +1,338 @@
+// The outage matrix: every route, through both doors, under five real database faults, answers its code within the bound, writes nothing half-way, and succeeds again once the fault is gone.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
+import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
+import { ACME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+
+// SPEC §5: a dead or hung database answers within 3 seconds.
+const BOUND_MS = 3000;
+type Door = 'rest' | 'gql';
+type Call = () => Promise<HttpResult>;
+
+let cluster: EmbeddedDatabase;
+let gw: TestGateway;
+let google: FakeGoogle;
+const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+
+beforeAll(async () => {
+  // A PostgreSQL of this file's own, so it can be restarted without disturbing other files.
+  const quiet = { info: () => {}, debug: () => {} };
+  cluster = await startEmbeddedPostgres(mkdtempSync(path.join(os.tmpdir(), 'gw-matrix-')), quiet, 'pg');
+  const admin = new pg.Client({ connectionString: cluster.adminUrl });
+  await admin.connect();
+  await admin.query('create database matrix');
+  await admin.end();
+  google = await FakeGoogle.start();
+  gw = await startTestGateway({
+    databaseUrl: cluster.urlFor('matrix'),
+    migrate: true,
+    proxy: true,
+    env: {
+      DB_STATEMENT_TIMEOUT_MS: '500',
+      DB_QUERY_TIMEOUT_MS: '800',
+      DB_ACQUIRE_TIMEOUT_MS: '1000',
+      DB_CONNECT_TIMEOUT_MS: '500',
+      // Every call made with a key checks it in the database.
+      API_KEY_CACHE_TTL_MS: '0',
+      GOOGLE_CLIENT_IDS: CLIENT_ID,
+      GOOGLE_CERTS_URL: google.url,
+    },
+  });
+  const doc = structuredClone(ACME);
+  // logoutAll ends every session of its user: it gets a user of its own.
+  for (const door of ['rest', 'gql']) doc.tenants[0].users!.push({ email: `lou-${door}@acme.test`, password: 'lou password 123', roles: ['viewer'] });
+  await gw.seed(doc);
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await google?.close();
+  await cluster?.stop();
+});
+
+// ---- the routes, each prepared while the database is healthy ----
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+const gqlCall = (query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Call => () => gw.gql(query, variables, headers);
+
+async function session(who = ada) {
+  const res = await gw.rest('POST', '/auth/login', who);
+  expect(res.status).toBe(200);
+  return res.body as { access_token: string; refresh_token: string };
+}
+
+const auth = new SoftAuthenticator();
+let passkeyReady = false;
+async function ensurePasskey(at: string) {
+  if (passkeyReady) return;
+  const opts = (await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(at))).body;
+  expect((await gw.rest('POST', '/auth/webauthn/register/verify', { response: auth.create(opts) }, bearer(at))).status).toBe(201);
+  passkeyReady = true;
+}
+
+interface Route {
+  op: OperationName;
+  label?: string;
+  /** The caller's credential is checked first: its store's code may answer instead of the operation's. */
+  caller?: 'access_token' | 'api_key';
+  prepare(door: Door): Promise<Call>;
+}
+
+const routes: Route[] = [
+  { op: 'login', prepare: async (d) => (d === 'rest' ? () => gw.rest('POST', '/auth/login', ada) : gqlCall('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: ada })) },
+  {
+    op: 'refresh',
+    prepare: async (d) => {
+      const { refresh_token } = await session();
+      return d === 'rest' ? () => gw.rest('POST', '/auth/refresh', { refresh_token }) : gqlCall('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken } }', { t: refresh_token });
+    },
+  },
+  {
+    op: 'logout',
+    prepare: async (d) => {
+      const { refresh_token } = await session();
+      return d === 'rest' ? () => gw.rest('POST', '/auth/logout', { refresh_token }) : gqlCall('mutation($t: String!) { logout(input: {refreshToken: $t}) }', { t: refresh_token });
+    },
+  },
+  {
+    op: 'logoutAll',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session({ tenant: 'acme', email: `lou-${d}@acme.test`, password: 'lou password 123' });
+      return d === 'rest' ? () => gw.rest('POST', '/auth/logout/all', undefined, bearer(access_token)) : gqlCall('mutation { logoutAll }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'me',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest' ? () => gw.rest('GET', '/auth/me', undefined, bearer(access_token)) : gqlCall('{ me { id } }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'me',
+    label: 'me (API key)',
+    caller: 'api_key',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      const key = (await gw.rest('POST', '/auth/api-key', { name: 'matrix' }, bearer(access_token))).body.api_key;
+      return d === 'rest' ? () => gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key }) : gqlCall('{ me { id } }', undefined, { 'x-api-key': key });
+    },
+  },
+  {
+    op: 'webauthnRegisterOptions',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest' ? () => gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(access_token)) : gqlCall('mutation { webauthnRegisterOptions }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'webauthnRegisterVerify',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      const response = new SoftAuthenticator().create((await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(access_token))).body);
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/webauthn/register/verify', { response }, bearer(access_token))
+        : gqlCall('mutation($r: JSONObject!) { webauthnRegisterVerify(response: $r) { id } }', { r: response }, bearer(access_token));
+    },
+  },
+  {
+    op: 'webauthnLoginOptions',
+    prepare: async (d) => (d === 'rest' ? () => gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme' }) : gqlCall('mutation { webauthnLoginOptions(input: {tenant: "acme"}) }')),
+  },
+  {
+    op: 'webauthnLoginVerify',
+    prepare: async (d) => {
+      await ensurePasskey((await session()).access_token);
+      const response = auth.get((await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme' })).body);
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response })
+        : gqlCall('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', { i: { tenant: 'acme', response } });
+    },
+  },
+  {
+    op: 'webauthnCredentials',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest' ? () => gw.rest('GET', '/auth/webauthn/credentials', undefined, bearer(access_token)) : gqlCall('{ passkeys { id } }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'deleteWebauthnCredential',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      const opts = (await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(access_token))).body;
+      const id = (await gw.rest('POST', '/auth/webauthn/register/verify', { response: new SoftAuthenticator().create(opts) }, bearer(access_token))).body.id;
+      return d === 'rest'
+        ? () => gw.rest('DELETE', `/auth/webauthn/credentials/${id}`, undefined, bearer(access_token))
+        : gqlCall('mutation($id: ID!) { deletePasskey(id: $id) }', { id }, bearer(access_token));
+    },
+  },
+  {
+    op: 'loginWithGoogle',
+    prepare: async (d) => {
+      const idToken = await google.idToken({ sub: '424242', email: 'ada@acme.test' });
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/login/google', { tenant: 'acme', id_token: idToken })
+        : gqlCall('mutation($i: GoogleLoginInput!) { loginWithGoogle(input: $i) { accessToken } }', { i: { tenant: 'acme', idToken } });
+    },
+  },
+  {
+    op: 'createApiKey',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/api-key', { name: 'm' }, bearer(access_token))
+        : gqlCall('mutation { createApiKey(input: {name: "m"}) { id } }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'apiKeys',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest' ? () => gw.rest('GET', '/auth/api-keys', undefined, bearer(access_token)) : gqlCall('{ apiKeys { id } }', undefined, bearer(access_token));
+    },
+  },
+  {
+    op: 'revokeApiKey',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      const id = (await gw.rest('POST', '/auth/api-key', { name: 'to-revoke' }, bearer(access_token))).body.id;
+      return d === 'rest' ? () => gw.rest('DELETE', `/auth/api-key/${id}`, undefined, bearer(access_token)) : gqlCall('mutation($id: ID!) { revokeApiKey(id: $id) }', { id }, bearer(access_token));
+    },
+  },
+];
+
+const codeOf = (res: HttpResult, door: Door): string | undefined =>
+  door === 'rest' ? (res.headers.get('x-error-code') ?? undefined) : res.body?.errors?.[0]?.extensions?.code;
+const succeeded = (res: HttpResult, door: Door) => (door === 'rest' ? res.status >= 200 && res.status < 300 : res.status === 200 && !res.body.errors);
+
+function expectedCodes(route: Route): ErrorCode[] {
+  const own = operations[route.op].dbError;
+  if (route.caller === 'api_key') return ['auth_api_key_db_error'];
+  if (route.caller === 'access_token') return [own, 'auth_session_db_error'];
+  return [own];
+}
+
+/** What must not change while calls fail: sessions, rotations, counters, keys, passkeys, revocations. */
+const writes = () =>
+  gw.sql(`select
+    (select count(*) from sessions) as sessions,
+    (select count(*) from sessions where revoked_at is not null) as revoked_sessions,
+    (select count(*) from refresh_tokens) as refresh_tokens,
+    (select count(*) from refresh_tokens where rotated_at is not null) as rotated,
+    (select coalesce(sum(counter), 0) from webauthn_credentials) as counters,
+    (select count(*) from webauthn_credentials) as passkeys,
+    (select count(*) from api_keys) as api_keys,
+    (select count(*) from api_keys where revoked_at is not null) as revoked_keys,
+    (select count(*) from external_identities) as identities`);
+
+interface Fault {
+  name: string;
+  begin(): Promise<void>;
+  end(): Promise<void>;
+  /** Armed before each call instead of once (the reset after a call's first query). */
+  perCall?: boolean;
+}
+
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits'];
+let locker: pg.Client | undefined;
+
+const faults: Fault[] = [
+  { name: 'connection refused', begin: () => gw.proxy!.refuse(), end: () => gw.proxy!.restore() },
+  { name: 'TCP black hole', begin: async () => gw.proxy!.blackhole(), end: () => gw.proxy!.restore() },
+  { name: 'reset after the first query', perCall: true, begin: async () => gw.proxy!.armResetAtQuery(2), end: () => gw.proxy!.restore() },
+  {
+    name: 'lock held past the statement timeout',
+    begin: async () => {
+      locker = new pg.Client({ connectionString: gw.databaseUrl });
+      await locker.connect();
+      await locker.query('begin');
+      await locker.query(`lock table ${ALL_TABLES.join(', ')} in access exclusive mode`);
+    },
+    end: async () => {
+      await locker!.query('rollback');
+      await locker!.end();
+    },
+  },
+  {
+    name: 'database restarted',
+    begin: () => cluster.stop(),
+    end: async () => {
+      await cluster.start();
+      await expect.poll(async () => (await gw.rest('GET', '/readyz')).status, { timeout: 10_000, interval: 100 }).toBe(200);
+    },
+  },
+];
+
+const results: Array<{ fault: string; route: string; door: Door; code: string; ms: number }> = [];
+
+describe('outage matrix', () => {
+  for (const fault of faults) {
+    it(`${fault.name}: every route answers its db code in time, writes nothing, then works again`, async () => {
+      const cases: Array<{ route: Route; door: Door; call: Call }> = [];
+      for (const route of routes) for (const door of ['rest', 'gql'] as const) cases.push({ route, door, call: await route.prepare(door) });
+      const before = await writes();
+      if (!fault.perCall) await fault.begin();
+      try {
+        for (const c of cases) {
+          if (fault.perCall) await fault.begin();
+          const started = performance.now();
+          const res = await c.call();
+          const ms = performance.now() - started;
+          const label = `${c.route.label ?? c.route.op} (${c.door})`;
+          if (fault.perCall) {
+            const queries = gw.proxy!.queries;
+            await fault.end();
+            if (succeeded(res, c.door)) {
+              // Only an operation that needs a single query can finish before the reset.
+              expect(queries, `${label} succeeded though it sent ${queries} queries`).toBeLessThanOrEqual(1);
+              results.push({ fault: fault.name, route: c.route.label ?? c.route.op, door: c.door, code: 'ok (one query)', ms });
+              continue;
+            }
+          }
+          const code = codeOf(res, c.door);
+          results.push({ fault: fault.name, route: c.route.label ?? c.route.op, door: c.door, code: code ?? String(res.status), ms });
+          expect(expectedCodes(c.route), `${label} answered ${code} (${res.status})`).toContain(code);
+          expect(res.status).toBe(c.door === 'rest' ? 503 : 200);
+          expect(ms, `${label} took ${ms.toFixed(0)} ms`).toBeLessThan(BOUND_MS);
+        }
+      } finally {
+        if (!fault.perCall) await fault.end();
+      }
+      // The only calls that can succeed under a fault are single-query reads, which write none of this.
+      expect(await writes(), 'nothing half-written').toEqual(before);
+      for (const c of cases) {
+        const res = await c.call();
+        expect(succeeded(res, c.door), `${c.route.label ?? c.route.op} (${c.door}) after ${fault.name}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`).toBe(true);
+      }
+    }, 120_000);
+  }
+
+  it('prints the results table', () => {
+    const rows = new Map<string, Record<string, string>>();
+    for (const r of results) {
+      const key = `${r.route} | ${r.door}`;
+      rows.set(key, { ...rows.get(key), [r.fault]: `${r.code} ${Math.round(r.ms)} ms` });
+    }
+    const header = `| route | door | ${faults.map((f) => f.name).join(' | ')} |`;
+    const lines = [header, `|${'---|'.repeat(faults.length + 2)}`];
+    for (const [key, cells] of rows) lines.push(`| ${key} | ${faults.map((f) => cells[f.name] ?? '').join(' | ')} |`);
+    console.log(`\nOutage matrix (bound ${BOUND_MS} ms):\n${lines.join('\n')}\n`);
+    expect(results.length).toBe(faults.length * routes.length * 2);
+  });
+});
