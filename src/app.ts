@@ -100,6 +100,11 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     const tenant = (req.body as { tenant?: unknown } | undefined)?.tenant;
     if (typeof tenant === 'string' && tenant.length <= 64) req.ctx.observe.tenant ??= tenant;
   });
+  // While shutting down, answers close their connection so that keep-alive clients do not
+  // hold the server open after their in-flight request is done.
+  app.addHook('onSend', async (_req, reply) => {
+    if (!accepting) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     if (!req.ctx) return;
     finishRequest(req.log, metrics, req.ctx.observe, { method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime });

@@ -63,6 +63,7 @@ export interface Config {
   logLevel: string;
   bodyLimit: number;
   shutdownTimeoutMs: number;
+  shutdownReadyDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -255,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0),
+    shutdownReadyDelayMs: int(env, 'SHUTDOWN_READY_DELAY_MS', 0, 0),
   };
 }
 

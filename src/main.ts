@@ -56,16 +56,20 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    gateway.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    gateway.stopAccepting();
+    gateway.app.log.info({ signal }, 'shutting down: readiness is now false');
     const deadline = setTimeout(() => {
       gateway.app.log.error('shutdown deadline passed; exiting');
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    gateway.stopAccepting();
+    // Give load balancers time to see /readyz fail before the listener closes.
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownReadyDelayMs));
+    gateway.app.log.info('closing: refusing new connections, finishing in-flight requests');
     await gateway.app.close();
     await orm.close();
     await embedded?.stop();
+    gateway.app.log.info('shut down cleanly');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

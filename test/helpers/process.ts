@@ -1,0 +1,44 @@
+// The real gateway as a separate process (node dist/src/main.js), for what only a process
+// shows: SIGTERM handling, and several instances that share nothing but the database.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface GatewayProcess {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Compiles the project once if dist/ is missing (npm test's pretest builds it). */
+export function ensureBuilt(): void {
+  if (existsSync('dist/src/main.js')) return;
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('tsc failed');
+}
+
+export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+  ensureBuilt();
+  const proc = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 30_000);
+    const look = () => {
+      const m = /"graphql":"(http:\/\/[^"]+)\/graphql"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout!.on('data', look);
+    exited.then(() => reject(new Error(`gateway exited:\n${out}`)));
+  });
+  return { url, proc, output: () => out, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
+}
