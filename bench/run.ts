@@ -68,6 +68,7 @@ async function rawTransactionRate(url: string): Promise<number> {
   await setup.query('insert into bench_sessions (last_used_at) select now() from generate_series(1, 5000)');
   await setup.end();
   const pool = new pg.Pool({ connectionString: url, max: POOL });
+  pool.on('error', () => {});
   let done = 0;
   const until = Date.now() + DURATION * 1000;
   await Promise.all(
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const secretKey = randomBytes(32).toString('base64url');
   const signingKey = generateSigningKey('EdDSA');
   const sql = new pg.Pool({ connectionString: url, max: 4 });
+  sql.on('error', () => {});
 
   log(`seeding ${USERS} users (argon2id m=19456 t=2 p=1, one hash each)...`);
   const argon = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -193,12 +195,17 @@ async function main(): Promise<void> {
   });
   let gatewayOut = '';
   const base = await new Promise<string>((resolve, reject) => {
-    gateway.stdout!.on('data', (d) => {
+    const look = (d: Buffer) => {
       gatewayOut += d;
       const m = /"graphql":"(http:\/\/[^"]+)\/graphql"/.exec(gatewayOut);
-      if (m) resolve(m[1]);
-      if (gatewayOut.length > 100_000) gatewayOut = gatewayOut.slice(-1000);
-    });
+      if (!m) return;
+      // From here on its log lines are drained unread: reading them would cost this
+      // process CPU that the gateway needs on the same cores.
+      gateway.stdout!.off('data', look);
+      gateway.stdout!.resume();
+      resolve(m[1]);
+    };
+    gateway.stdout!.on('data', look);
     gateway.on('exit', () => reject(new Error('the gateway exited')));
   });
   const json = (body: unknown) => JSON.stringify(body);
@@ -297,8 +304,9 @@ async function main(): Promise<void> {
   const rows = scenarios.map((s) => {
     const r = results[`${s.scenario}|${s.door}`];
     const ratio = ratioTo(s.scenario, s.door);
-    const expected = s.scenario === 'wrong password' ? '401' : '2xx';
-    const unexpected = s.scenario === 'wrong password' ? r.total - (r.statusCodes['401']?.count ?? 0) : r.non2xx;
+    // A wrong password is a 401 over REST and a 200 with an error over GraphQL.
+    const wrongRest = s.scenario === 'wrong password' && s.door === 'rest';
+    const unexpected = wrongRest ? r.total - (r.statusCodes['401']?.count ?? 0) : r.non2xx;
     return {
       scenario: s.scenario,
       door: s.door === 'rest' ? 'REST' : 'GraphQL',
@@ -306,7 +314,6 @@ async function main(): Promise<void> {
       p50: r.p50,
       p99: r.p99,
       errors: unexpected + r.errors,
-      expected,
       ratio: ratio ? `${(r.requestsPerSecond / ratio[1]).toFixed(2)} of ${ratio[0]}` : '',
     };
   });

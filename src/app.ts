@@ -1,7 +1,8 @@
 // The only file that wires GraphQL and REST together on one Fastify server.
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
+import pino from 'pino';
 import swagger from '@fastify/swagger';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -25,6 +26,7 @@ import { createApiKeyVerifier } from './services/api-key.service.js';
 import { createGoogleVerifier } from './services/google.service.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/password.service.js';
 import { createRateLimiter } from './services/rate-limit.service.js';
+import { createSessionCache } from './services/session-cache.js';
 import { createTokenService } from './services/token.service.js';
 
 declare module 'fastify' {
@@ -66,13 +68,15 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     google: createGoogleVerifier(config),
     apiKeys: createApiKeyVerifier(config, (err) => logBackground(err)),
     limiter: createRateLimiter(config, orm),
+    sessions: createSessionCache(config.sessionCacheTtlMs),
     now: () => new Date(),
     ...options.deps,
   };
   let accepting = true;
 
   const app = Fastify({
-    logger: { ...loggerOptions(config), ...(options.logStream && { stream: options.logStream }) },
+    // Log lines are buffered and written asynchronously (flushed at shutdown), off the hot path.
+    logger: { ...loggerOptions(config), stream: options.logStream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }) },
     bodyLimit: config.bodyLimit,
     // A hop count trusts that many proxies in front of the gateway, whoever they are (Fastify
     // itself refuses bare hop counts); addresses or CIDRs are the safer setting.
@@ -93,7 +97,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     reply.header('x-request-id', req.id);
     const transport = req.routeOptions.url === '/graphql' ? 'graphql' : 'rest';
     const observe = newObservation(transport, req.routeOptions.config?.operation?.name);
-    req.ctx = createContext(orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip });
+    req.ctx = createContext(() => orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip });
   });
   // The tenant a request names (login-like bodies) is part of its log line.
   app.addHook('preHandler', async (req) => {
@@ -119,10 +123,16 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   registerRequestChecks(app);
   registerErrorHandlers(app);
   await app.register(formbody);
-  // Security headers on every response; the Sandbox landing page (development) sets its own CSP.
-  await app.register(helmet, {
+  // Security headers (helmet) on every response, built once: a locked-down CSP for the JSON
+  // routes; the Sandbox landing page (development) keeps the CSP Apollo gives it.
+  const headers = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] } },
     crossOriginEmbedderPolicy: false,
+  });
+  const sandboxHeaders = helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  app.addHook('onRequest', (req, reply, done) => {
+    const apply = config.graphql.sandbox && req.routeOptions.url === '/graphql' ? sandboxHeaders : headers;
+    apply(req.raw, reply.raw, done as (err?: unknown) => void);
   });
   app.addHook('onClose', async () => deps.limiter.close());
   // OpenAPI for the REST shim, with each route's declared error codes (GET /openapi.json).
@@ -151,8 +161,6 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   app.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
-    // Apollo's landing page brings its own Content-Security-Policy.
-    helmet: config.graphql.sandbox ? { contentSecurityPolicy: false } : undefined,
     handler: fastifyApolloHandler(apollo, { context: async (req) => req.ctx }),
   });
 

@@ -37,6 +37,7 @@ export interface Config {
   refreshTokenTtl: number;
   refreshReuseGrace: number;
   sessionIdleTimeout: number;
+  sessionCacheTtlMs: number;
   password: { memoryCost: number; timeCost: number; parallelism: number };
   webauthn: {
     rpId: string;
@@ -219,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshTokenTtl: int(env, 'REFRESH_TOKEN_TTL', 2592000, 1),
     refreshReuseGrace: int(env, 'REFRESH_REUSE_GRACE', 10),
     sessionIdleTimeout: int(env, 'SESSION_IDLE_TIMEOUT', 1209600, 1),
+    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 2000),
     password,
     webauthn: {
       rpId: read(env, 'WEBAUTHN_RP_ID') ?? 'localhost',

@@ -40,7 +40,7 @@ export function requestCredential(headers: Headers): Credential | undefined {
 }
 
 export function createContext(
-  em: EntityManager,
+  fork: () => EntityManager,
   deps: ServiceDeps,
   headers: Headers,
   log: FastifyBaseLogger,
@@ -48,8 +48,13 @@ export function createContext(
   client: Client,
 ): RequestContext {
   let viewer: Promise<Viewer> | undefined;
+  let em: EntityManager | undefined;
+  // The request's entity manager is forked on first use: cached callers never need one.
+  const scoped = () => (em ??= fork());
   return {
-    em,
+    get em() {
+      return scoped();
+    },
     deps,
     log,
     observe,
@@ -60,8 +65,8 @@ export function createContext(
         if (!credential) throw new AuthError('auth_unauthenticated');
         const v =
           credential.kind === 'api_key'
-            ? await deps.apiKeys.authenticate(em, deps, credential.value, client)
-            : await authenticateAccessToken(em, deps, credential.value);
+            ? await deps.apiKeys.authenticate(scoped(), deps, credential.value, client)
+            : await authenticateAccessToken(scoped(), deps, credential.value);
         observe.tenant ??= v.tenant;
         return v;
       })();

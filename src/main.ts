@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     { graphql: `${address}/graphql`, rest: `${address}/auth`, sandbox: config.graphql.sandbox },
     `auth gateway listening: GraphQL${config.graphql.sandbox ? ' + Apollo Sandbox' : ''} at ${address}/graphql, REST shim at ${address}/auth/*`,
   );
+  // Log lines are buffered: the start line goes out now, for people and supervisors waiting on it.
+  (gateway.app.log as unknown as pino.Logger).flush();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     gateway.app.log.info({ signal }, 'shutting down: readiness is now false');
     const deadline = setTimeout(() => {
       gateway.app.log.error('shutdown deadline passed; exiting');
-      process.exit(1);
+      (gateway.app.log as unknown as pino.Logger).flush(() => process.exit(1));
     }, config.shutdownTimeoutMs);
     deadline.unref();
     gateway.stopAccepting();
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
     await orm.close();
     await embedded?.stop();
     gateway.app.log.info('shut down cleanly');
-    process.exit(0);
+    (gateway.app.log as unknown as pino.Logger).flush(() => process.exit(0));
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -216,6 +216,10 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
       // A mistyped key (checksum) is refused before any lookup, the limiter's included.
       if (!isWellFormedApiKey(presented)) throw new AuthError('auth_api_key_invalid');
       try {
+        // A key verified moments ago is answered from the cache, without the brute-force
+        // bookkeeping: guessing a 190-bit key cannot be sped up by a cache hit.
+        const cached = cache.get(keyedHash(config.secretKey, presented));
+        if (cached && cached.until > Date.now()) return await verify(em, deps, presented);
         return await limited(deps.limiter, [['api_key_auth_address', client.ip]], ['auth_api_key_invalid'], () => verify(em, deps, presented));
       } catch (e) {
         // Whatever the operation, a failure to check the key is the key store's.

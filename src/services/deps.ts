@@ -3,6 +3,7 @@ import type { ApiKeyVerifier } from './api-key.service.js';
 import type { GoogleVerifier } from './google.service.js';
 import type { PasswordHasher } from './password.service.js';
 import type { RateLimiter } from './rate-limit.service.js';
+import type { SessionCache } from './session-cache.js';
 import type { TokenService } from './token.service.js';
 
 /** The narrow set of collaborators services need besides an entity manager. */
@@ -13,5 +14,6 @@ export interface ServiceDeps {
   google: GoogleVerifier;
   apiKeys: ApiKeyVerifier;
   limiter: RateLimiter;
+  sessions: SessionCache;
   now(): Date;
 }

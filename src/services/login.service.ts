@@ -19,11 +19,16 @@ export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input:
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
   const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
-  const payload = await limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () =>
-    verifyAndStart(em, deps, input),
+  return limited(
+    deps.limiter,
+    [account, ['login_address', client.ip]],
+    ['auth_login_invalid_credentials'],
+    () => verifyAndStart(em, deps, input),
+    // A successful login clears its account's failures (when it had any: no write otherwise).
+    async (hadCounts) => {
+      if (hadCounts) await deps.limiter.reset([account]);
+    },
   );
-  await deps.limiter.reset([account]);
-  return payload;
 }
 
 async function verifyAndStart(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {

@@ -24,8 +24,8 @@ export type LimitName =
 export type LimitKey = readonly [LimitName, string];
 
 export interface RateLimiter {
-  /** auth_rate_limited (with Retry-After) when any of the keys is spent. */
-  check(keys: readonly LimitKey[]): Promise<void>;
+  /** auth_rate_limited (with Retry-After) when any of the keys is spent; answers whether any has counts. */
+  check(keys: readonly LimitKey[]): Promise<boolean>;
   /** Count one attempt against each key. */
   hit(keys: readonly LimitKey[]): Promise<void>;
   /** Forget the keys' counts (a successful login clears its account's failures). */
@@ -65,7 +65,7 @@ function storeFailure(e: unknown): unknown {
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { check: async () => {}, hit: async () => {}, reset: async () => {}, close: async () => {} };
+    return { check: async () => false, hit: async () => {}, reset: async () => {}, close: async () => {} };
   }
   const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
   redis?.on('error', () => {}); // failures surface on the calls themselves
@@ -83,13 +83,16 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
   return {
     async check(keys) {
       const ids = keys.map(([name, key]) => [limiters.get(name)!, hashed(key)] as const);
+      let counted = false;
       try {
         for (const [limiter, id] of ids) {
           const res = await limiter.get(id);
           if (res && res.consumedPoints >= limiter.points) {
             throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
           }
+          counted ||= (res?.consumedPoints ?? 0) > 0;
         }
+        return counted;
       } catch (e) {
         throw storeFailure(e);
       }
@@ -120,12 +123,21 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
  * Run an attempt under limits: refused up front when a key is spent; an attempt that fails
  * with one of `failures` counts against every key.
  */
-export async function limited<T>(limiter: RateLimiter, keys: readonly LimitKey[], failures: readonly string[], attempt: () => Promise<T>): Promise<T> {
-  await limiter.check(keys);
+export async function limited<T>(
+  limiter: RateLimiter,
+  keys: readonly LimitKey[],
+  failures: readonly string[],
+  attempt: () => Promise<T>,
+  onSuccess?: (hadCounts: boolean) => Promise<void>,
+): Promise<T> {
+  const hadCounts = await limiter.check(keys);
+  let result: T;
   try {
-    return await attempt();
+    result = await attempt();
   } catch (e) {
     if (e instanceof AuthError && failures.includes(e.code)) await limiter.hit(keys);
     throw e;
   }
+  await onSuccess?.(hadCounts);
+  return result;
 }

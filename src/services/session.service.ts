@@ -5,9 +5,8 @@
 // successor = HMAC(SECRET_KEY, "refresh-successor" || parent). Whoever presents the
 // parent again can be handed the very same successor (two tabs, a lost response) without
 // the database ever holding a usable token; without SECRET_KEY nobody can derive it.
-import { LockMode } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
 import { transactional, type EntityManager } from '../db/orm.js';
-import { AuditEvent } from '../db/entities/audit-event.entity.js';
 import { RefreshToken } from '../db/entities/refresh-token.entity.js';
 import { Session, type AuthMethod } from '../db/entities/session.entity.js';
 import { Tenant } from '../db/entities/tenant.entity.js';
@@ -18,6 +17,7 @@ import type { ServiceDeps } from './deps.js';
 import { grantsOf } from './rbac.service.js';
 import { limited, type Client } from './rate-limit.service.js';
 import { keyedHash, newOpaqueToken, safeEqual } from './secrets.service.js';
+import type { SessionState } from './session-cache.js';
 
 export interface Viewer {
   id: string;
@@ -45,23 +45,40 @@ export function deriveSuccessor(secretKey: string, parent: string): string {
   return keyedHash(secretKey, `refresh-successor\u0000${parent}`);
 }
 
-/** Signs an access token for a session and builds the token payload. `user.roles.permissions` and `user.tenant` must be loaded. */
+/** Who a token is for: the user, the tenant, and the grants of the user's roles. */
+interface Principal {
+  userId: string;
+  email: string;
+  tenantId: string;
+  tenantSlug: string;
+  roles: string[];
+  permissions: string[];
+}
+
+/** `user.roles.permissions` and `user.tenant` must be loaded. */
+const principalOf = (user: User): Principal => ({
+  userId: user.id,
+  email: user.email,
+  tenantId: user.tenant.id,
+  tenantSlug: user.tenant.slug,
+  ...grantsOf(user),
+});
+
+/** Signs an access token for a session and builds the token payload. */
 async function tokenPayload(
   deps: ServiceDeps,
-  user: User,
+  p: Principal,
   session: { id: string; authMethod: AuthMethod; expiresAt: Date },
   refreshToken: string,
   now: Date,
 ): Promise<AuthPayload> {
-  const tenant = user.tenant;
-  const grants = grantsOf(user);
   const accessToken = await deps.tokens.sign({
-    sub: user.id,
-    tid: tenant.id,
-    tenant: tenant.slug,
+    sub: p.userId,
+    tid: p.tenantId,
+    tenant: p.tenantSlug,
     sid: session.id,
-    roles: grants.roles,
-    permissions: grants.permissions,
+    roles: p.roles,
+    permissions: p.permissions,
     auth_method: session.authMethod,
   });
   return {
@@ -70,7 +87,7 @@ async function tokenPayload(
     expiresIn: deps.config.accessTokenTtl,
     refreshToken,
     refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
-    user: { id: user.id, email: user.email, tenant: tenant.slug, ...grants, authMethod: session.authMethod },
+    user: { id: p.userId, email: p.email, tenant: p.tenantSlug, roles: p.roles, permissions: p.permissions, authMethod: session.authMethod },
   };
 }
 
@@ -104,11 +121,11 @@ export async function startSession(
     });
     tx.create(RefreshToken, { session, tokenHash: keyedHash(config.secretKey, refreshToken), createdAt: now, expiresAt });
     await beforeCommit?.(tx);
-    return tokenPayload(deps, user, session, refreshToken, now);
+    return tokenPayload(deps, principalOf(user), session, refreshToken, now);
   });
 }
 
-type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused' };
+type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused'; sessionId: string };
 
 /**
  * Exchange a refresh token for a new access token and its successor.
@@ -123,6 +140,54 @@ export async function refreshSession(em: EntityManager, deps: ServiceDeps, prese
   return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented));
 }
 
+interface RefreshRow {
+  token_id: string;
+  rotated_at: Date | null;
+  token_expires_at: Date;
+  session_id: string;
+  revoked_at: Date | null;
+  expires_at: Date;
+  last_used_at: Date;
+  auth_method: AuthMethod;
+  user_id: string;
+  email: string;
+  disabled: boolean;
+  tenant_id: string;
+  slug: string;
+  roles: string[];
+  permissions: string[];
+}
+
+// One round trip: the token, its session (both locked: concurrent refreshes of a family
+// queue here and then see each other's rotation), the user, the tenant and the grants,
+// reloaded so that a role change takes effect at the next refresh.
+const REFRESH_SELECT = `
+select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
+       s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method,
+       u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,
+       coalesce((select array_agg(distinct r.name order by r.name) from user_roles ur join roles r on r.id = ur.role_id
+                  where ur.user_id = u.id), '{}') as roles,
+       coalesce((select array_agg(distinct p.name order by p.name) from user_roles ur
+                   join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id
+                  where ur.user_id = u.id), '{}') as permissions
+  from refresh_tokens t
+  join sessions s on s.id = t.session_id
+  join users u on u.id = s.user_id
+  join tenants te on te.id = s.tenant_id
+ where t.token_hash = ?
+   for update of s, t`;
+
+// Rotation in one statement: the token is marked, the session touched, the successor stored.
+const ROTATE = `
+with rotated as (update refresh_tokens set rotated_at = ? where id = ?),
+     touched as (update sessions set last_used_at = ? where id = ?)
+insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)`;
+
+// Reuse: the session (and with it every token of the family and its access tokens) ends, recorded.
+const REVOKE_REUSED = `
+with revoked as (update sessions set revoked_at = ?, revoked_reason = 'refresh_reused' where id = ?)
+insert into audit_events (id, tenant_id, user_id, session_id, type, details, created_at) values (?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
+
 async function rotate(em: EntityManager, deps: ServiceDeps, presented: string): Promise<AuthPayload> {
   const { config } = deps;
   if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AuthError('auth_refresh_invalid');
@@ -130,54 +195,46 @@ async function rotate(em: EntityManager, deps: ServiceDeps, presented: string): 
   const now = deps.now();
 
   const outcome = await transactional<RefreshOutcome>(em, async (tx) => {
-    const peek = await tx.findOne(RefreshToken, { tokenHash }, { fields: ['id', 'session'] });
-    if (!peek) throw new AuthError('auth_refresh_invalid');
-    const session = await tx.findOneOrFail(Session, { id: peek.session.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    const token = await tx.findOneOrFail(RefreshToken, { id: peek.id }, { refresh: true });
-    const user = await tx.findOneOrFail(User, { id: session.user.id }, { populate: ['tenant', 'roles.permissions'] });
-
-    if (user.disabled) throw new AuthError('auth_login_account_disabled');
-    const idleUntil = session.lastUsedAt.getTime() + config.sessionIdleTimeout * 1000;
-    if (session.revokedAt || session.expiresAt <= now || token.expiresAt <= now || idleUntil <= now.getTime()) {
+    const [row] = (await tx.execute(REFRESH_SELECT, [tokenHash])) as RefreshRow[];
+    if (!row) throw new AuthError('auth_refresh_invalid');
+    if (row.disabled) throw new AuthError('auth_login_account_disabled');
+    const expiresAt = new Date(row.expires_at);
+    const idleUntil = new Date(row.last_used_at).getTime() + config.sessionIdleTimeout * 1000;
+    if (row.revoked_at || expiresAt <= now || new Date(row.token_expires_at) <= now || idleUntil <= now.getTime()) {
       throw new AuthError('auth_refresh_invalid');
     }
+    const principal: Principal = { userId: row.user_id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions };
+    const session = { id: row.session_id, authMethod: row.auth_method, expiresAt };
 
     const successor = deriveSuccessor(config.secretKey, presented);
-    if (!token.rotatedAt) {
-      token.rotatedAt = now;
-      session.lastUsedAt = now;
-      tx.create(RefreshToken, {
-        session,
-        parent: token,
-        tokenHash: keyedHash(config.secretKey, successor),
-        createdAt: now,
-        expiresAt: session.expiresAt,
-      });
-      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor, now) };
+    const successorHash = keyedHash(config.secretKey, successor);
+    if (!row.rotated_at) {
+      await tx.execute(ROTATE, [now, row.token_id, now, row.session_id, randomUUID(), row.session_id, row.token_id, successorHash, now, expiresAt]);
+      return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };
     }
 
-    const child = await tx.findOne(RefreshToken, { parent: token.id });
-    const inGrace = now.getTime() - token.rotatedAt.getTime() <= config.refreshReuseGrace * 1000;
-    if (inGrace && child && !child.rotatedAt && child.expiresAt > now && safeEqual(child.tokenHash, keyedHash(config.secretKey, successor))) {
-      return { kind: 'ok', payload: await tokenPayload(deps, user, session, successor, now) };
+    const rotatedAt = new Date(row.rotated_at);
+    const [child] = (await tx.execute('select rotated_at, expires_at, token_hash from refresh_tokens where parent_id = ?', [row.token_id])) as Array<{
+      rotated_at: Date | null;
+      expires_at: Date;
+      token_hash: string;
+    }>;
+    const inGrace = now.getTime() - rotatedAt.getTime() <= config.refreshReuseGrace * 1000;
+    if (inGrace && child && !child.rotated_at && new Date(child.expires_at) > now && safeEqual(child.token_hash, successorHash)) {
+      return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };
     }
 
     // RFC 9700 4.14.2: a rotated refresh token came back; the family is compromised.
-    session.revokedAt = now;
-    session.revokedReason = 'refresh_reused';
-    tx.create(AuditEvent, {
-      tenantId: user.tenant.id,
-      userId: user.id,
-      sessionId: session.id,
-      type: 'auth_refresh_reused',
-      details: { tokenId: token.id, rotatedAt: token.rotatedAt.toISOString(), successorRotated: Boolean(child?.rotatedAt) },
-      createdAt: now,
-    });
-    return { kind: 'reused' };
+    const details = { tokenId: row.token_id, rotatedAt: rotatedAt.toISOString(), successorRotated: Boolean(child?.rotated_at) };
+    await tx.execute(REVOKE_REUSED, [now, row.session_id, randomUUID(), row.tenant_id, row.user_id, row.session_id, JSON.stringify(details), now]);
+    return { kind: 'reused', sessionId: row.session_id };
   });
 
   // Thrown after the commit, so the revocation and the audit event are kept.
-  if (outcome.kind === 'reused') throw new AuthError('auth_refresh_reused');
+  if (outcome.kind === 'reused') {
+    deps.sessions.forgetSession(outcome.sessionId);
+    throw new AuthError('auth_refresh_reused');
+  }
   return outcome.payload;
 }
 
@@ -195,18 +252,44 @@ export async function revokeSessions(
 export async function logoutSession(em: EntityManager, deps: ServiceDeps, presented: string): Promise<void> {
   if (!REFRESH_TOKEN_FORMAT.test(presented)) return;
   const token = await em.findOne(RefreshToken, { tokenHash: keyedHash(deps.config.secretKey, presented) }, { fields: ['id', 'session'] });
-  if (token) await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
+  if (!token) return;
+  await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
+  deps.sessions.forgetSession(token.session.id);
 }
 
 /** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
 export async function logoutAllSessions(em: EntityManager, deps: ServiceDeps, viewer: Viewer): Promise<void> {
   await revokeSessions(em, { user: viewer.id }, 'logout_all', deps.now());
+  deps.sessions.forgetUser(viewer.id);
+}
+
+/** One round trip: the session with what a protected call needs of its user and tenant. */
+async function loadSessionState(em: EntityManager, sid: string): Promise<SessionState | undefined> {
+  const rows: Array<{ user_id: string; tenant_id: string; slug: string; email: string; revoked_at: Date | null; disabled: boolean; expires_at: Date }> =
+    await em.execute(
+      `select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at
+         from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
+        where s.id = ?`,
+      [sid],
+    );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    userId: r.user_id,
+    tenantId: r.tenant_id,
+    tenantSlug: r.slug,
+    email: r.email,
+    revoked: r.revoked_at !== null,
+    disabled: r.disabled,
+    expiresAt: new Date(r.expires_at).getTime(),
+  };
 }
 
 /**
- * The caller behind a bearer access token. The signature proves the claims; the session
- * row is checked on every call, so a revoked session, a disabled user or a token of
- * another tenant stops working at once on this gateway.
+ * The caller behind a bearer access token. The signature proves the claims; the session's
+ * state is checked on every call (cached for SESSION_CACHE_TTL_MS, and dropped at once on
+ * this instance by logout, logout everywhere and reuse detection), so a revoked session, a
+ * disabled user or a token of another tenant stops working within that bound.
  */
 export async function authenticateAccessToken(em: EntityManager, deps: ServiceDeps, token: string): Promise<Viewer> {
   let claims;
@@ -216,29 +299,31 @@ export async function authenticateAccessToken(em: EntityManager, deps: ServiceDe
     throw new AuthError('auth_unauthenticated', { cause: e });
   }
   if (!UUID.test(claims.sid) || !UUID.test(claims.sub)) throw new AuthError('auth_unauthenticated');
-  let session;
-  try {
-    session = await em.findOne(Session, { id: claims.sid }, { populate: ['user', 'tenant'] });
-  } catch (e) {
-    // Whatever the operation, a failure to check the caller's session is the session store's.
-    if (isDatabaseError(e)) throw new AuthError('auth_session_db_error', { cause: e });
-    throw e;
+  let session = deps.sessions.get(claims.sid);
+  if (!session) {
+    try {
+      session = await loadSessionState(em, claims.sid);
+    } catch (e) {
+      // Whatever the operation, a failure to check the caller's session is the session store's.
+      if (isDatabaseError(e)) throw new AuthError('auth_session_db_error', { cause: e });
+      throw e;
+    }
+    if (session) deps.sessions.set(claims.sid, session);
   }
-  const now = deps.now();
   if (
     !session ||
-    session.revokedAt !== null ||
-    session.expiresAt <= now ||
-    session.user.id !== claims.sub ||
-    session.tenant.id !== claims.tid ||
-    session.user.disabled
+    session.revoked ||
+    session.expiresAt <= deps.now().getTime() ||
+    session.userId !== claims.sub ||
+    session.tenantId !== claims.tid ||
+    session.disabled
   ) {
     throw new AuthError('auth_unauthenticated');
   }
   return {
-    id: session.user.id,
-    email: session.user.email,
-    tenant: session.tenant.slug,
+    id: session.userId,
+    email: session.email,
+    tenant: session.tenantSlug,
     roles: claims.roles,
     permissions: claims.permissions,
     authMethod: claims.auth_method,

@@ -53,6 +53,10 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
   const keySet = createLocalJWKSet(jwks);
   const algorithms = [...new Set(config.jwt.privateKeys.map((k) => k.alg))];
 
+  // Verified tokens, until they expire: the signature of the same string needs checking once.
+  const verified = new Map<string, VerifiedAccessToken>();
+  const VERIFIED_LIMIT = 10_000;
+
   return {
     async sign(claims) {
       return new SignJWT({ ...claims })
@@ -65,6 +69,11 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
         .sign(signingKey);
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known) {
+        if (known.exp * 1000 > Date.now()) return known;
+        verified.delete(token);
+      }
       const { payload } = await jwtVerify<JWTPayload & Partial<AccessClaims>>(token, keySet, {
         algorithms,
         issuer: config.jwt.issuer,
@@ -82,6 +91,8 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
       ) {
         throw new Error('access token claims are malformed');
       }
+      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+      verified.set(token, payload as VerifiedAccessToken);
       return payload as VerifiedAccessToken;
     },
     jwks: () => jwks,

@@ -105,6 +105,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     RATE_LIMIT_ADDRESS_FAILURES: '100000',
     RATE_LIMIT_OPTIONS_PER_ADDRESS: '100000',
     RATE_LIMIT_API_KEY_CREATES: '10000',
+    // Tests change sessions behind the gateway's back (admin service calls): no session cache.
+    SESSION_CACHE_TTL_MS: '0',
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);
