@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import pino from 'pino';
 import swagger from '@fastify/swagger';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createContext, type RequestContext } from './context.js';
 import { ping, poolStats, type Db } from './db/orm.js';
@@ -83,7 +83,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     requestIdHeader: false,
     // One line per request is written by finishRequest (onResponse), not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => requestId(req.headers['x-request-id'], randomUUID),
     // Fields of the wrong type are rejected, never coerced; unknown fields are dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: false } },

@@ -15,7 +15,7 @@ import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
 import { limited, type Client } from './rate-limit.service.js';
-import { startSession, type AuthPayload } from './session.service.js';
+import { principalOf, startSession, type AuthPayload } from './session.service.js';
 
 /** Google's two spellings of its issuer; links are stored under the https one. */
 const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
@@ -129,5 +129,5 @@ async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: str
     user = await resolveUser(em.fork(), deps, tenant, identity);
   }
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
-  return startSession(em, deps, user, 'google');
+  return startSession(em, deps, principalOf(user), 'google');
 }

@@ -1,11 +1,10 @@
 // Password login. One answer and one cost for unknown tenant, unknown user and wrong
 // password; "disabled" is said only after the password proved right.
 import type { EntityManager } from '../db/orm.js';
-import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { limited, type Client, type LimitKey } from './rate-limit.service.js';
-import { startSession, type AuthPayload } from './session.service.js';
+import { GRANTS_SQL, startSession, type AuthPayload } from './session.service.js';
 
 export interface PasswordLoginInput {
   tenant: string;
@@ -31,18 +30,32 @@ export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input:
   );
 }
 
+// One round trip: the user of the tenant with their password hash and grants.
+const LOGIN_SELECT = `
+select u.id, u.email, u.password_hash, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+  from users u join tenants te on te.id = u.tenant_id
+ where te.slug = ? and u.email = ?`;
+
+interface LoginRow {
+  id: string;
+  email: string;
+  password_hash: string | null;
+  disabled: boolean;
+  tenant_id: string;
+  slug: string;
+  roles: string[];
+  permissions: string[];
+}
+
 async function verifyAndStart(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {
-  const user = await em.findOne(
-    User,
-    { tenant: { slug: input.tenant }, email: normaliseEmail(input.email) },
-    { populate: ['tenant', 'roles.permissions', 'passwordHash'] },
-  );
-  const check = await deps.passwords.verify(user?.passwordHash ?? null, input.password);
+  const [user] = (await em.execute(LOGIN_SELECT, [input.tenant, normaliseEmail(input.email)])) as LoginRow[];
+  const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  return startSession(em, deps, user, 'password', async (tx) => {
-    if (rehash) await tx.nativeUpdate(User, { id: user.id }, { passwordHash: rehash });
+  const principal = { userId: user.id, email: user.email, tenantId: user.tenant_id, tenantSlug: user.slug, roles: user.roles, permissions: user.permissions };
+  return startSession(em, deps, principal, 'password', async (tx) => {
+    if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.id]);
   });
 }

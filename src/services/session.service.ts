@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { transactional, type EntityManager } from '../db/orm.js';
 import { RefreshToken } from '../db/entities/refresh-token.entity.js';
 import { Session, type AuthMethod } from '../db/entities/session.entity.js';
-import { Tenant } from '../db/entities/tenant.entity.js';
 import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
 import { isDatabaseError } from '../errors/format.js';
@@ -46,7 +45,7 @@ export function deriveSuccessor(secretKey: string, parent: string): string {
 }
 
 /** Who a token is for: the user, the tenant, and the grants of the user's roles. */
-interface Principal {
+export interface Principal {
   userId: string;
   email: string;
   tenantId: string;
@@ -56,7 +55,7 @@ interface Principal {
 }
 
 /** `user.roles.permissions` and `user.tenant` must be loaded. */
-const principalOf = (user: User): Principal => ({
+export const principalOf = (user: User): Principal => ({
   userId: user.id,
   email: user.email,
   tenantId: user.tenant.id,
@@ -91,6 +90,19 @@ async function tokenPayload(
   };
 }
 
+// A session and its first refresh token, in one statement.
+const START_SESSION = `
+with s as (insert into sessions (id, tenant_id, user_id, auth_method, created_at, last_used_at, expires_at) values (?, ?, ?, ?, ?, ?, ?))
+insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
+
+/** The role names and the union of their permissions of user `alias`, as two sorted text[] columns. */
+export const GRANTS_SQL = (alias: string) => `
+       coalesce((select array_agg(distinct r.name order by r.name) from user_roles ur join roles r on r.id = ur.role_id
+                  where ur.user_id = ${alias}.id), '{}') as roles,
+       coalesce((select array_agg(distinct p.name order by p.name) from user_roles ur
+                   join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id
+                  where ur.user_id = ${alias}.id), '{}') as permissions`;
+
 /**
  * Start a session for a user whose credential was just proven, and answer the token
  * payload. `user.roles.permissions` and `user.tenant` must be loaded. `beforeCommit`
@@ -101,7 +113,7 @@ async function tokenPayload(
 export async function startSession(
   em: EntityManager,
   deps: ServiceDeps,
-  user: User,
+  principal: Principal,
   authMethod: AuthMethod,
   beforeCommit?: (tx: EntityManager) => Promise<unknown>,
 ): Promise<AuthPayload> {
@@ -110,18 +122,24 @@ export async function startSession(
   const refreshToken = newOpaqueToken();
   const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
 
+  const session = { id: randomUUID(), authMethod, expiresAt };
   return transactional(em, async (tx) => {
-    const session = tx.create(Session, {
-      tenant: tx.getReference(Tenant, user.tenant.id),
-      user: tx.getReference(User, user.id),
+    await tx.execute(START_SESSION, [
+      session.id,
+      principal.tenantId,
+      principal.userId,
       authMethod,
-      createdAt: now,
-      lastUsedAt: now,
+      now,
+      now,
       expiresAt,
-    });
-    tx.create(RefreshToken, { session, tokenHash: keyedHash(config.secretKey, refreshToken), createdAt: now, expiresAt });
+      randomUUID(),
+      session.id,
+      keyedHash(config.secretKey, refreshToken),
+      now,
+      expiresAt,
+    ]);
     await beforeCommit?.(tx);
-    return tokenPayload(deps, principalOf(user), session, refreshToken, now);
+    return tokenPayload(deps, principal, session, refreshToken, now);
   });
 }
 
@@ -164,12 +182,7 @@ interface RefreshRow {
 const REFRESH_SELECT = `
 select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
        s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method,
-       u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,
-       coalesce((select array_agg(distinct r.name order by r.name) from user_roles ur join roles r on r.id = ur.role_id
-                  where ur.user_id = u.id), '{}') as roles,
-       coalesce((select array_agg(distinct p.name order by p.name) from user_roles ur
-                   join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id
-                  where ur.user_id = u.id), '{}') as permissions
+       u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
   from refresh_tokens t
   join sessions s on s.id = t.session_id
   join users u on u.id = s.user_id

@@ -26,7 +26,7 @@ import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
 import { limited, type Client } from './rate-limit.service.js';
-import { startSession, type AuthPayload, type Viewer } from './session.service.js';
+import { principalOf, startSession, type AuthPayload, type Viewer } from './session.service.js';
 
 export interface Passkey {
   id: string;
@@ -288,7 +288,7 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
 
   const { newCounter } = verified.authenticationInfo;
-  return startSession(em, deps, user, 'webauthn', async (tx) => {
+  return startSession(em, deps, principalOf(user), 'webauthn', async (tx) => {
     // Stored only now, with the session: a failed login advances nothing.
     const updated = await tx.nativeUpdate(
       WebauthnCredential,

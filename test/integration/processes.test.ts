@@ -109,6 +109,23 @@ describe('two instances on one database', () => {
   });
 });
 
+describe('session revocation across instances', () => {
+  it('an access token of a session ended on A stops working on B within SESSION_CACHE_TTL_MS (default 2 s; SPEC allows 5 s)', async () => {
+    const s = (await a.rest('POST', '/auth/login', ada)).body;
+    const me = () => http(b.url, 'GET', '/auth/me', undefined, { authorization: `Bearer ${s.access_token}` });
+    expect((await me()).status).toBe(200); // B now holds the session's state in its cache
+    const loggedOutAt = Date.now();
+    expect((await a.rest('POST', '/auth/logout', { refresh_token: s.refresh_token })).status).toBe(204);
+    let status = 200;
+    while (status === 200 && Date.now() - loggedOutAt < 6000) {
+      status = (await me()).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - loggedOutAt).toBeLessThanOrEqual(2000 + 400);
+  });
+});
+
 describe('graceful shutdown', () => {
   it('on SIGTERM: readiness goes false, in-flight requests finish, new connections are refused, the pool closes, exit 0', async () => {
     const c = await spawnGateway(envOf(a, { SHUTDOWN_READY_DELAY_MS: '600', SHUTDOWN_TIMEOUT_MS: '10000', DB_STATEMENT_TIMEOUT_MS: '8000', DB_QUERY_TIMEOUT_MS: '9000' }));
