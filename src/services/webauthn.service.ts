@@ -53,6 +53,14 @@ export function userHandleOf(userId: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.from(userId.replace(/-/g, ''), 'hex'));
 }
 
+/** What every ceremony must match: our challenge, our origins and RP ID, and user verification when required. */
+const pinned = (deps: ServiceDeps, challenge: string) => ({
+  expectedChallenge: challenge,
+  expectedOrigin: deps.config.webauthn.origins,
+  expectedRPID: deps.config.webauthn.rpId,
+  requireUserVerification: deps.config.webauthn.userVerification === 'required',
+});
+
 const fail = (cause?: unknown, event?: string) => new AuthError('auth_webauthn_verification_failed', { cause, event });
 
 /** The challenge a response answers, read from its clientDataJSON. */
@@ -155,19 +163,12 @@ async function storeRegistration(
   response: RegistrationResponseJSON,
   name: string | undefined,
 ): Promise<Passkey> {
-  const { webauthn } = deps.config;
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
   if (challenge.userId !== viewer.id) throw new AuthError('auth_webauthn_challenge_invalid');
 
   let verified;
   try {
-    verified = await verifyRegistrationResponse({
-      response,
-      expectedChallenge: challenge.challenge,
-      expectedOrigin: webauthn.origins,
-      expectedRPID: webauthn.rpId,
-      requireUserVerification: webauthn.userVerification === 'required',
-    });
+    verified = await verifyRegistrationResponse({ response, ...pinned(deps, challenge.challenge) });
   } catch (e) {
     throw fail(e);
   }
@@ -243,7 +244,6 @@ export async function verifyLogin(
 }
 
 async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { tenant: string; response: AuthenticationResponseJSON }): Promise<AuthPayload> {
-  const { webauthn } = deps.config;
   const { response } = input;
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'authentication');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
@@ -268,16 +268,13 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
   try {
     verified = await verifyAuthenticationResponse({
       response,
-      expectedChallenge: challenge.challenge,
-      expectedOrigin: webauthn.origins,
-      expectedRPID: webauthn.rpId,
+      ...pinned(deps, challenge.challenge),
       credential: {
         id: credential.credentialId,
         publicKey: new Uint8Array(credential.publicKey),
         counter: Number(credential.counter),
         transports: credential.transports,
       },
-      requireUserVerification: webauthn.userVerification === 'required',
     });
   } catch (e) {
     const regressed = await recordCounterRegression(em, deps, credential, response, e as Error);
