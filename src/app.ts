@@ -18,6 +18,7 @@ import { registerRequestChecks } from './rest/content-types.js';
 import { registerErrorHandlers } from './rest/error-handler.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
+import { demoRoutes } from './rest/routes/demo.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
 import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
@@ -153,6 +154,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(webauthnRoutes);
   await app.register(googleRoutes);
   await app.register(apiKeyRoutes);
+  if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

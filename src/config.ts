@@ -49,6 +49,7 @@ export interface Config {
   google: { clientIds: string[]; certsUrl: string | undefined };
   trustProxy: boolean | number | string[];
   graphql: { introspection: boolean; sandbox: boolean };
+  demoPage: boolean;
   apiKeys: { cacheTtlMs: number; lastUsedIntervalMs: number };
   rateLimit: {
     enabled: boolean;
@@ -235,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
       introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
       sandbox: bool(env, 'GRAPHQL_SANDBOX', !production),
     },
+    demoPage: bool(env, 'DEMO_PAGE', !production),
     apiKeys: {
       cacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 3000),
       lastUsedIntervalMs: int(env, 'API_KEY_LAST_USED_INTERVAL_MS', 60_000),

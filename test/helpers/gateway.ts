@@ -48,6 +48,8 @@ export interface TestGatewayOptions {
   databaseUrl?: string;
   /** Migrate `databaseUrl` first (a database the test made itself). */
   migrate?: boolean;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }
 
 export interface HttpResult {
@@ -125,7 +127,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
   };
   const gateway = await buildApp(config, orm, { deps: options.deps, logStream });
-  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await gateway.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   // Idle clients die with a restarted database; the next query makes new ones.
   pool.on('error', () => {});

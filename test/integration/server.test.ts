@@ -78,6 +78,17 @@ describe('GraphQL outside production', () => {
   });
 });
 
+describe('the demo page', () => {
+  it('is served outside production, with a CSP that allows only its own scripts, and not in production', async () => {
+    const page = await gw.rest('GET', '/demo');
+    expect(page.status).toBe(200);
+    expect(String(page.body)).toContain('/demo/simplewebauthn-browser.js');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await gw.rest('GET', '/demo/simplewebauthn-browser.js')).status).toBe(200);
+    expect((await prod.rest('GET', '/demo')).status).toBe(404);
+  });
+});
+
 describe('GraphQL in production', () => {
   it('has no landing page and no introspection', async () => {
     const page = await prod.rest('GET', '/graphql', undefined, { accept: 'text/html' });

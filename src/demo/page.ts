@@ -1,0 +1,128 @@
+// The sign-in page served at /demo (outside production by default): plain DOM, no CDN.
+// It calls the REST shim exactly as a client would and shows every error's code and message.
+export const DEMO_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>auth-gateway demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 15px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #1d2330; }
+  fieldset { border: 1px solid #c9d1de; border-radius: 8px; margin: 0 0 1rem; padding: 0.75rem 1rem; }
+  label { display: block; margin: 0.25rem 0; }
+  input { width: 100%; box-sizing: border-box; padding: 0.35rem; }
+  button { margin: 0.25rem 0.35rem 0.25rem 0; padding: 0.4rem 0.8rem; }
+  #who { font-weight: 600; }
+  #error { color: #a40e26; font-family: ui-monospace, monospace; min-height: 1.5em; }
+  #notice { color: #136c2e; min-height: 1.5em; }
+  pre { background: #f3f5f9; padding: 0.75rem; border-radius: 6px; overflow: auto; }
+</style>
+</head>
+<body>
+<h1>auth-gateway</h1>
+<p id="who">Signed out</p>
+<fieldset>
+  <legend>Account</legend>
+  <label>Tenant <input id="tenant" value="demo" autocomplete="organization"></label>
+  <label>E-mail <input id="email" type="email" autocomplete="username webauthn"></label>
+  <label>Password <input id="password" type="password" autocomplete="current-password"></label>
+  <button id="login">Sign in</button>
+  <button id="passkey-email">Sign in with a passkey</button>
+  <button id="passkey-discoverable">Sign in with a passkey (no e-mail)</button>
+</fieldset>
+<fieldset>
+  <legend>Session</legend>
+  <button id="register">Register a passkey</button>
+  <button id="me">Show me</button>
+  <button id="refresh">Refresh</button>
+  <button id="logout">Log out</button>
+</fieldset>
+<p id="notice"></p>
+<p id="error" role="alert"></p>
+<pre id="me-out"></pre>
+<script src="/demo/simplewebauthn-browser.js"></script>
+<script src="/demo/app.js"></script>
+</body>
+</html>
+`;
+
+export const DEMO_JS = `'use strict';
+const $ = (id) => document.getElementById(id);
+// Tokens live in memory only: a reload signs out.
+let tokens = null;
+
+async function api(path, body, withToken) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (withToken && tokens) headers.authorization = 'Bearer ' + tokens.access_token;
+  const res = await fetch(path, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const detail = data && data.detail;
+    const err = new Error((detail && detail.message) || res.statusText);
+    err.code = (detail && detail.code) || String(res.status);
+    throw err;
+  }
+  return data;
+}
+
+function render() {
+  $('who').textContent = tokens
+    ? 'Signed in as ' + tokens.user.email + ' in ' + tokens.user.tenant + ' (roles: ' + (tokens.user.roles.join(', ') || 'none') + ')'
+    : 'Signed out';
+}
+
+async function run(action) {
+  $('error').textContent = '';
+  $('notice').textContent = '';
+  try {
+    await action();
+  } catch (e) {
+    $('error').textContent = (e.code || e.name) + ': ' + e.message;
+  }
+}
+
+const field = (id) => $(id).value.trim();
+
+$('login').onclick = () => run(async () => {
+  tokens = await api('/auth/login', { tenant: field('tenant'), email: field('email'), password: $('password').value });
+  render();
+});
+
+$('register').onclick = () => run(async () => {
+  const optionsJSON = await api('/auth/webauthn/register/options', {}, true);
+  const response = await SimpleWebAuthnBrowser.startRegistration({ optionsJSON });
+  const passkey = await api('/auth/webauthn/register/verify', { response, name: 'demo page' }, true);
+  $('notice').textContent = 'Passkey registered (' + passkey.id + ')';
+});
+
+async function passkeySignIn(withEmail) {
+  const body = { tenant: field('tenant') };
+  if (withEmail) body.email = field('email');
+  const optionsJSON = await api('/auth/webauthn/login/options', body);
+  const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON });
+  tokens = await api('/auth/webauthn/login/verify', { tenant: field('tenant'), response });
+  render();
+}
+$('passkey-email').onclick = () => run(() => passkeySignIn(true));
+$('passkey-discoverable').onclick = () => run(() => passkeySignIn(false));
+
+$('me').onclick = () => run(async () => {
+  $('me-out').textContent = JSON.stringify(await api('/auth/me', undefined, true), null, 2);
+});
+
+$('refresh').onclick = () => run(async () => {
+  if (!tokens) throw Object.assign(new Error('Sign in first.'), { code: 'signed_out' });
+  tokens = await api('/auth/refresh', { refresh_token: tokens.refresh_token });
+  $('notice').textContent = 'Tokens refreshed';
+  render();
+});
+
+$('logout').onclick = () => run(async () => {
+  if (tokens) await api('/auth/logout', { refresh_token: tokens.refresh_token });
+  tokens = null;
+  $('me-out').textContent = '';
+  render();
+});
+`;
