@@ -10,3 +10,5 @@ const r = JSON.parse(readFileSync(file, 'utf8'));
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
 console.log(`${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+// A failed test fails the run, whatever the runner's own exit code said.
+process.exit(failed > 0 || r.success === false ? 1 : 0);

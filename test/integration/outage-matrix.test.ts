@@ -34,10 +34,10 @@ beforeAll(async () => {
     migrate: true,
     proxy: true,
     env: {
-      DB_STATEMENT_TIMEOUT_MS: '500',
-      DB_QUERY_TIMEOUT_MS: '800',
-      DB_ACQUIRE_TIMEOUT_MS: '1000',
-      DB_CONNECT_TIMEOUT_MS: '500',
+      DB_STATEMENT_TIMEOUT_MS: '700',
+      DB_QUERY_TIMEOUT_MS: '1200',
+      DB_ACQUIRE_TIMEOUT_MS: '1500',
+      DB_CONNECT_TIMEOUT_MS: '800',
       // Every call made with a key checks it in the database.
       API_KEY_CACHE_TTL_MS: '0',
       GOOGLE_CLIENT_IDS: CLIENT_ID,
@@ -217,6 +217,21 @@ const routes: Route[] = [
   },
 ];
 
+/**
+ * Preparation runs on a healthy database, but on a loaded CI machine one of its calls can
+ * still miss the tight test timeouts; it is not what the matrix measures, so it is retried.
+ */
+async function prepared(route: Route, door: Door): Promise<Call> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await route.prepare(door);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 const codeOf = (res: HttpResult, door: Door): string | undefined =>
   door === 'rest' ? (res.headers.get('x-error-code') ?? undefined) : res.body?.errors?.[0]?.extensions?.code;
 const succeeded = (res: HttpResult, door: Door) => (door === 'rest' ? res.status >= 200 && res.status < 300 : res.status === 200 && !res.body.errors);
@@ -285,7 +300,7 @@ describe('outage matrix', () => {
   for (const fault of faults) {
     it(`${fault.name}: every route answers its db code in time, writes nothing, then works again`, async () => {
       const cases: Array<{ route: Route; door: Door; call: Call }> = [];
-      for (const route of routes) for (const door of ['rest', 'gql'] as const) cases.push({ route, door, call: await route.prepare(door) });
+      for (const route of routes) for (const door of ['rest', 'gql'] as const) cases.push({ route, door, call: await prepared(route, door) });
       const before = await writes();
       if (!fault.perCall) await fault.begin();
       try {
