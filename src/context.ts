@@ -65,8 +65,8 @@ export function createContext(
         if (!credential) throw new AuthError('auth_unauthenticated');
         const v =
           credential.kind === 'api_key'
-            ? await deps.apiKeys.authenticate(scoped(), deps, credential.value, client)
-            : await authenticateAccessToken(scoped(), deps, credential.value);
+            ? await deps.apiKeys.authenticate(scoped, deps, credential.value, client)
+            : await authenticateAccessToken(scoped, deps, credential.value);
         observe.tenant ??= v.tenant;
         return v;
       })();

@@ -15,7 +15,7 @@ function requestError(error: FastifyError): AuthError | undefined {
   return undefined;
 }
 
-export function operationOf(request: FastifyRequest): OperationSpec | undefined {
+function operationOf(request: FastifyRequest): OperationSpec | undefined {
   return request.routeOptions.config?.operation;
 }
 

@@ -5,6 +5,9 @@ import type {} from '@fastify/swagger';
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 import { catalog, type ErrorCode, type OperationSpec } from '../errors/catalog.js';
 
+/** A required, non-empty text field of a REST body (tenant slugs, e-mails, passwords). */
+export const nonEmptyText = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+
 export function errorBodySchema(codes: readonly ErrorCode[]) {
   return {
     type: 'object',

@@ -115,9 +115,7 @@ export async function createApiKey(
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
-  const createKeys = [['api_key_create_account', user.id]] as const;
-  await deps.limiter.check(createKeys);
-  await deps.limiter.hit(createKeys);
+  await deps.limiter.take([['api_key_create_account', user.id]]);
 
   const apiKey = generateApiKey();
   const now = deps.now();
@@ -169,8 +167,8 @@ interface CachedKey {
 }
 
 export interface ApiKeyVerifier {
-  /** The caller behind an API key; auth_api_key_invalid / auth_api_key_db_error otherwise. */
-  authenticate(em: EntityManager, deps: ServiceDeps, key: string, client: Client): Promise<Viewer>;
+  /** The caller behind an API key; auth_api_key_invalid / auth_api_key_db_error otherwise. `em` is only forked when the database is needed. */
+  authenticate(em: () => EntityManager, deps: ServiceDeps, key: string, client: Client): Promise<Viewer>;
   /** Drop a key from this instance's cache (other instances drop it within the cache TTL). */
   forget(keyHash: string): void;
 }
@@ -203,24 +201,52 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
     };
   }
 
-  function touch(em: EntityManager, key: CachedKey, now: Date): void {
+  function touch(em: () => EntityManager, key: CachedKey, now: Date): void {
     if (key.lastUsedAt !== null && now.getTime() - key.lastUsedAt < config.apiKeys.lastUsedIntervalMs) return;
     key.lastUsedAt = now.getTime();
-    em.fork()
+    em()
+      .fork()
       .nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now })
       .catch(onBackgroundError);
+  }
+
+  /** A key's row from the cache while it is fresh, otherwise from the database (and cached). */
+  function fresh(keyHash: string): CachedKey | null | undefined {
+    const entry = cache.get(keyHash);
+    return entry && entry.until > Date.now() ? entry.key : undefined;
+  }
+
+  async function reload(em: EntityManager, keyHash: string): Promise<CachedKey | null> {
+    const key = await load(em, keyHash);
+    if (key) {
+      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+      cache.set(keyHash, { key, until: Date.now() + config.apiKeys.cacheTtlMs });
+    }
+    return key;
+  }
+
+  function judge(em: () => EntityManager, deps: ServiceDeps, key: CachedKey | null): Viewer {
+    const now = deps.now();
+    if (!key || key.revoked || key.userDisabled || (key.expiresAt !== null && key.expiresAt <= now.getTime())) {
+      throw new AuthError('auth_api_key_invalid');
+    }
+    touch(em, key, now);
+    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key' };
   }
 
   return {
     async authenticate(em, deps, presented, client) {
       // A mistyped key (checksum) is refused before any lookup, the limiter's included.
       if (!isWellFormedApiKey(presented)) throw new AuthError('auth_api_key_invalid');
+      const keyHash = keyedHash(config.secretKey, presented);
+      // A key verified moments ago is answered from the cache, without the brute-force
+      // bookkeeping: guessing a 190-bit key cannot be sped up by a cache hit.
+      const cached = fresh(keyHash);
+      if (cached) return judge(em, deps, cached);
       try {
-        // A key verified moments ago is answered from the cache, without the brute-force
-        // bookkeeping: guessing a 190-bit key cannot be sped up by a cache hit.
-        const cached = cache.get(keyedHash(config.secretKey, presented));
-        if (cached && cached.until > Date.now()) return await verify(em, deps, presented);
-        return await limited(deps.limiter, [['api_key_auth_address', client.ip]], ['auth_api_key_invalid'], () => verify(em, deps, presented));
+        return await limited(deps.limiter, [['api_key_auth_address', client.ip]], ['auth_api_key_invalid'], async () =>
+          judge(em, deps, await reload(em(), keyHash)),
+        );
       } catch (e) {
         // Whatever the operation, a failure to check the key is the key store's.
         if (isDatabaseError(e)) throw new AuthError('auth_api_key_db_error', { cause: e });
@@ -231,23 +257,4 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
       cache.delete(keyHash);
     },
   };
-
-  async function verify(em: EntityManager, deps: ServiceDeps, presented: string): Promise<Viewer> {
-      const keyHash = keyedHash(config.secretKey, presented);
-      let cached = cache.get(keyHash);
-      if (!cached || cached.until <= Date.now()) {
-        cached = { key: await load(em, keyHash), until: Date.now() + config.apiKeys.cacheTtlMs };
-        if (cached.key) {
-          if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-          cache.set(keyHash, cached);
-        }
-      }
-      const key = cached.key;
-      const now = deps.now();
-      if (!key || key.revoked || key.userDisabled || (key.expiresAt !== null && key.expiresAt <= now.getTime())) {
-        throw new AuthError('auth_api_key_invalid');
-      }
-      touch(em, key, now);
-      return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key' };
-  }
 }

@@ -28,6 +28,8 @@ export interface RateLimiter {
   check(keys: readonly LimitKey[]): Promise<boolean>;
   /** Count one attempt against each key. */
   hit(keys: readonly LimitKey[]): Promise<void>;
+  /** For attempts that count whatever their outcome: refused when spent, else counted. */
+  take(keys: readonly LimitKey[]): Promise<void>;
   /** Forget the keys' counts (a successful login clears its account's failures). */
   reset(keys: readonly LimitKey[]): Promise<void>;
   close(): Promise<void>;
@@ -65,7 +67,7 @@ function storeFailure(e: unknown): unknown {
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { check: async () => false, hit: async () => {}, reset: async () => {}, close: async () => {} };
+    return { check: async () => false, hit: async () => {}, take: async () => {}, reset: async () => {}, close: async () => {} };
   }
   const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
   redis?.on('error', () => {}); // failures surface on the calls themselves
@@ -80,7 +82,11 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
   );
   const hashed = (key: string) => keyedHash(config.secretKey, `rate-limit\u0000${key}`).slice(0, 32);
 
-  return {
+  const limiter: RateLimiter = {
+    async take(keys) {
+      await limiter.check(keys);
+      await limiter.hit(keys);
+    },
     async check(keys) {
       const ids = keys.map(([name, key]) => [limiters.get(name)!, hashed(key)] as const);
       let counted = false;
@@ -117,6 +123,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
       redis?.disconnect();
     },
   };
+  return limiter;
 }
 
 /**

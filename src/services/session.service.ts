@@ -304,7 +304,7 @@ async function loadSessionState(em: EntityManager, sid: string): Promise<Session
  * this instance by logout, logout everywhere and reuse detection), so a revoked session, a
  * disabled user or a token of another tenant stops working within that bound.
  */
-export async function authenticateAccessToken(em: EntityManager, deps: ServiceDeps, token: string): Promise<Viewer> {
+export async function authenticateAccessToken(em: () => EntityManager, deps: ServiceDeps, token: string): Promise<Viewer> {
   let claims;
   try {
     claims = await deps.tokens.verify(token);
@@ -315,7 +315,7 @@ export async function authenticateAccessToken(em: EntityManager, deps: ServiceDe
   let session = deps.sessions.get(claims.sid);
   if (!session) {
     try {
-      session = await loadSessionState(em, claims.sid);
+      session = await loadSessionState(em(), claims.sid);
     } catch (e) {
       // Whatever the operation, a failure to check the caller's session is the session store's.
       if (isDatabaseError(e)) throw new AuthError('auth_session_db_error', { cause: e });

@@ -117,11 +117,7 @@ async function credentialsOf(em: EntityManager, userId: string): Promise<Webauth
 }
 
 /** Options store a challenge row each: every request counts against the address. */
-async function countOptions(deps: ServiceDeps, client: Client): Promise<void> {
-  const keys = [['webauthn_options_address', client.ip]] as const;
-  await deps.limiter.check(keys);
-  await deps.limiter.hit(keys);
-}
+const countOptions = (deps: ServiceDeps, client: Client) => deps.limiter.take([['webauthn_options_address', client.ip]]);
 
 const VERIFY_FAILURES = ['auth_webauthn_verification_failed', 'auth_webauthn_challenge_invalid'];
 

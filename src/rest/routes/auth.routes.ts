@@ -4,15 +4,14 @@ import { passwordLogin } from '../../services/login.service.js';
 import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
 import { tokenBody, userBody } from '../serialize.js';
 import { FORM, JSON_TYPE } from '../content-types.js';
-import { operationRoute } from '../openapi.js';
+import { nonEmptyText, operationRoute } from '../openapi.js';
 
-const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
 // OAuth2 password-grant clients send username (the e-mail) as a form; JSON clients send email.
 const loginBody = {
   type: 'object',
   required: ['tenant', 'password'],
-  properties: { tenant: text, email: text, username: text, password: text },
+  properties: { tenant: nonEmptyText, email: nonEmptyText, username: nonEmptyText, password: nonEmptyText },
   anyOf: [{ required: ['email'] }, { required: ['username'] }],
 } as const;
 

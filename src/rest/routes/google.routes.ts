@@ -1,17 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { loginWithGoogle } from '../../services/google.service.js';
-import { operationRoute } from '../openapi.js';
+import { nonEmptyText, operationRoute } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
-const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const jwt = { type: 'string', minLength: 1, maxLength: 8192 } as const;
 
 // `credential` is the name Google Identity Services gives the ID token.
 const body = {
   type: 'object',
   required: ['tenant'],
-  properties: { tenant: text, id_token: jwt, credential: jwt },
+  properties: { tenant: nonEmptyText, id_token: jwt, credential: jwt },
   anyOf: [{ required: ['id_token'] }, { required: ['credential'] }],
 } as const;
 

@@ -10,10 +10,9 @@ import {
   verifyRegistration,
   type Passkey,
 } from '../../services/webauthn.service.js';
-import { operationRoute } from '../openapi.js';
+import { nonEmptyText, operationRoute } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
-const text = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const ceremony = { type: 'object' } as const;
 
 const passkeyBody = (p: Passkey) => ({
@@ -47,14 +46,14 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: { tenant: string; email?: string } }>(
     '/auth/webauthn/login/options',
-    operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant: text, email: text } } }),
+    operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant: nonEmptyText, email: nonEmptyText } } }),
     async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body, req.ctx.client),
   );
 
   app.post<{ Body: { tenant: string; response: AuthenticationResponseJSON } }>(
     '/auth/webauthn/login/verify',
     operationRoute(operations.webauthnLoginVerify, {
-      body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: text, response: ceremony } },
+      body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: nonEmptyText, response: ceremony } },
     }),
     async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body, req.ctx.client)),
   );
