@@ -184,6 +184,9 @@ async function main(): Promise<void> {
       DATABASE_URL: url,
       SECRET_KEY: secretKey,
       JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
+      JWT_ISSUER: 'https://auth.bench.example',
+      JWT_AUDIENCE: 'https://api.bench.example',
+      WEBAUTHN_RP_ID: 'bench.example',
       LOG_LEVEL: 'info',
       DB_POOL_MAX: String(POOL),
       // The limits run (their queries are part of every login) but never trip from one client address.

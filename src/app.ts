@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import helmet from 'helmet';
-import pino from 'pino';
 import swagger from '@fastify/swagger';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -11,11 +10,12 @@ import { createContext, type RequestContext } from './context.js';
 import { ping, poolStats, type Db } from './db/orm.js';
 import type { OperationSpec } from './errors/catalog.js';
 import { createApollo } from './graphql/server.js';
+import { stdoutLogDestination } from './observability/log-destination.js';
 import { loggerOptions, requestId } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { finishRequest, newObservation } from './observability/request-log.js';
 import { registerRequestChecks } from './rest/content-types.js';
-import { registerErrorHandlers } from './rest/error-handler.js';
+import { frameworkErrors, registerErrorHandlers } from './rest/error-handler.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
@@ -26,6 +26,7 @@ import type { ServiceDeps } from './services/deps.js';
 import { createApiKeyVerifier } from './services/api-key.service.js';
 import { createGoogleVerifier } from './services/google.service.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/password.service.js';
+import { createPurgeService, type PurgeService } from './services/purge.service.js';
 import { createRateLimiter } from './services/rate-limit.service.js';
 import { createSessionCache } from './services/session-cache.js';
 import { createTokenService } from './services/token.service.js';
@@ -45,6 +46,8 @@ declare module 'fastify' {
 export interface Gateway {
   app: FastifyInstance;
   deps: ServiceDeps;
+  /** Deletes expired rows every PURGE_INTERVAL_SECONDS; `purge.runOnce()` runs it now. */
+  purge: PurgeService;
   /** Readiness goes false; used by graceful shutdown. */
   stopAccepting(): void;
 }
@@ -75,9 +78,11 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   };
   let accepting = true;
 
+  // Log lines are buffered and written asynchronously, off the hot path, and flushed every
+  // 250 ms, so a line reaches stdout within a second even when traffic is low.
+  const logDestination = options.logStream ? undefined : stdoutLogDestination();
   const app = Fastify({
-    // Log lines are buffered and written asynchronously (flushed at shutdown), off the hot path.
-    logger: { ...loggerOptions(config), stream: options.logStream ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }) },
+    logger: { ...loggerOptions(config), stream: options.logStream ?? logDestination },
     bodyLimit: config.bodyLimit,
     // A hop count trusts that many proxies in front of the gateway, whoever they are (Fastify
     // itself refuses bare hop counts); addresses or CIDRs are the safer setting.
@@ -89,6 +94,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     // Fields of the wrong type are rejected, never coerced; unknown fields are dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: false } },
     return503OnClosing: true,
+    frameworkErrors,
   });
 
   logBackground = (err) => app.log.warn({ err }, 'background write failed');
@@ -98,7 +104,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     reply.header('x-request-id', req.id);
     const transport = req.routeOptions.url === '/graphql' ? 'graphql' : 'rest';
     const observe = newObservation(transport, req.routeOptions.config?.operation?.name);
-    req.ctx = createContext(() => orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip });
+    req.ctx = createContext(() => orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip }, req.routeOptions.config?.operation);
   });
   // The tenant a request names (login-like bodies) is part of its log line.
   app.addHook('preHandler', async (req) => {
@@ -107,8 +113,11 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   });
   // While shutting down, answers close their connection so that keep-alive clients do not
   // hold the server open after their in-flight request is done.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     if (!accepting) reply.header('connection', 'close');
+    // Answers of auth operations (tokens, keys, who the caller is) are never stored by a cache,
+    // through either door.
+    if (req.routeOptions.config?.operation || req.routeOptions.url === '/graphql') reply.header('cache-control', 'no-store');
   });
   app.addHook('onResponse', async (req, reply) => {
     if (!req.ctx) return;
@@ -136,6 +145,8 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     apply(req.raw, reply.raw, done as (err?: unknown) => void);
   });
   app.addHook('onClose', async () => deps.limiter.close());
+  // The flush timer stops with the app; lines logged after close go out on flush() or at exit.
+  app.addHook('onClose', async () => logDestination?.stop());
   // OpenAPI for the REST shim, with each route's declared error codes (GET /openapi.json).
   await app.register(swagger, {
     openapi: {
@@ -150,10 +161,10 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     hideUntagged: true,
   });
 
-  await app.register(authRoutes);
-  await app.register(webauthnRoutes);
-  await app.register(googleRoutes);
-  await app.register(apiKeyRoutes);
+  await app.register(authRoutes, { config });
+  await app.register(webauthnRoutes, { config });
+  await app.register(googleRoutes, { config });
+  await app.register(apiKeyRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 
@@ -166,5 +177,16 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     handler: fastifyApolloHandler(apollo, { context: async (req) => req.ctx }),
   });
 
-  return { app, deps, stopAccepting: () => (accepting = false) };
+  // Expired rows are purged in the background from now on (first run a few seconds after start).
+  const purge = createPurgeService({
+    config,
+    orm,
+    now: () => deps.now(),
+    log: app.log,
+    observe: (run) => metrics.purge(run.deleted, run.durationMs / 1000, run.failed.length ? 'failure' : 'success'),
+  });
+  app.addHook('onClose', async () => purge.stop());
+  purge.start();
+
+  return { app, deps, purge, stopAccepting: () => (accepting = false) };
 }

@@ -38,6 +38,8 @@ export interface Config {
   refreshReuseGrace: number;
   sessionIdleTimeout: number;
   sessionCacheTtlMs: number;
+  /** Seconds since the session's last proof of a credential within which adding a sign-in method is allowed. */
+  reauthMaxAge: number;
   password: { memoryCost: number; timeCost: number; parallelism: number };
   webauthn: {
     rpId: string;
@@ -61,6 +63,8 @@ export interface Config {
     redisUrl: string | undefined;
   };
   graphqlLimits: { maxAliases: number; maxDepth: number; maxTokens: number; maxCost: number };
+  /** Purge of expired rows (src/services/purge.service.ts); intervalSeconds 0 disables it. */
+  purge: { intervalSeconds: number; batchSize: number; auditRetentionDays: number };
   maxPasswordLength: number;
   logLevel: string;
   bodyLimit: number;
@@ -105,6 +109,13 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   if (raw === undefined) return fallback;
   if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}`);
   return raw as T;
+}
+
+/** Caches whose lifetime is a revocation bound: at most `max` ms (SPEC: revocations take effect within 5 s). */
+function bound(env: Env, name: string, fallback: number, max: number): number {
+  const v = int(env, name, fallback);
+  if (v > max) throw new ConfigError(`${name} must be at most ${max} (it bounds how long a revoked credential keeps working)`);
+  return v;
 }
 
 function list(env: Env, name: string, fallback: string[]): string[] {
@@ -191,6 +202,16 @@ export function loadConfig(env: Env = process.env): Config {
     timeCost: int(env, 'PASSWORD_HASH_ITERATIONS', OWASP_ARGON2.timeCost, 1),
     parallelism: int(env, 'PASSWORD_HASH_PARALLELISM', OWASP_ARGON2.parallelism, 1),
   };
+  const issuer = read(env, 'JWT_ISSUER');
+  const audience = read(env, 'JWT_AUDIENCE');
+  const rpId = read(env, 'WEBAUTHN_RP_ID') ?? 'localhost';
+  if (production) {
+    // The listen-address defaults make tokens valid for any deployment listening there, and a
+    // localhost relying party works for no real user.
+    const unset = [!issuer && 'JWT_ISSUER', !audience && 'JWT_AUDIENCE'].filter(Boolean);
+    if (unset.length) throw new ConfigError(`production mode needs ${unset.join(' and ')} (the listen-address default is for development)`);
+    if (rpId === 'localhost') throw new ConfigError('production mode refuses WEBAUTHN_RP_ID=localhost: set it to your site\'s domain');
+  }
   if (production && (password.memoryCost < OWASP_ARGON2.memoryCost || password.timeCost < OWASP_ARGON2.timeCost)) {
     throw new ConfigError('production mode refuses argon2id parameters below OWASP (m=19456 KiB, t=2, p=1)');
   }
@@ -214,17 +235,18 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey: secretKey!,
     jwt: {
       privateKeys: parseSigningKeys(jwtKeys!),
-      issuer: read(env, 'JWT_ISSUER') ?? listenUrl,
-      audience: read(env, 'JWT_AUDIENCE') ?? listenUrl,
+      issuer: issuer ?? listenUrl,
+      audience: audience ?? listenUrl,
     },
     accessTokenTtl: int(env, 'ACCESS_TOKEN_TTL', 900, 1),
     refreshTokenTtl: int(env, 'REFRESH_TOKEN_TTL', 2592000, 1),
     refreshReuseGrace: int(env, 'REFRESH_REUSE_GRACE', 10),
     sessionIdleTimeout: int(env, 'SESSION_IDLE_TIMEOUT', 1209600, 1),
-    sessionCacheTtlMs: int(env, 'SESSION_CACHE_TTL_MS', 2000),
+    sessionCacheTtlMs: bound(env, 'SESSION_CACHE_TTL_MS', 2000, 5000),
+    reauthMaxAge: int(env, 'REAUTH_MAX_AGE', 900, 1),
     password,
     webauthn: {
-      rpId: read(env, 'WEBAUTHN_RP_ID') ?? 'localhost',
+      rpId,
       rpName: read(env, 'WEBAUTHN_RP_NAME') ?? 'Auth Gateway',
       origins: list(env, 'WEBAUTHN_ORIGINS', ['http://localhost:4000']),
       userVerification: oneOf(env, 'WEBAUTHN_USER_VERIFICATION', ['required', 'preferred', 'discouraged'] as const, 'required'),
@@ -238,7 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     demoPage: bool(env, 'DEMO_PAGE', !production),
     apiKeys: {
-      cacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 3000),
+      cacheTtlMs: bound(env, 'API_KEY_CACHE_TTL_MS', 3000, 5000),
       lastUsedIntervalMs: int(env, 'API_KEY_LAST_USED_INTERVAL_MS', 60_000),
     },
     rateLimit: {
@@ -255,6 +277,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 1),
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 1000, 1),
       maxCost: int(env, 'GRAPHQL_MAX_COST', 5000, 1),
+    },
+    purge: {
+      intervalSeconds: int(env, 'PURGE_INTERVAL_SECONDS', 300),
+      batchSize: int(env, 'PURGE_BATCH_SIZE', 1000, 1),
+      auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 1),
     },
     maxPasswordLength: int(env, 'MAX_PASSWORD_LENGTH', 1024, 64),
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',

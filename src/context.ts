@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { EntityManager } from './db/orm.js';
 import type { RequestObservation } from './observability/request-log.js';
 import { AuthError } from './errors/auth-error.js';
+import type { OperationSpec } from './errors/catalog.js';
 import { looksLikeApiKey } from './services/api-key.service.js';
 import type { ServiceDeps } from './services/deps.js';
 import type { Client } from './services/rate-limit.service.js';
@@ -18,8 +19,14 @@ export interface RequestContext {
   observe: RequestObservation;
   /** The client as rate limits see it (X-Forwarded-For only under TRUST_PROXY). */
   client: Client;
-  /** The authenticated caller; throws auth_unauthenticated when there is none. */
+  /** The authenticated caller, by access token or API key; throws auth_unauthenticated when there is none. */
   viewer(): Promise<Viewer>;
+  /**
+   * The caller of an operation that only a signed-in session may run (catalog `caller:
+   * 'session'`): an API key is refused with auth_forbidden before it is looked up. REST
+   * routes get this from viewer() through their operation; GraphQL fields from the auth checker.
+   */
+  sessionViewer(): Promise<Viewer>;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -46,8 +53,11 @@ export function createContext(
   log: FastifyBaseLogger,
   observe: RequestObservation,
   client: Client,
+  /** The REST route's operation: its catalog `caller` decides which credentials viewer() takes. */
+  operation?: Pick<OperationSpec, 'caller'>,
 ): RequestContext {
   let viewer: Promise<Viewer> | undefined;
+  const credential = requestCredential(headers);
   let em: EntityManager | undefined;
   // The request's entity manager is forked on first use: cached callers never need one.
   const scoped = () => (em ??= fork());
@@ -59,9 +69,13 @@ export function createContext(
     log,
     observe,
     client,
+    async sessionViewer() {
+      if (credential?.kind === 'api_key') throw new AuthError('auth_forbidden');
+      return this.viewer();
+    },
     viewer() {
+      if (operation?.caller === 'session' && credential?.kind === 'api_key') return Promise.reject(new AuthError('auth_forbidden'));
       viewer ??= (async () => {
-        const credential = requestCredential(headers);
         if (!credential) throw new AuthError('auth_unauthenticated');
         const v =
           credential.kind === 'api_key'

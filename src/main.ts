@@ -51,7 +51,8 @@ async function main(): Promise<void> {
     { graphql: `${address}/graphql`, rest: `${address}/auth`, sandbox: config.graphql.sandbox },
     `auth gateway listening: GraphQL${config.graphql.sandbox ? ' + Apollo Sandbox' : ''} at ${address}/graphql, REST shim at ${address}/auth/*`,
   );
-  // Log lines are buffered: the start line goes out now, for people and supervisors waiting on it.
+  // Log lines are buffered (up to 250 ms, log-destination.ts): the start line goes out now,
+  // for people and supervisors waiting on it.
   (gateway.app.log as unknown as pino.Logger).flush();
 
   let stopping = false;

@@ -194,7 +194,7 @@ export const catalog = {
     'Grant the needed permission or request fewer scopes.',
   ),
   auth_api_key_db_error: db(
-    'Database failure creating, listing, revoking or checking API keys.',
+    'Database failure creating, listing, revoking or checking API keys (any step, the caller check included); or checking the API key of a call to an operation without a database code of its own (me).',
     'Database failure while handling API keys.',
     'Treat as 5xx; investigate DB health.',
   ),
@@ -205,10 +205,32 @@ export const catalog = {
     'List the keys and use one of their ids.',
   ),
   auth_session_db_error: db(
-    'Database failure checking the caller\'s session or loading what the operation needs.',
+    'Database failure checking the caller\'s session or loading what the operation needs, in an operation without a database code of its own (me, logout, logout everywhere).',
     'Database failure while checking the session.',
     'Treat as 5xx; investigate DB health.',
   ),
+  auth_reauthentication_required: {
+    ...client(
+      401,
+      'The operation adds a sign-in method or a credential, and the session last proved a credential longer than REAUTH_MAX_AGE ago.',
+      'Recent authentication required. Sign in again.',
+      'The client signs the user in again, then repeats the operation.',
+    ),
+    since: '0.2.0',
+  },
+  auth_google_link_required: {
+    ...client(
+      403,
+      'A user of the tenant has this e-mail, but Google is not authoritative for the address (neither @gmail.com nor a matching hd), so it is not linked by e-mail.',
+      'Sign in another way and link this Google account first.',
+      'The user signs in with a password or passkey and links Google (POST /auth/login/google/link).',
+    ),
+    since: '0.2.0',
+  },
+  auth_google_link_conflict: {
+    ...client(409, 'That Google account is already linked to another user of the tenant.', 'This Google account is linked to another user.', 'Unlink it from the other user first, or sign in as that user.'),
+    since: '0.2.0',
+  },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',
@@ -219,107 +241,124 @@ export const catalog = {
 export type ErrorCode = keyof typeof catalog;
 export const errorCodes = Object.keys(catalog) as ErrorCode[];
 
+/**
+ * Who may call an operation: nobody in particular (`none`), an access token or an API key
+ * (`any`), or only a signed-in session's access token (`session`): operations that change
+ * how the account signs in or end its sessions never accept an API key (auth_forbidden).
+ */
+export type CallerKind = 'none' | 'any' | 'session';
+
 export interface OperationSpec {
   /** GraphQL field name; also the operation label in logs and metrics. */
   name: string;
   rest: { method: 'GET' | 'POST' | 'DELETE'; path: string };
   graphql: string | null;
+  caller: CallerKind;
   /** Codes the operation may answer with; a test fails when another one comes out. */
   codes: readonly ErrorCode[];
-  /** What a database failure becomes. */
+  /** What a database failure becomes, the caller check's included. */
   dbError: ErrorCode;
   /** What any other unexpected failure becomes. */
   internalError: ErrorCode;
+}
+
+/** The database codes of the caller check, answered only by operations without a database code of their own. */
+export const CALLER_DB_CODES: readonly ErrorCode[] = ['auth_session_db_error', 'auth_api_key_db_error'];
+
+/** Whether a database failure of the caller check answers the operation's own code. */
+export const hasOwnDbError = (o: Pick<OperationSpec, 'dbError'>) => catalog[o.dbError].class === 'dependency' && o.dbError !== 'auth_session_db_error';
+
+// What checking the caller can answer: no or a bad credential; an API key where only a
+// session will do; a key whose failed checks are limited per address; and, for an
+// operation without a database code of its own, the store of the credential's kind.
+function callerCodes(caller: CallerKind, dbError: ErrorCode): ErrorCode[] {
+  if (caller === 'none') return [];
+  const own = hasOwnDbError({ dbError });
+  if (caller === 'session') return ['auth_unauthenticated', 'auth_forbidden', ...(own ? [] : ['auth_session_db_error' as const])];
+  return ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_rate_limited', ...(own ? [] : CALLER_DB_CODES)];
 }
 
 const op = (
   name: string,
   method: OperationSpec['rest']['method'],
   path: string,
-  graphql: string | null,
+  caller: CallerKind,
   dbError: ErrorCode,
   internalError: ErrorCode,
   codes: ErrorCode[],
 ): OperationSpec => ({
   name,
   rest: { method, path },
-  graphql,
+  graphql: name,
+  caller,
   dbError,
   internalError,
-  codes: [...new Set<ErrorCode>(['auth_request_invalid', ...codes, dbError, internalError])],
+  codes: [...new Set<ErrorCode>(['auth_request_invalid', ...callerCodes(caller, dbError), ...codes, dbError, internalError])],
 });
 
-const webauthn = (name: string, path: string, codes: ErrorCode[]) =>
-  op(name, 'POST', path, name, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
-// Every operation that needs a caller: the credential may be missing or bad, and checking it
-// may fail in the session store (access token) or the key store (API key).
-// API-key failures are limited per client address, so auth_rate_limited too.
-const callerCodes: ErrorCode[] = ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_session_db_error', 'auth_api_key_db_error', 'auth_rate_limited'];
+const webauthn = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, codes: ErrorCode[]) =>
+  op(name, method, path, caller, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
+const google = (name: string, path: string, caller: CallerKind, codes: ErrorCode[]) =>
+  op(name, 'POST', path, caller, 'auth_google_db_error', 'auth_google_internal_error', codes);
+const keys = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
+  op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
 export const operations = {
-  login: op('login', 'POST', '/auth/login', 'login', 'auth_login_db_error', 'auth_login_internal_error', [
+  login: op('login', 'POST', '/auth/login', 'none', 'auth_login_db_error', 'auth_login_internal_error', [
     'auth_login_invalid_credentials',
     'auth_login_account_disabled',
     'auth_rate_limited',
   ]),
-  refresh: op('refresh', 'POST', '/auth/refresh', 'refresh', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
+  refresh: op('refresh', 'POST', '/auth/refresh', 'none', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
     'auth_refresh_invalid',
     'auth_refresh_reused',
     'auth_login_account_disabled',
     'auth_rate_limited',
   ]),
-  logout: op('logout', 'POST', '/auth/logout', 'logout', 'auth_session_db_error', 'auth_internal_error', [
-    'auth_refresh_invalid',
-  ]),
-  logoutAll: op('logoutAll', 'POST', '/auth/logout/all', 'logoutAll', 'auth_session_db_error', 'auth_internal_error', callerCodes),
-  webauthnRegisterOptions: webauthn('webauthnRegisterOptions', '/auth/webauthn/register/options', [
-    ...callerCodes,
+  logout: op('logout', 'POST', '/auth/logout', 'none', 'auth_session_db_error', 'auth_internal_error', ['auth_refresh_invalid']),
+  logoutAll: op('logoutAll', 'POST', '/auth/logout/all', 'session', 'auth_session_db_error', 'auth_internal_error', []),
+  webauthnRegisterOptions: webauthn('webauthnRegisterOptions', 'POST', '/auth/webauthn/register/options', 'session', [
+    'auth_reauthentication_required',
     'auth_rate_limited',
   ]),
-  webauthnRegisterVerify: webauthn('webauthnRegisterVerify', '/auth/webauthn/register/verify', [
-    ...callerCodes,
+  webauthnRegisterVerify: webauthn('webauthnRegisterVerify', 'POST', '/auth/webauthn/register/verify', 'session', [
     'auth_webauthn_challenge_invalid',
     'auth_webauthn_verification_failed',
     'auth_rate_limited',
   ]),
-  webauthnCredentials: { ...webauthn('passkeys', '/auth/webauthn/credentials', callerCodes), rest: { method: 'GET', path: '/auth/webauthn/credentials' } },
-  deleteWebauthnCredential: {
-    ...webauthn('deletePasskey', '/auth/webauthn/credentials/:id', [...callerCodes, 'auth_webauthn_credential_not_found']),
-    rest: { method: 'DELETE', path: '/auth/webauthn/credentials/:id' },
-  },
-  webauthnLoginOptions: webauthn('webauthnLoginOptions', '/auth/webauthn/login/options', ['auth_rate_limited']),
-  webauthnLoginVerify: webauthn('webauthnLoginVerify', '/auth/webauthn/login/verify', [
+  webauthnCredentials: webauthn('passkeys', 'GET', '/auth/webauthn/credentials', 'session', []),
+  deleteWebauthnCredential: webauthn('deletePasskey', 'DELETE', '/auth/webauthn/credentials/:id', 'session', ['auth_webauthn_credential_not_found']),
+  webauthnLoginOptions: webauthn('webauthnLoginOptions', 'POST', '/auth/webauthn/login/options', 'none', ['auth_rate_limited']),
+  webauthnLoginVerify: webauthn('webauthnLoginVerify', 'POST', '/auth/webauthn/login/verify', 'none', [
     'auth_webauthn_challenge_invalid',
     'auth_webauthn_verification_failed',
     'auth_login_account_disabled',
     'auth_rate_limited',
   ]),
-  loginWithGoogle: op(
-    'loginWithGoogle',
-    'POST',
-    '/auth/login/google',
-    'loginWithGoogle',
-    'auth_google_db_error',
-    'auth_google_internal_error',
-    [
-      'auth_google_token_invalid',
-      'auth_google_email_unverified',
-      'auth_google_account_not_allowed',
-      'auth_login_account_disabled',
-      'auth_rate_limited',
-    ],
-  ),
-  createApiKey: op('createApiKey', 'POST', '/auth/api-key', 'createApiKey', 'auth_api_key_db_error', 'auth_api_key_internal_error', [
-    ...callerCodes,
+  loginWithGoogle: google('loginWithGoogle', '/auth/login/google', 'none', [
+    'auth_google_token_invalid',
+    'auth_google_email_unverified',
+    'auth_google_account_not_allowed',
+    'auth_google_link_required',
+    'auth_login_account_disabled',
+    'auth_rate_limited',
+  ]),
+  linkGoogle: google('linkGoogle', '/auth/login/google/link', 'session', [
+    'auth_reauthentication_required',
+    'auth_google_token_invalid',
+    'auth_google_email_unverified',
+    'auth_google_account_not_allowed',
+    'auth_google_link_conflict',
+    'auth_rate_limited',
+  ]),
+  createApiKey: keys('createApiKey', 'POST', '/auth/api-key', 'session', 'auth_api_key_internal_error', [
+    'auth_reauthentication_required',
     'auth_forbidden',
     'auth_rate_limited',
   ]),
-  apiKeys: op('apiKeys', 'GET', '/auth/api-keys', 'apiKeys', 'auth_api_key_db_error', 'auth_internal_error', callerCodes),
-  revokeApiKey: op('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'revokeApiKey', 'auth_api_key_db_error', 'auth_internal_error', [
-    ...callerCodes,
-    'auth_api_key_not_found',
-  ]),
-  me: op('me', 'GET', '/auth/me', 'me', 'auth_session_db_error', 'auth_internal_error', callerCodes),
+  apiKeys: keys('apiKeys', 'GET', '/auth/api-keys', 'any', 'auth_internal_error', []),
+  revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found']),
+  me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof operations;

@@ -4,7 +4,7 @@
 import { DriverException } from '@mikro-orm/core';
 import { knex } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { catalog, type ErrorCode, type OperationSpec } from './catalog.js';
+import { CALLER_DB_CODES, catalog, hasOwnDbError, type ErrorCode, type OperationSpec } from './catalog.js';
 import { AuthError } from './auth-error.js';
 
 // SQLSTATE classes that mean "the database, not the request": connection exceptions,
@@ -40,7 +40,12 @@ export const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalErro
 
 /** Classify any thrown value for the given operation. Never returns the original text. */
 export function toAuthError(err: unknown, op: Pick<OperationSpec, 'dbError' | 'internalError'>): AuthError {
-  if (err instanceof AuthError) return err;
+  if (err instanceof AuthError) {
+    // An operation with a database code of its own answers it for any database failure,
+    // the caller check's included; the session and key stores' codes are for the others.
+    if (CALLER_DB_CODES.includes(err.code) && hasOwnDbError(op)) return new AuthError(op.dbError, { cause: err.cause });
+    return err;
+  }
   if (isDatabaseError(err)) return new AuthError(op.dbError, { cause: err });
   return new AuthError(op.internalError, { cause: err });
 }

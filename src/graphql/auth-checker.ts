@@ -1,13 +1,17 @@
 import type { AuthChecker } from 'type-graphql';
 import type { RequestContext } from '../context.js';
 import { AuthError } from '../errors/auth-error.js';
+import { operationByGraphqlField } from '../errors/catalog.js';
 
 /**
  * `@Authorized()` needs an authenticated caller; `@Authorized('perm', ...)` needs every
- * listed permission. Failures throw catalog errors rather than type-graphql's own.
+ * listed permission. Which credentials may call a field is the catalog's rule (`caller`):
+ * a `session` operation refuses an API key with auth_forbidden, as its REST route does.
+ * Failures throw catalog errors rather than type-graphql's own.
  */
-export const authChecker: AuthChecker<RequestContext> = async ({ context }, permissions) => {
-  const viewer = await context.viewer();
+export const authChecker: AuthChecker<RequestContext> = async ({ context, info }, permissions) => {
+  const sessionOnly = operationByGraphqlField(info.fieldName)?.caller === 'session';
+  const viewer = sessionOnly ? await context.sessionViewer() : await context.viewer();
   if (permissions.every((p) => viewer.permissions.includes(p))) return true;
   throw new AuthError('auth_forbidden');
 };

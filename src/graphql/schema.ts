@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import type { RequestContext } from '../context.js';
 import { authChecker } from './auth-checker.js';
+import { validateTextInputs } from './text-field.js';
 import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
 import { GoogleResolver } from './resolvers/google.resolver.js';
@@ -28,7 +29,8 @@ export function gatewaySchema(): Promise<GraphQLSchema> {
     resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs],
-    validate: false,
+    // Text fields are checked against services/fields.ts (no class-validator).
+    validateFn: validateTextInputs,
   });
   return schema;
 }

@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { Kind, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import { Kind, type GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -11,6 +11,7 @@ import type { RequestContext } from '../context.js';
 import type { AuthError } from '../errors/auth-error.js';
 import { operationByGraphqlField } from '../errors/catalog.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
+import { OTHER_OPERATION } from '../observability/metrics.js';
 import { recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 import { graphqlLimits } from './limits.js';
 import { gatewaySchema } from './schema.js';
@@ -27,7 +28,7 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
     const masked = /contains more th(?:an|at) \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : message;
     return { ...rest, message: masked, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
   }
-  const authError = classifyFieldError(String(formatted.path[0]), error);
+  const authError = classifyFieldError(rootFieldOf(formatted.path, error), error);
   return {
     message: authError.message,
     locations: formatted.locations,
@@ -36,9 +37,20 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
   };
 }
 
+/**
+ * The schema field a failed root field is, read from the document: `path[0]` is the response
+ * key, which a client chooses (`{ x: login(...) }`), so it never names an operation, a
+ * metric label or a log field. Errors below the root have no operation of their own.
+ */
+function rootFieldOf(path: readonly (string | number)[], error: unknown): string | undefined {
+  if (path.length !== 1) return undefined;
+  const node = (error as Partial<GraphQLError>).nodes?.[0];
+  return node?.kind === Kind.FIELD ? node.name.value : undefined;
+}
+
 /** The catalog error of a failed root field: the same classification for the response and the log. */
-function classifyFieldError(field: string, error: unknown): AuthError {
-  return toAuthError(unwrapResolverError(error), operationByGraphqlField(field) ?? OUTSIDE_OPERATIONS);
+function classifyFieldError(field: string | undefined, error: unknown): AuthError {
+  return toAuthError(unwrapResolverError(error), (field && operationByGraphqlField(field)) || OUTSIDE_OPERATIONS);
 }
 
 /** Root field names of the operation (aliases resolved: labels stay within the schema). */
@@ -56,7 +68,10 @@ const observePlugin: ApolloServerPlugin<RequestContext> = {
       async didEncounterErrors({ errors, contextValue }) {
         for (const e of errors) {
           if (!e.path?.length) recordDocumentFailure(contextValue.observe, String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-          else recordFailure(contextValue.observe, contextValue.log, classifyFieldError(String(e.path[0]), e), String(e.path[0]));
+          else {
+            const field = rootFieldOf(e.path, e);
+            recordFailure(contextValue.observe, contextValue.log, classifyFieldError(field, e), field ?? OTHER_OPERATION);
+          }
         }
       },
     };

@@ -2,7 +2,7 @@
 // bounded set: catalog codes, Apollo's document-error codes, operation names and route
 // patterns — never from user input.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { catalog, isErrorCode, type ErrorClass } from '../errors/catalog.js';
+import { catalog, isErrorCode, operations, type ErrorClass } from '../errors/catalog.js';
 
 export type Transport = 'rest' | 'graphql';
 export type Outcome = 'success' | ErrorClass;
@@ -24,6 +24,17 @@ export function codeLabel(code: string): string {
   return isErrorCode(code) || APOLLO_CODES.has(code) ? code : 'other';
 }
 
+/** The label of anything that is not one of the gateway's operations. */
+export const OTHER_OPERATION = 'other';
+// Operation labels: the catalog's operations, the public errorCodes field, GraphQL documents
+// that never ran, and requests of several fields. Everything else (introspection, fragments,
+// whatever a client sends) is folded into one label, so clients cannot grow /metrics.
+const OPERATION_LABELS = new Set<string>([...Object.values(operations).map((o) => o.name), 'errorCodes', 'graphql_document', 'multiple']);
+
+export function operationLabel(operation: string): string {
+  return OPERATION_LABELS.has(operation) ? operation : OTHER_OPERATION;
+}
+
 export function classOf(code: string): ErrorClass {
   return isErrorCode(code) ? catalog[code].class : 'client';
 }
@@ -41,6 +52,8 @@ export interface Metrics {
   error(code: string, operation: string, transport: Transport): void;
   duration(operation: string, transport: Transport, seconds: number): void;
   passwordHash(kind: 'hash' | 'verify', seconds: number): void;
+  /** One purge run: rows deleted per table (a bounded set of table names), its duration, whether every table went through. */
+  purge(deleted: Record<string, number>, seconds: number, outcome: 'success' | 'failure'): void;
 }
 
 export function createMetrics(pool: () => PoolStats | undefined): Metrics {
@@ -73,6 +86,24 @@ export function createMetrics(pool: () => PoolStats | undefined): Metrics {
     buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
     registers: [registry],
   });
+  const purgedRows = new Counter({
+    name: 'auth_purge_rows_deleted_total',
+    help: 'Expired or dead rows deleted by the purge, by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  const purgeRuns = new Counter({
+    name: 'auth_purge_runs_total',
+    help: 'Purge runs by outcome (failure: a table could not be purged; retried next interval).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const purgeDuration = new Histogram({
+    name: 'auth_purge_duration_seconds',
+    help: 'Duration of a purge run.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
     new Gauge({
       name,
@@ -90,9 +121,14 @@ export function createMetrics(pool: () => PoolStats | undefined): Metrics {
 
   return {
     registry,
-    request: (operation, transport, outcome) => requests.inc({ operation, transport, outcome }),
-    error: (code, operation, transport) => errors.inc({ code: codeLabel(code), operation, transport, class: classOf(code) }),
-    duration: (operation, transport, seconds) => durations.observe({ operation, transport }, seconds),
+    request: (operation, transport, outcome) => requests.inc({ operation: operationLabel(operation), transport, outcome }),
+    error: (code, operation, transport) => errors.inc({ code: codeLabel(code), operation: operationLabel(operation), transport, class: classOf(code) }),
+    duration: (operation, transport, seconds) => durations.observe({ operation: operationLabel(operation), transport }, seconds),
     passwordHash: (kind, seconds) => hashing.observe({ kind }, seconds),
+    purge: (deleted, seconds, outcome) => {
+      for (const [table, rows] of Object.entries(deleted)) purgedRows.inc({ table }, rows);
+      purgeRuns.inc({ outcome });
+      purgeDuration.observe(seconds);
+    },
   };
 }

@@ -1,15 +1,18 @@
 // One JSON log line per request, for both doors, and the metrics of that request. What a
 // request did is gathered on its context while it runs (operations, tenant, failures) and
-// written once, when the response has gone out.
+// written once, when the response has gone out. A 5xx line carries the cause as `err`,
+// written by the logger's `err` serializer (error-log.ts: a database error's class,
+// SQLSTATE and frames, never its SQL or values), and the SQLSTATE again as `sqlstate`.
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuthError } from '../errors/auth-error.js';
 import { catalog, type CatalogEntry } from '../errors/catalog.js';
+import { sqlstateOf } from './error-log.js';
 import { classOf, type Metrics, type Outcome, type Transport } from './metrics.js';
 
 export interface Failure {
   code: string;
   operation: string;
-  /** Kept for 5xx only: the log line carries cause and stack; client errors carry none. */
+  /** Kept for 5xx only: the log line carries cause and stack (database errors without their SQL); client errors carry none. */
   cause?: unknown;
 }
 
@@ -61,6 +64,8 @@ export function finishRequest(
     duration_ms: Math.round(durationMs * 1000) / 1000,
     code: codes[0],
     codes: codes.length > 1 ? codes : undefined,
+    // The database's SQLSTATE, for queries and alerts by condition (57014, 55P03, 08006, ...).
+    sqlstate: cause === undefined ? undefined : sqlstateOf(cause),
     // A GraphQL response is HTTP 200 even when a field failed with a 5xx-class code.
     err: cause,
   };

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AuthError } from '../errors/auth-error.js';
 import type { OperationSpec } from '../errors/catalog.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
-import { GRAPHQL_DOCUMENT, recordFailure } from '../observability/request-log.js';
+import { GRAPHQL_DOCUMENT, recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 
 /** Fastify's own 4xx errors (body parsing, content type, schema validation, size) are request errors. */
 function requestError(error: FastifyError): AuthError | undefined {
@@ -15,15 +15,46 @@ function requestError(error: FastifyError): AuthError | undefined {
   return undefined;
 }
 
+/** A body that is not JSON (or is JSON with `__proto__`/`constructor.prototype`, which the parser refuses). */
+const isMalformedJson = (error: FastifyError) => error.code === 'FST_ERR_CTP_INVALID_JSON_BODY';
+
+const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
+
+/**
+ * The media type of a GraphQL error answered outside Apollo, like Apollo's own:
+ * application/graphql-response+json when the Accept header prefers it (highest q, the
+ * first listed on a tie), else application/json.
+ */
+function graphqlMediaType(accept: string | undefined): string {
+  let best: { type: string; q: number } | undefined;
+  for (const part of (accept ?? '').split(',')) {
+    const [range, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    const type = range === GRAPHQL_RESPONSE_JSON ? GRAPHQL_RESPONSE_JSON : ['application/json', 'application/*', '*/*'].includes(range) ? 'application/json' : undefined;
+    if (type && q > 0 && (!best || q > best.q)) best = { type, q };
+  }
+  return `${best?.type ?? 'application/json'}; charset=utf-8`;
+}
+
 function operationOf(request: FastifyRequest): OperationSpec | undefined {
   return request.routeOptions.config?.operation;
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const graphql = request.routeOptions.url === '/graphql';
+    if (graphql && isMalformedJson(error)) {
+      // GraphQL over HTTP: a body that is not JSON is a bad request (400), a document-level
+      // error that keeps Apollo's code, as a parse or validation failure does. REST keeps 422.
+      if (request.ctx) recordDocumentFailure(request.ctx.observe, 'BAD_REQUEST');
+      return reply
+        .status(400)
+        .header('content-type', graphqlMediaType(request.headers.accept))
+        .send({ errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+    }
     const op = operationOf(request);
     const authError = requestError(error) ?? toAuthError(error, op ?? OUTSIDE_OPERATIONS);
-    const graphql = request.routeOptions.url === '/graphql';
     if (request.ctx) recordFailure(request.ctx.observe, request.log, authError, op?.name ?? (graphql ? GRAPHQL_DOCUMENT : (request.routeOptions.url ?? 'not_found')));
     reply.status(authError.status).headers(restErrorHeaders(authError));
     if (graphql) {
@@ -35,4 +66,13 @@ export function registerErrorHandlers(app: FastifyInstance): void {
 
   // FastAPI's answer for an unknown route, which legacy clients already handle.
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ detail: 'Not Found' }));
+}
+
+/**
+ * Fastify's errors before any route is found (a URL that does not decode, a path parameter
+ * over the length limit) get the catalog's body too, never the framework's own.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const authError = new AuthError('auth_request_invalid', { cause: error });
+  void reply.status(authError.status).headers(restErrorHeaders(authError)).send(restErrorBody(authError));
 }

@@ -3,10 +3,13 @@ import type {} from '@fastify/swagger';
 // @fastify/swagger) whose error responses list the codes the operation declares, grouped
 // by status, with the FastAPI error body.
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
+import type { Config } from '../config.js';
 import { catalog, type ErrorCode, type OperationSpec } from '../errors/catalog.js';
 
-/** A required, non-empty text field of a REST body (tenant slugs, e-mails, passwords). */
-export const nonEmptyText = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+/** What a route plugin is given: the field rules need MAX_PASSWORD_LENGTH. */
+export interface RouteOptions {
+  config: Config;
+}
 
 export function errorBodySchema(codes: readonly ErrorCode[]) {
   return {

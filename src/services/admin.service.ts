@@ -2,6 +2,7 @@
 // The import is declarative and idempotent: importing the same document twice changes
 // nothing (passwords are set only when a user is created).
 import { randomBytes } from 'node:crypto';
+import { ApiKey } from '../db/entities/api-key.entity.js';
 import { transactional, type EntityManager } from '../db/orm.js';
 import { Permission } from '../db/entities/permission.entity.js';
 import { Role } from '../db/entities/role.entity.js';
@@ -196,6 +197,9 @@ export async function setUserPassword(em: EntityManager, passwords: PasswordHash
     user.passwordHash = passwordHash;
     user.passwordChangedAt = new Date();
     await revokeSessions(tx, { user: user.id }, 'password_changed');
+    // A password change answers a suspected compromise: the keys minted with the old
+    // password go too (other instances drop them within API_KEY_CACHE_TTL_MS).
+    await tx.nativeUpdate(ApiKey, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
   });
 }
 

@@ -14,7 +14,7 @@ import type { ServiceDeps } from './deps.js';
 import { grantsOf } from './rbac.service.js';
 import { limited, type Client } from './rate-limit.service.js';
 import { keyedHash } from './secrets.service.js';
-import type { Viewer } from './session.service.js';
+import { requireRecentAuthentication, type Viewer } from './session.service.js';
 
 export const API_KEY_PREFIX = 'agk_';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -107,15 +107,16 @@ export async function createApiKey(
     throw new AuthError('auth_request_invalid');
   }
   if (input.scopes && (input.scopes.length > 100 || !input.scopes.every((s) => SCOPE.test(s)))) throw new AuthError('auth_request_invalid');
-  // Keys are minted with a signed-in session, never by another key (a leaked key must not breed).
-  if (viewer.authMethod === 'api_key') throw new AuthError('auth_forbidden');
+  // Keys are minted with a signed-in session that proved a credential recently, never by
+  // another key (a leaked key must not breed).
+  requireRecentAuthentication(deps, viewer);
   const user = await currentUser(em, viewer);
   const { permissions } = grantsOf(user);
   if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden');
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
-  await deps.limiter.take([['api_key_create_account', user.id]]);
+  await deps.limiter.consume([['api_key_create_account', user.id]]);
 
   const apiKey = generateApiKey();
   const now = deps.now();
@@ -134,14 +135,25 @@ export async function createApiKey(
   return { ...created, apiKey };
 }
 
+/**
+ * Whether the caller may manage the whole tenant's keys, from the database: an access
+ * token's claims may be minutes old, while a key's permissions were read from the database
+ * when it was verified (its scopes within its user's current grants, at most
+ * API_KEY_CACHE_TTL_MS old).
+ */
+async function managesTenantKeys(em: EntityManager, viewer: Viewer): Promise<boolean> {
+  if (viewer.authMethod === 'api_key') return viewer.permissions.includes(MANAGE_PERMISSION);
+  return grantsOf(await currentUser(em, viewer)).permissions.includes(MANAGE_PERMISSION);
+}
+
 /** The caller's keys, or the whole tenant's for a holder of api_keys:manage; revoked ones included. */
 export async function listApiKeys(em: EntityManager, viewer: Viewer): Promise<ApiKeyInfo[]> {
-  const where = viewer.permissions.includes(MANAGE_PERMISSION) ? { tenant: { slug: viewer.tenant } } : { user: viewer.id };
+  const where = (await managesTenantKeys(em, viewer)) ? { tenant: { slug: viewer.tenant } } : { user: viewer.id };
   return (await em.find(ApiKey, where, { orderBy: { createdAt: 'asc', id: 'asc' } })).map(info);
 }
 
 export async function revokeApiKey(em: EntityManager, deps: ServiceDeps, viewer: Viewer, id: string): Promise<void> {
-  const manage = viewer.permissions.includes(MANAGE_PERMISSION);
+  const manage = UUID.test(id) && (await managesTenantKeys(em, viewer));
   const key = UUID.test(id)
     ? await em.findOne(ApiKey, manage ? { id, tenant: { slug: viewer.tenant } } : { id, user: viewer.id })
     : null;
@@ -231,7 +243,7 @@ export function createApiKeyVerifier(config: Pick<Config, 'secretKey' | 'apiKeys
       throw new AuthError('auth_api_key_invalid');
     }
     touch(em, key, now);
-    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key' };
+    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key', authTime: 0, amr: [] };
   }
 
   return {

@@ -7,15 +7,17 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { OAuth2Client, type TokenPayload } from 'google-auth-library';
 import type { Config } from '../config.js';
 import { transactional, type EntityManager } from '../db/orm.js';
+import { AuditEvent } from '../db/entities/audit-event.entity.js';
 import { ExternalIdentity } from '../db/entities/external-identity.entity.js';
 import { Role } from '../db/entities/role.entity.js';
 import { Tenant } from '../db/entities/tenant.entity.js';
 import { User } from '../db/entities/user.entity.js';
 import { AuthError } from '../errors/auth-error.js';
+import type { ErrorCode } from '../errors/catalog.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
 import { limited, type Client } from './rate-limit.service.js';
-import { principalOf, startSession, type AuthPayload } from './session.service.js';
+import { principalOf, requireRecentAuthentication, startSession, type AuthPayload, type Viewer } from './session.service.js';
 
 /** Google's two spellings of its issuer; links are stored under the https one. */
 const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
@@ -78,9 +80,25 @@ export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVeri
 const userPopulate = ['tenant', 'roles.permissions'] as const;
 
 /**
+ * Google is authoritative for an address it hosts: a consumer `@gmail.com` account, or a
+ * Workspace account (`hd`) of the address's own domain. Only then does a verified Google
+ * e-mail prove ownership of a user's address; anyone can open a Google account under any
+ * other address and have Google mark it verified.
+ */
+export function googleOwnsEmail(id: Pick<GoogleIdentity, 'email' | 'hostedDomain'>): boolean {
+  const domain = id.email.slice(id.email.lastIndexOf('@') + 1);
+  return domain === 'gmail.com' || (id.hostedDomain !== undefined && id.hostedDomain === domain);
+}
+
+/** A tenant that lists Google domains admits only accounts of those domains. */
+const admits = (tenant: Tenant, id: GoogleIdentity) =>
+  tenant.googleDomains.length === 0 || (id.hostedDomain !== undefined && tenant.googleDomains.includes(id.hostedDomain));
+
+/**
  * The user behind a verified Google identity in a tenant:
  * 1. an existing (issuer, sub) link decides alone;
- * 2. else a user of the tenant with the same (Google-verified) e-mail is linked;
+ * 2. else a user of the tenant with the same e-mail is linked, if Google is authoritative for
+ *    the address; otherwise auth_google_link_required (the user links from a session);
  * 3. else, if the tenant admits the account's hosted domain, a user is created with the
  *    tenant's default roles;
  * 4. else auth_google_account_not_allowed.
@@ -94,17 +112,31 @@ async function resolveUser(em: EntityManager, deps: ServiceDeps, tenant: Tenant,
   }
   return transactional(em, async (tx) => {
     let user: User | null = await tx.findOne(User, { tenant, email: id.email }, { populate: userPopulate });
-    if (!user) {
+    if (user) {
+      if (!googleOwnsEmail(id)) throw new AuthError('auth_google_link_required');
+    } else {
       if (!id.hostedDomain || !tenant.googleDomains.includes(id.hostedDomain)) throw new AuthError('auth_google_account_not_allowed');
       user = tx.create(User, { tenant, email: id.email, passwordHash: null, createdAt: deps.now(), updatedAt: deps.now() });
       user.roles.set(tenant.defaultRoles.length ? await tx.find(Role, { tenant, name: { $in: tenant.defaultRoles } }, { populate: ['permissions'] }) : []);
     }
-    tx.create(ExternalIdentity, { tenant, user, issuer: GOOGLE_ISSUER, subject: id.subject, emailAtLink: id.email, createdAt: deps.now() });
+    link(tx, deps, tenant, user, id, 'google_linked_by_email');
     return user;
   });
 }
 
-const GOOGLE_FAILURES = ['auth_google_token_invalid', 'auth_google_email_unverified', 'auth_google_account_not_allowed'];
+function link(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, user: User, id: GoogleIdentity, how: string): ExternalIdentity {
+  const now = deps.now();
+  const identity = tx.create(ExternalIdentity, { tenant, user, issuer: GOOGLE_ISSUER, subject: id.subject, emailAtLink: id.email, createdAt: now });
+  tx.create(AuditEvent, { tenantId: tenant.id, userId: user.id, type: 'google_linked', details: { identityId: identity.id, how }, createdAt: now });
+  return identity;
+}
+
+const GOOGLE_FAILURES: ErrorCode[] = [
+  'auth_google_token_invalid',
+  'auth_google_email_unverified',
+  'auth_google_account_not_allowed',
+  'auth_google_link_required',
+];
 
 export async function loginWithGoogle(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
   return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input));
@@ -114,11 +146,7 @@ async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: str
   const identity = await deps.google.verify(input.idToken);
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
-  if (!tenant) throw new AuthError('auth_google_account_not_allowed');
-  // A tenant that lists Google domains admits only accounts of those domains.
-  if (tenant.googleDomains.length > 0 && !(identity.hostedDomain && tenant.googleDomains.includes(identity.hostedDomain))) {
-    throw new AuthError('auth_google_account_not_allowed');
-  }
+  if (!tenant || !admits(tenant, identity)) throw new AuthError('auth_google_account_not_allowed');
 
   let user: User;
   try {
@@ -129,5 +157,46 @@ async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: str
     user = await resolveUser(em.fork(), deps, tenant, identity);
   }
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
-  return startSession(em, deps, principalOf(user), 'google');
+  return startSession(em, deps, principalOf(user), { method: 'google', amr: ['fed'] });
+}
+
+export interface LinkedIdentity {
+  id: string;
+  provider: 'google';
+  subject: string;
+  email: string;
+  createdAt: Date;
+}
+
+const linked = (i: ExternalIdentity): LinkedIdentity => ({ id: i.id, provider: 'google', subject: i.subject, email: i.emailAtLink, createdAt: i.createdAt });
+
+/**
+ * Link a Google account to the signed-in user (a session with recent authentication): the
+ * way in for an address Google is not authoritative for. Linking the same account again is
+ * a no-op; an account linked to another user of the tenant is auth_google_link_conflict.
+ */
+export async function linkGoogle(em: EntityManager, deps: ServiceDeps, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
+  requireRecentAuthentication(deps, viewer);
+  return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
+    const identity = await deps.google.verify(idToken);
+    if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
+    const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+    if (!admits(user.tenant, identity)) throw new AuthError('auth_google_account_not_allowed');
+    const existing = () => em.fork().findOne(ExternalIdentity, { tenant: user.tenant, issuer: GOOGLE_ISSUER, subject: identity.subject }, { populate: ['user'] });
+    const decide = (found: ExternalIdentity) => {
+      if (found.user.id !== user.id) throw new AuthError('auth_google_link_conflict');
+      return linked(found);
+    };
+    const before = await existing();
+    if (before) return decide(before);
+    try {
+      return linked(await transactional(em, async (tx) => link(tx, deps, user.tenant, tx.getReference(User, user.id), identity, 'explicit')));
+    } catch (e) {
+      if (!(e instanceof UniqueConstraintViolationException)) throw e;
+      // A concurrent link of the same account won.
+      const winner = await existing();
+      if (!winner) throw e;
+      return decide(winner);
+    }
+  });
 }

@@ -18,16 +18,8 @@ export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input:
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
   const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
-  return limited(
-    deps.limiter,
-    [account, ['login_address', client.ip]],
-    ['auth_login_invalid_credentials'],
-    () => verifyAndStart(em, deps, input),
-    // A successful login clears its account's failures (when it had any: no write otherwise).
-    async (hadCounts) => {
-      if (hadCounts) await deps.limiter.reset([account]);
-    },
-  );
+  // A successful login clears its account's failures.
+  return limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input), [account]);
 }
 
 // One round trip: the user of the tenant with their password hash and grants.
@@ -55,7 +47,7 @@ async function verifyAndStart(em: EntityManager, deps: ServiceDeps, input: Passw
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
   const principal = { userId: user.id, email: user.email, tenantId: user.tenant_id, tenantSlug: user.slug, roles: user.roles, permissions: user.permissions };
-  return startSession(em, deps, principal, 'password', async (tx) => {
+  return startSession(em, deps, principal, { method: 'password', amr: ['pwd'] }, async (tx) => {
     if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.id]);
   });
 }

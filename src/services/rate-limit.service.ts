@@ -1,8 +1,12 @@
 // Brute-force limits (rate-limiter-flexible), per account and per client address, kept in
 // PostgreSQL (or Redis when REDIS_URL is set) so every instance sees the same counts.
-// Failures are counted; a spent key is refused, right password or not, until its window
-// passes. Unknown accounts are counted exactly like known ones: the key is what the client
-// sent, never whether it exists. Keys are stored as keyed hashes.
+// A point is taken before the credential is checked, atomically in the store (an upsert in
+// PostgreSQL, a MULTI in Redis), so N concurrent attempts get at most the limit's number of
+// verdicts; an attempt that turns out not to count (a success, a database failure) gives its
+// point back. A spent key is refused, right password or not, until its window passes.
+// Unknown accounts are counted exactly like known ones: the key is what the client sent,
+// never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
+import { isIPv6 } from 'node:net';
 import { DriverException } from '@mikro-orm/core';
 import { Redis } from 'ioredis';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -24,12 +28,14 @@ export type LimitName =
 export type LimitKey = readonly [LimitName, string];
 
 export interface RateLimiter {
-  /** auth_rate_limited (with Retry-After) when any of the keys is spent; answers whether any has counts. */
-  check(keys: readonly LimitKey[]): Promise<boolean>;
-  /** Count one attempt against each key. */
-  hit(keys: readonly LimitKey[]): Promise<void>;
-  /** For attempts that count whatever their outcome: refused when spent, else counted. */
-  take(keys: readonly LimitKey[]): Promise<void>;
+  /**
+   * Take one point from each key, atomically per key in the store. When any key is spent the
+   * attempt is refused with auth_rate_limited (Retry-After), and the points it took from the
+   * other keys are given back.
+   */
+  consume(keys: readonly LimitKey[]): Promise<void>;
+  /** Give one point back to each key: the attempt turned out not to count. */
+  refund(keys: readonly LimitKey[]): Promise<void>;
   /** Forget the keys' counts (a successful login clears its account's failures). */
   reset(keys: readonly LimitKey[]): Promise<void>;
   close(): Promise<void>;
@@ -38,6 +44,31 @@ export interface RateLimiter {
 /** The client as the limits see it. */
 export interface Client {
   ip: string;
+}
+
+/**
+ * The address a limit counts: IPv4 as it is (an IPv4-mapped IPv6 address as its IPv4), IPv6
+ * by its /64, the smallest block one subscriber usually holds: counting single IPv6 addresses
+ * would give every client 2^64 fresh budgets.
+ */
+export function addressKey(ip: string): string {
+  const bare = ip.split('%')[0];
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
+  if (mapped) return mapped[1];
+  if (!isIPv6(bare)) return bare;
+  const [left, right] = bare.includes('::') ? bare.split('::') : [bare, undefined];
+  const groups = (part: string | undefined) => {
+    if (!part) return [];
+    return part.split(':').flatMap((g) => {
+      if (!g.includes('.')) return [g];
+      const [a, b, c, d] = g.split('.').map(Number);
+      return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+    });
+  };
+  const head = groups(left);
+  const tail = groups(right);
+  const full = right === undefined ? head : [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
+  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 function points(config: Config['rateLimit'], name: LimitName): number {
@@ -60,14 +91,14 @@ const NAMES: LimitName[] = [
 
 /** A store failure is a dependency failure: the formatter answers the route's *_db_error. */
 function storeFailure(e: unknown): unknown {
-  if (e instanceof RateLimiterRes || e instanceof AuthError) return e;
+  if (e instanceof AuthError) return e;
   return new DriverException(e instanceof Error ? e : new Error(String(e)));
 }
 
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { check: async () => false, hit: async () => {}, take: async () => {}, reset: async () => {}, close: async () => {} };
+    return { consume: async () => {}, refund: async () => {}, reset: async () => {}, close: async () => {} };
   }
   const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
   redis?.on('error', () => {}); // failures surface on the calls themselves
@@ -76,49 +107,35 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
       const opts = { keyPrefix: name, points: points(rl, name), duration: rl.windowSeconds };
       const limiter = redis
         ? new RateLimiterRedis({ ...opts, storeClient: redis })
-        : new RateLimiterPostgres({ ...opts, storeClient: orm.em.getConnection().getKnex(), storeType: 'knex', tableName: 'rate_limits', tableCreated: true });
+        : new RateLimiterPostgres({ ...opts, storeClient: orm.em.getConnection().getKnex(), storeType: 'knex', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: false });
       return [name, limiter];
     }),
   );
-  const hashed = (key: string) => keyedHash(config.secretKey, `rate-limit\u0000${key}`).slice(0, 32);
+  const hashed = (name: LimitName, key: string) =>
+    keyedHash(config.secretKey, `rate-limit\u0000${name.endsWith('_address') ? addressKey(key) : key}`).slice(0, 32);
+  const each = async (keys: readonly LimitKey[], fn: (limiter: RateLimiterAbstract, id: string) => Promise<unknown>) => {
+    try {
+      await Promise.all(keys.map(([name, key]) => fn(limiters.get(name)!, hashed(name, key))));
+    } catch (e) {
+      throw storeFailure(e);
+    }
+  };
 
   const limiter: RateLimiter = {
-    async take(keys) {
-      await limiter.check(keys);
-      await limiter.hit(keys);
+    async consume(keys) {
+      const results = await Promise.allSettled(keys.map(([name, key]) => limiters.get(name)!.consume(hashed(name, key), 1)));
+      const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!refused) return;
+      // Keys that did give a point keep it only if the attempt goes ahead.
+      const taken = keys.filter((_, i) => results[i].status === 'fulfilled');
+      if (taken.length) await limiter.refund(taken).catch(() => {});
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
+      if (failed) throw storeFailure(failed.reason);
+      const res = refused.reason as RateLimiterRes;
+      throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
     },
-    async check(keys) {
-      const ids = keys.map(([name, key]) => [limiters.get(name)!, hashed(key)] as const);
-      let counted = false;
-      try {
-        for (const [limiter, id] of ids) {
-          const res = await limiter.get(id);
-          if (res && res.consumedPoints >= limiter.points) {
-            throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
-          }
-          counted ||= (res?.consumedPoints ?? 0) > 0;
-        }
-        return counted;
-      } catch (e) {
-        throw storeFailure(e);
-      }
-    },
-    async hit(keys) {
-      const ids = keys.map(([name, key]) => [limiters.get(name)!, hashed(key)] as const);
-      try {
-        for (const [limiter, id] of ids) await limiter.penalty(id, 1);
-      } catch (e) {
-        throw storeFailure(e);
-      }
-    },
-    async reset(keys) {
-      const ids = keys.map(([name, key]) => [limiters.get(name)!, hashed(key)] as const);
-      try {
-        for (const [limiter, id] of ids) await limiter.delete(id);
-      } catch (e) {
-        throw storeFailure(e);
-      }
-    },
+    refund: (keys) => each(keys, (l, id) => l.reward(id, 1)),
+    reset: (keys) => each(keys, (l, id) => l.delete(id)),
     async close() {
       redis?.disconnect();
     },
@@ -127,24 +144,29 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
 }
 
 /**
- * Run an attempt under limits: refused up front when a key is spent; an attempt that fails
- * with one of `failures` counts against every key.
+ * Run an attempt under limits: a point is taken from every key first (refused when a key is
+ * spent); the attempt keeps it only when it fails with one of `failures`. Any other outcome
+ * gives it back, except that a success clears the keys in `clearOnSuccess` altogether.
  */
 export async function limited<T>(
   limiter: RateLimiter,
   keys: readonly LimitKey[],
   failures: readonly string[],
   attempt: () => Promise<T>,
-  onSuccess?: (hadCounts: boolean) => Promise<void>,
+  clearOnSuccess: readonly LimitKey[] = [],
 ): Promise<T> {
-  const hadCounts = await limiter.check(keys);
+  await limiter.consume(keys);
   let result: T;
   try {
     result = await attempt();
   } catch (e) {
-    if (e instanceof AuthError && failures.includes(e.code)) await limiter.hit(keys);
+    if (!(e instanceof AuthError && failures.includes(e.code))) await limiter.refund(keys).catch(() => {});
     throw e;
   }
-  await onSuccess?.(hadCounts);
+  const cleared = new Set(clearOnSuccess);
+  await Promise.all([
+    cleared.size ? limiter.reset([...cleared]) : undefined,
+    limiter.refund(keys.filter((k) => !cleared.has(k))),
+  ]);
   return result;
 }

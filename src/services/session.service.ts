@@ -25,6 +25,16 @@ export interface Viewer {
   roles: string[];
   permissions: string[];
   authMethod: AuthMethod;
+  /** When the caller last proved a credential in this session (epoch seconds; 0 for an API key). */
+  authTime: number;
+  /** RFC 8176 method references of that proof (empty for an API key). */
+  amr: string[];
+}
+
+/** How a session's user proved who they are: the session's method and its RFC 8176 amr values. */
+export interface Proof {
+  method: AuthMethod;
+  amr: string[];
 }
 
 export interface AuthPayload {
@@ -67,10 +77,11 @@ export const principalOf = (user: User): Principal => ({
 async function tokenPayload(
   deps: ServiceDeps,
   p: Principal,
-  session: { id: string; authMethod: AuthMethod; expiresAt: Date },
+  session: { id: string; authMethod: AuthMethod; expiresAt: Date; authTime: Date; amr: string[] },
   refreshToken: string,
   now: Date,
 ): Promise<AuthPayload> {
+  const authTime = Math.floor(session.authTime.getTime() / 1000);
   const accessToken = await deps.tokens.sign({
     sub: p.userId,
     tid: p.tenantId,
@@ -79,6 +90,8 @@ async function tokenPayload(
     roles: p.roles,
     permissions: p.permissions,
     auth_method: session.authMethod,
+    auth_time: authTime,
+    amr: session.amr,
   });
   return {
     accessToken,
@@ -86,13 +99,22 @@ async function tokenPayload(
     expiresIn: deps.config.accessTokenTtl,
     refreshToken,
     refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
-    user: { id: p.userId, email: p.email, tenant: p.tenantSlug, roles: p.roles, permissions: p.permissions, authMethod: session.authMethod },
+    user: {
+      id: p.userId,
+      email: p.email,
+      tenant: p.tenantSlug,
+      roles: p.roles,
+      permissions: p.permissions,
+      authMethod: session.authMethod,
+      authTime,
+      amr: session.amr,
+    },
   };
 }
 
 // A session and its first refresh token, in one statement.
 const START_SESSION = `
-with s as (insert into sessions (id, tenant_id, user_id, auth_method, created_at, last_used_at, expires_at) values (?, ?, ?, ?, ?, ?, ?))
+with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?))
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
 
 /** The role names and the union of their permissions of user `alias`, as two sorted text[] columns. */
@@ -114,7 +136,7 @@ export async function startSession(
   em: EntityManager,
   deps: ServiceDeps,
   principal: Principal,
-  authMethod: AuthMethod,
+  proof: Proof,
   beforeCommit?: (tx: EntityManager) => Promise<unknown>,
 ): Promise<AuthPayload> {
   const { config } = deps;
@@ -122,13 +144,17 @@ export async function startSession(
   const refreshToken = newOpaqueToken();
   const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
 
-  const session = { id: randomUUID(), authMethod, expiresAt };
+  const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime: now, amr: proof.amr };
   return transactional(em, async (tx) => {
     await tx.execute(START_SESSION, [
       session.id,
       principal.tenantId,
       principal.userId,
-      authMethod,
+      proof.method,
+      // knex would spread an array binding into a list: the amr goes as an array literal
+      // (its values are RFC 8176 words set by the code, never input).
+      `{${proof.amr.join(',')}}`,
+      now,
       now,
       now,
       expiresAt,
@@ -167,6 +193,8 @@ interface RefreshRow {
   expires_at: Date;
   last_used_at: Date;
   auth_method: AuthMethod;
+  auth_time: Date;
+  amr: string[];
   user_id: string;
   email: string;
   disabled: boolean;
@@ -181,7 +209,7 @@ interface RefreshRow {
 // reloaded so that a role change takes effect at the next refresh.
 const REFRESH_SELECT = `
 select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
-       s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method,
+       s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method, s.auth_time, s.amr,
        u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
   from refresh_tokens t
   join sessions s on s.id = t.session_id
@@ -210,14 +238,15 @@ async function rotate(em: EntityManager, deps: ServiceDeps, presented: string): 
   const outcome = await transactional<RefreshOutcome>(em, async (tx) => {
     const [row] = (await tx.execute(REFRESH_SELECT, [tokenHash])) as RefreshRow[];
     if (!row) throw new AuthError('auth_refresh_invalid');
-    if (row.disabled) throw new AuthError('auth_login_account_disabled');
     const expiresAt = new Date(row.expires_at);
     const idleUntil = new Date(row.last_used_at).getTime() + config.sessionIdleTimeout * 1000;
+    // A dead token says nothing more, not even that its account is disabled.
     if (row.revoked_at || expiresAt <= now || new Date(row.token_expires_at) <= now || idleUntil <= now.getTime()) {
       throw new AuthError('auth_refresh_invalid');
     }
+    if (row.disabled) throw new AuthError('auth_login_account_disabled');
     const principal: Principal = { userId: row.user_id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions };
-    const session = { id: row.session_id, authMethod: row.auth_method, expiresAt };
+    const session = { id: row.session_id, authMethod: row.auth_method, expiresAt, authTime: new Date(row.auth_time), amr: row.amr };
 
     const successor = deriveSuccessor(config.secretKey, presented);
     const successorHash = keyedHash(config.secretKey, successor);
@@ -340,5 +369,18 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Ser
     roles: claims.roles,
     permissions: claims.permissions,
     authMethod: claims.auth_method,
+    authTime: claims.auth_time,
+    amr: claims.amr,
   };
+}
+
+/**
+ * Adding a sign-in method, changing a credential and creating an API key need a session
+ * whose user proved a credential within REAUTH_MAX_AGE (OIDC auth_time); older sessions
+ * get auth_reauthentication_required and the client signs in again.
+ */
+export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {
+  if (viewer.authMethod === 'api_key') throw new AuthError('auth_forbidden');
+  const age = deps.now().getTime() / 1000 - viewer.authTime;
+  if (!(age <= deps.config.reauthMaxAge)) throw new AuthError('auth_reauthentication_required');
 }

@@ -26,6 +26,10 @@ export interface AccessClaims {
   roles: string[];
   permissions: string[];
   auth_method: AuthMethod;
+  /** OIDC auth_time: when the user last proved a credential in this session (seconds). */
+  auth_time: number;
+  /** RFC 8176 authentication method references of that proof. */
+  amr: string[];
 }
 
 export interface VerifiedAccessToken extends AccessClaims {
@@ -87,13 +91,17 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
         typeof payload.tid !== 'string' ||
         typeof payload.tenant !== 'string' ||
         !strings(payload.roles) ||
-        !strings(payload.permissions)
+        !strings(payload.permissions) ||
+        // Tokens signed before auth_time existed count as proofs of long ago.
+        (payload.auth_time !== undefined && !Number.isInteger(payload.auth_time)) ||
+        (payload.amr !== undefined && !strings(payload.amr))
       ) {
         throw new Error('access token claims are malformed');
       }
       if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
-      verified.set(token, payload as VerifiedAccessToken);
-      return payload as VerifiedAccessToken;
+      const claims = { ...payload, auth_time: payload.auth_time ?? 0, amr: payload.amr ?? [] } as VerifiedAccessToken;
+      verified.set(token, claims);
+      return claims;
     },
     jwks: () => jwks,
   };

@@ -26,7 +26,7 @@ import { AuthError } from '../errors/auth-error.js';
 import type { ServiceDeps } from './deps.js';
 import { normaliseEmail } from './login.service.js';
 import { limited, type Client } from './rate-limit.service.js';
-import { principalOf, startSession, type AuthPayload, type Viewer } from './session.service.js';
+import { principalOf, requireRecentAuthentication, startSession, type AuthPayload, type Viewer } from './session.service.js';
 
 export interface Passkey {
   id: string;
@@ -63,15 +63,24 @@ const pinned = (deps: ServiceDeps, challenge: string) => ({
 
 const fail = (cause?: unknown, event?: string) => new AuthError('auth_webauthn_verification_failed', { cause, event });
 
-/** The challenge a response answers, read from its clientDataJSON. */
+/** What our challenges look like (base64url, as @simplewebauthn/server makes them). */
+const CHALLENGE_FORMAT = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * The challenge a response answers, read from its clientDataJSON. Anything that is not the
+ * shape of one of ours is unknown without a lookup (a NUL smuggled inside the base64url
+ * must not reach the database as a failed query).
+ */
 function challengeOf(response: { response?: { clientDataJSON?: unknown } }): string {
+  let challenge: unknown;
   try {
-    const clientData = JSON.parse(Buffer.from(String(response.response?.clientDataJSON), 'base64url').toString('utf8'));
-    if (typeof clientData.challenge === 'string' && clientData.challenge !== '') return clientData.challenge;
+    challenge = JSON.parse(Buffer.from(String(response.response?.clientDataJSON), 'base64url').toString('utf8')).challenge;
   } catch {
-    /* falls through */
+    throw fail();
   }
-  throw fail();
+  if (typeof challenge !== 'string' || challenge === '') throw fail();
+  if (!CHALLENGE_FORMAT.test(challenge)) throw new AuthError('auth_webauthn_challenge_invalid');
+  return challenge;
 }
 
 async function storeChallenge(
@@ -117,11 +126,13 @@ async function credentialsOf(em: EntityManager, userId: string): Promise<Webauth
 }
 
 /** Options store a challenge row each: every request counts against the address. */
-const countOptions = (deps: ServiceDeps, client: Client) => deps.limiter.take([['webauthn_options_address', client.ip]]);
+const countOptions = (deps: ServiceDeps, client: Client) => deps.limiter.consume([['webauthn_options_address', client.ip]]);
 
 const VERIFY_FAILURES = ['auth_webauthn_verification_failed', 'auth_webauthn_challenge_invalid'];
 
 export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
+  requireRecentAuthentication(deps, viewer);
   await countOptions(deps, client);
   const { webauthn } = deps.config;
   const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
@@ -195,10 +206,41 @@ async function storeRegistration(
   }
 }
 
+// One query whatever the account: the tenant, the user and their credentials, or nothing.
+// Known, unknown and discoverable requests cost the same round trips (this one, then the
+// challenge's insert), so timing does not tell them apart either.
+const OPTIONS_SELECT = `
+select t.id as tenant_id, u.id as user_id, c.credential_id, c.transports
+  from (select 1) as one
+  left join tenants t on t.slug = ?
+  left join users u on u.tenant_id = t.id and u.email = ?
+  left join webauthn_credentials c on c.user_id = u.id
+ order by c.created_at`;
+
+// Decoys are drawn from what real accounts look like: most hold one passkey, some two or
+// three; ids of 16 bytes (platform authenticators), 32, 48 or 64 (security keys); transports
+// as browsers report them (sorted).
+const DECOY_COUNTS = [1, 1, 1, 1, 1, 2, 2, 3];
+const DECOY_ID_BYTES = [16, 16, 32, 32, 32, 48, 64];
+const DECOY_TRANSPORTS = [['hybrid', 'internal'], ['internal'], ['hybrid', 'internal'], ['usb'], ['nfc', 'usb'], ['hybrid'], ['hybrid', 'usb'], ['internal']];
+
+/** Credentials for an account that has none (or does not exist): stable per address, varied across addresses. */
+export function decoyCredentials(secretKey: string, tenant: string, email: string): Array<{ id: string; transports: string[] }> {
+  const draw = (label: string) => createHmac('sha256', secretKey).update(`webauthn-decoy\u0000${label}\u0000${tenant}\u0000${email}`).digest();
+  const shape = draw('shape');
+  const count = DECOY_COUNTS[shape[0] % DECOY_COUNTS.length];
+  return Array.from({ length: count }, (_, i) => {
+    const bytes = DECOY_ID_BYTES[shape[1 + i] % DECOY_ID_BYTES.length];
+    const id = Buffer.concat([draw(`id-${i}-a`), draw(`id-${i}-b`)]).subarray(0, bytes).toString('base64url');
+    return { id, transports: DECOY_TRANSPORTS[shape[8 + i] % DECOY_TRANSPORTS.length] };
+  });
+}
+
 /**
  * Options for a passkey login. With an e-mail: allowCredentials of that user. Without:
- * a discoverable-credential request. An unknown tenant or e-mail gets options shaped
- * like a known one's (one credential id derived from a keyed hash, so the same every time).
+ * a discoverable-credential request. An unknown tenant or e-mail, or an account without
+ * passkeys, gets decoy credentials shaped like a real account's (the same every time for the
+ * same address), so options never tell whether an account exists.
  */
 export async function loginOptions(
   em: EntityManager,
@@ -208,25 +250,27 @@ export async function loginOptions(
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   await countOptions(deps, client);
   const { webauthn, secretKey } = deps.config;
-  const tenant = await em.findOne(Tenant, { slug: input.tenant });
-  let userId: string | null = null;
+  const email = input.email ? normaliseEmail(input.email) : null;
+  const rows = (await em.execute(OPTIONS_SELECT, [input.tenant, email])) as Array<{
+    tenant_id: string | null;
+    user_id: string | null;
+    credential_id: string | null;
+    transports: string[] | null;
+  }>;
+  const tenantId = rows[0]?.tenant_id ?? null;
+  const userId = email ? (rows[0]?.user_id ?? null) : null;
   let allow: Array<{ id: string; transports?: string[] }> | undefined;
-  if (input.email) {
-    const email = normaliseEmail(input.email);
-    const user = tenant ? await em.findOne(User, { tenant, email }) : null;
-    const creds = user ? await credentialsOf(em, user.id) : [];
-    userId = user?.id ?? null;
-    allow = creds.length
-      ? creds.map((c) => ({ id: c.credentialId, transports: c.transports }))
-      : [{ id: createHmac('sha256', secretKey).update(`webauthn-decoy\u0000${input.tenant}\u0000${email}`).digest('base64url'), transports: ['internal', 'hybrid'] }];
+  if (email) {
+    const real = rows.filter((r) => r.credential_id !== null).map((r) => ({ id: r.credential_id!, transports: r.transports ?? [] }));
+    allow = real.length ? real : decoyCredentials(secretKey, input.tenant, email);
   }
   const options = await generateAuthenticationOptions({
     rpID: webauthn.rpId,
-    allowCredentials: allow,
+    allowCredentials: allow as Parameters<typeof generateAuthenticationOptions>[0]['allowCredentials'],
     userVerification: webauthn.userVerification,
     timeout: webauthn.challengeTtl * 1000,
   });
-  await storeChallenge(em, deps, options.challenge, 'authentication', { tenantId: tenant?.id ?? null, userId });
+  await storeChallenge(em, deps, options.challenge, 'authentication', { tenantId, userId });
   return options;
 }
 
@@ -273,15 +317,17 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
       },
     });
   } catch (e) {
-    const regressed = await recordCounterRegression(em, deps, credential, response, e as Error);
+    const regressed = await recordCounterRegression(em, deps, credential, response, challenge.challenge, e as Error);
     throw fail(e, regressed ? 'webauthn_counter_regression' : undefined);
   }
   if (!verified.verified) throw fail();
   const user = credential.user;
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
 
-  const { newCounter } = verified.authenticationInfo;
-  return startSession(em, deps, principalOf(user), 'webauthn', async (tx) => {
+  const { newCounter, userVerified } = verified.authenticationInfo;
+  // RFC 8176: a hardware-bound key, and the user verified on it (PIN or biometric).
+  const amr = userVerified ? ['hwk', 'user'] : ['hwk'];
+  return startSession(em, deps, principalOf(user), { method: 'webauthn', amr }, async (tx) => {
     // Stored only now, with the session: a failed login advances nothing.
     const updated = await tx.nativeUpdate(
       WebauthnCredential,
@@ -295,13 +341,17 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
 
 /**
  * The library refuses a counter that did not grow; we also keep an audit record, since
- * that is how a cloned authenticator shows itself. Answers whether it was that.
+ * that is how a cloned authenticator shows itself. Answers whether it was that. The library
+ * checks the counter before the signature, so the assertion is verified again without the
+ * counter: only a correctly signed assertion from the credential's key (a clone) is recorded,
+ * never an unsigned one that anybody could send to write audit rows and raise alarms.
  */
 async function recordCounterRegression(
   em: EntityManager,
   deps: ServiceDeps,
   credential: WebauthnCredential,
   response: AuthenticationResponseJSON,
+  challenge: string,
   cause: Error,
 ): Promise<boolean> {
   let counter: number;
@@ -312,6 +362,16 @@ async function recordCounterRegression(
   }
   const stored = Number(credential.counter);
   if (!((counter > 0 || stored > 0) && counter <= stored)) return false;
+  try {
+    const signed = await verifyAuthenticationResponse({
+      response,
+      ...pinned(deps, challenge),
+      credential: { id: credential.credentialId, publicKey: new Uint8Array(credential.publicKey), counter: 0, transports: credential.transports },
+    });
+    if (!signed.verified) return false;
+  } catch {
+    return false;
+  }
   em.create(AuditEvent, {
     tenantId: credential.user.tenant.id,
     userId: credential.user.id,

@@ -109,6 +109,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     RATE_LIMIT_API_KEY_CREATES: '10000',
     // Tests change sessions behind the gateway's back (admin service calls): no session cache.
     SESSION_CACHE_TTL_MS: '0',
+    // The purge runs when a test says so (purge.test.ts), never in the middle of another file's.
+    PURGE_INTERVAL_SECONDS: '0',
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);

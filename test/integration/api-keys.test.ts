@@ -230,8 +230,8 @@ describe('faults', () => {
     try {
       expectRestError(await me(gw, bearer(k.api_key)), 'me', 'auth_api_key_db_error', 503);
       expectGqlError(await gw.gql(ME, undefined, bearer(k.api_key)), 'me', 'auth_api_key_db_error', 503);
-      // With an access token the session cannot be checked either.
-      expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'x' }, bearer(at)), 'createApiKey', 'auth_session_db_error', 503);
+      // With an access token the session cannot be checked either: the operation's own code answers.
+      expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'x' }, bearer(at)), 'createApiKey', 'auth_api_key_db_error', 503);
       expectRestError(await gw.rest('GET', '/auth/api-keys', undefined, bearer(k.api_key)), 'apiKeys', 'auth_api_key_db_error', 503);
     } finally {
       await gw.proxy!.restore();

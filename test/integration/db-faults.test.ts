@@ -188,8 +188,8 @@ describe('passkeys under database faults', () => {
     expectRestError(await verify('rest', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
     expectGqlError(await verify('gql', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
     const at = { authorization: `Bearer ${accessToken}` };
-    // The caller's session cannot be checked: that is the session store's failure.
-    expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_session_db_error', 503);
+    // The caller's session cannot be checked: the operation's own code answers, whatever step failed.
+    expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_webauthn_db_error', 503);
     await gw.proxy!.restore();
     expect(await counter()).toBe(before);
     // The challenge was never consumed, so the pending ceremony can still complete.

@@ -221,17 +221,28 @@ describe('ending sessions', () => {
     expectGqlError(await gw.gql(LOGOUT_ALL), 'logoutAll', 'auth_unauthenticated', 401);
   });
 
-  it('disabling a user refuses their refresh with auth_login_account_disabled', async () => {
+  it('disabling a user ends their sessions: the refresh says only that the token is dead', async () => {
     const s = await login({ tenant: 'globex', email: 'ada@acme.test', password: 'another password' });
     await setUserDisabled(gw.orm.em.fork(), 'globex', 'ada@acme.test', true);
     try {
-      expectRestError(await refreshRest(s.refresh_token), 'refresh', 'auth_login_account_disabled', 403);
-      expectGqlError(await refreshGql(s.refresh_token), 'refresh', 'auth_login_account_disabled', 403);
+      expectRestError(await refreshRest(s.refresh_token), 'refresh', 'auth_refresh_invalid', 401);
+      expectGqlError(await refreshGql(s.refresh_token), 'refresh', 'auth_refresh_invalid', 401);
     } finally {
       await setUserDisabled(gw.orm.em.fork(), 'globex', 'ada@acme.test', false);
     }
     // Enabling again does not revive the sessions that disabling ended.
     expectRestError(await refreshRest(s.refresh_token), 'refresh', 'auth_refresh_invalid', 401);
+  });
+
+  it('a live session of a user disabled behind the gateway\'s back: auth_login_account_disabled', async () => {
+    const s = await login({ tenant: 'globex', email: 'ada@acme.test', password: 'another password' });
+    await gw.sql(`update users set disabled = true where email = 'ada@acme.test' and tenant_id = (select id from tenants where slug = 'globex')`);
+    try {
+      expectRestError(await refreshRest(s.refresh_token), 'refresh', 'auth_login_account_disabled', 403);
+      expectGqlError(await refreshGql(s.refresh_token), 'refresh', 'auth_login_account_disabled', 403);
+    } finally {
+      await gw.sql(`update users set disabled = false where email = 'ada@acme.test' and tenant_id = (select id from tenants where slug = 'globex')`);
+    }
   });
 
   it('changing the password ends the user\'s sessions', async () => {

@@ -8,7 +8,7 @@ let prod: TestGateway;
 
 beforeAll(async () => {
   gw = await startTestGateway();
-  prod = await startTestGateway({ env: { NODE_ENV: 'production' } });
+  prod = await startTestGateway({ env: { NODE_ENV: 'production', WEBAUTHN_RP_ID: 'auth.test.example' } });
 });
 afterAll(async () => {
   await gw?.close();
@@ -71,10 +71,10 @@ describe('GraphQL outside production', () => {
     expect(allowed.status).toBe(200);
   });
 
-  it('answers a malformed HTTP body with the GraphQL envelope and auth_request_invalid', async () => {
+  it('answers a malformed HTTP body with the GraphQL envelope, HTTP 400 and BAD_REQUEST (GraphQL over HTTP)', async () => {
     const res = await gw.rest('POST', '/graphql', '{"query": ', { 'content-type': 'application/json' });
-    expect(res.status).toBe(422);
-    expect(res.body.errors[0].extensions.code).toBe('auth_request_invalid');
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });
 

@@ -182,8 +182,8 @@ describe('login', () => {
     const unknownTenant = await loginOptions('rest', 'nowhere', 'ada@acme.test');
     for (const o of [unknownUser, unknownTenant]) {
       expect(Object.keys(o).sort()).toEqual(Object.keys(known).sort());
-      expect(o.allowCredentials).toHaveLength(1);
-      expect(o.allowCredentials[0].id.length).toBe(known.allowCredentials[0].id.length);
+      // How decoys vary like real accounts is pinned in security-review.test.ts.
+      expect(o.allowCredentials.length).toBeGreaterThanOrEqual(1);
     }
     expect((await loginOptions('rest', 'acme', 'nobody@acme.test')).allowCredentials).toEqual(unknownUser.allowCredentials);
   });

@@ -11,6 +11,9 @@ const prod = {
   DATABASE_URL: 'postgres://db/x',
   SECRET_KEY: 'k'.repeat(32),
   JWT_PRIVATE_KEYS: keys,
+  JWT_ISSUER: 'https://auth.example.com',
+  JWT_AUDIENCE: 'https://api.example.com',
+  WEBAUTHN_RP_ID: 'example.com',
 };
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'gw-config-'));
 
@@ -27,6 +30,17 @@ describe('production mode', () => {
       expect(() => loadConfig({ ...prod, [missing]: undefined })).toThrow(new RegExp(missing));
     });
   }
+
+  for (const missing of ['JWT_ISSUER', 'JWT_AUDIENCE']) {
+    it(`refuses to start with ${missing} left to the listen-address default`, () => {
+      expect(() => loadConfig({ ...prod, [missing]: undefined })).toThrow(new RegExp(missing));
+    });
+  }
+
+  it('refuses a localhost WebAuthn relying party, set or defaulted', () => {
+    expect(() => loadConfig({ ...prod, WEBAUTHN_RP_ID: 'localhost' })).toThrow(/WEBAUTHN_RP_ID/);
+    expect(() => loadConfig({ ...prod, WEBAUTHN_RP_ID: undefined })).toThrow(/WEBAUTHN_RP_ID/);
+  });
 
   it('refuses argon2id parameters below OWASP', () => {
     expect(() => loadConfig({ ...prod, PASSWORD_HASH_MEMORY_KIB: '4096' })).toThrow(ConfigError);
@@ -68,6 +82,12 @@ describe('defaults', () => {
     expect(c.jwt.issuer).toBe('http://127.0.0.1:4000');
     expect(c.trustProxy).toBe(false);
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('caps the caches that bound revocations at 5 seconds', () => {
+    expect(loadConfig({ DATA_DIR: tmp(), SESSION_CACHE_TTL_MS: '5000', API_KEY_CACHE_TTL_MS: '5000' }).apiKeys.cacheTtlMs).toBe(5000);
+    expect(() => loadConfig({ DATA_DIR: tmp(), SESSION_CACHE_TTL_MS: '5001' })).toThrow(/SESSION_CACHE_TTL_MS/);
+    expect(() => loadConfig({ DATA_DIR: tmp(), API_KEY_CACHE_TTL_MS: '60000' })).toThrow(/API_KEY_CACHE_TTL_MS/);
   });
 
   it('rejects malformed numbers instead of guessing', () => {

@@ -1,6 +1,8 @@
-// The operator kit (alert rules, dashboard) only uses metrics the gateway exports, and the rules pass promtool.
+// The operator kit (alert rules, dashboard, compose, nginx) only uses metrics the gateway exports, the rules pass promtool, and the proxy in front is trusted alone.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -18,6 +20,15 @@ function promtool(): string | null {
     return 'promtool';
   } catch {
     return null;
+  }
+}
+
+function dockerCompose(): boolean {
+  try {
+    execFileSync('docker-compose', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -39,6 +50,27 @@ describe('operator kit', () => {
     const names = await exported();
     for (const m of referenced(exprs)) expect(names, m).toContain(m);
     expect(exprs.some((e: string) => e.includes('by (code)'))).toBe(true);
+  });
+
+  it('nginx passes on only the client\'s own address and keeps /metrics inside', () => {
+    const conf = readFileSync('deploy/nginx.conf', 'utf8');
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
+    expect(conf).not.toContain('$proxy_add_x_forwarded_for');
+    expect(conf).toMatch(/location = \/metrics \{\s*deny all;/);
+  });
+
+  it('compose trusts X-Forwarded-For from nginx\'s fixed address only', () => {
+    const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
+    const nginx = compose.services.lb.networks.backend.ipv4_address;
+    expect(compose.services.migrate.environment.TRUST_PROXY).toBe(nginx);
+    expect(compose.services.gateway.environment).toEqual(compose.services.migrate.environment);
+  });
+
+  it.runIf(dockerCompose())('docker-compose.yml validates (docker-compose config)', () => {
+    const env = 'SECRET_KEY=x\nJWT_PRIVATE_KEYS=y\nJWT_ISSUER=https://a\nJWT_AUDIENCE=https://b\nWEBAUTHN_RP_ID=example.com\nWEBAUTHN_ORIGINS=https://example.com\n';
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'gw-compose-')), '.env');
+    writeFileSync(file, env);
+    execFileSync('docker-compose', ['--env-file', file, '-f', 'docker-compose.yml', 'config', '-q'], { stdio: 'pipe' });
   });
 
   it.runIf(promtool())('the alert rules pass promtool check rules', () => {

@@ -4,6 +4,8 @@ import { Entity, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/c
 /** Security events (refresh-token reuse, ...), kept for investigation. Never holds secrets. */
 @Entity({ tableName: 'audit_events' })
 @Index({ name: 'audit_events_tenant_created_idx', properties: ['tenantId', 'createdAt'] })
+// Retention: the purge deletes events older than AUDIT_RETENTION_DAYS by this one.
+@Index({ name: 'audit_events_created_idx', properties: ['createdAt'] })
 export class AuditEvent {
   [OptionalProps]?: 'id' | 'createdAt' | 'userId' | 'sessionId' | 'details';
 

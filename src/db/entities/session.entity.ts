@@ -8,8 +8,12 @@ export type AuthMethod = 'password' | 'webauthn' | 'google' | 'api_key';
 /** One signed-in session: the `sid` of its access tokens and the family of its refresh tokens. */
 @Entity({ tableName: 'sessions' })
 @Index({ name: 'sessions_user_idx', properties: ['user'] })
+// The purge finds dead sessions by each way they die (src/services/purge.service.ts).
+@Index({ name: 'sessions_expires_idx', properties: ['expiresAt'] })
+@Index({ name: 'sessions_revoked_idx', properties: ['revokedAt'] })
+@Index({ name: 'sessions_last_used_idx', properties: ['lastUsedAt'] })
 export class Session {
-  [OptionalProps]?: 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'revokedReason';
+  [OptionalProps]?: 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'revokedReason' | 'authTime' | 'amr';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -28,6 +32,14 @@ export class Session {
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   lastUsedAt: Date = new Date();
+
+  /** When the user last proved a credential in this session (the access tokens' auth_time; a refresh keeps it). */
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  authTime: Date = new Date();
+
+  /** RFC 8176 authentication method references of that proof (the access tokens' amr). */
+  @Property({ type: 'array', columnType: 'text[]', default: '{}' })
+  amr: string[] = [];
 
   /** Absolute lifetime: no refresh extends a session past this. */
   @Property({ type: 'datetime', columnType: 'timestamptz' })

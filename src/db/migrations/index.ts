@@ -4,6 +4,8 @@ import { Migration20261125020000Webauthn } from './Migration20261125020000Webaut
 import { Migration20261125030000ExternalIdentities } from './Migration20261125030000ExternalIdentities.js';
 import { Migration20261125040000ApiKeys } from './Migration20261125040000ApiKeys.js';
 import { Migration20261125050000RateLimits } from './Migration20261125050000RateLimits.js';
+import { Migration20261201000000Security } from './Migration20261201000000Security.js';
+import { Migration20261201000100Purge } from './Migration20261201000100Purge.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -14,4 +16,6 @@ export const migrationsList = [
   { name: 'Migration20261125030000ExternalIdentities', class: Migration20261125030000ExternalIdentities },
   { name: 'Migration20261125040000ApiKeys', class: Migration20261125040000ApiKeys },
   { name: 'Migration20261125050000RateLimits', class: Migration20261125050000RateLimits },
+  { name: 'Migration20261201000000Security', class: Migration20261201000000Security },
+  { name: 'Migration20261201000100Purge', class: Migration20261201000100Purge },
 ];

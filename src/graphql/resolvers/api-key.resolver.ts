@@ -1,12 +1,13 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../services/api-key.service.js';
+import { textArg } from '../text-field.js';
 import { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey } from '../types/api-key.type.js';
 
 @Resolver()
 export class ApiKeyResolver {
   @Authorized()
-  @Mutation(() => CreatedApiKey, { description: 'Create an API key (needs api_keys:create, with an access token).' })
+  @Mutation(() => CreatedApiKey, { description: 'Create an API key (needs api_keys:create, with an access token and recent authentication).' })
   async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: RequestContext) {
     return createApiKey(ctx.em, ctx.deps, await ctx.viewer(), input);
   }
@@ -19,7 +20,7 @@ export class ApiKeyResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Revoke an API key.' })
-  async revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
+  async revokeApiKey(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
     await revokeApiKey(ctx.em, ctx.deps, await ctx.viewer(), id);
     return true;
   }

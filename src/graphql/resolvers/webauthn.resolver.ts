@@ -10,6 +10,7 @@ import {
   verifyLogin,
   verifyRegistration,
 } from '../../services/webauthn.service.js';
+import { textArg } from '../text-field.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { Passkey, WebauthnLoginOptionsInput, WebauthnLoginVerifyInput } from '../types/passkey.type.js';
 
@@ -25,7 +26,7 @@ export class WebauthnResolver {
   @Mutation(() => Passkey, { description: 'Verify a RegistrationResponseJSON and store the passkey.' })
   async webauthnRegisterVerify(
     @Arg('response', () => GraphQLJSONObject) response: Record<string, unknown>,
-    @Arg('name', () => String, { nullable: true }) name: string | undefined,
+    @Arg('name', () => String, textArg('passkeyName', { nullable: true })) name: string | undefined,
     @Ctx() ctx: RequestContext,
   ) {
     return verifyRegistration(ctx.em, ctx.deps, await ctx.viewer(), response as unknown as RegistrationResponseJSON, name ?? undefined, ctx.client);
@@ -49,7 +50,7 @@ export class WebauthnResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Delete one of the caller\'s passkeys.' })
-  async deletePasskey(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext) {
+  async deletePasskey(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
     await deletePasskey(ctx.em, await ctx.viewer(), id);
     return true;
   }

@@ -1,11 +1,12 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { TextField, TextListField } from '../text-field.js';
 
 @InputType()
 export class CreateApiKeyInput {
-  @Field(() => String)
+  @TextField('apiKeyName')
   name!: string;
 
-  @Field(() => [String], { nullable: true, description: 'Default: all of the creator\'s permissions; never more.' })
+  @TextListField('scope', { nullable: true, description: 'Default: all of the creator\'s permissions; never more.' })
   scopes?: string[] | null;
 
   @Field(() => Int, { nullable: true, description: 'Default: no expiry.' })

@@ -1,13 +1,14 @@
-import { Field, InputType } from 'type-graphql';
+import { InputType } from 'type-graphql';
+import { TextField } from '../text-field.js';
 
 @InputType()
 export class LoginInput {
-  @Field(() => String, { description: 'The tenant slug.' })
+  @TextField('tenant', { description: 'The tenant slug.' })
   tenant!: string;
 
-  @Field(() => String)
+  @TextField('email')
   email!: string;
 
-  @Field(() => String)
+  @TextField('password')
   password!: string;
 }

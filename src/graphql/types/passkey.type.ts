@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
+import { TextField } from '../text-field.js';
 
 @ObjectType({ description: 'A registered passkey (WebAuthn credential) of the caller.' })
 export class Passkey {
@@ -27,16 +28,16 @@ export class Passkey {
 
 @InputType()
 export class WebauthnLoginOptionsInput {
-  @Field(() => String, { description: 'The tenant slug.' })
+  @TextField('tenant', { description: 'The tenant slug.' })
   tenant!: string;
 
-  @Field(() => String, { nullable: true, description: 'Omit for a discoverable-credential (username-less) login.' })
+  @TextField('email', { nullable: true, description: 'Omit for a discoverable-credential (username-less) login.' })
   email?: string | null;
 }
 
 @InputType()
 export class WebauthnLoginVerifyInput {
-  @Field(() => String)
+  @TextField('tenant')
   tenant!: string;
 
   @Field(() => GraphQLJSONObject, { description: 'AuthenticationResponseJSON from the browser.' })

@@ -1,7 +1,8 @@
-import { Field, InputType } from 'type-graphql';
+import { InputType } from 'type-graphql';
+import { TextField } from '../text-field.js';
 
 @InputType()
 export class RefreshInput {
-  @Field(() => String)
+  @TextField('refreshToken')
   refreshToken!: string;
 }

@@ -2,16 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { operationRoute } from '../openapi.js';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/api-key.service.js';
-
-const createBody = {
-  type: 'object',
-  required: ['name'],
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 100 },
-    scopes: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 }, maxItems: 100 },
-    expires_in_days: { type: 'integer', minimum: 1, maximum: 3650 },
-  },
-} as const;
+import { textSchema } from '../../services/fields.js';
+import type { RouteOptions } from '../openapi.js';
 
 const listed = (k: ApiKeyInfo) => ({
   id: k.id,
@@ -24,7 +16,18 @@ const listed = (k: ApiKeyInfo) => ({
   revoked_at: k.revokedAt,
 });
 
-export async function apiKeyRoutes(app: FastifyInstance): Promise<void> {
+export async function apiKeyRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
+  const createBody = {
+    type: 'object',
+    required: ['name'],
+    properties: {
+      name: textSchema('apiKeyName', config),
+      scopes: { type: 'array', items: textSchema('scope', config), maxItems: 100 },
+      expires_in_days: { type: 'integer', minimum: 1, maximum: 3650 },
+    },
+  } as const;
+  const idParams = { type: 'object', properties: { id: textSchema('id', config) } } as const;
+
   app.post<{ Body: { name: string; scopes?: string[]; expires_in_days?: number } }>(
     '/auth/api-key',
     operationRoute(operations.createApiKey, { body: createBody }),
@@ -47,7 +50,7 @@ export async function apiKeyRoutes(app: FastifyInstance): Promise<void> {
     api_keys: (await listApiKeys(req.ctx.em, await req.ctx.viewer())).map(listed),
   }));
 
-  app.delete<{ Params: { id: string } }>('/auth/api-key/:id', operationRoute(operations.revokeApiKey), async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/auth/api-key/:id', operationRoute(operations.revokeApiKey, { params: idParams }), async (req, reply) => {
     await revokeApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.params.id);
     return reply.status(204).send();
   });

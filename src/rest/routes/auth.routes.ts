@@ -4,22 +4,25 @@ import { passwordLogin } from '../../services/login.service.js';
 import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
 import { tokenBody, userBody } from '../serialize.js';
 import { FORM, JSON_TYPE } from '../content-types.js';
-import { nonEmptyText, operationRoute } from '../openapi.js';
-
+import { operationRoute, type RouteOptions } from '../openapi.js';
+import { textSchema } from '../../services/fields.js';
+import type { Config } from '../../config.js';
 
 // OAuth2 password-grant clients send username (the e-mail) as a form; JSON clients send email.
-const loginBody = {
-  type: 'object',
-  required: ['tenant', 'password'],
-  properties: { tenant: nonEmptyText, email: nonEmptyText, username: nonEmptyText, password: nonEmptyText },
-  anyOf: [{ required: ['email'] }, { required: ['username'] }],
-} as const;
+const loginBody = (config: Config) =>
+  ({
+    type: 'object',
+    required: ['tenant', 'password'],
+    properties: { tenant: textSchema('tenant', config), email: textSchema('email', config), username: textSchema('email', config), password: textSchema('password', config) },
+    anyOf: [{ required: ['email'] }, { required: ['username'] }],
+  }) as const;
 
-const refreshBody = {
-  type: 'object',
-  required: ['refresh_token'],
-  properties: { refresh_token: { type: 'string', maxLength: 1024 } },
-} as const;
+const refreshBody = (config: Config) =>
+  ({
+    type: 'object',
+    required: ['refresh_token'],
+    properties: { refresh_token: textSchema('refreshToken', config) },
+  }) as const;
 
 interface RefreshBody {
   refresh_token: string;
@@ -32,10 +35,10 @@ interface LoginBody {
   password: string;
 }
 
-export async function authRoutes(app: FastifyInstance): Promise<void> {
+export async function authRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
   app.post<{ Body: LoginBody }>(
     '/auth/login',
-    operationRoute(operations.login, { body: loginBody }, { contentTypes: [JSON_TYPE, FORM] }),
+    operationRoute(operations.login, { body: loginBody(config) }, { contentTypes: [JSON_TYPE, FORM] }),
     async (req) => {
       const { tenant, email, username, password } = req.body;
       return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }, req.ctx.client));
@@ -44,13 +47,13 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: RefreshBody }>(
     '/auth/refresh',
-    operationRoute(operations.refresh, { body: refreshBody }),
+    operationRoute(operations.refresh, { body: refreshBody(config) }),
     async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token, req.ctx.client)),
   );
 
   app.post<{ Body: RefreshBody }>(
     '/auth/logout',
-    operationRoute(operations.logout, { body: refreshBody }),
+    operationRoute(operations.logout, { body: refreshBody(config) }),
     async (req, reply) => {
       await logoutSession(req.ctx.em, req.ctx.deps, req.body.refresh_token);
       return reply.status(204).send();

@@ -10,7 +10,8 @@ import {
   verifyRegistration,
   type Passkey,
 } from '../../services/webauthn.service.js';
-import { nonEmptyText, operationRoute } from '../openapi.js';
+import { textSchema } from '../../services/fields.js';
+import { operationRoute, type RouteOptions } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
 const ceremony = { type: 'object' } as const;
@@ -25,7 +26,9 @@ const passkeyBody = (p: Passkey) => ({
   transports: p.transports,
 });
 
-export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
+export async function webauthnRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
+  const tenant = textSchema('tenant', config);
+  const idParams = { type: 'object', properties: { id: textSchema('id', config) } } as const;
   app.post(
     '/auth/webauthn/register/options',
     operationRoute(operations.webauthnRegisterOptions),
@@ -35,7 +38,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { response: RegistrationResponseJSON; name?: string } }>(
     '/auth/webauthn/register/verify',
     operationRoute(operations.webauthnRegisterVerify, {
-      body: { type: 'object', required: ['response'], properties: { response: ceremony, name: { type: 'string', maxLength: 100 } } },
+      body: { type: 'object', required: ['response'], properties: { response: ceremony, name: textSchema('passkeyName', config) } },
     }),
     async (req, reply) => {
       const passkey = await verifyRegistration(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.response, req.body.name, req.ctx.client);
@@ -46,14 +49,14 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: { tenant: string; email?: string } }>(
     '/auth/webauthn/login/options',
-    operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant: nonEmptyText, email: nonEmptyText } } }),
+    operationRoute(operations.webauthnLoginOptions, { body: { type: 'object', required: ['tenant'], properties: { tenant, email: textSchema('email', config) } } }),
     async (req) => loginOptions(req.ctx.em, req.ctx.deps, req.body, req.ctx.client),
   );
 
   app.post<{ Body: { tenant: string; response: AuthenticationResponseJSON } }>(
     '/auth/webauthn/login/verify',
     operationRoute(operations.webauthnLoginVerify, {
-      body: { type: 'object', required: ['tenant', 'response'], properties: { tenant: nonEmptyText, response: ceremony } },
+      body: { type: 'object', required: ['tenant', 'response'], properties: { tenant, response: ceremony } },
     }),
     async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body, req.ctx.client)),
   );
@@ -64,7 +67,7 @@ export async function webauthnRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { id: string } }>(
     '/auth/webauthn/credentials/:id',
-    operationRoute(operations.deleteWebauthnCredential),
+    operationRoute(operations.deleteWebauthnCredential, { params: idParams }),
     async (req, reply) => {
       await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id);
       return reply.status(204).send();

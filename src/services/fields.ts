@@ -1,0 +1,51 @@
+// Each text field's rules (length and characters), defined once. The REST JSON schemas are
+// built from these rules, GraphQL inputs declare them with @TextField, and both doors answer
+// auth_request_invalid (422) for a value that breaks them, before any lookup.
+import type { Config } from '../config.js';
+import { AuthError } from '../errors/auth-error.js';
+
+export interface TextRule {
+  /** Minimum length in characters (UTF-16 code units, as JSON Schema and JavaScript count). */
+  min: number;
+  /** Maximum length, or `password`: MAX_PASSWORD_LENGTH from the configuration. */
+  max: number | 'password';
+}
+
+/** C0 control characters and DEL: never part of a tenant, an e-mail, a name, a password or a token. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/** The same as a JSON Schema `pattern` (which must match the whole value). */
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$';
+
+export const FIELDS = {
+  tenant: { min: 1, max: 64 },
+  email: { min: 1, max: 320 },
+  password: { min: 1, max: 'password' },
+  /** Refresh tokens: any string is looked at (logout is idempotent); the format is the service's. */
+  refreshToken: { min: 0, max: 1024 },
+  idToken: { min: 1, max: 8192 },
+  passkeyName: { min: 0, max: 100 },
+  apiKeyName: { min: 1, max: 100 },
+  scope: { min: 1, max: 100 },
+  id: { min: 1, max: 64 },
+} as const satisfies Record<string, TextRule>;
+
+export type FieldName = keyof typeof FIELDS;
+
+const maxOf = (rule: TextRule, config: Pick<Config, 'maxPasswordLength'>) => (rule.max === 'password' ? config.maxPasswordLength : rule.max);
+
+/** The JSON Schema of a text field for a REST body. */
+export function textSchema(field: FieldName, config: Pick<Config, 'maxPasswordLength'>) {
+  const rule: TextRule = FIELDS[field];
+  return { type: 'string', minLength: rule.min, maxLength: maxOf(rule, config), pattern: NO_CONTROL_CHARACTERS } as const;
+}
+
+/** Whether a value keeps a field's rules. */
+export function keepsRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): boolean {
+  const rule: TextRule = FIELDS[field];
+  return value.length >= rule.min && value.length <= maxOf(rule, config) && !CONTROL_CHARACTERS.test(value);
+}
+
+/** Throws auth_request_invalid when a present value breaks its field's rules. */
+export function checkText(field: FieldName, value: string | null | undefined, config: Pick<Config, 'maxPasswordLength'>): void {
+  if (value !== null && value !== undefined && !keepsRule(field, value, config)) throw new AuthError('auth_request_invalid');
+}

@@ -1,0 +1,219 @@
+// Bounded tables (SPEC §7): every instance deletes expired and dead rows on an interval, in
+// small batches, each batch one short statement of its own (autocommit): the rows it picks are
+// locked with FOR UPDATE SKIP LOCKED, so instances purging at the same time split the work
+// between them instead of waiting on each other, and a row a request holds is left for later.
+//
+// What goes, and when (`now` is the instance's clock, the one the services judge expiry by;
+// SKEW allows for instances whose clocks disagree a little):
+// - webauthn_challenges: expired more than SKEW ago (an expired challenge is refused anyway).
+// - rate_limits: rate-limiter-flexible rows whose window ended more than SKEW ago (the library
+//   treats such a row as absent, and recreates it on the next hit).
+// - sessions: dead (absolute expiry, revocation, or idle timeout) for longer than
+//   ACCESS_TOKEN_TTL + REFRESH_REUSE_GRACE + SKEW. By then every access token naming the
+//   session has passed its own `exp` (the last one is signed at the latest by the last refresh,
+//   or by a grace answer REFRESH_REUSE_GRACE after it), and every refresh token of it already
+//   answers auth_refresh_invalid, which is what an unknown token answers: deleting the row
+//   changes no answer. Live sessions are never touched.
+// - refresh_tokens: only those of sessions being purged (never the rotated tokens of a live
+//   session: reuse detection needs them). They are deleted explicitly, at most a batch per
+//   statement, together with the sessions they empty, so that they are counted and no
+//   statement deletes an unbounded family through the ON DELETE CASCADE (which is left with
+//   nothing to do).
+// - audit_events: older than AUDIT_RETENTION_DAYS.
+//
+// Locks: a family of refresh tokens is purged under its session's row lock (FOR UPDATE SKIP
+// LOCKED), the lock every refresh takes first (REFRESH_SELECT locks s before t), and nothing
+// else touches the tokens of a dead session, so a purge never waits on a refresh or on another
+// purge and cannot deadlock with either. A refresh that arrives meanwhile waits for the batch
+// (tens of milliseconds) and then finds no token: auth_refresh_invalid, as it would have.
+import type { Config } from '../config.js';
+import type { Db } from '../db/orm.js';
+
+export const PURGE_TABLES = ['webauthn_challenges', 'rate_limits', 'refresh_tokens', 'sessions', 'audit_events'] as const;
+export type PurgeTable = (typeof PURGE_TABLES)[number];
+
+/** Allowance for instances whose clocks disagree. */
+export const PURGE_CLOCK_SKEW_MS = 60_000;
+/** The first run comes this long (plus up to as much again, spreading instances) after start. */
+export const PURGE_FIRST_RUN_DELAY_MS = 5_000;
+/** At most this many batches per table in one run; the rest waits for the next run. */
+export const PURGE_MAX_BATCHES = 500;
+
+export interface PurgeRun {
+  /** Rows deleted, per table. */
+  deleted: Record<PurgeTable, number>;
+  /** Statements run, per table (the last one of a table deletes fewer rows than a batch). */
+  batches: Record<PurgeTable, number>;
+  durationMs: number;
+  /** Tables whose purge failed (a database error); they are tried again next run. */
+  failed: PurgeTable[];
+}
+
+export interface PurgeLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface PurgeOptions {
+  config: Pick<Config, 'purge' | 'accessTokenTtl' | 'refreshReuseGrace' | 'sessionIdleTimeout'>;
+  orm: Db;
+  now: () => Date;
+  log: PurgeLog;
+  /** Told about every run (metrics). */
+  observe?: (run: PurgeRun) => void;
+  maxBatches?: number;
+}
+
+export interface PurgeService {
+  /** Schedule runs every PURGE_INTERVAL_SECONDS (no-op when 0); the timer never keeps the process alive. */
+  start(): void;
+  /** No further runs; a run in progress stops after its current batch, and is awaited. */
+  stop(): Promise<void>;
+  /** Run now. While a run is in progress, answers that run: never two at once in one process. */
+  runOnce(): Promise<PurgeRun>;
+}
+
+// Each statement deletes at most `limit` rows it could lock, by primary key. The keys are
+// collected first (`= any(array(...))`, an InitPlan), so the delete itself is a primary-key
+// lookup: with `in (select ...)` the planner may hash the batch and seq-scan the table.
+const CHALLENGES = `
+delete from webauthn_challenges where id = any(array(
+  select id from webauthn_challenges where expires_at < ? limit ? for update skip locked))`;
+
+const RATE_LIMITS = `
+delete from rate_limits where key = any(array(
+  select key from rate_limits where expire < ? limit ? for update skip locked))`;
+
+// One batch of dead sessions with their refresh tokens, in one statement: lock up to `limit`
+// dead sessions (SKIP LOCKED: the lock every refresh takes first, so the families are ours
+// alone), delete up to `limit` of their tokens, session by session and newest first (no
+// remaining token is left pointing at a deleted parent), and delete the locked sessions that
+// have no token left. The ON DELETE CASCADE of refresh_tokens finds nothing left to do.
+const FAMILIES = `
+with doomed as (
+  select s.id from sessions s
+   where (s.expires_at < ? or s.revoked_at < ? or s.last_used_at < ?)
+   limit ? for update skip locked
+), batch as (
+  select t.id, t.session_id from refresh_tokens t
+   where t.session_id = any(array(select id from doomed))
+   order by t.session_id, t.created_at desc
+   limit ?
+), tokens as (
+  delete from refresh_tokens where id = any(array(select id from batch)) returning id
+), emptied as (
+  select d.id from doomed d
+    left join (select session_id, count(*) as n from batch group by session_id) b on b.session_id = d.id
+   where (select count(*) from refresh_tokens t where t.session_id = d.id) = coalesce(b.n, 0)
+), gone as (
+  delete from sessions where id = any(array(select id from emptied)) returning id
+)
+select (select count(*) from tokens)::int as tokens, (select count(*) from gone)::int as sessions`;
+
+const AUDIT = `
+delete from audit_events where id = any(array(
+  select id from audit_events where created_at < ? limit ? for update skip locked))`;
+
+const zero = (): Record<PurgeTable, number> => Object.fromEntries(PURGE_TABLES.map((t) => [t, 0])) as Record<PurgeTable, number>;
+
+export function createPurgeService(options: PurgeOptions): PurgeService {
+  const { config, orm, log } = options;
+  const size = config.purge.batchSize;
+  const maxBatches = options.maxBatches ?? PURGE_MAX_BATCHES;
+  // setTimeout fires at once beyond 2^31-1 ms (about 24 days): longer intervals are capped there.
+  const intervalMs = Math.min(config.purge.intervalSeconds * 1000, 2 ** 31 - 1);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PurgeRun> | undefined;
+  let started = false;
+  let stopped = false;
+
+  async function run(): Promise<PurgeRun> {
+    const t0 = performance.now();
+    const now = options.now().getTime();
+    const result: PurgeRun = { deleted: zero(), batches: zero(), durationMs: 0, failed: [] };
+    const errors: unknown[] = [];
+    const connection = orm.em.fork().getConnection();
+
+    /** One batch: one statement, committed on its own. Answers the rows it deleted. */
+    const batch = async (table: PurgeTable, sql: string, params: unknown[]): Promise<number> => {
+      const res = await connection.execute<{ affectedRows: number }>(sql, [...params, size], 'run');
+      result.batches[table]++;
+      result.deleted[table] += res.affectedRows;
+      return res.affectedRows;
+    };
+    const guarded = async (tables: PurgeTable[], fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        result.failed.push(...tables);
+        errors.push(e);
+      }
+    };
+    const drain = (table: PurgeTable, sql: string, params: unknown[]) =>
+      guarded([table], async () => {
+        for (let i = 0; i < maxBatches && !stopped; i++) if ((await batch(table, sql, params)) < size) break;
+      });
+
+    const expired = new Date(now - PURGE_CLOCK_SKEW_MS);
+    await drain('webauthn_challenges', CHALLENGES, [expired]);
+    await drain('rate_limits', RATE_LIMITS, [now - PURGE_CLOCK_SKEW_MS]);
+
+    const margin = (config.accessTokenTtl + config.refreshReuseGrace) * 1000 + PURGE_CLOCK_SKEW_MS;
+    const dead = [new Date(now - margin), new Date(now - margin), new Date(now - margin - config.sessionIdleTimeout * 1000)];
+    await guarded(['refresh_tokens', 'sessions'], async () => {
+      for (let i = 0; i < maxBatches && !stopped; i++) {
+        const [row] = await connection.execute<Array<{ tokens: number; sessions: number }>>(FAMILIES, [...dead, size, size], 'all');
+        for (const [table, n] of [['refresh_tokens', row.tokens], ['sessions', row.sessions]] as const) {
+          result.batches[table]++;
+          result.deleted[table] += n;
+        }
+        if (row.tokens < size && row.sessions < size) break;
+      }
+    });
+
+    await drain('audit_events', AUDIT, [new Date(now - config.purge.auditRetentionDays * 86_400_000)]);
+
+    result.durationMs = Math.round((performance.now() - t0) * 10) / 10;
+    const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);
+    if (total > 0) log.info({ purged: result.deleted, batches: result.batches, duration_ms: result.durationMs }, 'purge deleted expired rows');
+    if (errors.length) {
+      log.warn({ err: errors[0], failed_tables: result.failed, purged: result.deleted, duration_ms: result.durationMs }, 'purge failed; retried next interval');
+    }
+    options.observe?.(result);
+    return result;
+  }
+
+  const runOnce = (): Promise<PurgeRun> => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const schedule = (delayMs: number) => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      void runOnce()
+        .catch((err) => log.warn({ err }, 'purge failed; retried next interval'))
+        .finally(() => {
+          if (!stopped) schedule(intervalMs);
+        });
+    }, delayMs);
+    timer.unref();
+  };
+
+  return {
+    start() {
+      if (intervalMs === 0 || stopped || started) return;
+      started = true;
+      schedule(Math.min(intervalMs, PURGE_FIRST_RUN_DELAY_MS * (1 + Math.random())));
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await running?.catch(() => {});
+    },
+    runOnce,
+  };
+}
