@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     setupFiles: ['reflect-metadata'],
     pool: 'forks',
+    // The files mostly wait on sockets, timeouts and PostgreSQL: four at a time on 2 cores.
+    maxWorkers: 4,
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

@@ -15,6 +15,8 @@ import type { ServiceDeps } from '../../src/services/deps.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 export const ISSUER = 'https://auth.test.example';
+/** The production hashing parameters, for the tests whose subject is hashing cost. */
+export const OWASP_ENV = { PASSWORD_HASH_MEMORY_KIB: '19456', PASSWORD_HASH_ITERATIONS: '2', PASSWORD_HASH_PARALLELISM: '1' };
 export const AUDIENCE = 'https://api.test.example';
 
 /** Create an empty database on the run's server; answers its URL. */
@@ -109,6 +111,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     RATE_LIMIT_API_KEY_CREATES: '10000',
     // Tests change sessions behind the gateway's back (admin service calls): no session cache.
     SESSION_CACHE_TTL_MS: '0',
+    // Cheap argon2id: hashing cost is what only the timing, rehash and stored-format tests are
+    // about, and they ask for OWASP's parameters (OWASP_ENV) themselves.
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_ITERATIONS: '1',
     // The purge runs when a test says so (purge.test.ts), never in the middle of another file's.
     PURGE_INTERVAL_SECONDS: '0',
     ...options.env,

@@ -11,12 +11,14 @@ import {
   LOGIN,
   startTestGateway,
   type TestGateway,
+  OWASP_ENV,
 } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // Stored hashes and rehashing are this file's subject: production parameters.
+  gw = await startTestGateway({ env: OWASP_ENV });
   await gw.seed(ACME);
 });
 afterAll(() => gw?.close());

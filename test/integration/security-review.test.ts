@@ -33,7 +33,7 @@ DOC.tenants.push({
 
 beforeAll(async () => {
   google = await FakeGoogle.start();
-  gw = await startTestGateway({ proxy: true, env: { GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url } });
+  gw = await startTestGateway({ proxy: true, env: { GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url, API_KEY_CACHE_TTL_MS: '300' } });
   await gw.seed(DOC);
 });
 afterAll(async () => {

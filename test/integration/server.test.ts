@@ -1,14 +1,14 @@
 // The server's public surface: the error catalog document, JWKS, health, request ids, Sandbox outside production, GraphQL hardening in production.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogDocument } from '../../src/errors/catalog.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { OWASP_ENV, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let prod: TestGateway;
 
 beforeAll(async () => {
   gw = await startTestGateway();
-  prod = await startTestGateway({ env: { NODE_ENV: 'production', WEBAUTHN_RP_ID: 'auth.test.example' } });
+  prod = await startTestGateway({ env: { NODE_ENV: 'production', WEBAUTHN_RP_ID: 'auth.test.example', ...OWASP_ENV } });
 });
 afterAll(async () => {
   await gw?.close();
