@@ -23,13 +23,13 @@ import { metaRoutes } from './rest/routes/meta.routes.js';
 import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
-import { createApiKeyVerifier } from './services/api-key.service.js';
-import { createGoogleVerifier } from './services/google.service.js';
-import { createPasswordHasher, timedPasswordHasher } from './services/password.service.js';
-import { createPurgeService, type PurgeService } from './services/purge.service.js';
-import { createRateLimiter } from './services/rate-limit.service.js';
-import { createSessionCache } from './services/session-cache.js';
-import { createTokenService } from './services/token.service.js';
+import { createApiKeyVerifier } from './services/keys/verifier.js';
+import { createGoogleVerifier } from './services/google/verifier.js';
+import { createPasswordHasher, timedPasswordHasher } from './services/passwords/hasher.js';
+import { createPurgeService, type PurgeService } from './services/maintenance/purge.js';
+import { createRateLimiter } from './services/limits/rate-limiter.js';
+import { createSessionCache } from './services/sessions/session-cache.js';
+import { createTokenService } from './services/tokens/access-tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,15 +65,17 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   // Background failures (the throttled last-used write of API keys) are logged, never thrown.
   let logBackground: (err: unknown) => void = () => {};
   const metrics = createMetrics(() => poolStats(orm));
+  // One clock for the services and their caches (tests may replace it).
+  const now = options.deps?.now ?? (() => new Date());
   const deps: ServiceDeps = {
     config,
     passwords: timedPasswordHasher(createPasswordHasher(config.password), metrics.passwordHash),
-    tokens: await createTokenService(config),
+    tokens: await createTokenService(config, now),
     google: createGoogleVerifier(config),
-    apiKeys: createApiKeyVerifier(config, (err) => logBackground(err)),
+    apiKeys: createApiKeyVerifier(config, now, (err) => logBackground(err)),
     limiter: createRateLimiter(config, orm),
-    sessions: createSessionCache(config.sessionCacheTtlMs),
-    now: () => new Date(),
+    sessions: createSessionCache(config.sessionCacheTtlMs, now),
+    now,
     ...options.deps,
   };
   let accepting = true;

@@ -5,10 +5,11 @@ import type { EntityManager } from './db/orm.js';
 import type { RequestObservation } from './observability/request-log.js';
 import { AuthError } from './errors/auth-error.js';
 import type { OperationSpec } from './errors/catalog.js';
-import { looksLikeApiKey } from './services/api-key.service.js';
+import { looksLikeApiKey } from './services/keys/format.js';
 import type { ServiceDeps } from './services/deps.js';
-import type { Client } from './services/rate-limit.service.js';
-import { authenticateAccessToken, type Viewer } from './services/session.service.js';
+import type { Client } from './services/limits/rate-limiter.js';
+import { authenticateAccessToken } from './services/sessions/caller.js';
+import type { Viewer } from './services/sessions/principal.js';
 
 export interface RequestContext {
   em: EntityManager;

@@ -16,8 +16,8 @@ import {
   importDocument,
   setUserDisabled,
   setUserPassword,
-} from '../services/admin.service.js';
-import { createPasswordHasher } from '../services/password.service.js';
+} from '../services/admin/admin.js';
+import { createPasswordHasher } from '../services/passwords/hasher.js';
 
 export const USAGE = `usage: npm run admin -- <command>
 

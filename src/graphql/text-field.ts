@@ -3,7 +3,7 @@
 // its rule answers auth_request_invalid, as the REST schema built from the same rule does.
 import { Field, type ArgOptions, type FieldOptions, type ValidatorFn } from 'type-graphql';
 import type { RequestContext } from '../context.js';
-import { checkText, type FieldName } from '../services/fields.js';
+import { checkText, type FieldName } from '../services/shared/fields.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 const rules = new Map<Function, Array<[property: string, field: FieldName]>>();

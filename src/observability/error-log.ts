@@ -11,7 +11,7 @@
 // names it involves, and the stack frames only. Anything else (our own errors, library
 // bugs) keeps pino's standard form: class, message, stack and own fields.
 import pino from 'pino';
-import { isDatabaseError } from '../errors/format.js';
+import { isDatabaseError } from '../db/errors.js';
 
 export interface LoggedDatabaseError {
   type: string;

@@ -1,5 +1,5 @@
 // REST bodies are snake_case (the FastAPI backend's shape); GraphQL has the camelCase twins.
-import type { AuthPayload, Viewer } from '../services/session.service.js';
+import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
 
 export function userBody(v: Viewer) {
   return { id: v.id, email: v.email, tenant: v.tenant, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod };

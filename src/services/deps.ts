@@ -1,10 +1,10 @@
 import type { Config } from '../config.js';
-import type { ApiKeyVerifier } from './api-key.service.js';
-import type { GoogleVerifier } from './google.service.js';
-import type { PasswordHasher } from './password.service.js';
-import type { RateLimiter } from './rate-limit.service.js';
-import type { SessionCache } from './session-cache.js';
-import type { TokenService } from './token.service.js';
+import type { ApiKeyVerifier } from './keys/verifier.js';
+import type { GoogleVerifier } from './google/verifier.js';
+import type { PasswordHasher } from './passwords/hasher.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
+import type { SessionCache } from './sessions/session-cache.js';
+import type { TokenService } from './tokens/access-tokens.js';
 
 /** The narrow set of collaborators services need besides an entity manager. */
 export interface ServiceDeps {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/purge.service.js';
+import { PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/maintenance/purge.js';
 import { ACME, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Interval 0: no background runs, the tests trigger every run. Grace 0: presenting a rotated

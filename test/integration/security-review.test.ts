@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { operations, type OperationName } from '../../src/errors/catalog.js';
-import { setUserPassword } from '../../src/services/admin.service.js';
-import { addressKey } from '../../src/services/rate-limit.service.js';
-import { keyedHash } from '../../src/services/secrets.service.js';
+import { setUserPassword } from '../../src/services/admin/admin.js';
+import { addressKey } from '../../src/services/limits/rate-limiter.js';
+import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../src/context.js';
 import { AuthError } from '../../src/errors/auth-error.js';
 import { authChecker } from '../../src/graphql/auth-checker.js';
-import type { Viewer } from '../../src/services/session.service.js';
+import type { Viewer } from '../../src/services/sessions/principal.js';
 
 const viewer: Viewer = { id: 'u', email: 'a@b.c', tenant: 't', roles: ['admin'], permissions: ['api_keys:create', 'users:read'], authMethod: 'password' };
 const context = (v: () => Promise<Viewer>) => ({ viewer: v }) as unknown as RequestContext;

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../services/api-key.service.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../services/keys/manage.js';
 import { textArg } from '../text-field.js';
 import { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey } from '../types/api-key.type.js';
 

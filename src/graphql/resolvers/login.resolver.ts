@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import { passwordLogin } from '../../services/login.service.js';
+import { passwordLogin } from '../../services/passwords/login.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { LoginInput } from '../types/login.input.js';
 

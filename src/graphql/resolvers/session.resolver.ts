@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
+import { refreshSession } from '../../services/sessions/refresh.js';
+import { logoutAllSessions, logoutSession } from '../../services/sessions/start.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { RefreshInput } from '../types/refresh.input.js';
 

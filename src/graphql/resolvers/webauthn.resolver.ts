@@ -2,14 +2,9 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import {
-  deletePasskey,
-  listPasskeys,
-  loginOptions,
-  registrationOptions,
-  verifyLogin,
-  verifyRegistration,
-} from '../../services/webauthn.service.js';
+import { registrationOptions, verifyRegistration } from '../../services/passkeys/registration.js';
+import { loginOptions, verifyLogin } from '../../services/passkeys/login.js';
+import { deletePasskey, listPasskeys } from '../../services/passkeys/manage.js';
 import { textArg } from '../text-field.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { Passkey, WebauthnLoginOptionsInput, WebauthnLoginVerifyInput } from '../types/passkey.type.js';

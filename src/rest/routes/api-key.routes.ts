@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { operationRoute } from '../openapi.js';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/api-key.service.js';
-import { textSchema } from '../../services/fields.js';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/keys/manage.js';
+import { textSchema } from '../../services/shared/fields.js';
 import type { RouteOptions } from '../openapi.js';
 
 const listed = (k: ApiKeyInfo) => ({

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
-import { passwordLogin } from '../../services/login.service.js';
-import { logoutAllSessions, logoutSession, refreshSession } from '../../services/session.service.js';
+import { passwordLogin } from '../../services/passwords/login.js';
+import { refreshSession } from '../../services/sessions/refresh.js';
+import { logoutAllSessions, logoutSession } from '../../services/sessions/start.js';
 import { tokenBody, userBody } from '../serialize.js';
 import { FORM, JSON_TYPE } from '../content-types.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
-import { textSchema } from '../../services/fields.js';
+import { textSchema } from '../../services/shared/fields.js';
 import type { Config } from '../../config.js';
 
 // OAuth2 password-grant clients send username (the e-mail) as a form; JSON clients send email.

@@ -1,16 +1,10 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
-import {
-  deletePasskey,
-  listPasskeys,
-  loginOptions,
-  registrationOptions,
-  verifyLogin,
-  verifyRegistration,
-  type Passkey,
-} from '../../services/webauthn.service.js';
-import { textSchema } from '../../services/fields.js';
+import { registrationOptions, verifyRegistration } from '../../services/passkeys/registration.js';
+import { loginOptions, verifyLogin } from '../../services/passkeys/login.js';
+import { deletePasskey, listPasskeys, type Passkey } from '../../services/passkeys/manage.js';
+import { textSchema } from '../../services/shared/fields.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 

@@ -26,8 +26,8 @@
 // else touches the tokens of a dead session, so a purge never waits on a refresh or on another
 // purge and cannot deadlock with either. A refresh that arrives meanwhile waits for the batch
 // (tens of milliseconds) and then finds no token: auth_refresh_invalid, as it would have.
-import type { Config } from '../config.js';
-import type { Db } from '../db/orm.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/orm.js';
 
 export const PURGE_TABLES = ['webauthn_challenges', 'rate_limits', 'refresh_tokens', 'sessions', 'audit_events'] as const;
 export type PurgeTable = (typeof PURGE_TABLES)[number];

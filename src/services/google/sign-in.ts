@@ -1,83 +1,20 @@
-// Google sign-in: the ID token is verified by google-auth-library against the configured
-// client IDs with the issuers pinned; the gateway adds email_verified, the tenant's `hd`
-// restriction, and the (issuer, sub) link to a user. The raw ID token never reaches a
-// response or a log line: the library's error messages embed it, so they are only kept
-// as causes of client errors, which are never logged.
+// Google sign-in and linking: the gateway's rules on top of a verified ID token —
+// email_verified, the tenant's `hd` restriction, and the (issuer, sub) link to a user.
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { OAuth2Client, type TokenPayload } from 'google-auth-library';
-import type { Config } from '../config.js';
-import { transactional, type EntityManager } from '../db/orm.js';
-import { AuditEvent } from '../db/entities/audit-event.entity.js';
-import { ExternalIdentity } from '../db/entities/external-identity.entity.js';
-import { Role } from '../db/entities/role.entity.js';
-import { Tenant } from '../db/entities/tenant.entity.js';
-import { User } from '../db/entities/user.entity.js';
-import { AuthError } from '../errors/auth-error.js';
-import type { ErrorCode } from '../errors/catalog.js';
-import type { ServiceDeps } from './deps.js';
-import { normaliseEmail } from './login.service.js';
-import { limited, type Client } from './rate-limit.service.js';
-import { principalOf, requireRecentAuthentication, startSession, type AuthPayload, type Viewer } from './session.service.js';
-
-/** Google's two spellings of its issuer; links are stored under the https one. */
-const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
-const GOOGLE_ISSUER = 'https://accounts.google.com';
-
-export interface GoogleIdentity {
-  subject: string;
-  email: string;
-  emailVerified: boolean;
-  hostedDomain: string | undefined;
-}
-
-export interface GoogleVerifier {
-  /** Throws AuthError: auth_google_token_invalid, or auth_google_internal_error when the gateway is at fault. */
-  verify(idToken: string): Promise<GoogleIdentity>;
-}
-
-export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVerifier {
-  const { clientIds, certsUrl } = config.google;
-  // One client per process: it caches Google's certificates as their Cache-Control says.
-  const client = new OAuth2Client({
-    endpoints: certsUrl ? { oauth2FederatedSignonPemCertsUrl: certsUrl } : undefined,
-    issuers: GOOGLE_ISSUERS,
-    transporterOptions: { timeout: 2000 },
-  });
-
-  return {
-    async verify(idToken) {
-      if (clientIds.length === 0) {
-        throw new AuthError('auth_google_internal_error', { cause: new Error('Google sign-in is not configured: GOOGLE_CLIENT_IDS is unset') });
-      }
-      let certs;
-      try {
-        certs = (await client.getFederatedSignonCertsAsync()).certs;
-      } catch (e) {
-        // Not the client's fault: the gateway could not obtain Google's certificates.
-        throw new AuthError('auth_google_internal_error', { cause: new Error(`fetching Google certificates failed: ${(e as Error).name}`) });
-      }
-      let payload: TokenPayload | undefined;
-      try {
-        const ticket = await client.verifySignedJwtWithCertsAsync(idToken, certs, clientIds, GOOGLE_ISSUERS);
-        payload = ticket.getPayload();
-      } catch {
-        // The library's message contains the token itself: keep none of it.
-        throw new AuthError('auth_google_token_invalid');
-      }
-      if (!payload || typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.email !== 'string') {
-        throw new AuthError('auth_google_token_invalid');
-      }
-      return {
-        subject: payload.sub,
-        email: normaliseEmail(payload.email),
-        emailVerified: payload.email_verified === true,
-        hostedDomain: typeof payload.hd === 'string' ? payload.hd.toLowerCase() : undefined,
-      };
-    },
-  };
-}
-
-const userPopulate = ['tenant', 'roles.permissions'] as const;
+import { AuditEvent } from '../../db/entities/audit-event.entity.js';
+import { ExternalIdentity } from '../../db/entities/external-identity.entity.js';
+import { Role } from '../../db/entities/role.entity.js';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ErrorCode } from '../../errors/catalog.js';
+import type { ServiceDeps } from '../deps.js';
+import { limited, type Client } from '../limits/rate-limiter.js';
+import { requireRecentAuthentication } from '../sessions/caller.js';
+import { loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
+import { startSession } from '../sessions/start.js';
+import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 
 /**
  * Google is authoritative for an address it hosts: a consumer `@gmail.com` account, or a
@@ -108,10 +45,10 @@ const admits = (tenant: Tenant, id: GoogleIdentity) =>
 async function resolveUser(em: EntityManager, deps: ServiceDeps, tenant: Tenant, id: GoogleIdentity): Promise<User> {
   const linked = await em.findOne(ExternalIdentity, { tenant, issuer: GOOGLE_ISSUER, subject: id.subject }, { populate: ['user'] });
   if (linked) {
-    return em.findOneOrFail(User, { id: linked.user.id }, { populate: userPopulate });
+    return em.findOneOrFail(User, { id: linked.user.id });
   }
   return transactional(em, async (tx) => {
-    let user: User | null = await tx.findOne(User, { tenant, email: id.email }, { populate: userPopulate });
+    let user: User | null = await tx.findOne(User, { tenant, email: id.email });
     if (user) {
       if (!googleOwnsEmail(id)) throw new AuthError('auth_google_link_required');
     } else {
@@ -156,8 +93,10 @@ async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: str
     // Another first sign-in of the same account (or e-mail) won: its link decides.
     user = await resolveUser(em.fork(), deps, tenant, identity);
   }
-  if (user.disabled) throw new AuthError('auth_login_account_disabled');
-  return startSession(em, deps, principalOf(user), { method: 'google', amr: ['fed'] });
+  const principal = await loadPrincipal(em, user.id);
+  if (!principal) throw new AuthError('auth_google_account_not_allowed');
+  if (principal.disabled) throw new AuthError('auth_login_account_disabled');
+  return startSession(em, deps, principal, { method: 'google', amr: ['fed'] });
 }
 
 export interface LinkedIdentity {

@@ -11,10 +11,12 @@ import {
   type JWTPayload,
   type CryptoKey,
 } from 'jose';
-import type { Config, SigningJwk } from '../config.js';
-import type { AuthMethod } from '../db/entities/session.entity.js';
+import type { Config, SigningJwk } from '../../config.js';
+import type { AuthMethod } from '../../db/entities/session.entity.js';
+import { TtlCache } from '../shared/cache.js';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
+const VERIFIED_LIMIT = 10_000;
 
 export interface AccessClaims {
   sub: string;
@@ -50,7 +52,7 @@ function publicJwk(k: SigningJwk) {
   return { ...pub, use: 'sig' };
 }
 
-export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTokenTtl'>): Promise<TokenService> {
+export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTokenTtl'>, now: () => Date = () => new Date()): Promise<TokenService> {
   const [signer] = config.jwt.privateKeys;
   const signingKey = (await importJWK(signer, signer.alg)) as CryptoKey;
   const jwks: JSONWebKeySet = { keys: config.jwt.privateKeys.map(publicJwk) };
@@ -58,8 +60,7 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
   const algorithms = [...new Set(config.jwt.privateKeys.map((k) => k.alg))];
 
   // Verified tokens, until they expire: the signature of the same string needs checking once.
-  const verified = new Map<string, VerifiedAccessToken>();
-  const VERIFIED_LIMIT = 10_000;
+  const verified = new TtlCache<string, VerifiedAccessToken>(VERIFIED_LIMIT, config.accessTokenTtl * 1000, now);
 
   return {
     async sign(claims) {
@@ -74,10 +75,7 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
     },
     async verify(token) {
       const known = verified.get(token);
-      if (known) {
-        if (known.exp * 1000 > Date.now()) return known;
-        verified.delete(token);
-      }
+      if (known) return known;
       const { payload } = await jwtVerify<JWTPayload & Partial<AccessClaims>>(token, keySet, {
         algorithms,
         issuer: config.jwt.issuer,
@@ -98,9 +96,9 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
       ) {
         throw new Error('access token claims are malformed');
       }
-      if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+      // Kept until the token's own expiry, never longer.
       const claims = { ...payload, auth_time: payload.auth_time ?? 0, amr: payload.amr ?? [] } as VerifiedAccessToken;
-      verified.set(token, claims);
+      verified.set(token, claims, claims.exp * 1000 - now().getTime());
       return claims;
     },
     jwks: () => jwks,

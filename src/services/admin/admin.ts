@@ -2,15 +2,15 @@
 // The import is declarative and idempotent: importing the same document twice changes
 // nothing (passwords are set only when a user is created).
 import { randomBytes } from 'node:crypto';
-import { ApiKey } from '../db/entities/api-key.entity.js';
-import { transactional, type EntityManager } from '../db/orm.js';
-import { Permission } from '../db/entities/permission.entity.js';
-import { Role } from '../db/entities/role.entity.js';
-import { Tenant } from '../db/entities/tenant.entity.js';
-import { User } from '../db/entities/user.entity.js';
-import { normaliseEmail } from './login.service.js';
-import type { PasswordHasher } from './password.service.js';
-import { revokeSessions } from './session.service.js';
+import { ApiKey } from '../../db/entities/api-key.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { Permission } from '../../db/entities/permission.entity.js';
+import { Role } from '../../db/entities/role.entity.js';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import { normaliseEmail } from '../shared/identifiers.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { revokeSessions } from '../sessions/start.js';
 
 export class AdminError extends Error {
   constructor(message: string) {

@@ -7,13 +7,14 @@
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import { isIPv6 } from 'node:net';
-import { DriverException } from '@mikro-orm/core';
 import { Redis } from 'ioredis';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Config } from '../config.js';
-import type { Db } from '../db/orm.js';
-import { AuthError } from '../errors/auth-error.js';
-import { keyedHash } from './secrets.service.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/orm.js';
+import { isDatabaseError, StoreError } from '../../db/errors.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ErrorCode } from '../../errors/catalog.js';
+import { keyedHash } from '../shared/secrets.js';
 
 export type LimitName =
   | 'login_account'
@@ -89,10 +90,13 @@ const NAMES: LimitName[] = [
   'api_key_auth_address',
 ];
 
-/** A store failure is a dependency failure: the formatter answers the route's *_db_error. */
-function storeFailure(e: unknown): unknown {
-  if (e instanceof AuthError) return e;
-  return new DriverException(e instanceof Error ? e : new Error(String(e)));
+/**
+ * A store failure is a dependency failure: the formatter answers the route's *_db_error.
+ * PostgreSQL's errors are the driver's own; Redis's get a class of their own.
+ */
+function storeFailure(e: unknown, store: StoreError['store']): unknown {
+  if (e instanceof AuthError || isDatabaseError(e)) return e;
+  return new StoreError(store, e);
 }
 
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
@@ -100,6 +104,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
   if (!rl.enabled) {
     return { consume: async () => {}, refund: async () => {}, reset: async () => {}, close: async () => {} };
   }
+  const store: StoreError['store'] = rl.redisUrl ? 'redis' : 'postgres';
   const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
   redis?.on('error', () => {}); // failures surface on the calls themselves
   const limiters = new Map<LimitName, RateLimiterAbstract>(
@@ -117,7 +122,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
     try {
       await Promise.all(keys.map(([name, key]) => fn(limiters.get(name)!, hashed(name, key))));
     } catch (e) {
-      throw storeFailure(e);
+      throw storeFailure(e, store);
     }
   };
 
@@ -130,7 +135,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
       const taken = keys.filter((_, i) => results[i].status === 'fulfilled');
       if (taken.length) await limiter.refund(taken).catch(() => {});
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
-      if (failed) throw storeFailure(failed.reason);
+      if (failed) throw storeFailure(failed.reason, store);
       const res = refused.reason as RateLimiterRes;
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
     },
@@ -151,7 +156,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
 export async function limited<T>(
   limiter: RateLimiter,
   keys: readonly LimitKey[],
-  failures: readonly string[],
+  failures: readonly ErrorCode[],
   attempt: () => Promise<T>,
   clearOnSuccess: readonly LimitKey[] = [],
 ): Promise<T> {

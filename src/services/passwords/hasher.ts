@@ -3,7 +3,7 @@
 // cost so that they take the same time as known ones (no account enumeration).
 import { randomBytes } from 'node:crypto';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 
 export interface PasswordCheck {
   ok: boolean;

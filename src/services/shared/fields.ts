@@ -1,8 +1,8 @@
 // Each text field's rules (length and characters), defined once. The REST JSON schemas are
 // built from these rules, GraphQL inputs declare them with @TextField, and both doors answer
 // auth_request_invalid (422) for a value that breaks them, before any lookup.
-import type { Config } from '../config.js';
-import { AuthError } from '../errors/auth-error.js';
+import type { Config } from '../../config.js';
+import { AuthError } from '../../errors/auth-error.js';
 
 export interface TextRule {
   /** Minimum length in characters (UTF-16 code units, as JSON Schema and JavaScript count). */

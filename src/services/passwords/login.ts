@@ -1,18 +1,18 @@
 // Password login. One answer and one cost for unknown tenant, unknown user and wrong
 // password; "disabled" is said only after the password proved right.
-import type { EntityManager } from '../db/orm.js';
-import { AuthError } from '../errors/auth-error.js';
-import type { ServiceDeps } from './deps.js';
-import { limited, type Client, type LimitKey } from './rate-limit.service.js';
-import { GRANTS_SQL, startSession, type AuthPayload } from './session.service.js';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { limited, type Client, type LimitKey } from '../limits/rate-limiter.js';
+import { GRANTS_SQL, type AuthPayload } from '../sessions/principal.js';
+import { startSession } from '../sessions/start.js';
+import { normaliseEmail } from '../shared/identifiers.js';
 
 export interface PasswordLoginInput {
   tenant: string;
   email: string;
   password: string;
 }
-
-export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.

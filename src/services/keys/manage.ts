@@ -1,0 +1,122 @@
+// Creating, listing and revoking API keys. Only HMAC-SHA256(SECRET_KEY, key) is stored, plus
+// the first 12 characters for lists; scopes never exceed the creator's current permissions.
+import { ApiKey } from '../../db/entities/api-key.entity.js';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { requireRecentAuthentication } from '../sessions/caller.js';
+import { loadPrincipal, type Principal, type Viewer } from '../sessions/principal.js';
+import { isUuid } from '../shared/identifiers.js';
+import { keyedHash } from '../shared/secrets.js';
+import { DISPLAY_CHARS, generateApiKey } from './format.js';
+
+export const MANAGE_PERMISSION = 'api_keys:manage';
+export const CREATE_PERMISSION = 'api_keys:create';
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface CreatedApiKey extends Omit<ApiKeyInfo, 'lastUsedAt' | 'revokedAt'> {
+  /** The key itself: shown once, never stored. */
+  apiKey: string;
+}
+
+const info = (k: ApiKey): ApiKeyInfo => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  createdAt: k.createdAt,
+  expiresAt: k.expiresAt,
+  lastUsedAt: k.lastUsedAt,
+  revokedAt: k.revokedAt,
+});
+
+const SCOPE = /^[a-z0-9_.-]+(?::[a-z0-9_.*-]+)*$/;
+
+/** The caller's current grants, from the database (a token's claims may be minutes old). */
+async function currentUser(em: EntityManager, viewer: Viewer): Promise<Principal> {
+  const user = await loadPrincipal(em, viewer.id);
+  if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
+  return user;
+}
+
+export async function createApiKey(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now'>,
+  viewer: Viewer,
+  input: { name: string; scopes?: string[] | null; expiresInDays?: number | null },
+): Promise<CreatedApiKey> {
+  const name = input.name.trim();
+  const days = input.expiresInDays ?? null;
+  if (name === '' || name.length > 100 || (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650))) {
+    throw new AuthError('auth_request_invalid');
+  }
+  if (input.scopes && (input.scopes.length > 100 || !input.scopes.every((s) => SCOPE.test(s)))) throw new AuthError('auth_request_invalid');
+  // Keys are minted with a signed-in session that proved a credential recently, never by
+  // another key (a leaked key must not breed).
+  requireRecentAuthentication(deps, viewer);
+  const user = await currentUser(em, viewer);
+  const { permissions } = user;
+  if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden');
+  const scopes = [...new Set(input.scopes ?? permissions)].sort();
+  if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
+
+  await deps.limiter.consume([['api_key_create_account', user.userId]]);
+
+  const apiKey = generateApiKey();
+  const now = deps.now();
+  const row = em.create(ApiKey, {
+    tenant: em.getReference(Tenant, user.tenantId),
+    user: em.getReference(User, user.userId),
+    name,
+    prefix: apiKey.slice(0, DISPLAY_CHARS),
+    keyHash: keyedHash(deps.config.secretKey, apiKey),
+    scopes,
+    createdAt: now,
+    expiresAt: days === null ? null : new Date(now.getTime() + days * 86_400_000),
+  });
+  await em.flush();
+  const { lastUsedAt: _l, revokedAt: _r, ...created } = info(row);
+  return { ...created, apiKey };
+}
+
+/**
+ * Whether the caller may manage the whole tenant's keys, from the database: an access
+ * token's claims may be minutes old, while a key's permissions were read from the database
+ * when it was verified (its scopes within its user's current grants, at most
+ * API_KEY_CACHE_TTL_MS old).
+ */
+async function managesTenantKeys(em: EntityManager, viewer: Viewer): Promise<boolean> {
+  if (viewer.authMethod === 'api_key') return viewer.permissions.includes(MANAGE_PERMISSION);
+  return (await currentUser(em, viewer)).permissions.includes(MANAGE_PERMISSION);
+}
+
+/** The caller's keys, or the whole tenant's for a holder of api_keys:manage; revoked ones included. */
+export async function listApiKeys(em: EntityManager, viewer: Viewer): Promise<ApiKeyInfo[]> {
+  const where = (await managesTenantKeys(em, viewer)) ? { tenant: { slug: viewer.tenant } } : { user: viewer.id };
+  return (await em.find(ApiKey, where, { orderBy: { createdAt: 'asc', id: 'asc' } })).map(info);
+}
+
+export async function revokeApiKey(em: EntityManager, deps: Pick<ServiceDeps, 'apiKeys' | 'now'>, viewer: Viewer, id: string): Promise<void> {
+  const manage = isUuid(id) && (await managesTenantKeys(em, viewer));
+  const key = isUuid(id)
+    ? await em.findOne(ApiKey, manage ? { id, tenant: { slug: viewer.tenant } } : { id, user: viewer.id })
+    : null;
+  if (!key) throw new AuthError('auth_api_key_not_found');
+  if (!key.revokedAt) {
+    key.revokedAt = deps.now();
+    await em.flush();
+  }
+  deps.apiKeys.forget(key.keyHash);
+}

@@ -1,0 +1,38 @@
+// A user's own passkeys: listing and deleting them.
+import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { Viewer } from '../sessions/principal.js';
+import { isUuid } from '../shared/identifiers.js';
+import { credentialsOf } from './ceremony.js';
+
+export interface Passkey {
+  id: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  deviceType: string;
+  backedUp: boolean;
+  transports: string[];
+}
+
+export const toPasskey = (c: WebauthnCredential): Passkey => ({
+  id: c.id,
+  name: c.name,
+  createdAt: c.createdAt,
+  lastUsedAt: c.lastUsedAt,
+  deviceType: c.deviceType,
+  backedUp: c.backedUp,
+  transports: c.transports,
+});
+
+
+export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<Passkey[]> {
+  return (await credentialsOf(em, viewer.id)).map(toPasskey);
+}
+
+export async function deletePasskey(em: EntityManager, viewer: Viewer, id: string): Promise<void> {
+  const deleted = isUuid(id) ? await em.nativeDelete(WebauthnCredential, { id, user: viewer.id }) : 0;
+  if (deleted === 0) throw new AuthError('auth_webauthn_credential_not_found');
+}
+

@@ -1,0 +1,98 @@
+// Registering a passkey: creation options for a signed-in user with recent authentication,
+// then the authenticator's response verified and stored.
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  generateRegistrationOptions,
+  verifyRegistrationResponse,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { limited, type Client } from '../limits/rate-limiter.js';
+import { requireRecentAuthentication } from '../sessions/caller.js';
+import type { Viewer } from '../sessions/principal.js';
+import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
+import { toPasskey, type Passkey } from './manage.js';
+
+export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
+  requireRecentAuthentication(deps, viewer);
+  await countOptions(deps, client);
+  const { webauthn } = deps.config;
+  const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+  const existing = await credentialsOf(em, user.id);
+  const options = await generateRegistrationOptions({
+    rpName: webauthn.rpName,
+    rpID: webauthn.rpId,
+    userName: user.email,
+    userDisplayName: user.email,
+    userID: userHandleOf(user.id),
+    timeout: webauthn.challengeTtl * 1000,
+    attestationType: 'none',
+    excludeCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
+    authenticatorSelection: { residentKey: 'preferred', userVerification: webauthn.userVerification },
+  });
+  await storeChallenge(em, deps, options.challenge, 'registration', { tenantId: user.tenant.id, userId: user.id });
+  return options;
+}
+
+export async function verifyRegistration(
+  em: EntityManager,
+  deps: ServiceDeps,
+  viewer: Viewer,
+  response: RegistrationResponseJSON,
+  name: string | undefined,
+  client: Client,
+): Promise<Passkey> {
+  return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => storeRegistration(em, deps, viewer, response, name));
+}
+
+async function storeRegistration(
+  em: EntityManager,
+  deps: ServiceDeps,
+  viewer: Viewer,
+  response: RegistrationResponseJSON,
+  name: string | undefined,
+): Promise<Passkey> {
+  const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
+  if (challenge.userId !== viewer.id) throw new AuthError('auth_webauthn_challenge_invalid');
+
+  let verified;
+  try {
+    verified = await verifyRegistrationResponse({ response, ...pinned(deps, challenge.challenge) });
+  } catch (e) {
+    throw fail(e);
+  }
+  if (!verified.verified) throw fail();
+  const info = verified.registrationInfo;
+  const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+  try {
+    return await transactional(em, async (tx) => {
+      const credential = tx.create(WebauthnCredential, {
+        tenant: tx.getReference(Tenant, user.tenant.id),
+        user: tx.getReference(User, user.id),
+        credentialId: info.credential.id,
+        publicKey: Buffer.from(info.credential.publicKey),
+        counter: String(info.credential.counter),
+        transports: info.credential.transports ?? response.response.transports ?? [],
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        userHandle: isoBase64URL.fromBuffer(userHandleOf(user.id)),
+        name: name?.trim() || 'passkey',
+        createdAt: deps.now(),
+      });
+      return toPasskey(credential);
+    });
+  } catch (e) {
+    // The same authenticator credential registered twice in this tenant.
+    if (e instanceof UniqueConstraintViolationException) throw fail(e);
+    throw e;
+  }
+}
+

@@ -1,0 +1,90 @@
+// Checking the caller of a protected operation: an access token's signature and its
+// session's state (cached per instance), and whether the session proved a credential recently.
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { isDatabaseError } from '../../db/errors.js';
+import type { ServiceDeps } from '../deps.js';
+import { isUuid } from '../shared/identifiers.js';
+import type { Viewer } from './principal.js';
+import type { SessionState } from './session-cache.js';
+
+/** One round trip: the session with what a protected call needs of its user and tenant. */
+async function loadSessionState(em: EntityManager, sid: string): Promise<SessionState | undefined> {
+  const rows: Array<{ user_id: string; tenant_id: string; slug: string; email: string; revoked_at: Date | null; disabled: boolean; expires_at: Date }> =
+    await em.execute(
+      `select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at
+         from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
+        where s.id = ?`,
+      [sid],
+    );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    userId: r.user_id,
+    tenantId: r.tenant_id,
+    tenantSlug: r.slug,
+    email: r.email,
+    revoked: r.revoked_at !== null,
+    disabled: r.disabled,
+    expiresAt: new Date(r.expires_at).getTime(),
+  };
+}
+
+/**
+ * The caller behind a bearer access token. The signature proves the claims; the session's
+ * state is checked on every call (cached for SESSION_CACHE_TTL_MS, and dropped at once on
+ * this instance by logout, logout everywhere and reuse detection), so a revoked session, a
+ * disabled user or a token of another tenant stops working within that bound.
+ */
+export async function authenticateAccessToken(em: () => EntityManager, deps: Pick<ServiceDeps, 'tokens' | 'sessions' | 'now'>, token: string): Promise<Viewer> {
+  let claims;
+  try {
+    claims = await deps.tokens.verify(token);
+  } catch (e) {
+    throw new AuthError('auth_unauthenticated', { cause: e });
+  }
+  if (!isUuid(claims.sid) || !isUuid(claims.sub)) throw new AuthError('auth_unauthenticated');
+  let session = deps.sessions.get(claims.sid);
+  if (!session) {
+    try {
+      session = await loadSessionState(em(), claims.sid);
+    } catch (e) {
+      // Whatever the operation, a failure to check the caller's session is the session store's.
+      if (isDatabaseError(e)) throw new AuthError('auth_session_db_error', { cause: e });
+      throw e;
+    }
+    if (session) deps.sessions.set(claims.sid, session);
+  }
+  if (
+    !session ||
+    session.revoked ||
+    session.expiresAt <= deps.now().getTime() ||
+    session.userId !== claims.sub ||
+    session.tenantId !== claims.tid ||
+    session.disabled
+  ) {
+    throw new AuthError('auth_unauthenticated');
+  }
+  return {
+    id: session.userId,
+    email: session.email,
+    tenant: session.tenantSlug,
+    roles: claims.roles,
+    permissions: claims.permissions,
+    authMethod: claims.auth_method,
+    authTime: claims.auth_time,
+    amr: claims.amr,
+  };
+}
+
+/**
+ * Adding a sign-in method, changing a credential and creating an API key need a session
+ * whose user proved a credential within REAUTH_MAX_AGE (OIDC auth_time); older sessions
+ * get auth_reauthentication_required and the client signs in again.
+ */
+export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {
+  if (viewer.authMethod === 'api_key') throw new AuthError('auth_forbidden');
+  const age = deps.now().getTime() / 1000 - viewer.authTime;
+  if (!(age <= deps.config.reauthMaxAge)) throw new AuthError('auth_reauthentication_required');
+}
+

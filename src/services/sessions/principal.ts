@@ -1,0 +1,74 @@
+// Who a session or a key acts for: the viewer of a request, the principal a token is signed
+// for, and the one query that loads a user's roles and permissions.
+import type { AuthMethod } from '../../db/entities/session.entity.js';
+import type { EntityManager } from '../../db/orm.js';
+
+export interface Viewer {
+  id: string;
+  email: string;
+  tenant: string;
+  roles: string[];
+  permissions: string[];
+  authMethod: AuthMethod;
+  /** When the caller last proved a credential in this session (epoch seconds; 0 for an API key). */
+  authTime: number;
+  /** RFC 8176 method references of that proof (empty for an API key). */
+  amr: string[];
+}
+
+/** How a session's user proved who they are: the session's method and its RFC 8176 amr values. */
+export interface Proof {
+  method: AuthMethod;
+  amr: string[];
+}
+
+export interface AuthPayload {
+  accessToken: string;
+  tokenType: 'bearer';
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+  user: Viewer;
+}
+
+
+/** Who a token is for: the user, the tenant, and the grants of the user's roles. */
+export interface Principal {
+  userId: string;
+  email: string;
+  tenantId: string;
+  tenantSlug: string;
+  roles: string[];
+  permissions: string[];
+}
+
+
+/** The role names and the union of their permissions of user `alias`, as two sorted text[] columns. */
+export const GRANTS_SQL = (alias: string) => `
+       coalesce((select array_agg(distinct r.name order by r.name) from user_roles ur join roles r on r.id = ur.role_id
+                  where ur.user_id = ${alias}.id), '{}') as roles,
+       coalesce((select array_agg(distinct p.name order by p.name) from user_roles ur
+                   join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id
+                  where ur.user_id = ${alias}.id), '{}') as permissions`;
+
+
+// One round trip: a user, their tenant and their grants.
+const PRINCIPAL_SELECT = `
+select u.id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+  from users u join tenants te on te.id = u.tenant_id
+ where u.id = ?`;
+
+/** A user as a token would carry them, read from the database now; undefined when there is no such user. */
+export async function loadPrincipal(em: EntityManager, userId: string): Promise<(Principal & { disabled: boolean }) | undefined> {
+  const [row] = (await em.execute(PRINCIPAL_SELECT, [userId])) as Array<{
+    id: string;
+    email: string;
+    disabled: boolean;
+    tenant_id: string;
+    slug: string;
+    roles: string[];
+    permissions: string[];
+  }>;
+  if (!row) return undefined;
+  return { userId: row.id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions, disabled: row.disabled };
+}

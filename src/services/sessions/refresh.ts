@@ -1,0 +1,136 @@
+// Refresh rotation (RFC 9700 4.14.2): every refresh marks the presented token rotated and
+// issues its successor; a rotated token that comes back outside the grace rule revokes the
+// whole session.
+//
+// Grace without plaintext: a successor is derived from its parent with a keyed hash,
+// successor = HMAC(SECRET_KEY, "refresh-successor" || parent). Whoever presents the
+// parent again can be handed the very same successor (two tabs, a lost response) without
+// the database ever holding a usable token; without SECRET_KEY nobody can derive it.
+import { randomUUID } from 'node:crypto';
+import type { AuthMethod } from '../../db/entities/session.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { limited, type Client } from '../limits/rate-limiter.js';
+import { keyedHash, safeEqual } from '../shared/secrets.js';
+import { GRANTS_SQL, type AuthPayload, type Principal } from './principal.js';
+import { REFRESH_TOKEN_FORMAT, tokenPayload } from './start.js';
+
+export function deriveSuccessor(secretKey: string, parent: string): string {
+  return keyedHash(secretKey, `refresh-successor\u0000${parent}`);
+}
+
+
+type RefreshDeps = Pick<ServiceDeps, 'config' | 'tokens' | 'limiter' | 'sessions' | 'now'>;
+
+type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused'; sessionId: string };
+
+/**
+ * Exchange a refresh token for a new access token and its successor.
+ * - First use: the token is marked rotated and its derived successor stored.
+ * - Presented again within REFRESH_REUSE_GRACE while the successor is still current: the
+ *   same successor again (nothing is written).
+ * - Any other reuse: the whole session is revoked and recorded as a security event.
+ * Every refresh of one session takes the session row's lock first, so concurrent
+ * refreshes queue instead of conflicting, and see each other's rotation.
+ */
+export async function refreshSession(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
+  return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented));
+}
+
+interface RefreshRow {
+  token_id: string;
+  rotated_at: Date | null;
+  token_expires_at: Date;
+  session_id: string;
+  revoked_at: Date | null;
+  expires_at: Date;
+  last_used_at: Date;
+  auth_method: AuthMethod;
+  auth_time: Date;
+  amr: string[];
+  user_id: string;
+  email: string;
+  disabled: boolean;
+  tenant_id: string;
+  slug: string;
+  roles: string[];
+  permissions: string[];
+}
+
+// One round trip: the token, its session (both locked: concurrent refreshes of a family
+// queue here and then see each other's rotation), the user, the tenant and the grants,
+// reloaded so that a role change takes effect at the next refresh.
+const REFRESH_SELECT = `
+select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
+       s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method, s.auth_time, s.amr,
+       u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+  from refresh_tokens t
+  join sessions s on s.id = t.session_id
+  join users u on u.id = s.user_id
+  join tenants te on te.id = s.tenant_id
+ where t.token_hash = ?
+   for update of s, t`;
+
+// Rotation in one statement: the token is marked, the session touched, the successor stored.
+const ROTATE = `
+with rotated as (update refresh_tokens set rotated_at = ? where id = ?),
+     touched as (update sessions set last_used_at = ? where id = ?)
+insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)`;
+
+// Reuse: the session (and with it every token of the family and its access tokens) ends, recorded.
+const REVOKE_REUSED = `
+with revoked as (update sessions set revoked_at = ?, revoked_reason = 'refresh_reused' where id = ?)
+insert into audit_events (id, tenant_id, user_id, session_id, type, details, created_at) values (?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
+
+async function rotate(em: EntityManager, deps: RefreshDeps, presented: string): Promise<AuthPayload> {
+  const { config } = deps;
+  if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AuthError('auth_refresh_invalid');
+  const tokenHash = keyedHash(config.secretKey, presented);
+  const now = deps.now();
+
+  const outcome = await transactional<RefreshOutcome>(em, async (tx) => {
+    const [row] = (await tx.execute(REFRESH_SELECT, [tokenHash])) as RefreshRow[];
+    if (!row) throw new AuthError('auth_refresh_invalid');
+    const expiresAt = new Date(row.expires_at);
+    const idleUntil = new Date(row.last_used_at).getTime() + config.sessionIdleTimeout * 1000;
+    // A dead token says nothing more, not even that its account is disabled.
+    if (row.revoked_at || expiresAt <= now || new Date(row.token_expires_at) <= now || idleUntil <= now.getTime()) {
+      throw new AuthError('auth_refresh_invalid');
+    }
+    if (row.disabled) throw new AuthError('auth_login_account_disabled');
+    const principal: Principal = { userId: row.user_id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions };
+    const session = { id: row.session_id, authMethod: row.auth_method, expiresAt, authTime: new Date(row.auth_time), amr: row.amr };
+
+    const successor = deriveSuccessor(config.secretKey, presented);
+    const successorHash = keyedHash(config.secretKey, successor);
+    if (!row.rotated_at) {
+      await tx.execute(ROTATE, [now, row.token_id, now, row.session_id, randomUUID(), row.session_id, row.token_id, successorHash, now, expiresAt]);
+      return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };
+    }
+
+    const rotatedAt = new Date(row.rotated_at);
+    const [child] = (await tx.execute('select rotated_at, expires_at, token_hash from refresh_tokens where parent_id = ?', [row.token_id])) as Array<{
+      rotated_at: Date | null;
+      expires_at: Date;
+      token_hash: string;
+    }>;
+    const inGrace = now.getTime() - rotatedAt.getTime() <= config.refreshReuseGrace * 1000;
+    if (inGrace && child && !child.rotated_at && new Date(child.expires_at) > now && safeEqual(child.token_hash, successorHash)) {
+      return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };
+    }
+
+    // RFC 9700 4.14.2: a rotated refresh token came back; the family is compromised.
+    const details = { tokenId: row.token_id, rotatedAt: rotatedAt.toISOString(), successorRotated: Boolean(child?.rotated_at) };
+    await tx.execute(REVOKE_REUSED, [now, row.session_id, randomUUID(), row.tenant_id, row.user_id, row.session_id, JSON.stringify(details), now]);
+    return { kind: 'reused', sessionId: row.session_id };
+  });
+
+  // Thrown after the commit, so the revocation and the audit event are kept.
+  if (outcome.kind === 'reused') {
+    deps.sessions.forgetSession(outcome.sessionId);
+    throw new AuthError('auth_refresh_reused');
+  }
+  return outcome.payload;
+}
+

@@ -1,0 +1,33 @@
+// The state of a session as `me` and other protected calls need it, cached per instance for
+// SESSION_CACHE_TTL_MS (default 2 s, at most 5 s): a revocation takes effect at once on the
+// instance that made it and within that bound on the others.
+import { TtlCache } from '../shared/cache.js';
+
+export interface SessionState {
+  userId: string;
+  tenantId: string;
+  tenantSlug: string;
+  email: string;
+  revoked: boolean;
+  disabled: boolean;
+  expiresAt: number;
+}
+
+export interface SessionCache {
+  get(sid: string): SessionState | undefined;
+  set(sid: string, state: SessionState): void;
+  forgetSession(sid: string): void;
+  forgetUser(userId: string): void;
+}
+
+const LIMIT = 50_000;
+
+export function createSessionCache(ttlMs: number, now: () => Date): SessionCache {
+  const entries = new TtlCache<string, SessionState>(LIMIT, ttlMs, now);
+  return {
+    get: (sid) => entries.get(sid),
+    set: (sid, state) => entries.set(sid, state),
+    forgetSession: (sid) => entries.delete(sid),
+    forgetUser: (userId) => entries.deleteWhere((state) => state.userId === userId),
+  };
+}

@@ -1,0 +1,129 @@
+// Starting and ending sessions: one row per sign-in, the `sid` of its access tokens, with its
+// first refresh token; logout ends one, logout everywhere all of a user's.
+import { randomUUID } from 'node:crypto';
+import { RefreshToken } from '../../db/entities/refresh-token.entity.js';
+import { Session, type AuthMethod } from '../../db/entities/session.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import type { ServiceDeps } from '../deps.js';
+import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
+
+/** 256 bits in base64url: what newOpaqueToken and deriveSuccessor produce. */
+export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+
+/** Signs an access token for a session and builds the token payload. */
+export async function tokenPayload(
+  deps: Pick<ServiceDeps, 'tokens' | 'config'>,
+  p: Principal,
+  session: { id: string; authMethod: AuthMethod; expiresAt: Date; authTime: Date; amr: string[] },
+  refreshToken: string,
+  now: Date,
+): Promise<AuthPayload> {
+  const authTime = Math.floor(session.authTime.getTime() / 1000);
+  const accessToken = await deps.tokens.sign({
+    sub: p.userId,
+    tid: p.tenantId,
+    tenant: p.tenantSlug,
+    sid: session.id,
+    roles: p.roles,
+    permissions: p.permissions,
+    auth_method: session.authMethod,
+    auth_time: authTime,
+    amr: session.amr,
+  });
+  return {
+    accessToken,
+    tokenType: 'bearer',
+    expiresIn: deps.config.accessTokenTtl,
+    refreshToken,
+    refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
+    user: {
+      id: p.userId,
+      email: p.email,
+      tenant: p.tenantSlug,
+      roles: p.roles,
+      permissions: p.permissions,
+      authMethod: session.authMethod,
+      authTime,
+      amr: session.amr,
+    },
+  };
+}
+
+
+// A session and its first refresh token, in one statement.
+const START_SESSION = `
+with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?))
+insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
+
+
+/**
+ * Start a session for a user whose credential was just proven, and answer the token
+ * payload. `user.roles.permissions` and `user.tenant` must be loaded. `beforeCommit`
+ * runs in the same transaction (e.g. storing a rehashed password). The access token is
+ * signed inside the transaction: if signing fails nothing is written, and if the commit
+ * fails the token is never handed out.
+ */
+export async function startSession(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'tokens' | 'now'>,
+  principal: Principal,
+  proof: Proof,
+  beforeCommit?: (tx: EntityManager) => Promise<unknown>,
+): Promise<AuthPayload> {
+  const { config } = deps;
+  const now = deps.now();
+  const refreshToken = newOpaqueToken();
+  const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
+
+  const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime: now, amr: proof.amr };
+  return transactional(em, async (tx) => {
+    await tx.execute(START_SESSION, [
+      session.id,
+      principal.tenantId,
+      principal.userId,
+      proof.method,
+      // knex would spread an array binding into a list: the amr goes as an array literal
+      // (its values are RFC 8176 words set by the code, never input).
+      `{${proof.amr.join(',')}}`,
+      now,
+      now,
+      now,
+      expiresAt,
+      randomUUID(),
+      session.id,
+      keyedHash(config.secretKey, refreshToken),
+      now,
+      expiresAt,
+    ]);
+    await beforeCommit?.(tx);
+    return tokenPayload(deps, principal, session, refreshToken, now);
+  });
+}
+
+
+/** End every live session matching `where` (a user, or one session). */
+export async function revokeSessions(
+  em: EntityManager,
+  where: { user: string } | { id: string },
+  reason: string,
+  now = new Date(),
+): Promise<number> {
+  return em.nativeUpdate(Session, { ...where, revokedAt: null }, { revokedAt: now, revokedReason: reason });
+}
+
+/** RFC 7009: revoking an unknown, malformed or already revoked token is not an error. */
+export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'sessions' | 'now'>, presented: string): Promise<void> {
+  if (!REFRESH_TOKEN_FORMAT.test(presented)) return;
+  const token = await em.findOne(RefreshToken, { tokenHash: keyedHash(deps.config.secretKey, presented) }, { fields: ['id', 'session'] });
+  if (!token) return;
+  await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
+  deps.sessions.forgetSession(token.session.id);
+}
+
+/** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
+export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
+  await revokeSessions(em, { user: viewer.id }, 'logout_all', deps.now());
+  deps.sessions.forgetUser(viewer.id);
+}
+
