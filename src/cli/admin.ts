@@ -7,16 +7,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig, readEnvironment, type Config } from '../config.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded.js';
 import { migrate, openDb, type Db } from '../db/orm.js';
-import {
-  AdminError,
-  createRole,
-  createTenant,
-  createUser,
-  generatePassword,
-  importDocument,
-  setUserDisabled,
-  setUserPassword,
-} from '../services/admin/admin.js';
+import { createRole, createTenant, createUser, setUserDisabled, setUserPassword } from '../services/admin/commands.js';
+import { importDocument } from '../services/admin/import.js';
+import { AdminError, generatePassword } from '../services/admin/records.js';
 import { createPasswordHasher } from '../services/passwords/hasher.js';
 
 export const USAGE = `usage: npm run admin -- <command>

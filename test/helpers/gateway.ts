@@ -10,7 +10,7 @@ import { buildApp, type Gateway } from '../../src/app.js';
 import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
 import { migrate, openDb, type Db } from '../../src/db/orm.js';
 import { operations, type ErrorCode, type OperationName, type OperationSpec } from '../../src/errors/catalog.js';
-import { importDocument, type ImportDocument } from '../../src/services/admin/admin.js';
+import { importDocument, type ImportDocument } from '../../src/services/admin/import.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
 import { TcpProxy } from './tcp-proxy.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../src/cli/admin.js';
-import { AdminError } from '../../src/services/admin/admin.js';
+import { AdminError } from '../../src/services/admin/records.js';
 import { ACME, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { operations, type OperationName } from '../../src/errors/catalog.js';
-import { setUserPassword } from '../../src/services/admin/admin.js';
+import { setUserPassword } from '../../src/services/admin/commands.js';
 import { addressKey } from '../../src/services/limits/rate-limiter.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';

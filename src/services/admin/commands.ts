@@ -1,0 +1,73 @@
+// The admin CLI's single commands: create a tenant, a role or a user; disable, enable or set a
+// user's password (both end the user's sessions; a password change also revokes their keys).
+import { ApiKey } from '../../db/entities/api-key.entity.js';
+import { Role } from '../../db/entities/role.entity.js';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { revokeSessions } from '../sessions/start.js';
+import { normaliseEmail } from '../shared/identifiers.js';
+import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
+
+export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
+  return transactional(em, async (tx) => {
+    check(!(await tx.findOne(Tenant, { slug: input.slug })), `tenant ${input.slug} already exists`);
+    return upsertTenant(tx, input, { created: 0, updated: 0, unchanged: 0 });
+  });
+}
+
+export async function createRole(em: EntityManager, tenantSlug: string, name: string, permissions: string[]): Promise<Role> {
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    check(name.trim() !== '', 'the role name is required');
+    check(!(await tx.findOne(Role, { tenant, name })), `tenant ${tenantSlug} already has a role ${name}`);
+    return upsertRole(tx, tenant, name, permissions, { created: 0, updated: 0, unchanged: 0 });
+  });
+}
+
+export async function createUser(
+  em: EntityManager,
+  passwords: PasswordHasher,
+  input: { tenant: string; email: string; password: string; roles?: string[]; disabled?: boolean },
+): Promise<User> {
+  const email = normaliseEmail(input.email);
+  check(EMAIL.test(email), 'not an e-mail address');
+  check(input.password.length >= 8, 'the password must have at least 8 characters');
+  const passwordHash = await passwords.hash(input.password);
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, input.tenant);
+    check(!(await tx.findOne(User, { tenant, email })), `tenant ${input.tenant} already has a user ${email}`);
+    const user = tx.create(User, { tenant, email, passwordHash, disabled: input.disabled ?? false });
+    user.roles.set(await rolesByName(tx, tenant, input.roles ?? []));
+    return user;
+  });
+}
+
+export async function setUserDisabled(em: EntityManager, tenantSlug: string, email: string, disabled: boolean): Promise<void> {
+  await transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
+    if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    user.disabled = disabled;
+    if (disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+  });
+}
+
+/** Sets a new password; every session of the user ends (SPEC §4). */
+export async function setUserPassword(em: EntityManager, passwords: PasswordHasher, tenantSlug: string, email: string, password: string): Promise<void> {
+  check(password.length >= 8, 'the password must have at least 8 characters');
+  const passwordHash = await passwords.hash(password);
+  await transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
+    if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    user.passwordHash = passwordHash;
+    user.passwordChangedAt = new Date();
+    await revokeSessions(tx, { user: user.id }, 'password_changed');
+    // A password change answers a suspected compromise: the keys minted with the old
+    // password go too (other instances drop them within API_KEY_CACHE_TTL_MS).
+    await tx.nativeUpdate(ApiKey, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+  });
+}
+

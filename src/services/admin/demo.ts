@@ -1,0 +1,31 @@
+// The embedded default's demo tenant, seeded once with an admin whose password is printed once.
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import type { EntityManager } from '../../db/orm.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { importDocument } from './import.js';
+import { generatePassword } from './records.js';
+
+export const DEMO_TENANT = 'demo';
+export const DEMO_ADMIN_EMAIL = 'admin@demo.test';
+export const DEMO_PERMISSIONS = ['api_keys:create', 'api_keys:manage', 'users:read'];
+
+/**
+ * Seed the embedded database's `demo` tenant with an `admin` role and an admin user.
+ * Answers the generated password when it created the user (to be printed once), or null.
+ */
+export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHasher): Promise<string | null> {
+  if (await em.findOne(Tenant, { slug: DEMO_TENANT })) return null;
+  const password = generatePassword();
+  await importDocument(em, passwords, {
+    tenants: [
+      {
+        slug: DEMO_TENANT,
+        name: 'Demo',
+        roles: [{ name: 'admin', permissions: DEMO_PERMISSIONS }],
+        users: [{ email: DEMO_ADMIN_EMAIL, password, roles: ['admin'] }],
+      },
+    ],
+  });
+  return password;
+}
+
