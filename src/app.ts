@@ -20,7 +20,7 @@ import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
-import { webauthnRoutes } from './rest/routes/webauthn.routes.js';
+import { passkeyRoutes } from './rest/routes/passkey.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
 import { createApiKeyVerifier } from './services/keys/verifier.js';
@@ -164,7 +164,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   });
 
   await app.register(authRoutes, { config });
-  await app.register(webauthnRoutes, { config });
+  await app.register(passkeyRoutes, { config });
   await app.register(googleRoutes, { config });
   await app.register(apiKeyRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);

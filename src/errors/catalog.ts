@@ -326,8 +326,8 @@ export const operations = {
     'auth_webauthn_verification_failed',
     'auth_rate_limited',
   ]),
-  webauthnCredentials: webauthn('passkeys', 'GET', '/auth/webauthn/credentials', 'session', []),
-  deleteWebauthnCredential: webauthn('deletePasskey', 'DELETE', '/auth/webauthn/credentials/:id', 'session', ['auth_webauthn_credential_not_found']),
+  passkeys: webauthn('passkeys', 'GET', '/auth/webauthn/credentials', 'session', []),
+  deletePasskey: webauthn('deletePasskey', 'DELETE', '/auth/webauthn/credentials/:id', 'session', ['auth_webauthn_credential_not_found']),
   webauthnLoginOptions: webauthn('webauthnLoginOptions', 'POST', '/auth/webauthn/login/options', 'none', ['auth_rate_limited']),
   webauthnLoginVerify: webauthn('webauthnLoginVerify', 'POST', '/auth/webauthn/login/verify', 'none', [
     'auth_webauthn_challenge_invalid',

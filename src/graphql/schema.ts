@@ -10,7 +10,7 @@ import { GoogleResolver } from './resolvers/google.resolver.js';
 import { LoginResolver } from './resolvers/login.resolver.js';
 import { SessionResolver } from './resolvers/session.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
-import { WebauthnResolver } from './resolvers/webauthn.resolver.js';
+import { PasskeyResolver } from './resolvers/passkey.resolver.js';
 
 /** The tenant a root field names (`input.tenant`) goes into the request's log line. */
 const tenantFromArgs: MiddlewareFn<RequestContext> = ({ args, context, info }, next) => {
@@ -26,7 +26,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [LoginResolver, GoogleResolver, SessionResolver, WebauthnResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [LoginResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs],
     // Text fields are checked against services/fields.ts (no class-validator).

@@ -123,7 +123,7 @@ describe('database failures and the caller check', () => {
   const own: Array<[OperationName, (at: string) => Promise<HttpResult>, (at: string) => Promise<HttpResult>]> = [
     ['createApiKey', (at) => gw.rest('POST', '/auth/api-key', { name: 'x' }, bearer(at)), (at) => gw.gql('mutation { createApiKey(input: {name: "x"}) { id } }', undefined, bearer(at))],
     ['apiKeys', (at) => gw.rest('GET', '/auth/api-keys', undefined, bearer(at)), (at) => gw.gql('{ apiKeys { id } }', undefined, bearer(at))],
-    ['webauthnCredentials', (at) => gw.rest('GET', '/auth/webauthn/credentials', undefined, bearer(at)), (at) => gw.gql('{ passkeys { id } }', undefined, bearer(at))],
+    ['passkeys', (at) => gw.rest('GET', '/auth/webauthn/credentials', undefined, bearer(at)), (at) => gw.gql('{ passkeys { id } }', undefined, bearer(at))],
   ];
   for (const [op, rest, gql] of own) {
     it(`${op} answers its own ${operations[op].dbError} when the database is down, the caller check included`, async () => {

@@ -162,7 +162,7 @@ const routes: Route[] = [
     },
   },
   {
-    op: 'webauthnCredentials',
+    op: 'passkeys',
     caller: 'access_token',
     prepare: async (d) => {
       const { access_token } = await session();
@@ -170,7 +170,7 @@ const routes: Route[] = [
     },
   },
   {
-    op: 'deleteWebauthnCredential',
+    op: 'deletePasskey',
     caller: 'access_token',
     prepare: async (d) => {
       const { access_token } = await session();

@@ -74,8 +74,8 @@ describe('1. credential kinds: an API key never authenticates what changes how t
       () => gw.rest('POST', '/auth/webauthn/register/verify', { response: { id: 'x' } }, h),
       () => gw.gql('mutation($r: JSONObject!) { webauthnRegisterVerify(response: $r) { id } }', { r: { id: 'x' } }, h),
     ],
-    webauthnCredentials: (h) => [() => gw.rest('GET', '/auth/webauthn/credentials', undefined, h), () => gw.gql('{ passkeys { id } }', undefined, h)],
-    deleteWebauthnCredential: (h) => [
+    passkeys: (h) => [() => gw.rest('GET', '/auth/webauthn/credentials', undefined, h), () => gw.gql('{ passkeys { id } }', undefined, h)],
+    deletePasskey: (h) => [
       () => gw.rest('DELETE', '/auth/webauthn/credentials/0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11', undefined, h),
       () => gw.gql('mutation { deletePasskey(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h),
     ],

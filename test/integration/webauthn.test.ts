@@ -41,7 +41,7 @@ async function registerOptions(at: string, door: Door): Promise<any> {
 async function registerVerify(at: string, door: Door, response: unknown, name?: string): Promise<HttpResult> {
   return door === 'rest'
     ? gw.rest('POST', '/auth/webauthn/register/verify', { response, name }, bearer(at))
-    : gw.gql('mutation($r: JSONObject!, $n: String) { webauthnRegisterVerify(response: $r, name: $n) { id name createdAt deviceType backedUp transports } }', { r: response, n: name }, bearer(at));
+    : gw.gql('mutation($i: WebauthnRegisterVerifyInput!) { webauthnRegisterVerify(input: $i) { id name createdAt deviceType backedUp transports } }', { i: { response, name } }, bearer(at));
 }
 
 async function register(auth: SoftAuthenticator, at: string, door: Door = 'rest', name = 'laptop') {
@@ -89,6 +89,19 @@ beforeAll(async () => {
 });
 
 describe('registration', () => {
+  it('still takes the deprecated response and name arguments over GraphQL, but not both forms at once', async () => {
+    // A user of its own, so the other tests' passkey counts stay as they are.
+    const dee = await signIn('acme', 'dee@acme.test', 'dee password 123');
+    const response = new SoftAuthenticator().create(await registerOptions(dee, 'gql'));
+    const both = await gw.gql('mutation($r: JSONObject!) { webauthnRegisterVerify(input: {response: $r}, response: $r) { id } }', { r: response }, bearer(dee));
+    expectGqlError(both, 'webauthnRegisterVerify', 'auth_request_invalid', 422);
+    const neither = await gw.gql('mutation { webauthnRegisterVerify { id } }', undefined, bearer(dee));
+    expectGqlError(neither, 'webauthnRegisterVerify', 'auth_request_invalid', 422);
+    const old = await gw.gql('mutation($r: JSONObject!) { webauthnRegisterVerify(response: $r, name: "old style") { id name } }', { r: response }, bearer(dee));
+    expect(old.body.errors, JSON.stringify(old.body)).toBeUndefined();
+    expect(old.body.data.webauthnRegisterVerify.name).toBe('old style');
+  });
+
   it('answers creation options for the signed-in user and stores the passkey over REST (201)', async () => {
     const options = await registerOptions(adaToken, 'rest');
     expect(options).toMatchObject({
@@ -124,9 +137,9 @@ describe('registration', () => {
     const phone = gql.body.data.passkeys[1].id;
     // Another user cannot delete it.
     const cy = await signIn('acme', 'cy@acme.test', 'cy password 123');
-    expectRestError(await gw.rest('DELETE', `/auth/webauthn/credentials/${phone}`, undefined, bearer(cy)), 'deleteWebauthnCredential', 'auth_webauthn_credential_not_found', 404);
+    expectRestError(await gw.rest('DELETE', `/auth/webauthn/credentials/${phone}`, undefined, bearer(cy)), 'deletePasskey', 'auth_webauthn_credential_not_found', 404);
     expect((await gw.gql('mutation($id: ID!) { deletePasskey(id: $id) }', { id: phone }, bearer(adaToken))).body.data.deletePasskey).toBe(true);
-    expectGqlError(await gw.gql('mutation($id: ID!) { deletePasskey(id: $id) }', { id: phone }, bearer(adaToken)), 'deleteWebauthnCredential', 'auth_webauthn_credential_not_found', 404);
+    expectGqlError(await gw.gql('mutation($id: ID!) { deletePasskey(id: $id) }', { id: phone }, bearer(adaToken)), 'deletePasskey', 'auth_webauthn_credential_not_found', 404);
     expect((await gw.rest('GET', '/auth/webauthn/credentials', undefined, bearer(adaToken))).body.credentials).toHaveLength(1);
     ada.credentials.splice(1, 1);
   });

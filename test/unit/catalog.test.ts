@@ -60,6 +60,13 @@ describe('catalog', () => {
     for (const c of catalogDocument().codes) expect(c.routes.length, c.code).toBeGreaterThan(0);
   });
 
+  it('names every operation by its key, which is its GraphQL field', () => {
+    for (const [key, op] of Object.entries(operations) as Array<[string, OperationSpec]>) {
+      expect(op.name, key).toBe(key);
+      expect(op.graphql, key).toBe(key);
+    }
+  });
+
   it('gives every operation db and internal codes of the right classes, and auth_request_invalid', () => {
     for (const op of Object.values(operations) as OperationSpec[]) {
       expect(catalog[op.dbError].class, op.name).toBe('dependency');

@@ -8,7 +8,7 @@ import { Session } from './session.entity.js';
 import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
 import { WebauthnChallenge } from './webauthn-challenge.entity.js';
-import { WebauthnCredential } from './webauthn-credential.entity.js';
+import { Passkey } from './passkey.entity.js';
 
-export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, WebauthnCredential };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, WebauthnCredential, WebauthnChallenge, ExternalIdentity, ApiKey];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey];

@@ -2,7 +2,8 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphq
 import type { RequestContext } from '../../context.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../services/keys/manage.js';
 import { textArg } from '../text-field.js';
-import { ApiKeyInfo, CreateApiKeyInput, CreatedApiKey } from '../types/api-key.type.js';
+import { CreateApiKeyInput } from '../types/api-key.input.js';
+import { ApiKeyInfo, CreatedApiKey } from '../types/api-key.type.js';
 
 @Resolver()
 export class ApiKeyResolver {

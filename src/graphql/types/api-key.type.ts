@@ -1,17 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { TextField, TextListField } from '../text-field.js';
-
-@InputType()
-export class CreateApiKeyInput {
-  @TextField('apiKeyName')
-  name!: string;
-
-  @TextListField('scope', { nullable: true, description: 'Default: all of the creator\'s permissions; never more.' })
-  scopes?: string[] | null;
-
-  @Field(() => Int, { nullable: true, description: 'Default: no expiry.' })
-  expiresInDays?: number | null;
-}
+import { Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'An API key as listed: never the key itself.' })
 export class ApiKeyInfo {

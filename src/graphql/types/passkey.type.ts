@@ -1,6 +1,4 @@
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
-import { TextField } from '../text-field.js';
+import { Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'A registered passkey (WebAuthn credential) of the caller.' })
 export class Passkey {
@@ -24,22 +22,4 @@ export class Passkey {
 
   @Field(() => [String])
   transports!: string[];
-}
-
-@InputType()
-export class WebauthnLoginOptionsInput {
-  @TextField('tenant', { description: 'The tenant slug.' })
-  tenant!: string;
-
-  @TextField('email', { nullable: true, description: 'Omit for a discoverable-credential (username-less) login.' })
-  email?: string | null;
-}
-
-@InputType()
-export class WebauthnLoginVerifyInput {
-  @TextField('tenant')
-  tenant!: string;
-
-  @Field(() => GraphQLJSONObject, { description: 'AuthenticationResponseJSON from the browser.' })
-  response!: Record<string, unknown>;
 }

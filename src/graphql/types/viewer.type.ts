@@ -1,11 +1,8 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { AUTH_METHODS, type AuthMethod as AuthMethodName } from '../../db/entities/session.entity.js';
 
-export enum AuthMethod {
-  password = 'password',
-  webauthn = 'webauthn',
-  google = 'google',
-  api_key = 'api_key',
-}
+/** The GraphQL enum of the one list of authentication methods. */
+const AuthMethod = Object.fromEntries(AUTH_METHODS.map((m) => [m, m])) as { [K in AuthMethodName]: K };
 registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How the caller authenticated.' });
 
 @ObjectType({ description: 'The authenticated user as the gateway sees them.' })
@@ -26,5 +23,5 @@ export class Viewer {
   permissions!: string[];
 
   @Field(() => AuthMethod)
-  authMethod!: AuthMethod;
+  authMethod!: AuthMethodName;
 }

@@ -2,7 +2,7 @@
 // database and consumed atomically by the first verification attempt, the pinned origins,
 // RP ID and user verification, and the user handle.
 import { WebauthnChallenge, type ChallengeKind } from '../../db/entities/webauthn-challenge.entity.js';
-import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import { Passkey } from '../../db/entities/passkey.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
@@ -82,8 +82,8 @@ export async function consumeChallenge(em: EntityManager, deps: Pick<ServiceDeps
   return { challenge, tenantId: row.tenant_id, userId: row.user_id };
 }
 
-export async function credentialsOf(em: EntityManager, userId: string): Promise<WebauthnCredential[]> {
-  return em.find(WebauthnCredential, { user: userId }, { orderBy: { createdAt: 'asc' } });
+export async function credentialsOf(em: EntityManager, userId: string): Promise<Passkey[]> {
+  return em.find(Passkey, { user: userId }, { orderBy: { createdAt: 'asc' } });
 }
 
 /** Options store a challenge row each: every request counts against the address. */

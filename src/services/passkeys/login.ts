@@ -11,7 +11,7 @@ import {
 import { isoBase64URL, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
 import { AuditEvent } from '../../db/entities/audit-event.entity.js';
 import { Tenant } from '../../db/entities/tenant.entity.js';
-import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import { Passkey } from '../../db/entities/passkey.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
@@ -106,7 +106,7 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
   if (!tenant || challenge.tenantId !== tenant.id) throw new AuthError('auth_webauthn_challenge_invalid');
   if (typeof response.id !== 'string' || response.id === '') throw fail();
 
-  const credential = await em.findOne(WebauthnCredential, { tenant, credentialId: response.id }, { populate: ['user'] });
+  const credential = await em.findOne(Passkey, { tenant, credentialId: response.id }, { populate: ['user'] });
   if (!credential) throw fail();
   // The e-mail flow names its user: another user's credential cannot answer it.
   if (challenge.userId !== null && credential.user.id !== challenge.userId) throw fail();
@@ -142,7 +142,7 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
   return startSession(em, deps, principal, { method: 'webauthn', amr }, async (tx: EntityManager) => {
     // Stored only now, with the session: a failed login advances nothing.
     const updated = await tx.nativeUpdate(
-      WebauthnCredential,
+      Passkey,
       { id: credential.id, counter: credential.counter },
       { counter: String(newCounter), lastUsedAt: deps.now() },
     );
@@ -161,7 +161,7 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
 async function recordCounterRegression(
   em: EntityManager,
   deps: ServiceDeps,
-  credential: WebauthnCredential,
+  credential: Passkey,
   response: AuthenticationResponseJSON,
   challenge: string,
   cause: Error,

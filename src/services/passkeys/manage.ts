@@ -1,12 +1,12 @@
 // A user's own passkeys: listing and deleting them.
-import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import { Passkey } from '../../db/entities/passkey.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { Viewer } from '../sessions/principal.js';
 import { isUuid } from '../shared/identifiers.js';
 import { credentialsOf } from './ceremony.js';
 
-export interface Passkey {
+export interface PasskeyInfo {
   id: string;
   name: string;
   createdAt: Date;
@@ -16,7 +16,7 @@ export interface Passkey {
   transports: string[];
 }
 
-export const toPasskey = (c: WebauthnCredential): Passkey => ({
+export const toPasskey = (c: Passkey): PasskeyInfo => ({
   id: c.id,
   name: c.name,
   createdAt: c.createdAt,
@@ -27,12 +27,12 @@ export const toPasskey = (c: WebauthnCredential): Passkey => ({
 });
 
 
-export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<Passkey[]> {
+export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<PasskeyInfo[]> {
   return (await credentialsOf(em, viewer.id)).map(toPasskey);
 }
 
 export async function deletePasskey(em: EntityManager, viewer: Viewer, id: string): Promise<void> {
-  const deleted = isUuid(id) ? await em.nativeDelete(WebauthnCredential, { id, user: viewer.id }) : 0;
+  const deleted = isUuid(id) ? await em.nativeDelete(Passkey, { id, user: viewer.id }) : 0;
   if (deleted === 0) throw new AuthError('auth_webauthn_credential_not_found');
 }
 

@@ -10,7 +10,7 @@ import {
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import { User } from '../../db/entities/user.entity.js';
-import { WebauthnCredential } from '../../db/entities/webauthn-credential.entity.js';
+import { Passkey } from '../../db/entities/passkey.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
@@ -18,7 +18,7 @@ import { limited, type Client } from '../limits/rate-limiter.js';
 import { requireRecentAuthentication } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
-import { toPasskey, type Passkey } from './manage.js';
+import { toPasskey, type PasskeyInfo } from './manage.js';
 
 export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
   // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
@@ -49,7 +49,7 @@ export async function verifyRegistration(
   response: RegistrationResponseJSON,
   name: string | undefined,
   client: Client,
-): Promise<Passkey> {
+): Promise<PasskeyInfo> {
   return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => storeRegistration(em, deps, viewer, response, name));
 }
 
@@ -59,7 +59,7 @@ async function storeRegistration(
   viewer: Viewer,
   response: RegistrationResponseJSON,
   name: string | undefined,
-): Promise<Passkey> {
+): Promise<PasskeyInfo> {
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
   if (challenge.userId !== viewer.id) throw new AuthError('auth_webauthn_challenge_invalid');
 
@@ -74,7 +74,7 @@ async function storeRegistration(
   const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
   try {
     return await transactional(em, async (tx) => {
-      const credential = tx.create(WebauthnCredential, {
+      const credential = tx.create(Passkey, {
         tenant: tx.getReference(Tenant, user.tenant.id),
         user: tx.getReference(User, user.id),
         credentialId: info.credential.id,

@@ -3,14 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { registrationOptions, verifyRegistration } from '../../services/passkeys/registration.js';
 import { loginOptions, verifyLogin } from '../../services/passkeys/login.js';
-import { deletePasskey, listPasskeys, type Passkey } from '../../services/passkeys/manage.js';
+import { deletePasskey, listPasskeys, type PasskeyInfo } from '../../services/passkeys/manage.js';
 import { textSchema } from '../../services/shared/fields.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 
 const ceremony = { type: 'object' } as const;
 
-const passkeyBody = (p: Passkey) => ({
+const passkeyBody = (p: PasskeyInfo) => ({
   id: p.id,
   name: p.name,
   created_at: p.createdAt,
@@ -20,7 +20,7 @@ const passkeyBody = (p: Passkey) => ({
   transports: p.transports,
 });
 
-export async function webauthnRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
+export async function passkeyRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
   const tenant = textSchema('tenant', config);
   const idParams = { type: 'object', properties: { id: textSchema('id', config) } } as const;
   app.post(
@@ -55,13 +55,13 @@ export async function webauthnRoutes(app: FastifyInstance, { config }: RouteOpti
     async (req) => tokenBody(await verifyLogin(req.ctx.em, req.ctx.deps, req.body, req.ctx.client)),
   );
 
-  app.get('/auth/webauthn/credentials', operationRoute(operations.webauthnCredentials), async (req) => ({
+  app.get('/auth/webauthn/credentials', operationRoute(operations.passkeys), async (req) => ({
     credentials: (await listPasskeys(req.ctx.em, await req.ctx.viewer())).map(passkeyBody),
   }));
 
   app.delete<{ Params: { id: string } }>(
     '/auth/webauthn/credentials/:id',
-    operationRoute(operations.deleteWebauthnCredential, { params: idParams }),
+    operationRoute(operations.deletePasskey, { params: idParams }),
     async (req, reply) => {
       await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id);
       return reply.status(204).send();

@@ -7,7 +7,7 @@ import { User } from './user.entity.js';
 @Entity({ tableName: 'webauthn_credentials' })
 @Unique({ name: 'webauthn_credentials_tenant_credential_unique', properties: ['tenant', 'credentialId'] })
 @Index({ name: 'webauthn_credentials_user_idx', properties: ['user'] })
-export class WebauthnCredential {
+export class Passkey {
   [OptionalProps]?: 'id' | 'createdAt' | 'lastUsedAt' | 'transports' | 'name';
 
   @PrimaryKey({ type: 'uuid' })

@@ -2,15 +2,17 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
+import { AuthError } from '../../errors/auth-error.js';
 import { registrationOptions, verifyRegistration } from '../../services/passkeys/registration.js';
 import { loginOptions, verifyLogin } from '../../services/passkeys/login.js';
 import { deletePasskey, listPasskeys } from '../../services/passkeys/manage.js';
 import { textArg } from '../text-field.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
-import { Passkey, WebauthnLoginOptionsInput, WebauthnLoginVerifyInput } from '../types/passkey.type.js';
+import { WebauthnLoginOptionsInput, WebauthnLoginVerifyInput, WebauthnRegisterVerifyInput } from '../types/passkey.input.js';
+import { Passkey } from '../types/passkey.type.js';
 
 @Resolver()
-export class WebauthnResolver {
+export class PasskeyResolver {
   @Authorized()
   @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialCreationOptionsJSON for registering a passkey.' })
   async webauthnRegisterOptions(@Ctx() ctx: RequestContext) {
@@ -18,13 +20,18 @@ export class WebauthnResolver {
   }
 
   @Authorized()
-  @Mutation(() => Passkey, { description: 'Verify a RegistrationResponseJSON and store the passkey.' })
+  @Mutation(() => Passkey, { description: 'Verify a RegistrationResponseJSON and store the passkey: `input`, or the deprecated `response` and `name`.' })
   async webauthnRegisterVerify(
-    @Arg('response', () => GraphQLJSONObject) response: Record<string, unknown>,
-    @Arg('name', () => String, textArg('passkeyName', { nullable: true })) name: string | undefined,
+    @Arg('input', () => WebauthnRegisterVerifyInput, { nullable: true }) input: WebauthnRegisterVerifyInput | undefined,
+    @Arg('response', () => GraphQLJSONObject, { nullable: true, deprecationReason: 'Use input.response.' }) response: Record<string, unknown> | undefined,
+    @Arg('name', () => String, textArg('passkeyName', { nullable: true, deprecationReason: 'Use input.name.' })) name: string | undefined,
     @Ctx() ctx: RequestContext,
   ) {
-    return verifyRegistration(ctx.em, ctx.deps, await ctx.viewer(), response as unknown as RegistrationResponseJSON, name ?? undefined, ctx.client);
+    // Exactly one way of passing the response: the input object, or the old arguments.
+    const registration = input ?? (response ? { response, name } : undefined);
+    if (!registration || (input && (response || name))) throw new AuthError('auth_request_invalid');
+    const viewer = await ctx.viewer();
+    return verifyRegistration(ctx.em, ctx.deps, viewer, registration.response as unknown as RegistrationResponseJSON, registration.name ?? undefined, ctx.client);
   }
 
   @Mutation(() => GraphQLJSONObject, { description: 'PublicKeyCredentialRequestOptionsJSON for a passkey login.' })
