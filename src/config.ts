@@ -1,5 +1,5 @@
 // The only reader of process.env. Parsed once at boot; bad or missing production
-// secrets refuse the start (SPEC §5).
+// secrets refuse the start (README: Configuration).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -111,7 +111,7 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   return raw as T;
 }
 
-/** Caches whose lifetime is a revocation bound: at most `max` ms (SPEC: revocations take effect within 5 s). */
+/** Caches whose lifetime is a revocation bound: at most `max` ms (revocations take effect within 5 s: README, Security). */
 function bound(env: Env, name: string, fallback: number, max: number): number {
   const v = int(env, name, fallback);
   if (v > max) throw new ConfigError(`${name} must be at most ${max} (it bounds how long a revoked credential keeps working)`);

@@ -12,7 +12,7 @@ export class AuthError extends Error {
   /** A security event to log with this failure (e.g. a cloned-authenticator suspicion). */
   readonly event?: string;
 
-  /** `status` may differ from the catalog's only where SPEC allows it (413 for a body too large). */
+  /** `status` may differ from the catalog's only where the contract allows it (413 for a body too large). */
   constructor(code: ErrorCode, options: { cause?: unknown; retryAfter?: number; status?: number; event?: string } = {}) {
     super(catalog[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';

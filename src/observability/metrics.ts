@@ -7,7 +7,7 @@ import { catalog, isErrorCode, operations, type ErrorClass } from '../errors/cat
 export type Transport = 'rest' | 'graphql';
 export type Outcome = 'success' | ErrorClass;
 
-// Apollo's codes for errors in the GraphQL document itself (SPEC §2 keeps them).
+// Apollo's codes for errors in the GraphQL document itself (kept as they are: README, Errors).
 const APOLLO_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',

@@ -1,7 +1,7 @@
 // Route options for a catalog operation: its config, and an OpenAPI description (through
-import type {} from '@fastify/swagger';
 // @fastify/swagger) whose error responses list the codes the operation declares, grouped
 // by status, with the FastAPI error body.
+import type {} from '@fastify/swagger';
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { catalog, type ErrorCode, type OperationSpec } from '../errors/catalog.js';
@@ -33,7 +33,7 @@ function errorResponses(op: OperationSpec): Record<string, unknown> {
   const byStatus = new Map<number, ErrorCode[]>();
   const add = (status: number, code: ErrorCode) => byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   for (const code of op.codes) add(catalog[code].status, code);
-  // A body over the size limit answers 413 with the request-invalid body (SPEC §3).
+  // A body over the size limit answers 413 with the request-invalid body (README: Operations).
   if (op.codes.includes('auth_request_invalid')) add(413, 'auth_request_invalid');
   return Object.fromEntries(
     [...byStatus].map(([status, codes]) => [

@@ -195,7 +195,7 @@ const restOperations = (Object.values(operations) as OperationSpec[]).map((o) =>
   pattern: new RegExp(`^${o.rest.path.replace(/:[a-z]+/g, '[^/]+')}$`),
 }));
 
-/** Fails the test when a response carries a code its operation does not declare (SPEC §2). */
+/** Fails the test when a response carries a code its operation does not declare (README: Errors). */
 export function assertDeclaredCodes(method: string, route: string, res: HttpResult): void {
   const path = route.split('?')[0];
   if (path === '/graphql') {

@@ -7,7 +7,7 @@ import { ACME, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, typ
 let gw: TestGateway;
 let accessToken: string;
 const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
-// The bound SPEC §5 promises operators: a dead or hung database answers within 3 seconds.
+// The bound the README promises operators: a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { ACME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
-// SPEC §5: a dead or hung database answers within 3 seconds.
+// README (Resilience): a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
 /** Calls made at once under a fault that holds for the whole case list. */
 const PARALLEL = 6;

@@ -6,7 +6,7 @@ import { renderErrorCodesDoc } from '../../src/errors/render-doc.js';
 import { gatewaySchema, printGatewaySchema } from '../../src/graphql/schema.js';
 import type { GraphQLEnumType } from 'graphql';
 
-// SPEC §2: these codes, statuses and routes are fixed by the seed document and the spec.
+// These codes, statuses and routes are fixed by the seed document and the contract (docs/error-codes.md).
 const FIXED: Record<string, [number, string]> = {
   auth_login_db_error: [503, 'POST /auth/login'],
   auth_login_internal_error: [500, 'POST /auth/login'],
@@ -36,7 +36,7 @@ const FIXED: Record<string, [number, string]> = {
 };
 
 describe('catalog', () => {
-  it('holds every code of SPEC §2 with its fixed status and route', () => {
+  it('holds every fixed code with its fixed status and route', () => {
     const doc = catalogDocument();
     for (const [code, [status, route]] of Object.entries(FIXED)) {
       const entry = doc.codes.find((c) => c.code === code);

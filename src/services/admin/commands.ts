@@ -54,7 +54,7 @@ export async function setUserDisabled(em: EntityManager, tenantSlug: string, ema
   });
 }
 
-/** Sets a new password; every session of the user ends (SPEC §4). */
+/** Sets a new password; every session of the user ends, and every API key is revoked. */
 export async function setUserPassword(em: EntityManager, passwords: PasswordHasher, tenantSlug: string, email: string, password: string): Promise<void> {
   check(password.length >= 8, 'the password must have at least 8 characters');
   const passwordHash = await passwords.hash(password);

@@ -1,4 +1,4 @@
-// Bounded tables (SPEC §7): every instance deletes expired and dead rows on an interval, in
+// Bounded tables (README: Resilience and scaling): every instance deletes expired and dead rows on an interval, in
 // small batches, each batch one short statement of its own (autocommit): the rows it picks are
 // locked with FOR UPDATE SKIP LOCKED, so instances purging at the same time split the work
 // between them instead of waiting on each other, and a row a request holds is left for later.

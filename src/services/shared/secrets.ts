@@ -1,4 +1,4 @@
-// Opaque secrets (refresh tokens, later API keys): high-entropy random strings stored
+// Opaque secrets (refresh tokens, API keys, mailed tokens): high-entropy random strings stored
 // only as a keyed hash (HMAC-SHA256 with SECRET_KEY), so a database dump alone cannot
 // be replayed.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
