@@ -9,7 +9,7 @@ import { looksLikeApiKey } from './services/keys/format.js';
 import type { ServiceDeps } from './services/deps.js';
 import type { Client } from './services/limits/rate-limiter.js';
 import { authenticateAccessToken } from './services/sessions/caller.js';
-import type { Viewer } from './services/sessions/principal.js';
+import { currentPermissions, type Viewer } from './services/sessions/principal.js';
 
 export interface RequestContext {
   em: EntityManager;
@@ -28,6 +28,8 @@ export interface RequestContext {
    * routes get this from viewer() through their operation; GraphQL fields from the auth checker.
    */
   sessionViewer(): Promise<Viewer>;
+  /** What the caller may do now, read from the database (never from a token's claims). */
+  permissions(): Promise<string[]>;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -70,6 +72,9 @@ export function createContext(
     log,
     observe,
     client,
+    async permissions() {
+      return currentPermissions(scoped(), await this.viewer());
+    },
     async sessionViewer() {
       if (credential?.kind === 'api_key') throw new AuthError('auth_forbidden');
       return this.viewer();

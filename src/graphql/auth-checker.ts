@@ -4,14 +4,17 @@ import { AuthError } from '../errors/auth-error.js';
 import { operationByGraphqlField } from '../errors/catalog.js';
 
 /**
- * `@Authorized()` needs an authenticated caller; `@Authorized('perm', ...)` needs every
- * listed permission. Which credentials may call a field is the catalog's rule (`caller`):
- * a `session` operation refuses an API key with auth_forbidden, as its REST route does.
- * Failures throw catalog errors rather than type-graphql's own.
+ * `@Authorized()` needs an authenticated caller; `@Authorized('perm', ...)` needs every listed
+ * permission, read from the database (a token's claims may be minutes old). Which
+ * credentials may call a field is the catalog's rule (`caller`): a `session` operation
+ * refuses an API key with auth_forbidden, as its REST route does. Failures throw catalog
+ * errors rather than type-graphql's own.
  */
 export const authChecker: AuthChecker<RequestContext> = async ({ context, info }, permissions) => {
   const sessionOnly = operationByGraphqlField(info.fieldName)?.caller === 'session';
-  const viewer = sessionOnly ? await context.sessionViewer() : await context.viewer();
-  if (permissions.every((p) => viewer.permissions.includes(p))) return true;
+  await (sessionOnly ? context.sessionViewer() : context.viewer());
+  if (permissions.length === 0) return true;
+  const held = await context.permissions();
+  if (permissions.every((p) => held.includes(p))) return true;
   throw new AuthError('auth_forbidden');
 };

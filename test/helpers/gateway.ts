@@ -60,6 +60,52 @@ export interface HttpResult {
   body: any;
 }
 
+/** One HTTP request; a JSON body is sent as JSON (a string as it is), a JSON answer parsed. */
+export async function requestJson(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** The Authorization header of an access token or an API key. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** ACME's admin: api_keys:create and users:read. */
+export const ADA = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' } as const;
+
+export interface SignedIn {
+  access_token: string;
+  refresh_token: string;
+  user: { id: string; email: string; tenant: string; roles: string[]; permissions: string[] };
+}
+
+/** A password login over REST that must succeed. */
+export async function signIn(gw: Pick<TestGateway, 'rest'>, who: { tenant: string; email: string; password: string } = ADA): Promise<SignedIn> {
+  const res = await gw.rest('POST', '/auth/login', who);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+/** Registers a passkey of `auth` for the signed-in user over REST; answers its id. */
+export async function registerPasskey(gw: Pick<TestGateway, 'rest'>, auth: { create(options: unknown): unknown }, accessToken: string, name = 'passkey'): Promise<string> {
+  const options = await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(accessToken));
+  expect(options.status, JSON.stringify(options.body)).toBe(200);
+  const res = await gw.rest('POST', '/auth/webauthn/register/verify', { response: auth.create(options.body), name }, bearer(accessToken));
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
+}
+
 export interface TestGateway {
   url: string;
   config: Config;
@@ -140,22 +186,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   // Idle clients die with a restarted database; the next query makes new ones.
   pool.on('error', () => {});
 
-  const http = async (method: string, route: string, body: unknown, headers: Record<string, string>): Promise<HttpResult> => {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(url + route, init);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, headers: res.headers, body: parsed };
-  };
+  const http = (method: string, route: string, body: unknown, headers: Record<string, string>) => requestJson(url + route, method, body, headers);
 
   // Every response of every test is checked against the codes its operation declares.
   const checked = async (method: string, route: string, res: Promise<HttpResult>) => {

@@ -1,7 +1,7 @@
 // API keys through both doors: scannable format with checksum, keyed-hash storage, scopes within the creator's permissions, tenant isolation, expiry, revocation within the cache bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, isWellFormedApiKey } from '../../src/services/keys/format.js';
-import { ACME, expectGqlError, expectRestError, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, bearer, expectGqlError, expectRestError, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 const CACHE_TTL_MS = 500;
 let clock = Date.now();
@@ -23,7 +23,6 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 async function accessToken(tenant: string, email: string, password: string): Promise<string> {
   const res = await gw.rest('POST', '/auth/login', { tenant, email, password });
   expect(res.status).toBe(200);

@@ -2,11 +2,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
-import { ACME, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let accessToken: string;
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 // The bound the README promises operators: a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
 

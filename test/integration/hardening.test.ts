@@ -1,7 +1,7 @@
 // An attacker gains nothing the REST routes would not also refuse: shared brute-force limits, GraphQL abuse limits, strict input, security headers (equal timing: timing.test.ts).
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, expectGqlError, expectRestError, LOGIN, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, expectGqlError, expectRestError, LOGIN, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 const WINDOW = 2;
 const ACCOUNT = 3;
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 /** Each test uses its own client address (trusted X-Forwarded-For on a TRUST_PROXY gateway), or waits out the window. */
 const waitWindow = () => sleep(WINDOW * 1000 + 200);
 

@@ -2,17 +2,7 @@
 import { createHmac } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ACME,
-  AUDIENCE,
-  expectGqlError,
-  expectRestError,
-  ISSUER,
-  LOGIN,
-  startTestGateway,
-  type TestGateway,
-  OWASP_ENV,
-} from '../helpers/gateway.js';
+import { ACME, ADA, AUDIENCE, expectGqlError, expectRestError, ISSUER, LOGIN, OWASP_ENV, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 
@@ -23,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 
 describe('successful login', () => {
   it('answers the token response over REST, with roles and permissions from the tenant', async () => {

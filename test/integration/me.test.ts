@@ -4,7 +4,7 @@ import { base64url, decodeJwt, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/config.js';
 import { setUserDisabled } from '../../src/services/admin/commands.js';
-import { ACME, AUDIENCE, expectGqlError, expectRestError, ISSUER, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, AUDIENCE, bearer, expectGqlError, expectRestError, ISSUER, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let login: any;
@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Both doors refuse the token with auth_unauthenticated. */
 async function expectRefused(token: string | undefined, headers = token === undefined ? {} : bearer(token)) {

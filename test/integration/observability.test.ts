@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog, operations } from '../../src/errors/catalog.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
-import { ACME, assertDeclaredCodes, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, assertDeclaredCodes, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 
 beforeAll(async () => {
   gw = await startTestGateway({ proxy: true });

@@ -1,7 +1,7 @@
 // What operators count is true: aliases never become labels or change codes, bad text is a request error on both doors, and an operation's own database code wins over the caller check's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations, type OperationName } from '../../src/errors/catalog.js';
-import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 const MAX_PASSWORD = 100;
@@ -11,8 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 async function accessToken(): Promise<string> {
   const res = await gw.rest('POST', '/auth/login', ada);
   expect(res.status).toBe(200);

@@ -8,7 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { hasOwnDbError, operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { ACME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, bearer, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 // README (Resilience): a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
@@ -20,7 +20,7 @@ type Call = () => Promise<HttpResult>;
 let cluster: EmbeddedDatabase;
 let gw: TestGateway;
 let google: FakeGoogle;
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 
 beforeAll(async () => {
   // A PostgreSQL of this file's own, so it can be restarted without disturbing other files.
@@ -60,7 +60,6 @@ afterAll(async () => {
 
 // ---- the routes, each prepared while the database is healthy ----
 
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const gqlCall = (query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Call => () => gw.gql(query, variables, headers);
 
 async function session(who = ada) {

@@ -2,14 +2,14 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
-import { ACME, AUDIENCE, ISSUER, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, AUDIENCE, ISSUER, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
 
 const CACHE_TTL_MS = 500;
 const LIMITS = { RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_ADDRESS_FAILURES: '1000', RATE_LIMIT_WINDOW_SECONDS: '60' };
 let a: TestGateway;
 let b: GatewayProcess;
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 
 const envOf = (gw: TestGateway, extra: Record<string, string> = {}) => ({
   DATABASE_URL: gw.databaseUrl,
@@ -22,21 +22,7 @@ const envOf = (gw: TestGateway, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-async function http(base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(base + route, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
+const http = (base: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => requestJson(base + route, method, body, headers);
 
 beforeAll(async () => {
   a = await startTestGateway({ env: { API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS), ...LIMITS } });

@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/maintenance/purge.js';
-import { ACME, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Interval 0: no background runs, the tests trigger every run. Grace 0: presenting a rotated
 // token twice is reuse at once. Small batches, so that runs take several.
@@ -34,7 +34,7 @@ const idle = () => gw.config.sessionIdleTimeout * 1000;
 const count = async (sql: string, params: unknown[] = []) => (await gw.sql<{ n: number }>(`select count(*)::int as n from ${sql}`, params))[0].n;
 const ids = async (sql: string, params: unknown[] = []) => (await gw.sql<{ id: string }>(sql, params)).map((r) => r.id);
 
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 const refresh = (t: string) => gw.rest('POST', '/auth/refresh', { refresh_token: t });
 
 /** A real session: a login and two refreshes, so its family holds two rotated tokens and the current one. */

@@ -2,7 +2,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setUserDisabled, setUserPassword } from '../../src/services/admin/commands.js';
-import { ACME, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const GRACE = 10;
 const IDLE = 3600;
@@ -26,7 +26,7 @@ beforeEach(() => {
   clock = Date.now();
 });
 
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 const advance = (seconds: number) => {
   clock += seconds * 1000;
 };

@@ -7,7 +7,7 @@ import { addressKey } from '../../src/services/limits/rate-limiter.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let google: FakeGoogle;
@@ -41,7 +41,6 @@ afterAll(async () => {
   await google?.close();
 });
 
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 type Session = { access_token: string; refresh_token: string };
 async function signIn(tenant: string, email: string, password: string): Promise<Session> {
   const res = await gw.rest('POST', '/auth/login', { tenant, email, password });

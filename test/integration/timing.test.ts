@@ -1,9 +1,9 @@
 // An unknown tenant or user costs the same time as a wrong password, at the production hashing parameters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, OWASP_ENV, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, OWASP_ENV, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let open: TestGateway;
-const ada = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+const ada = ADA;
 
 beforeAll(async () => {
   // Hashing cost is this file's subject: OWASP's parameters, and no limits in the way.

@@ -16,6 +16,9 @@ import { loadPrincipal, type AuthPayload, type Viewer } from '../sessions/princi
 import { startSession } from '../sessions/start.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 
+/** What Google sign-in and linking touch. */
+type GoogleDeps = Pick<ServiceDeps, 'config' | 'google' | 'limiter' | 'tokens' | 'now'>;
+
 /**
  * Google is authoritative for an address it hosts: a consumer `@gmail.com` account, or a
  * Workspace account (`hd`) of the address's own domain. Only then does a verified Google
@@ -42,7 +45,7 @@ const admits = (tenant: Tenant, id: GoogleIdentity) =>
  * Concurrent first sign-ins race on the unique (tenant, issuer, subject) and (tenant, email)
  * constraints; the loser resolves again and finds the winner's link.
  */
-async function resolveUser(em: EntityManager, deps: ServiceDeps, tenant: Tenant, id: GoogleIdentity): Promise<User> {
+async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, id: GoogleIdentity): Promise<User> {
   const linked = await em.findOne(ExternalIdentity, { tenant, issuer: GOOGLE_ISSUER, subject: id.subject }, { populate: ['user'] });
   if (linked) {
     return em.findOneOrFail(User, { id: linked.user.id });
@@ -75,11 +78,11 @@ const GOOGLE_FAILURES: ErrorCode[] = [
   'auth_google_link_required',
 ];
 
-export async function loginWithGoogle(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
+export async function loginWithGoogle(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
   return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input));
 }
 
-async function signIn(em: EntityManager, deps: ServiceDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
+async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
   const identity = await deps.google.verify(input.idToken);
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
@@ -114,7 +117,7 @@ const linked = (i: ExternalIdentity): LinkedIdentity => ({ id: i.id, provider: '
  * way in for an address Google is not authoritative for. Linking the same account again is
  * a no-op; an account linked to another user of the tenant is auth_google_link_conflict.
  */
-export async function linkGoogle(em: EntityManager, deps: ServiceDeps, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
+export async function linkGoogle(em: EntityManager, deps: GoogleDeps, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
   requireRecentAuthentication(deps, viewer);
   return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
     const identity = await deps.google.verify(idToken);

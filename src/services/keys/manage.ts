@@ -7,7 +7,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { requireRecentAuthentication } from '../sessions/caller.js';
-import { loadPrincipal, type Principal, type Viewer } from '../sessions/principal.js';
+import { currentPermissions, type Viewer } from '../sessions/principal.js';
 import { isUuid } from '../shared/identifiers.js';
 import { keyedHash } from '../shared/secrets.js';
 import { DISPLAY_CHARS, generateApiKey } from './format.js';
@@ -44,13 +44,6 @@ const info = (k: ApiKey): ApiKeyInfo => ({
 
 const SCOPE = /^[a-z0-9_.-]+(?::[a-z0-9_.*-]+)*$/;
 
-/** The caller's current grants, from the database (a token's claims may be minutes old). */
-async function currentUser(em: EntityManager, viewer: Viewer): Promise<Principal> {
-  const user = await loadPrincipal(em, viewer.id);
-  if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
-  return user;
-}
-
 export async function createApiKey(
   em: EntityManager,
   deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now'>,
@@ -66,19 +59,18 @@ export async function createApiKey(
   // Keys are minted with a signed-in session that proved a credential recently, never by
   // another key (a leaked key must not breed).
   requireRecentAuthentication(deps, viewer);
-  const user = await currentUser(em, viewer);
-  const { permissions } = user;
+  const permissions = await currentPermissions(em, viewer);
   if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden');
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
-  await deps.limiter.consume([['api_key_create_account', user.userId]]);
+  await deps.limiter.consume([['api_key_create_account', viewer.id]]);
 
   const apiKey = generateApiKey();
   const now = deps.now();
   const row = em.create(ApiKey, {
-    tenant: em.getReference(Tenant, user.tenantId),
-    user: em.getReference(User, user.userId),
+    tenant: await em.findOneOrFail(Tenant, { slug: viewer.tenant }),
+    user: em.getReference(User, viewer.id),
     name,
     prefix: apiKey.slice(0, DISPLAY_CHARS),
     keyHash: keyedHash(deps.config.secretKey, apiKey),
@@ -98,8 +90,7 @@ export async function createApiKey(
  * API_KEY_CACHE_TTL_MS old).
  */
 async function managesTenantKeys(em: EntityManager, viewer: Viewer): Promise<boolean> {
-  if (viewer.authMethod === 'api_key') return viewer.permissions.includes(MANAGE_PERMISSION);
-  return (await currentUser(em, viewer)).permissions.includes(MANAGE_PERMISSION);
+  return (await currentPermissions(em, viewer)).includes(MANAGE_PERMISSION);
 }
 
 /** The caller's keys, or the whole tenant's for a holder of api_keys:manage; revoked ones included. */

@@ -21,6 +21,9 @@ import { startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES } from './ceremony.js';
 
+/** What a passkey sign-in touches. */
+type PasskeyLoginDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'tokens' | 'now'>;
+
 // One query whatever the account: the tenant, the user and their credentials, or nothing.
 // Known, unknown and discoverable requests cost the same round trips (this one, then the
 // challenge's insert), so timing does not tell them apart either.
@@ -59,7 +62,7 @@ export function decoyCredentials(secretKey: string, tenant: string, email: strin
  */
 export async function loginOptions(
   em: EntityManager,
-  deps: ServiceDeps,
+  deps: PasskeyLoginDeps,
   input: { tenant: string; email?: string | null },
   client: Client,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
@@ -91,14 +94,14 @@ export async function loginOptions(
 
 export async function verifyLogin(
   em: EntityManager,
-  deps: ServiceDeps,
+  deps: PasskeyLoginDeps,
   input: { tenant: string; response: AuthenticationResponseJSON },
   client: Client,
 ): Promise<AuthPayload> {
   return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => assertionLogin(em, deps, input));
 }
 
-async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { tenant: string; response: AuthenticationResponseJSON }): Promise<AuthPayload> {
+async function assertionLogin(em: EntityManager, deps: PasskeyLoginDeps, input: { tenant: string; response: AuthenticationResponseJSON }): Promise<AuthPayload> {
   const { response } = input;
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'authentication');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
@@ -160,7 +163,7 @@ async function assertionLogin(em: EntityManager, deps: ServiceDeps, input: { ten
  */
 async function recordCounterRegression(
   em: EntityManager,
-  deps: ServiceDeps,
+  deps: PasskeyLoginDeps,
   credential: Passkey,
   response: AuthenticationResponseJSON,
   challenge: string,

@@ -20,7 +20,10 @@ import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
 
-export async function registrationOptions(em: EntityManager, deps: ServiceDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
+/** What registering a passkey touches. */
+type RegistrationDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now'>;
+
+export async function registrationOptions(em: EntityManager, deps: RegistrationDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
   // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
   requireRecentAuthentication(deps, viewer);
   await countOptions(deps, client);
@@ -44,7 +47,7 @@ export async function registrationOptions(em: EntityManager, deps: ServiceDeps, 
 
 export async function verifyRegistration(
   em: EntityManager,
-  deps: ServiceDeps,
+  deps: RegistrationDeps,
   viewer: Viewer,
   response: RegistrationResponseJSON,
   name: string | undefined,
@@ -55,7 +58,7 @@ export async function verifyRegistration(
 
 async function storeRegistration(
   em: EntityManager,
-  deps: ServiceDeps,
+  deps: RegistrationDeps,
   viewer: Viewer,
   response: RegistrationResponseJSON,
   name: string | undefined,

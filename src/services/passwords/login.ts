@@ -4,7 +4,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client, type LimitKey } from '../limits/rate-limiter.js';
-import { GRANTS_SQL, type AuthPayload } from '../sessions/principal.js';
+import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 
@@ -14,7 +14,10 @@ export interface PasswordLoginInput {
   password: string;
 }
 
-export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
+/** What a password login touches. */
+type PasswordLoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now'>;
+
+export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
   const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
@@ -24,30 +27,22 @@ export async function passwordLogin(em: EntityManager, deps: ServiceDeps, input:
 
 // One round trip: the user of the tenant with their password hash and grants.
 const LOGIN_SELECT = `
-select u.id, u.email, u.password_hash, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+select u.id as user_id, u.email, u.password_hash, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id
  where te.slug = ? and u.email = ?`;
 
-interface LoginRow {
-  id: string;
-  email: string;
+interface LoginRow extends PrincipalRow {
   password_hash: string | null;
-  disabled: boolean;
-  tenant_id: string;
-  slug: string;
-  roles: string[];
-  permissions: string[];
 }
 
-async function verifyAndStart(em: EntityManager, deps: ServiceDeps, input: PasswordLoginInput): Promise<AuthPayload> {
+async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput): Promise<AuthPayload> {
   const [user] = (await em.execute(LOGIN_SELECT, [input.tenant, normaliseEmail(input.email)])) as LoginRow[];
   const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  const principal = { userId: user.id, email: user.email, tenantId: user.tenant_id, tenantSlug: user.slug, roles: user.roles, permissions: user.permissions };
-  return startSession(em, deps, principal, { method: 'password', amr: ['pwd'] }, async (tx) => {
-    if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.id]);
+  return startSession(em, deps, principalOfRow(user), { method: 'password', amr: ['pwd'] }, async (tx) => {
+    if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]);
   });
 }

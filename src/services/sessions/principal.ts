@@ -2,6 +2,7 @@
 // for, and the one query that loads a user's roles and permissions.
 import type { AuthMethod } from '../../db/entities/session.entity.js';
 import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
 
 export interface Viewer {
   id: string;
@@ -52,23 +53,46 @@ export const GRANTS_SQL = (alias: string) => `
                   where ur.user_id = ${alias}.id), '{}') as permissions`;
 
 
+/** What every query of a principal selects: the user, the tenant and GRANTS_SQL's columns. */
+export interface PrincipalRow {
+  user_id: string;
+  email: string;
+  disabled: boolean;
+  tenant_id: string;
+  slug: string;
+  roles: string[];
+  permissions: string[];
+}
+
+export const principalOfRow = (r: PrincipalRow): Principal => ({
+  userId: r.user_id,
+  email: r.email,
+  tenantId: r.tenant_id,
+  tenantSlug: r.slug,
+  roles: r.roles,
+  permissions: r.permissions,
+});
+
 // One round trip: a user, their tenant and their grants.
 const PRINCIPAL_SELECT = `
-select u.id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+select u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id
  where u.id = ?`;
 
+/**
+ * What the caller may do now, from the database, never from a token's claims (they may be
+ * minutes old): an access token's user's current grants; an API key's scopes within its
+ * user's current grants (read when the key was verified, at most API_KEY_CACHE_TTL_MS ago).
+ */
+export async function currentPermissions(em: EntityManager, viewer: Viewer): Promise<string[]> {
+  if (viewer.authMethod === 'api_key') return viewer.permissions;
+  const user = await loadPrincipal(em, viewer.id);
+  if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
+  return user.permissions;
+}
+
 /** A user as a token would carry them, read from the database now; undefined when there is no such user. */
 export async function loadPrincipal(em: EntityManager, userId: string): Promise<(Principal & { disabled: boolean }) | undefined> {
-  const [row] = (await em.execute(PRINCIPAL_SELECT, [userId])) as Array<{
-    id: string;
-    email: string;
-    disabled: boolean;
-    tenant_id: string;
-    slug: string;
-    roles: string[];
-    permissions: string[];
-  }>;
-  if (!row) return undefined;
-  return { userId: row.id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions, disabled: row.disabled };
+  const [row] = (await em.execute(PRINCIPAL_SELECT, [userId])) as PrincipalRow[];
+  return row && { ...principalOfRow(row), disabled: row.disabled };
 }

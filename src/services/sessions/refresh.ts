@@ -13,7 +13,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../limits/rate-limiter.js';
 import { keyedHash, safeEqual } from '../shared/secrets.js';
-import { GRANTS_SQL, type AuthPayload, type Principal } from './principal.js';
+import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from './principal.js';
 import { REFRESH_TOKEN_FORMAT, tokenPayload } from './start.js';
 
 export function deriveSuccessor(secretKey: string, parent: string): string {
@@ -38,7 +38,7 @@ export async function refreshSession(em: EntityManager, deps: RefreshDeps, prese
   return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented));
 }
 
-interface RefreshRow {
+interface RefreshRow extends PrincipalRow {
   token_id: string;
   rotated_at: Date | null;
   token_expires_at: Date;
@@ -49,13 +49,6 @@ interface RefreshRow {
   auth_method: AuthMethod;
   auth_time: Date;
   amr: string[];
-  user_id: string;
-  email: string;
-  disabled: boolean;
-  tenant_id: string;
-  slug: string;
-  roles: string[];
-  permissions: string[];
 }
 
 // One round trip: the token, its session (both locked: concurrent refreshes of a family
@@ -99,7 +92,7 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string): 
       throw new AuthError('auth_refresh_invalid');
     }
     if (row.disabled) throw new AuthError('auth_login_account_disabled');
-    const principal: Principal = { userId: row.user_id, email: row.email, tenantId: row.tenant_id, tenantSlug: row.slug, roles: row.roles, permissions: row.permissions };
+    const principal = principalOfRow(row);
     const session = { id: row.session_id, authMethod: row.auth_method, expiresAt, authTime: new Date(row.auth_time), amr: row.amr };
 
     const successor = deriveSuccessor(config.secretKey, presented);
