@@ -1,18 +1,10 @@
 // The only reader of process.env. Parsed once at boot; bad or missing production
 // secrets refuse the start (README: Configuration).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, read, trustProxy, type Env, type SigningJwk } from './config-parse.js';
 
-export interface SigningJwk {
-  kid: string;
-  alg: 'EdDSA' | 'ES256';
-  kty: string;
-  crv: string;
-  x: string;
-  y?: string;
-  d: string;
-}
+export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -72,104 +64,10 @@ export interface Config {
   shutdownReadyDelayMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 // OWASP's minimum for argon2id; production may only go up from here.
 export const OWASP_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-type Env = Record<string, string | undefined>;
-
-function read(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-function int(env: Env, name: string, fallback: number, min = 0): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}`);
-  return Number(raw);
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}`);
-  return raw as T;
-}
-
-/** Caches whose lifetime is a revocation bound: at most `max` ms (revocations take effect within 5 s: README, Security). */
-function bound(env: Env, name: string, fallback: number, max: number): number {
-  const v = int(env, name, fallback);
-  if (v > max) throw new ConfigError(`${name} must be at most ${max} (it bounds how long a revoked credential keeps working)`);
-  return v;
-}
-
-function list(env: Env, name: string, fallback: string[]): string[] {
-  const raw = read(env, name);
-  return raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): SigningJwk[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(`${name} is not valid JSON (expected a JWK set {"keys": [...]})`);
-  }
-  const keys = (doc as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must be a JWK set with at least one key`);
-  const kids = new Set<string>();
-  return keys.map((k: Record<string, unknown>, i) => {
-    if (typeof k.kid !== 'string' || k.kid === '') throw new ConfigError(`${name}: key ${i} has no kid`);
-    if (kids.has(k.kid)) throw new ConfigError(`${name}: duplicate kid ${k.kid}`);
-    kids.add(k.kid);
-    const okEd = k.alg === 'EdDSA' && k.kty === 'OKP' && k.crv === 'Ed25519';
-    const okEs = k.alg === 'ES256' && k.kty === 'EC' && k.crv === 'P-256';
-    if (!okEd && !okEs) throw new ConfigError(`${name}: key ${k.kid} must be EdDSA on Ed25519 or ES256 on P-256`);
-    if (typeof k.d !== 'string') throw new ConfigError(`${name}: key ${k.kid} is not a private key`);
-    return k as unknown as SigningJwk;
-  });
-}
-
-export function generateSigningKey(alg: 'EdDSA' | 'ES256' = 'EdDSA', kid = randomBytes(8).toString('hex')): SigningJwk {
-  const { privateKey } =
-    alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { ...(privateKey.export({ format: 'jwk' }) as Omit<SigningJwk, 'kid' | 'alg'>), kid, alg };
-}
-
-/** Development secrets, generated once and kept under the data folder (never in production). */
-function devSecrets(dataDir: string): { secretKey: string; jwtPrivateKeys: string } {
-  const file = path.join(dataDir, 'dev-secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const secrets = {
-    secretKey: randomBytes(32).toString('base64url'),
-    jwtPrivateKeys: JSON.stringify({ keys: [generateSigningKey('EdDSA')] }),
-  };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  return secrets;
-}
-
-function trustProxy(raw: string | undefined): Config['trustProxy'] {
-  if (raw === undefined || ['0', 'false', 'off', 'no'].includes(raw.toLowerCase())) return false;
-  if (['true', 'on', 'yes'].includes(raw.toLowerCase())) return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
-}
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
@@ -296,3 +194,4 @@ export function readEnvironment(): Env {
   if (process.env.NODE_ENV !== 'production' && existsSync('.env')) process.loadEnvFile('.env');
   return process.env;
 }
+
