@@ -9,6 +9,8 @@ import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
 import { WebauthnChallenge } from './webauthn-challenge.entity.js';
 import { Passkey } from './passkey.entity.js';
+import { EmailToken } from './email-token.entity.js';
+import { Mail } from './mail.entity.js';
 
-export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail];

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
+export const SIGNUP_POLICIES = ['closed', 'open', 'domains'] as const;
+export type SignupPolicy = (typeof SIGNUP_POLICIES)[number];
+
 @Entity({ tableName: 'tenants' })
 export class Tenant {
-  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt';
+  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt' | 'signup' | 'signupDomains' | 'appUrl';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -21,6 +24,17 @@ export class Tenant {
   /** Role names given to users created on first Google sign-in. */
   @Property({ type: 'text[]', columnType: 'text[]' })
   defaultRoles: string[] = [];
+
+  /** Who may sign up with a password: nobody, anybody, or addresses of `signupDomains`. */
+  @Property({ type: 'text', default: 'closed' })
+  signup: SignupPolicy = 'closed';
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  signupDomains: string[] = [];
+
+  /** The base of the links in mails (never taken from a request's Host header). */
+  @Property({ type: 'text', nullable: true })
+  appUrl: string | null = null;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();

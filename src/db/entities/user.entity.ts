@@ -6,7 +6,7 @@ import { Tenant } from './tenant.entity.js';
 @Entity({ tableName: 'users' })
 @Unique({ name: 'users_tenant_email_unique', properties: ['tenant', 'email'] })
 export class User {
-  [OptionalProps]?: 'id' | 'passwordHash' | 'disabled' | 'createdAt' | 'updatedAt' | 'passwordChangedAt';
+  [OptionalProps]?: 'id' | 'passwordHash' | 'disabled' | 'createdAt' | 'updatedAt' | 'passwordChangedAt' | 'emailVerified';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -24,6 +24,10 @@ export class User {
 
   @Property({ type: 'boolean' })
   disabled: boolean = false;
+
+  /** False only for a self-signed-up user until the mailed link is followed. */
+  @Property({ type: 'boolean', default: true })
+  emailVerified: boolean = true;
 
   @ManyToMany(() => Role, undefined, { pivotTable: 'user_roles', joinColumn: 'user_id', inverseJoinColumn: 'role_id' })
   roles = new Collection<Role>(this);

@@ -6,6 +6,7 @@ import { Migration20261125040000ApiKeys } from './Migration20261125040000ApiKeys
 import { Migration20261125050000RateLimits } from './Migration20261125050000RateLimits.js';
 import { Migration20261201000000Security } from './Migration20261201000000Security.js';
 import { Migration20261201000100Purge } from './Migration20261201000100Purge.js';
+import { Migration20261202000000Accounts } from './Migration20261202000000Accounts.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -18,4 +19,5 @@ export const migrationsList = [
   { name: 'Migration20261125050000RateLimits', class: Migration20261125050000RateLimits },
   { name: 'Migration20261201000000Security', class: Migration20261201000000Security },
   { name: 'Migration20261201000100Purge', class: Migration20261201000100Purge },
+  { name: 'Migration20261202000000Accounts', class: Migration20261202000000Accounts },
 ];

@@ -1,7 +1,7 @@
 // Opaque secrets (refresh tokens, API keys, mailed tokens): high-entropy random strings stored
 // only as a keyed hash (HMAC-SHA256 with SECRET_KEY), so a database dump alone cannot
 // be replayed.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function newOpaqueToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
@@ -15,4 +15,25 @@ export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A 256-bit key of its own for each use of SECRET_KEY (HKDF-SHA256, the label as info). */
+export function derivedKey(secretKey: string, label: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), `auth-gateway ${label}`, 32));
+}
+
+/** AES-256-GCM: a random 96-bit IV, the ciphertext and the tag, as one base64url string. */
+export function seal(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** The plaintext of `seal`; throws when the sealed value was altered or sealed under another key. */
+export function unseal(key: Buffer, sealed: string): string {
+  const raw = Buffer.from(sealed, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(raw.length - 16));
+  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
 }
