@@ -16,6 +16,7 @@ import { createMetrics } from './observability/metrics.js';
 import { finishRequest, newObservation } from './observability/request-log.js';
 import { registerRequestChecks } from './rest/content-types.js';
 import { frameworkErrors, registerErrorHandlers } from './rest/error-handler.js';
+import { accountRoutes } from './rest/routes/account.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
@@ -27,6 +28,7 @@ import { createApiKeyVerifier } from './services/keys/verifier.js';
 import { createGoogleVerifier } from './services/google/verifier.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/passwords/hasher.js';
 import { createPurgeService, type PurgeService } from './services/maintenance/purge.js';
+import { countPendingMail, createMailSender, type MailSender } from './services/mail/sender.js';
 import { createRateLimiter } from './services/limits/rate-limiter.js';
 import { createSessionCache } from './services/sessions/session-cache.js';
 import { createTokenService } from './services/tokens/access-tokens.js';
@@ -48,6 +50,8 @@ export interface Gateway {
   deps: ServiceDeps;
   /** Deletes expired rows every PURGE_INTERVAL_SECONDS; `purge.runOnce()` runs it now. */
   purge: PurgeService;
+  /** Delivers the mail outbox (README: Mail); `runOnce()` / `drain()` run passes now, `wake()` one soon. */
+  mailer: MailSender;
   /** Readiness goes false; used by graceful shutdown. */
   stopAccepting(): void;
 }
@@ -64,7 +68,8 @@ export interface BuildOptions {
 export async function buildApp(config: Config, orm: Db, options: BuildOptions = {}): Promise<Gateway> {
   // Background failures (the throttled last-used write of API keys) are logged, never thrown.
   let logBackground: (err: unknown) => void = () => {};
-  const metrics = createMetrics(() => poolStats(orm));
+  let runLater: ServiceDeps['later'] = () => {};
+  const metrics = createMetrics(() => poolStats(orm), () => countPendingMail(orm));
   // One clock for the services and their caches (tests may replace it).
   const now = options.deps?.now ?? (() => new Date());
   const deps: ServiceDeps = {
@@ -76,6 +81,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     limiter: createRateLimiter(config, orm),
     sessions: createSessionCache(config.sessionCacheTtlMs, now),
     now,
+    later: (task, failure) => runLater(task, failure),
     ...options.deps,
   };
   let accepting = true;
@@ -100,6 +106,17 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   });
 
   logBackground = (err) => app.log.warn({ err }, 'background write failed');
+  // Work after the answer: tracked, so that shutdown lets it finish before the pool closes.
+  const afterAnswer = new Set<Promise<unknown>>();
+  runLater = (task, failure) => {
+    const done: Promise<unknown> = task()
+      .catch((err) => app.log.error({ err, code: failure }, 'work after the answer failed'))
+      .finally(() => afterAnswer.delete(done));
+    afterAnswer.add(done);
+  };
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...afterAnswer]);
+  });
 
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRequest', async (req, reply) => {
@@ -167,6 +184,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(passkeyRoutes, { config });
   await app.register(googleRoutes, { config });
   await app.register(apiKeyRoutes, { config });
+  await app.register(accountRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 
@@ -190,5 +208,11 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   app.addHook('onClose', async () => purge.stop());
   purge.start();
 
-  return { app, deps, purge, stopAccepting: () => (accepting = false) };
+  // The outbox is delivered in the background from now on; services wake it after a commit.
+  const mailer = createMailSender({ config, orm, now: () => deps.now(), log: app.log, observe: (kind, outcome) => metrics.mail(kind, outcome) });
+  deps.mailer ??= mailer;
+  app.addHook('onClose', async () => mailer.stop());
+  mailer.start();
+
+  return { app, deps, purge, mailer, stopAccepting: () => (accepting = false) };
 }

@@ -52,12 +52,25 @@ export interface Config {
     addressFailures: number;
     optionsPerAddress: number;
     apiKeyCreates: number;
+    /** Sign-up, resend and forgot mails per client address and per account, per hour. */
+    mailsPerAddress: number;
+    mailsPerAccount: number;
     redisUrl: string | undefined;
   };
   graphqlLimits: { maxAliases: number; maxDepth: number; maxTokens: number; maxCost: number };
   /** Purge of expired rows (src/services/purge.service.ts); intervalSeconds 0 disables it. */
   purge: { intervalSeconds: number; batchSize: number; auditRetentionDays: number };
+  /** The outbox's sender (src/services/mail/sender.ts). smtpUrl unset: files under dataDir/mail outside production, queued in production. */
+  mail: { smtpUrl: string | undefined; from: string; maxAttempts: number; pollIntervalMs: number; retryBaseMs: number; retryMaxMs: number };
   maxPasswordLength: number;
+  accounts: {
+    passwordMinLength: number;
+    /** Seconds a mailed verification / reset token stays valid. */
+    emailVerifyTtl: number;
+    passwordResetTtl: number;
+    /** The base of mailed links for tenants without an app_url of their own (unset in production). */
+    appUrl: string | undefined;
+  };
   logLevel: string;
   bodyLimit: number;
   shutdownTimeoutMs: number;
@@ -168,6 +181,8 @@ export function loadConfig(env: Env = process.env): Config {
       addressFailures: int(env, 'RATE_LIMIT_ADDRESS_FAILURES', 100, 1),
       optionsPerAddress: int(env, 'RATE_LIMIT_OPTIONS_PER_ADDRESS', 300, 1),
       apiKeyCreates: int(env, 'RATE_LIMIT_API_KEY_CREATES', 50, 1),
+      mailsPerAddress: int(env, 'RATE_LIMIT_MAILS_PER_ADDRESS', 20, 1),
+      mailsPerAccount: int(env, 'RATE_LIMIT_MAILS_PER_ACCOUNT', 5, 1),
       redisUrl: read(env, 'REDIS_URL'),
     },
     graphqlLimits: {
@@ -181,11 +196,36 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: int(env, 'PURGE_BATCH_SIZE', 1000, 1),
       auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 1),
     },
+    mail: mailConfig(env),
     maxPasswordLength: int(env, 'MAX_PASSWORD_LENGTH', 1024, 64),
+    accounts: {
+      passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),
+      emailVerifyTtl: int(env, 'EMAIL_VERIFY_TTL', 86400, 1),
+      passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1),
+      // Outside production the demo page at this gateway follows the links.
+      appUrl: read(env, 'APP_URL') ?? (production ? undefined : `http://localhost:${port}/demo`),
+    },
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0),
     shutdownReadyDelayMs: int(env, 'SHUTDOWN_READY_DELAY_MS', 0, 0),
+  };
+}
+
+/** Delivery of the mail outbox (README: Mail): the first retry within 5 s, no wait over 60 s. */
+function mailConfig(env: Env): Config['mail'] {
+  const smtpUrl = read(env, 'SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/?#]+/.test(smtpUrl)) throw new ConfigError('SMTP_URL must be smtp://host:port or smtps://host:port (credentials as user:pass@)');
+  const retryBaseMs = int(env, 'MAIL_RETRY_BASE_MS', 2000, 1);
+  const retryMaxMs = int(env, 'MAIL_RETRY_MAX_MS', 60_000, 1);
+  if (retryBaseMs > 5000 || retryMaxMs > 60_000 || retryBaseMs > retryMaxMs) throw new ConfigError('MAIL_RETRY_BASE_MS must be at most 5000 and MAIL_RETRY_MAX_MS between it and 60000');
+  return {
+    smtpUrl,
+    from: read(env, 'MAIL_FROM') ?? 'auth-gateway <no-reply@localhost>',
+    maxAttempts: int(env, 'MAIL_MAX_ATTEMPTS', 20, 1),
+    pollIntervalMs: int(env, 'MAIL_POLL_INTERVAL_MS', 1000),
+    retryBaseMs,
+    retryMaxMs,
   };
 }
 

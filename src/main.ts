@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
   }
   if (embedded) {
-    const password = await ensureDemoTenant(orm.em.fork(), createPasswordHasher(config.password));
+    const password = await ensureDemoTenant(orm.em.fork(), createPasswordHasher(config.password), config.accounts.appUrl);
     if (password) {
       // Printed once, to the terminal only (never to the JSON log): it is not stored anywhere.
       process.stdout.write(

@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig, readEnvironment, type Config } from '../config.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded.js';
 import { migrate, openDb, type Db } from '../db/orm.js';
-import { createRole, createTenant, createUser, setUserDisabled, setUserPassword } from '../services/admin/commands.js';
+import type { SignupPolicy } from '../db/entities/tenant.entity.js';
+import { createRole, createTenant, createUser, setTenantSettings, setUserDisabled, setUserPassword } from '../services/admin/commands.js';
 import { importDocument } from '../services/admin/import.js';
 import { AdminError, generatePassword } from '../services/admin/records.js';
 import { createPasswordHasher } from '../services/passwords/hasher.js';
@@ -16,6 +17,8 @@ export const USAGE = `usage: npm run admin -- <command>
 
   migrate                                     apply pending database migrations
   tenant create <slug> --name <name> [--google-domains a.com,b.com] [--default-roles r1,r2]
+                [--signup closed|open|domains] [--signup-domains a.com,b.com] [--app-url https://app.example]
+  tenant set <slug> [--name <name>] [the same options as create]   change what is given, keep the rest
   role create <name> --tenant <slug> [--permissions p1,p2]
   user create <email> --tenant <slug> [--roles r1,r2] [--password-stdin] [--disabled]
                                               without --password-stdin a password is generated and printed
@@ -43,6 +46,9 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       tenant: { type: 'string' },
       'google-domains': { type: 'string' },
       'default-roles': { type: 'string' },
+      signup: { type: 'string' },
+      'signup-domains': { type: 'string' },
+      'app-url': { type: 'string' },
       permissions: { type: 'string' },
       roles: { type: 'string' },
       'password-stdin': { type: 'boolean' },
@@ -62,6 +68,13 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
     return v;
   };
 
+  // Sign-up settings of `tenant create` / `tenant set`: only what was given.
+  const signupSettings = () => ({
+    ...(values.signup !== undefined ? { signup: values.signup as SignupPolicy } : {}),
+    ...(values['signup-domains'] !== undefined ? { signupDomains: csv(values['signup-domains']) } : {}),
+    ...(values['app-url'] !== undefined ? { appUrl: values['app-url'] === '' ? null : values['app-url'] } : {}),
+  });
+
   const command = area === 'migrate' || area === 'import' ? area : `${area} ${verb ?? ''}`.trim();
   switch (command) {
     case 'migrate': {
@@ -75,8 +88,20 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
         name: need(values.name, '--name'),
         googleDomains: csv(values['google-domains']),
         defaultRoles: csv(values['default-roles']),
+        ...signupSettings(),
       });
       io.out(`tenant ${t.slug} created (${t.id})`);
+      return 0;
+    }
+    case 'tenant set': {
+      const given = (flag: string) => (values[flag as keyof typeof values] === undefined ? undefined : csv(values[flag as keyof typeof values] as string));
+      const t = await setTenantSettings(em, need(arg, 'the tenant slug'), {
+        name: values.name,
+        googleDomains: given('google-domains'),
+        defaultRoles: given('default-roles'),
+        ...signupSettings(),
+      });
+      io.out(`tenant ${t.slug}: signup ${t.signup}${t.signupDomains.length ? ` (${t.signupDomains.join(', ')})` : ''}, app_url ${t.appUrl ?? '(none)'}`);
       return 0;
     }
     case 'role create': {
@@ -92,14 +117,14 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
         password,
         roles: csv(values.roles),
         disabled: values.disabled === true,
-      });
+      }, config);
       io.out(`user ${u.email} created in ${values.tenant} (${u.id})`);
       if (generated) io.out(`password: ${password}`);
       return 0;
     }
     case 'user password': {
       const { password, generated } = await passwordInput();
-      await setUserPassword(em, passwords, need(values.tenant, '--tenant'), need(arg, 'the e-mail'), password);
+      await setUserPassword(em, passwords, need(values.tenant, '--tenant'), need(arg, 'the e-mail'), password, config);
       io.out(`password of ${arg} changed; their sessions were ended`);
       if (generated) io.out(`password: ${password}`);
       return 0;

@@ -231,6 +231,37 @@ export const catalog = {
     ...client(409, 'That Google account is already linked to another user of the tenant.', 'This Google account is linked to another user.', 'Unlink it from the other user first, or sign in as that user.'),
     since: '0.2.0',
   },
+  auth_signup_not_allowed: {
+    ...client(403, 'The tenant does not admit password sign-up, or not for this e-mail domain (its `signup` setting).', 'Sign-up is not open here.', 'An administrator opens sign-up (signup: open or domains) or invites the user.'),
+    since: '0.2.0',
+  },
+  auth_password_weak: {
+    ...client(
+      422,
+      'The new password breaks the password policy: too short or too long, a common password, or the e-mail address (or its local part).',
+      'The password is too weak.',
+      'Choose a longer, uncommon password that is not the e-mail address.',
+    ),
+    since: '0.2.0',
+  },
+  auth_email_token_invalid: {
+    ...client(400, 'The mailed token (e-mail verification or password reset) is unknown, expired or already used.', 'The link is invalid or has expired.', 'Ask for a new mail and follow its link.'),
+    since: '0.2.0',
+  },
+  auth_email_not_verified: {
+    ...client(403, 'The password was right, but the account signed itself up and its e-mail address is not verified yet.', 'The e-mail address is not verified.', 'Follow the link in the verification mail, or ask for a new one (resend).'),
+    since: '0.2.0',
+  },
+  auth_password_change_invalid: {
+    ...client(401, 'The current password given to change the password is wrong.', 'The current password is wrong.', 'Ask the user for the current password; repeated failures count against the account\'s limit.'),
+    since: '0.2.0',
+  },
+  auth_signup_db_error: { ...db('Database failure during sign-up.', 'Database failure during sign-up.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
+  auth_signup_internal_error: { ...internal('Unexpected server error during sign-up (e.g. a tenant without app_url for the mail\'s link).', 'Unexpected error during sign-up.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_email_db_error: { ...db('Database failure verifying an e-mail address or resending its mail.', 'Database failure during e-mail verification.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
+  auth_email_internal_error: { ...internal('Unexpected server error verifying an e-mail address or resending its mail.', 'Unexpected error during e-mail verification.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_password_db_error: { ...db('Database failure during a forgotten-password request, a reset or a password change.', 'Database failure during a password operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
+  auth_password_internal_error: { ...internal('Unexpected server error during a forgotten-password request, a reset or a password change.', 'Unexpected error during a password operation.', 'Inspect logs for details.'), since: '0.2.0' },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',
@@ -307,6 +338,7 @@ export const operations = {
   login: op('login', 'POST', '/auth/login', 'none', 'auth_login_db_error', 'auth_login_internal_error', [
     'auth_login_invalid_credentials',
     'auth_login_account_disabled',
+    'auth_email_not_verified',
     'auth_rate_limited',
   ]),
   refresh: op('refresh', 'POST', '/auth/refresh', 'none', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
@@ -359,6 +391,20 @@ export const operations = {
   apiKeys: keys('apiKeys', 'GET', '/auth/api-keys', 'any', 'auth_internal_error', []),
   revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found']),
   me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
+  signUp: op('signUp', 'POST', '/auth/signup', 'none', 'auth_signup_db_error', 'auth_signup_internal_error', ['auth_signup_not_allowed', 'auth_password_weak']),
+  verifyEmail: op('verifyEmail', 'POST', '/auth/email/verify', 'none', 'auth_email_db_error', 'auth_email_internal_error', ['auth_email_token_invalid']),
+  resendVerification: op('resendVerification', 'POST', '/auth/email/verify/resend', 'none', 'auth_email_db_error', 'auth_email_internal_error', []),
+  forgotPassword: op('forgotPassword', 'POST', '/auth/password/forgot', 'none', 'auth_password_db_error', 'auth_password_internal_error', []),
+  resetPassword: op('resetPassword', 'POST', '/auth/password/reset', 'none', 'auth_password_db_error', 'auth_password_internal_error', [
+    'auth_email_token_invalid',
+    'auth_password_weak',
+  ]),
+  changePassword: op('changePassword', 'POST', '/auth/password/change', 'session', 'auth_password_db_error', 'auth_password_internal_error', [
+    'auth_reauthentication_required',
+    'auth_password_change_invalid',
+    'auth_password_weak',
+    'auth_rate_limited',
+  ]),
 } as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof operations;

@@ -8,7 +8,23 @@ import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
 
 /** Root fields that check a credential (a password, token, key, assertion or ID token). */
-export const CREDENTIAL_FIELDS = new Set(['login', 'refresh', 'logout', 'webauthnLoginVerify', 'webauthnRegisterVerify', 'loginWithGoogle', 'createApiKey']);
+export const CREDENTIAL_FIELDS = new Set([
+  'login',
+  'refresh',
+  'logout',
+  'webauthnLoginVerify',
+  'webauthnRegisterVerify',
+  'loginWithGoogle',
+  'linkGoogle',
+  'createApiKey',
+  // They hash a password, consume a mailed token or send a mail.
+  'signUp',
+  'verifyEmail',
+  'resendVerification',
+  'forgotPassword',
+  'resetPassword',
+  'changePassword',
+]);
 
 function countCredentialFields(context: ValidationContext, set: SelectionSetNode, seen: Set<string>): number {
   let n = 0;

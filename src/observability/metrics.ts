@@ -3,6 +3,8 @@
 // patterns — never from user input.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { catalog, isErrorCode, operations, type ErrorClass } from '../errors/catalog.js';
+import { MAIL_KINDS } from '../services/mail/outbox.js';
+import type { MailOutcome } from '../services/mail/sender.js';
 
 export type Transport = 'rest' | 'graphql';
 export type Outcome = 'success' | ErrorClass;
@@ -54,9 +56,15 @@ export interface Metrics {
   passwordHash(kind: 'hash' | 'verify', seconds: number): void;
   /** One purge run: rows deleted per table (a bounded set of table names), its duration, whether every table went through. */
   purge(deleted: Record<string, number>, seconds: number, outcome: 'success' | 'failure'): void;
+  /** One delivery of the mail outbox; kinds outside MAIL_KINDS are labelled 'other'. */
+  mail(kind: string, outcome: MailOutcome): void;
 }
 
-export function createMetrics(pool: () => PoolStats | undefined): Metrics {
+const MAIL_KIND_LABELS = new Set<string>(MAIL_KINDS);
+/** Bound on the scrape's count of pending mail; past it the gauge keeps its last value. */
+export const MAIL_PENDING_TIMEOUT_MS = 1000;
+
+export function createMetrics(pool: () => PoolStats | undefined, mailPending?: () => Promise<number>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -118,6 +126,24 @@ export function createMetrics(pool: () => PoolStats | undefined): Metrics {
   poolGauge('auth_db_pool_connections_free', 'Idle database connections in the pool.', (s) => s.free);
   poolGauge('auth_db_pool_pending_acquires', 'Requests waiting for a database connection.', (s) => s.pendingAcquires);
   poolGauge('auth_db_pool_pending_creates', 'Database connections being opened.', (s) => s.pendingCreates);
+  const mailSent = new Counter({
+    name: 'auth_mail_sent_total',
+    help: 'Deliveries of the mail outbox by kind and outcome (sent; retried: failed, tried again later; abandoned: failed for the last time).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'auth_mail_outbox_pending',
+    help: 'Mails of the outbox waiting to be sent (counted in the database at scrape time).',
+    registers: [registry],
+    async collect() {
+      if (!mailPending) return this.set(0);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAIL_PENDING_TIMEOUT_MS)));
+      const n = await Promise.race([mailPending().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+      if (n !== undefined) this.set(n);
+    },
+  });
 
   return {
     registry,
@@ -130,5 +156,6 @@ export function createMetrics(pool: () => PoolStats | undefined): Metrics {
       purgeRuns.inc({ outcome });
       purgeDuration.observe(seconds);
     },
+    mail: (kind, outcome) => mailSent.inc({ kind: MAIL_KIND_LABELS.has(kind) ? kind : 'other', outcome }),
   };
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { ErrorCode } from '../errors/catalog.js';
 import type { ApiKeyVerifier } from './keys/verifier.js';
 import type { GoogleVerifier } from './google/verifier.js';
 import type { PasswordHasher } from './passwords/hasher.js';
@@ -16,4 +17,12 @@ export interface ServiceDeps {
   limiter: RateLimiter;
   sessions: SessionCache;
   now(): Date;
+  /**
+   * Run `task` after the answer has gone, tracked until done (shutdown waits for it); a failure
+   * is logged with `failure`, the operation's code. For work whose cost would otherwise tell
+   * whether an account exists (resend, forgot).
+   */
+  later(task: () => Promise<unknown>, failure: ErrorCode): void;
+  /** This instance's mail sender: `mailer?.wake()` after committing a transaction that queued mail (absent outside the app). */
+  mailer?: { wake(): void };
 }

@@ -163,6 +163,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     PASSWORD_HASH_ITERATIONS: '1',
     // The purge runs when a test says so (purge.test.ts), never in the middle of another file's.
     PURGE_INTERVAL_SECONDS: '0',
+    // Mail leaves when a service wakes the sender after its commit; no polling in the way of
+    // the tests that count queries (tests of the sender set an interval).
+    MAIL_POLL_INTERVAL_MS: '0',
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);

@@ -1,14 +1,15 @@
-// The purge deletes exactly the expired and dead rows (challenges, rate-limit rows, dead sessions with their refresh tokens, old audit events) in bounded batches, from several instances at once without errors, measured, and never a live session's rotated tokens.
+// The purge deletes exactly the expired and dead rows (challenges, rate-limit rows, dead sessions with their refresh tokens, old audit events, old sent and abandoned mail) in bounded batches, from several instances at once without errors, measured, and never a live session's rotated tokens.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/maintenance/purge.js';
+import { MAIL_RETENTION_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/maintenance/purge.js';
 import { ACME, ADA, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Interval 0: no background runs, the tests trigger every run. Grace 0: presenting a rotated
 // token twice is reuse at once. Small batches, so that runs take several.
-const ENV = { PURGE_INTERVAL_SECONDS: '0', PURGE_BATCH_SIZE: '10', REFRESH_REUSE_GRACE: '0' };
+// No mail sender polling: the mail rows of these tests are the test's own.
+const ENV = { PURGE_INTERVAL_SECONDS: '0', PURGE_BATCH_SIZE: '10', REFRESH_REUSE_GRACE: '0', MAIL_POLL_INTERVAL_MS: '0' };
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
@@ -77,6 +78,16 @@ async function auditEvents(n: number, createdAt: Date): Promise<string[]> {
     `insert into audit_events (id, tenant_id, type, details, created_at)
      select gen_random_uuid(), t.id, 'auth_refresh_reused', '{}', $1 from tenants t, generate_series(1, $2) where t.slug = 'acme' returning id`,
     [createdAt, n],
+  );
+}
+
+/** `n` outbox rows in `status`, created at `createdAt` (pending ones due only tomorrow). */
+async function mails(n: number, status: 'pending' | 'sent' | 'abandoned', createdAt: Date): Promise<string[]> {
+  return ids(
+    `insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at, sent_at)
+     select gen_random_uuid(), null, 'verify_email', $1, null, 1, now() + interval '1 day', $2, case when $1 = 'sent' then $2::timestamptz end
+       from generate_series(1, $3) returning id`,
+    [status, createdAt, n],
   );
 }
 
@@ -165,6 +176,7 @@ describe('one run', () => {
       refresh_tokens: deadTokens,
       sessions: deadSids.length,
       audit_events: oldEvents.length,
+      mail_outbox: 0,
     });
 
     // A purged session's token answers what it answered before.
@@ -199,6 +211,23 @@ describe('one run', () => {
     expect(run.batches.audit_events).toBe(1);
   });
 
+  it('deletes sent and abandoned mail created more than a day ago, and never pending mail', async () => {
+    const old = [...(await mails(12, 'sent', ago(MAIL_RETENTION_MS + MINUTE))), ...(await mails(3, 'abandoned', ago(MAIL_RETENTION_MS + MINUTE)))];
+    const kept = [
+      ...(await mails(2, 'pending', ago(MAIL_RETENTION_MS + DAY))),
+      ...(await mails(2, 'sent', ago(MAIL_RETENTION_MS - MINUTE))),
+      ...(await mails(1, 'abandoned', ago(MAIL_RETENTION_MS - MINUTE))),
+    ];
+    const run = await purge();
+    expect(run.failed).toEqual([]);
+    expect(run.deleted.mail_outbox).toBe(old.length);
+    // More rows than a batch: bounded statements, the last one short.
+    expect(run.batches.mail_outbox).toBe(Math.floor(old.length / gw.config.purge.batchSize) + 1);
+    expect(await remaining('mail_outbox', 'id', old)).toEqual([]);
+    expect((await remaining('mail_outbox', 'id', kept)).sort()).toEqual([...kept].sort());
+    await gw.sql('delete from mail_outbox where id = any($1)', [kept]);
+  });
+
   it('keeps audit events for AUDIT_RETENTION_DAYS', async () => {
     const retention = gw.config.purge.auditRetentionDays * DAY;
     const old = await auditEvents(2, ago(retention + MINUTE));
@@ -230,6 +259,7 @@ describe('concurrent runs', () => {
         refresh_tokens: await tokensOf(dead),
         sessions: dead.length,
         audit_events: (await auditEvents(150, ago(gw.config.purge.auditRetentionDays * DAY + MINUTE))).length,
+        mail_outbox: (await mails(150, 'sent', ago(MAIL_RETENTION_MS + MINUTE))).length,
       };
 
       const [a, b] = await Promise.all([purge(gw), purge(gw2)]);

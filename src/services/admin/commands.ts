@@ -7,6 +7,8 @@ import { User } from '../../db/entities/user.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import { revokeSessions } from '../sessions/start.js';
+import type { Config } from '../../config.js';
+import { passwordProblem } from '../accounts/policy.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
 
@@ -14,6 +16,30 @@ export async function createTenant(em: EntityManager, input: TenantInput): Promi
   return transactional(em, async (tx) => {
     check(!(await tx.findOne(Tenant, { slug: input.slug })), `tenant ${input.slug} already exists`);
     return upsertTenant(tx, input, { created: 0, updated: 0, unchanged: 0 });
+  });
+}
+
+/** Change a tenant's settings; what is not given stays as it is. */
+export async function setTenantSettings(
+  em: EntityManager,
+  slug: string,
+  settings: Pick<TenantInput, 'googleDomains' | 'defaultRoles' | 'signup' | 'signupDomains' | 'appUrl'> & { name?: string },
+): Promise<Tenant> {
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, slug);
+    return upsertTenant(
+      tx,
+      {
+        slug,
+        name: settings.name ?? tenant.name,
+        googleDomains: settings.googleDomains ?? tenant.googleDomains,
+        defaultRoles: settings.defaultRoles ?? tenant.defaultRoles,
+        signup: settings.signup,
+        signupDomains: settings.signupDomains,
+        appUrl: settings.appUrl,
+      },
+      { created: 0, updated: 0, unchanged: 0 },
+    );
   });
 }
 
@@ -26,14 +52,24 @@ export async function createRole(em: EntityManager, tenantSlug: string, name: st
   });
 }
 
+/** The password policy of the sign-up forms holds for the CLI too (config: its settings). */
+export type PasswordPolicy = Pick<Config, 'accounts' | 'maxPasswordLength'>;
+
+function checkPolicy(policy: PasswordPolicy | undefined, password: string, email: string): void {
+  if (!policy) return check(password.length >= 8, 'the password must have at least 8 characters');
+  const problem = passwordProblem(policy, password, email);
+  check(problem === null, `the password is refused by the password policy: ${problem}`);
+}
+
 export async function createUser(
   em: EntityManager,
   passwords: PasswordHasher,
   input: { tenant: string; email: string; password: string; roles?: string[]; disabled?: boolean },
+  policy?: PasswordPolicy,
 ): Promise<User> {
   const email = normaliseEmail(input.email);
   check(EMAIL.test(email), 'not an e-mail address');
-  check(input.password.length >= 8, 'the password must have at least 8 characters');
+  checkPolicy(policy, input.password, email);
   const passwordHash = await passwords.hash(input.password);
   return transactional(em, async (tx) => {
     const tenant = await tenantBySlug(tx, input.tenant);
@@ -55,8 +91,15 @@ export async function setUserDisabled(em: EntityManager, tenantSlug: string, ema
 }
 
 /** Sets a new password; every session of the user ends, and every API key is revoked. */
-export async function setUserPassword(em: EntityManager, passwords: PasswordHasher, tenantSlug: string, email: string, password: string): Promise<void> {
-  check(password.length >= 8, 'the password must have at least 8 characters');
+export async function setUserPassword(
+  em: EntityManager,
+  passwords: PasswordHasher,
+  tenantSlug: string,
+  email: string,
+  password: string,
+  policy?: PasswordPolicy,
+): Promise<void> {
+  checkPolicy(policy, password, normaliseEmail(email));
   const passwordHash = await passwords.hash(password);
   await transactional(em, async (tx) => {
     const tenant = await tenantBySlug(tx, tenantSlug);

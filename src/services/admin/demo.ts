@@ -13,7 +13,7 @@ export const DEMO_PERMISSIONS = ['api_keys:create', 'api_keys:manage', 'users:re
  * Seed the embedded database's `demo` tenant with an `admin` role and an admin user.
  * Answers the generated password when it created the user (to be printed once), or null.
  */
-export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHasher): Promise<string | null> {
+export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHasher, appUrl?: string): Promise<string | null> {
   if (await em.findOne(Tenant, { slug: DEMO_TENANT })) return null;
   const password = generatePassword();
   await importDocument(em, passwords, {
@@ -21,6 +21,9 @@ export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHas
       {
         slug: DEMO_TENANT,
         name: 'Demo',
+        // Anyone may sign up on the demo page, whose pages follow the mailed links.
+        signup: 'open',
+        app_url: appUrl ?? null,
         roles: [{ name: 'admin', permissions: DEMO_PERMISSIONS }],
         users: [{ email: DEMO_ADMIN_EMAIL, password, roles: ['admin'] }],
       },

@@ -7,7 +7,8 @@ import type { PasswordHasher } from '../passwords/hasher.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { Role } from '../../db/entities/role.entity.js';
 import { revokeSessions } from '../sessions/start.js';
-import { check, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
+import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.entity.js';
+import { check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
 
 export type { ImportReport };
 
@@ -17,6 +18,9 @@ export interface ImportDocument {
     name: string;
     google_domains?: string[];
     default_roles?: string[];
+    signup?: SignupPolicy;
+    signup_domains?: string[];
+    app_url?: string | null;
     roles?: Array<{ name: string; permissions: string[] }>;
     users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
   }>;
@@ -33,6 +37,10 @@ export function parseImportDocument(doc: unknown): ImportDocument {
     check(typeof t.name === 'string' && t.name.trim() !== '', `${where}.name is required`);
     strings(t.google_domains, `${where}.google_domains`);
     strings(t.default_roles, `${where}.default_roles`);
+    strings(t.signup_domains, `${where}.signup_domains`);
+    check(t.signup === undefined || SIGNUP_POLICIES.includes(t.signup), `${where}.signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
+    check(t.app_url === undefined || t.app_url === null || typeof t.app_url === 'string', `${where}.app_url must be a URL or null`);
+    checkAppUrl(t.app_url, `${where}.app_url`);
     for (const [j, r] of (t.roles ?? []).entries()) {
       check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
       for (const p of strings(r.permissions, `${where}.roles[${j}].permissions`)) check(PERMISSION.test(p), `invalid permission name ${JSON.stringify(p)}`);
@@ -54,7 +62,11 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
   const hashes = new Map<string, string>();
   await transactional(em, async (tx) => {
     for (const t of doc.tenants) {
-      const tenant = await upsertTenant(tx, { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles }, report);
+      const tenant = await upsertTenant(
+        tx,
+        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url },
+        report,
+      );
       const roles = new Map<string, Role>();
       for (const r of t.roles ?? []) roles.set(r.name, await upsertRole(tx, tenant, r.name, r.permissions, report));
       for (const u of t.users ?? []) {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Permission } from '../../db/entities/permission.entity.js';
 import { Role } from '../../db/entities/role.entity.js';
-import { Tenant } from '../../db/entities/tenant.entity.js';
+import { SIGNUP_POLICIES, Tenant, type SignupPolicy } from '../../db/entities/tenant.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 
 export class AdminError extends Error {
@@ -61,22 +61,54 @@ export interface TenantInput {
   name: string;
   googleDomains?: string[];
   defaultRoles?: string[];
+  /** The sign-up settings; left as they are when not given. */
+  signup?: SignupPolicy;
+  signupDomains?: string[];
+  appUrl?: string | null;
+}
+
+const lowerAll = (xs: string[]) => xs.map((d) => d.trim().toLowerCase());
+
+/** A URL mailed links can be built on: http(s), no query or fragment. */
+export function checkAppUrl(value: string | null | undefined, what = 'app_url'): void {
+  if (value === null || value === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    /* checked below */
+  }
+  check(url && ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash, `${what} must be an http(s) URL without query or fragment`);
 }
 
 /** Create a tenant, or bring an existing one in line with the input. */
 export async function upsertTenant(em: EntityManager, input: TenantInput, report: ImportReport): Promise<Tenant> {
   check(SLUG.test(input.slug), 'the tenant slug must be lower-case letters, digits and dashes');
-  const domains = (input.googleDomains ?? []).map((d) => d.trim().toLowerCase());
+  check(input.signup === undefined || SIGNUP_POLICIES.includes(input.signup), `signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
+  checkAppUrl(input.appUrl);
+  const domains = lowerAll(input.googleDomains ?? []);
   const defaults = input.defaultRoles ?? [];
   const tenant = await em.findOne(Tenant, { slug: input.slug });
+  const settings = {
+    ...(input.signup !== undefined ? { signup: input.signup } : {}),
+    ...(input.signupDomains !== undefined ? { signupDomains: lowerAll(input.signupDomains) } : {}),
+    ...(input.appUrl !== undefined ? { appUrl: input.appUrl } : {}),
+  };
   if (!tenant) {
     report.created++;
-    return em.create(Tenant, { slug: input.slug, name: input.name, googleDomains: domains, defaultRoles: defaults });
+    return em.create(Tenant, { slug: input.slug, name: input.name, googleDomains: domains, defaultRoles: defaults, ...settings });
   }
-  if (tenant.name === input.name && sameSet(tenant.googleDomains, domains) && sameSet(tenant.defaultRoles, defaults)) {
+  const same =
+    tenant.name === input.name &&
+    sameSet(tenant.googleDomains, domains) &&
+    sameSet(tenant.defaultRoles, defaults) &&
+    (settings.signup === undefined || settings.signup === tenant.signup) &&
+    (settings.signupDomains === undefined || sameSet(settings.signupDomains, tenant.signupDomains)) &&
+    (settings.appUrl === undefined || settings.appUrl === tenant.appUrl);
+  if (same) {
     report.unchanged++;
   } else {
-    Object.assign(tenant, { name: input.name, googleDomains: domains, defaultRoles: defaults });
+    Object.assign(tenant, { name: input.name, googleDomains: domains, defaultRoles: defaults, ...settings });
     report.updated++;
   }
   return tenant;

@@ -54,6 +54,8 @@ async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, te
     let user: User | null = await tx.findOne(User, { tenant, email: id.email });
     if (user) {
       if (!googleOwnsEmail(id)) throw new AuthError('auth_google_link_required');
+      // Google is authoritative for the address: that proves it as a mailed link would.
+      user.emailVerified = true;
     } else {
       if (!id.hostedDomain || !tenant.googleDomains.includes(id.hostedDomain)) throw new AuthError('auth_google_account_not_allowed');
       user = tx.create(User, { tenant, email: id.email, passwordHash: null, createdAt: deps.now(), updatedAt: deps.now() });

@@ -24,7 +24,9 @@ export type LimitName =
   | 'webauthn_verify_address'
   | 'google_address'
   | 'api_key_create_account'
-  | 'api_key_auth_address';
+  | 'api_key_auth_address'
+  | 'mail_address'
+  | 'mail_account';
 
 export type LimitKey = readonly [LimitName, string];
 
@@ -72,11 +74,15 @@ export function addressKey(ip: string): string {
   return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
-function points(config: Config['rateLimit'], name: LimitName): number {
-  if (name === 'login_account') return config.accountFailures;
-  if (name === 'webauthn_options_address') return config.optionsPerAddress;
-  if (name === 'api_key_create_account') return config.apiKeyCreates;
-  return config.addressFailures;
+/** Each limit's points per window: failures per RATE_LIMIT_WINDOW_SECONDS, mails per hour. */
+function limitOf(config: Config['rateLimit'], name: LimitName): { points: number; duration: number } {
+  const window = (points: number) => ({ points, duration: config.windowSeconds });
+  if (name === 'login_account') return window(config.accountFailures);
+  if (name === 'webauthn_options_address') return window(config.optionsPerAddress);
+  if (name === 'api_key_create_account') return window(config.apiKeyCreates);
+  if (name === 'mail_address') return { points: config.mailsPerAddress, duration: 3600 };
+  if (name === 'mail_account') return { points: config.mailsPerAccount, duration: 3600 };
+  return window(config.addressFailures);
 }
 
 const NAMES: LimitName[] = [
@@ -88,6 +94,8 @@ const NAMES: LimitName[] = [
   'google_address',
   'api_key_create_account',
   'api_key_auth_address',
+  'mail_address',
+  'mail_account',
 ];
 
 /**
@@ -109,7 +117,7 @@ export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'
   redis?.on('error', () => {}); // failures surface on the calls themselves
   const limiters = new Map<LimitName, RateLimiterAbstract>(
     NAMES.map((name) => {
-      const opts = { keyPrefix: name, points: points(rl, name), duration: rl.windowSeconds };
+      const opts = { keyPrefix: name, ...limitOf(rl, name) };
       const limiter = redis
         ? new RateLimiterRedis({ ...opts, storeClient: redis })
         : new RateLimiterPostgres({ ...opts, storeClient: orm.em.getConnection().getKnex(), storeType: 'knex', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: false });

@@ -20,6 +20,8 @@
 //   statement deletes an unbounded family through the ON DELETE CASCADE (which is left with
 //   nothing to do).
 // - audit_events: older than AUDIT_RETENTION_DAYS.
+// - mail_outbox: sent and abandoned mails created more than MAIL_RETENTION_MS ago (their
+//   payload is already gone); pending mail is never touched.
 //
 // Locks: a family of refresh tokens is purged under its session's row lock (FOR UPDATE SKIP
 // LOCKED), the lock every refresh takes first (REFRESH_SELECT locks s before t), and nothing
@@ -29,13 +31,15 @@
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
 
-export const PURGE_TABLES = ['webauthn_challenges', 'rate_limits', 'refresh_tokens', 'sessions', 'audit_events'] as const;
+export const PURGE_TABLES = ['webauthn_challenges', 'rate_limits', 'refresh_tokens', 'sessions', 'audit_events', 'mail_outbox'] as const;
 export type PurgeTable = (typeof PURGE_TABLES)[number];
 
 /** Allowance for instances whose clocks disagree. */
 export const PURGE_CLOCK_SKEW_MS = 60_000;
 /** The first run comes this long (plus up to as much again, spreading instances) after start. */
 export const PURGE_FIRST_RUN_DELAY_MS = 5_000;
+/** How long sent and abandoned mail rows are kept (for operators counting them). */
+export const MAIL_RETENTION_MS = 86_400_000;
 /** At most this many batches per table in one run; the rest waits for the next run. */
 export const PURGE_MAX_BATCHES = 500;
 
@@ -114,6 +118,10 @@ const AUDIT = `
 delete from audit_events where id = any(array(
   select id from audit_events where created_at < ? limit ? for update skip locked))`;
 
+const MAILS = `
+delete from mail_outbox where id = any(array(
+  select id from mail_outbox where created_at < ? and status in ('sent', 'abandoned') limit ? for update skip locked))`;
+
 const zero = (): Record<PurgeTable, number> => Object.fromEntries(PURGE_TABLES.map((t) => [t, 0])) as Record<PurgeTable, number>;
 
 export function createPurgeService(options: PurgeOptions): PurgeService {
@@ -172,6 +180,7 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
     });
 
     await drain('audit_events', AUDIT, [new Date(now - config.purge.auditRetentionDays * 86_400_000)]);
+    await drain('mail_outbox', MAILS, [new Date(now - MAIL_RETENTION_MS)]);
 
     result.durationMs = Math.round((performance.now() - t0) * 10) / 10;
     const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);

@@ -27,12 +27,13 @@ export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, 
 
 // One round trip: the user of the tenant with their password hash and grants.
 const LOGIN_SELECT = `
-select u.id as user_id, u.email, u.password_hash, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id
  where te.slug = ? and u.email = ?`;
 
 interface LoginRow extends PrincipalRow {
   password_hash: string | null;
+  email_verified: boolean;
 }
 
 async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput): Promise<AuthPayload> {
@@ -40,6 +41,8 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
+  // Said only after the password proved right, like "disabled".
+  if (!user.email_verified) throw new AuthError('auth_email_not_verified');
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
   return startSession(em, deps, principalOfRow(user), { method: 'password', amr: ['pwd'] }, async (tx) => {

@@ -74,6 +74,7 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
     authMethod: claims.auth_method,
     authTime: claims.auth_time,
     amr: claims.amr,
+    sessionId: claims.sid,
   };
 }
 

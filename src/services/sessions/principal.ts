@@ -15,6 +15,8 @@ export interface Viewer {
   authTime: number;
   /** RFC 8176 method references of that proof (empty for an API key). */
   amr: string[];
+  /** The session of an access token (none for an API key). */
+  sessionId?: string;
 }
 
 /** How a session's user proved who they are: the session's method and its RFC 8176 amr values. */

@@ -27,6 +27,8 @@ export const FIELDS = {
   apiKeyName: { min: 1, max: 100 },
   scope: { min: 1, max: 100 },
   id: { min: 1, max: 64 },
+  /** Mailed tokens (verification, reset): the format is the service's. */
+  mailedToken: { min: 1, max: 256 },
 } as const satisfies Record<string, TextRule>;
 
 export type FieldName = keyof typeof FIELDS;

@@ -1,0 +1,74 @@
+// The lifecycle's mails: plain text plus simple HTML, with the tenant's name and links built
+// on the tenant's app_url (never on a request's Host header).
+import type { Config } from '../../config.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ErrorCode } from '../../errors/catalog.js';
+import type { MailKind, OutgoingMail } from '../mail/outbox.js';
+
+export interface TenantMailInfo {
+  id: string;
+  name: string;
+  app_url: string | null;
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `<app_url>/<path>?token=<token>`; a tenant without app_url (and no APP_URL) is the gateway's misconfiguration. */
+export function linkOf(config: Pick<Config, 'accounts'>, tenant: TenantMailInfo, path: string, token: string, internal: ErrorCode): string {
+  const base = tenant.app_url ?? config.accounts.appUrl;
+  if (!base) throw new AuthError(internal, { cause: new Error(`tenant ${tenant.id} has no app_url and APP_URL is unset: mailed links cannot be built`) });
+  const url = new URL(`${base.replace(/\/+$/, '')}/${path}`);
+  url.searchParams.set('token', token);
+  return url.toString();
+}
+
+function mail(to: string, subject: string, paragraphs: string[], link?: { href: string; label: string }): OutgoingMail {
+  const text = [...paragraphs, ...(link ? [`${link.label}: ${link.href}`] : [])].join('\n\n') + '\n';
+  const html = [
+    ...paragraphs.map((p) => `<p>${escape(p)}</p>`),
+    ...(link ? [`<p><a href="${escape(link.href)}">${escape(link.label)}</a></p>`] : []),
+  ].join('\n');
+  return { to, subject, text, html };
+}
+
+export function verifyEmailMail(to: string, tenant: TenantMailInfo, link: string, ttlSeconds: number): OutgoingMail & { kind: MailKind } {
+  const hours = Math.round(ttlSeconds / 3600);
+  return {
+    kind: 'verify_email',
+    ...mail(to, `${tenant.name}: confirm your e-mail address`, [`Confirm that ${to} is your address to finish signing up to ${tenant.name}.`, `The link works once, within ${hours} hours.`], {
+      href: link,
+      label: 'Confirm your address',
+    }),
+  };
+}
+
+export function signupExistingMail(to: string, tenant: TenantMailInfo): OutgoingMail & { kind: MailKind } {
+  return {
+    kind: 'signup_existing',
+    ...mail(to, `${tenant.name}: someone tried to sign up with your address`, [
+      `Someone tried to sign up to ${tenant.name} with ${to}, which already has an account. Nothing was changed.`,
+      'If that was you, sign in instead, or reset your password if you forgot it. If not, you can ignore this mail.',
+    ]),
+  };
+}
+
+export function resetPasswordMail(to: string, tenant: TenantMailInfo, link: string, ttlSeconds: number): OutgoingMail & { kind: MailKind } {
+  const minutes = Math.round(ttlSeconds / 60);
+  return {
+    kind: 'reset_password',
+    ...mail(to, `${tenant.name}: reset your password`, [`Someone asked to reset the password of ${to} at ${tenant.name}.`, `The link works once, within ${minutes} minutes. If you did not ask, ignore this mail.`], {
+      href: link,
+      label: 'Choose a new password',
+    }),
+  };
+}
+
+export function passwordChangedMail(to: string, tenant: TenantMailInfo, how: 'reset' | 'change'): OutgoingMail & { kind: MailKind } {
+  return {
+    kind: 'password_changed',
+    ...mail(to, `${tenant.name}: your password was changed`, [
+      `The password of ${to} at ${tenant.name} was ${how === 'reset' ? 'reset with a mailed link' : 'changed'}, and your other sessions were ended.`,
+      'If that was not you, reset your password now and tell your administrator.',
+    ]),
+  };
+}

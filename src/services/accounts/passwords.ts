@@ -1,0 +1,105 @@
+// Forgotten passwords, resets and changes. A reset or a change ends every other session of
+// the user and mails a notice; the new password keeps the policy.
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { limited, type Client } from '../limits/rate-limiter.js';
+import { enqueueMail } from '../mail/outbox.js';
+import { requireRecentAuthentication } from '../sessions/caller.js';
+import type { Viewer } from '../sessions/principal.js';
+import { recordAudit } from '../shared/audit.js';
+import { keyedHash } from '../shared/secrets.js';
+import { consumeToken, mailToken, MAILED_TOKEN_FORMAT } from './mailed-tokens.js';
+import { passwordChangedMail, resetPasswordMail, type TenantMailInfo } from './mails.js';
+import { checkPassword } from './policy.js';
+
+/** A reset mail for an address with an account; the same answer for any other. A new mail voids the older links. */
+export async function forgotPassword(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>, input: { tenant: string; email: string }, client: Client): Promise<void> {
+  await mailToken(em, deps, input, client, {
+    kind: 'reset_password',
+    path: 'reset-password',
+    ttlSeconds: deps.config.accounts.passwordResetTtl,
+    internalError: 'auth_password_internal_error',
+    dbError: 'auth_password_db_error',
+    compose: resetPasswordMail,
+  });
+}
+
+interface Holder extends TenantMailInfo {
+  user_id: string;
+  email: string;
+}
+
+/** The new password is stored, every session of the user ends, a notice goes out: one transaction. */
+async function replacePassword(
+  tx: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'now'>,
+  holder: Holder,
+  hash: string,
+  how: 'reset' | 'change',
+  keepSession?: string,
+): Promise<void> {
+  const now = deps.now();
+  // A mailed link proves the address too.
+  await tx.execute(`update users set password_hash = ?, password_changed_at = ?, updated_at = ?${how === 'reset' ? ', email_verified = true' : ''} where id = ?`, [
+    hash,
+    now,
+    now,
+    holder.user_id,
+  ]);
+  await tx.execute(`update sessions set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null${keepSession ? ' and id <> ?' : ''}`, [
+    now,
+    how === 'reset' ? 'password_reset' : 'password_changed',
+    holder.user_id,
+    ...(keepSession ? [keepSession] : []),
+  ]);
+  await enqueueMail(tx, deps, { tenantId: holder.id, ...passwordChangedMail(holder.email, holder, how) });
+  await recordAudit(tx, now, { tenantId: holder.id, userId: holder.user_id, sessionId: keepSession, type: how === 'reset' ? 'password_reset' : 'password_changed' });
+}
+
+const HOLDER = `select u.id as user_id, u.email, te.id, te.name, te.app_url from users u join tenants te on te.id = u.tenant_id`;
+
+export async function resetPassword(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'sessions' | 'now' | 'mailer'>,
+  input: { token: string; password: string },
+): Promise<void> {
+  const { config } = deps;
+  if (!MAILED_TOKEN_FORMAT.test(input.token)) throw new AuthError('auth_email_token_invalid');
+  // Looked at first (not consumed), so that a password the policy refuses leaves the link usable.
+  const [holder] = (await em.execute(`${HOLDER} join email_tokens t on t.user_id = u.id where t.token_hash = ? and t.kind = 'reset_password' and t.expires_at > ?`, [
+    keyedHash(config.secretKey, input.token),
+    deps.now(),
+  ])) as Holder[];
+  if (!holder) throw new AuthError('auth_email_token_invalid');
+  checkPassword(config, input.password, holder.email);
+  const hash = await deps.passwords.hash(input.password);
+  await transactional(em, async (tx) => {
+    const used = await consumeToken(tx, deps, input.token, 'reset_password');
+    if (!used || used.userId !== holder.user_id) throw new AuthError('auth_email_token_invalid');
+    await replacePassword(tx, deps, holder, hash, 'reset');
+  });
+  deps.sessions.forgetUser(holder.user_id);
+  deps.mailer?.wake();
+}
+
+export async function changePassword(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'sessions' | 'now' | 'mailer'>,
+  viewer: Viewer,
+  input: { currentPassword: string; newPassword: string },
+  client: Client,
+): Promise<void> {
+  requireRecentAuthentication(deps, viewer);
+  // Wrong current passwords count against the account's login limit: this is a password check too.
+  await limited(deps.limiter, [['login_account', `${viewer.tenant}\u0000${viewer.email}`], ['login_address', client.ip]], ['auth_password_change_invalid'], async () => {
+    const [holder] = (await em.execute(`${HOLDER.replace('select ', 'select u.password_hash, ')} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
+    const check = await deps.passwords.verify(holder?.password_hash ?? null, input.currentPassword);
+    if (!holder || !check.ok) throw new AuthError('auth_password_change_invalid');
+    checkPassword(deps.config, input.newPassword, holder.email);
+    const hash = await deps.passwords.hash(input.newPassword);
+    await transactional(em, (tx) => replacePassword(tx, deps, holder, hash, 'change', viewer.sessionId));
+  });
+  deps.sessions.forgetUser(viewer.id);
+  deps.mailer?.wake();
+}

@@ -1,0 +1,30 @@
+// E-mail verification: a self-signed-up user proves the address by following the mailed
+// link; until then the right password answers auth_email_not_verified.
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import type { Client } from '../limits/rate-limiter.js';
+import { recordAudit } from '../shared/audit.js';
+import { verifyEmailMail } from './mails.js';
+import { consumeToken, mailToken } from './mailed-tokens.js';
+
+export async function verifyEmail(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'now'>, token: string): Promise<void> {
+  await transactional(em, async (tx) => {
+    const used = await consumeToken(tx, deps, token, 'verify_email');
+    if (!used) throw new AuthError('auth_email_token_invalid');
+    await tx.execute('update users set email_verified = true, updated_at = ? where id = ?', [deps.now(), used.userId]);
+    await recordAudit(tx, deps.now(), { tenantId: used.tenantId, userId: used.userId, type: 'email_verified' });
+  });
+}
+
+/** A new verification mail for an unverified address; the same answer for any other. */
+export async function resendVerification(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>, input: { tenant: string; email: string }, client: Client): Promise<void> {
+  await mailToken(em, deps, input, client, {
+    kind: 'verify_email',
+    path: 'verify-email',
+    ttlSeconds: deps.config.accounts.emailVerifyTtl,
+    internalError: 'auth_email_internal_error',
+    dbError: 'auth_email_db_error',
+    compose: verifyEmailMail,
+  });
+}
