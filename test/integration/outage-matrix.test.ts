@@ -1,4 +1,5 @@
 // The outage matrix: every route, through both doors, under five real database faults, answers its code within the bound, writes nothing half-way, and succeeds again once the fault is gone.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { hasOwnDbError, operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
+import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { ACME, ADA, bearer, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
@@ -47,6 +49,12 @@ beforeAll(async () => {
     },
   });
   const doc = structuredClone(ACME);
+  // Sign-up is open in acme; the reset and change routes get users of their own.
+  doc.tenants[0].signup = 'open';
+  for (const door of ['rest', 'gql']) {
+    doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
+    doc.tenants[0].users!.push({ email: `change-${door}@acme.test`, password: 'change passphrase 1', roles: ['viewer'] });
+  }
   // logoutAll ends every session of its user: it gets a user of its own.
   for (const door of ['rest', 'gql']) doc.tenants[0].users!.push({ email: `lou-${door}@acme.test`, password: 'lou password 123', roles: ['viewer'] });
   await gw.seed(doc);
@@ -228,7 +236,69 @@ const routes: Route[] = [
       return d === 'rest' ? () => gw.rest('DELETE', `/auth/api-key/${id}`, undefined, bearer(access_token)) : gqlCall('mutation($id: ID!) { revokeApiKey(id: $id) }', { id }, bearer(access_token));
     },
   },
+  {
+    op: 'signUp',
+    prepare: async (d) => {
+      const email = `new-${d}-${randomUUID()}@acme.test`;
+      const input = { tenant: 'acme', email, password: 'a decent passphrase 42' };
+      return d === 'rest' ? () => gw.rest('POST', '/auth/signup', input) : gqlCall('mutation($i: SignUpInput!) { signUp(input: $i) }', { i: input });
+    },
+  },
+  {
+    op: 'verifyEmail',
+    prepare: async (d) => {
+      const token = await mailedToken('ada@acme.test', 'verify_email');
+      return d === 'rest' ? () => gw.rest('POST', '/auth/email/verify', { token }) : gqlCall('mutation($t: String!) { verifyEmail(input: {token: $t}) }', { t: token });
+    },
+  },
+  {
+    op: 'resendVerification',
+    prepare: async (d) =>
+      d === 'rest'
+        ? () => gw.rest('POST', '/auth/email/verify/resend', { tenant: 'acme', email: 'ada@acme.test' })
+        : gqlCall('mutation { resendVerification(input: {tenant: "acme", email: "ada@acme.test"}) }'),
+  },
+  {
+    op: 'forgotPassword',
+    prepare: async (d) =>
+      d === 'rest'
+        ? () => gw.rest('POST', '/auth/password/forgot', { tenant: 'acme', email: 'ada@acme.test' })
+        : gqlCall('mutation { forgotPassword(input: {tenant: "acme", email: "ada@acme.test"}) }'),
+  },
+  {
+    op: 'resetPassword',
+    prepare: async (d) => {
+      const token = await mailedToken(`reset-${d}@acme.test`, 'reset_password');
+      const input = { token, password: `reset passphrase ${randomUUID()}` };
+      return d === 'rest' ? () => gw.rest('POST', '/auth/password/reset', input) : gqlCall('mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: input });
+    },
+  },
+  {
+    op: 'changePassword',
+    caller: 'access_token',
+    prepare: async (d) => {
+      // Its user's password changes with every success: it starts each fault from a known one.
+      const email = `change-${d}@acme.test`;
+      await gw.sql('update users set password_hash = $1 where email = $2', [await gw.gateway.deps.passwords.hash('change passphrase 1'), email]);
+      const { access_token } = await session({ tenant: 'acme', email, password: 'change passphrase 1' });
+      const input = { current_password: 'change passphrase 1', new_password: `change passphrase ${randomUUID()}` };
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/password/change', input, bearer(access_token))
+        : gqlCall('mutation($i: ChangePasswordInput!) { changePassword(input: $i) }', { i: { currentPassword: input.current_password, newPassword: input.new_password } }, bearer(access_token));
+    },
+  },
 ];
+
+/** A mailed token of `kind` for a user, stored as the gateway stores them (what a mail would carry). */
+async function mailedToken(email: string, kind: 'verify_email' | 'reset_password'): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await gw.sql(
+    `insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+     select $1, u.tenant_id, u.id, $2, $3, now(), now() + interval '1 hour' from users u join tenants t on t.id = u.tenant_id where t.slug = 'acme' and u.email = $4`,
+    [randomUUID(), kind, keyedHash(gw.config.secretKey, token), email],
+  );
+  return token;
+}
 
 /**
  * Preparation runs on a healthy database, but on a loaded CI machine one of its calls can
@@ -267,7 +337,12 @@ const writes = () =>
     (select count(*) from webauthn_credentials) as passkeys,
     (select count(*) from api_keys) as api_keys,
     (select count(*) from api_keys where revoked_at is not null) as revoked_keys,
-    (select count(*) from external_identities) as identities`);
+    (select count(*) from external_identities) as identities,
+    (select count(*) from users) as users,
+    (select count(*) from users where email_verified) as verified,
+    (select md5(string_agg(password_hash, ',' order by id)) from users) as passwords,
+    (select count(*) from email_tokens) as email_tokens,
+    (select count(*) from mail_outbox) as mails`);
 
 interface Fault {
   name: string;
@@ -277,7 +352,7 @@ interface Fault {
   perCall?: boolean;
 }
 
-const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits'];
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox'];
 let locker: pg.Client | undefined;
 
 const faults: Fault[] = [
