@@ -1,9 +1,13 @@
-// The /demo sign-in page in real headless Chromium with a CDP virtual authenticator: password, passkey registration, passkey sign-in with and without e-mail, me, errors as the API returned them.
+// The /demo sign-in page in real headless Chromium with a CDP virtual authenticator: password, passkey registration, passkey sign-in with and without e-mail, me, errors as the API returned them;
+// and the account lifecycle through the mail: sign-up, the verification link's page, forgot password, the reset link's page, change password.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
+import { ACME, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
@@ -19,16 +23,27 @@ function freePort(): Promise<number> {
 }
 
 let gw: TestGateway;
+let mail: MailCatcher;
 let browser: Browser;
 let origin: string;
+
+/** A tenant that admits anyone's sign-up, with a default role for the new accounts. */
+const OPEN = { slug: 'open', name: 'Open Co', signup: 'open' as const, default_roles: ['member'], roles: [{ name: 'member', permissions: ['users:read'] }] };
+
+/** The page's error line for `code`: code and message as the API returned them. */
+const shown = (code: ErrorCode) => `${code}: ${catalog[code].message}`;
 
 // .ci/run installs Debian's chromium when it is missing; elsewhere this file needs it too.
 describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
   beforeAll(async () => {
     const port = await freePort();
     origin = `http://localhost:${port}`;
-    gw = await startTestGateway({ port, env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin } });
-    await gw.seed(ACME);
+    mail = await MailCatcher.start();
+    gw = await startTestGateway({
+      port,
+      env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo` },
+    });
+    await gw.seed({ tenants: [...ACME.tenants, OPEN] });
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -39,6 +54,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await gw?.close();
+    await mail?.close();
   });
 
   async function openPage(url: string): Promise<Page> {
@@ -114,4 +130,139 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
       await other.close();
     }
   }, 60_000);
+
+  /** The next mail to `to` whose subject matches, other than those in `seen`. */
+  const mailTo = (to: string, subject: RegExp, seen: CaughtMail[] = []) => mail.waitFor((m) => m.to.includes(to) && subject.test(m.subject) && !seen.includes(m), 5000);
+
+  /** Opens a mailed link as a browser would; answers the page, the document's response, and the Referer its script was fetched with. */
+  async function openLink(page: Page, url: string) {
+    const script = page.waitForRequest((r) => r.url() === `${origin}/demo/link.js`);
+    const response = await page.goto(url);
+    const referer = (await (await script).allHeaders()).referer;
+    return { response: response!, referer };
+  }
+
+  const signInOnPage = async (page: Page, tenant: string, email: string, password: string) => {
+    await fill(page, tenant, email, password);
+    await page.click('#login');
+  };
+
+  it('signs up, is refused until verified, follows the mailed link to verify, signs in, changes the password, and resets a forgotten one through its mailed link', async () => {
+    const email = `newcomer-${randomBytes(4).toString('hex')}@open.test`;
+    const first = 'plum orbit kettle 41';
+    const changed = 'amber comet lattice 77';
+    const reset = 'quiet harbour violin 09';
+    const page = await openPage(`${origin}/demo`);
+
+    // Sign-up: 202, then the page says to check the mail.
+    await page.fill('#signup-tenant', 'open');
+    await page.fill('#signup-email', email);
+    await page.fill('#signup-password', first);
+    await page.click('#signup');
+    await expect.poll(() => page.textContent('#notice')).toContain('Check your mail');
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.inputValue('#signup-password')).toBe('');
+    const voided = await mailTo(email, /confirm your e-mail address/);
+
+    // The right password before the address is verified.
+    await signInOnPage(page, 'open', email, first);
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_email_not_verified'));
+    expect(await page.textContent('#who')).toBe('Signed out');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-not-verified.png`, fullPage: true });
+
+    // A new verification mail voids the first link.
+    await page.click('#resend');
+    await expect.poll(() => page.textContent('#notice')).toContain('Check your mail');
+    const latest = await mailTo(email, /confirm your e-mail address/, [voided]);
+    const link = linkIn(latest, '/verify-email');
+    expect(link.url.startsWith(`${origin}/demo/verify-email?token=`)).toBe(true);
+
+    await openLink(page, linkIn(voided, '/verify-email').url);
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_email_token_invalid'));
+
+    // The real link from the mail: the page verifies at once and drops the token from the address bar.
+    const { response, referer } = await openLink(page, link.url);
+    expect(response.status()).toBe(200);
+    const headers = response.headers();
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    expect(headers['content-security-policy']).toContain("script-src 'self'");
+    expect(headers['content-security-policy']).toContain("form-action 'none'");
+    expect(headers['cache-control']).toBe('no-store');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(referer).toBeUndefined();
+    await expect.poll(() => page.textContent('#notice')).toBe('Address verified, you can sign in.');
+    expect(await page.textContent('#error')).toBe('');
+    expect(page.url()).toBe(`${origin}/demo/verify-email`);
+    expect(await page.evaluate(() => history.length)).toBe(4); // about:blank, /demo, the voided link's page, this one: each without its token
+    await page.screenshot({ path: `${ARTIFACTS}/demo-verified.png`, fullPage: true });
+
+    // Back to the sign-in page, signed in with the new account and its default role.
+    await page.click('#next a');
+    await page.waitForURL(`${origin}/demo`);
+    await signInOnPage(page, 'open', email, first);
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${email} in open (roles: member)`);
+
+    // Change the password of the signed-in session: a wrong current one first.
+    await page.fill('#change-current', 'not my password');
+    await page.fill('#change-new', changed);
+    await page.click('#change');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_password_change_invalid'));
+    await page.fill('#change-current', first);
+    await page.fill('#change-new', changed);
+    await page.click('#change');
+    await expect.poll(() => page.textContent('#notice')).toBe('Password changed; your other sessions were ended.');
+    expect(await page.textContent('#error')).toBe('');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-password-changed.png`, fullPage: true });
+    await page.click('#logout');
+    await expect.poll(() => page.textContent('#who')).toBe('Signed out');
+
+    // Forgot the password: the reset mail's link opens the reset page.
+    await page.fill('#forgot-tenant', 'open');
+    await page.fill('#forgot-email', email);
+    await page.click('#forgot');
+    await expect.poll(() => page.textContent('#notice')).toContain('Check your mail');
+    const resetLink = linkIn(await mailTo(email, /reset your password/), '/reset-password');
+    expect(resetLink.url.startsWith(`${origin}/demo/reset-password?token=`)).toBe(true);
+    const opened = await openLink(page, resetLink.url);
+    expect(opened.response.headers()['referrer-policy']).toBe('no-referrer');
+    expect(opened.referer).toBeUndefined();
+    await page.waitForURL(`${origin}/demo/reset-password`);
+
+    // A password the policy refuses leaves the link usable.
+    await page.fill('#reset-password', 'password');
+    await page.click('#reset');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_password_weak'));
+    await page.screenshot({ path: `${ARTIFACTS}/demo-reset-weak.png`, fullPage: true });
+    await page.fill('#reset-password', reset);
+    await page.click('#reset');
+    await expect.poll(() => page.textContent('#notice')).toBe('Password changed, sign in with the new one.');
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.isVisible('#reset-form')).toBe(false);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-reset-done.png`, fullPage: true });
+
+    await page.click('#next a');
+    await page.waitForURL(`${origin}/demo`);
+    await signInOnPage(page, 'open', email, changed);
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_login_invalid_credentials'));
+    await signInOnPage(page, 'open', email, reset);
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${email} in open (roles: member)`);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-signed-in-after-reset.png`, fullPage: true });
+    await page.close();
+  }, 30_000);
+
+  it('serves a link page only with its one token parameter; without a token the page says so', async () => {
+    // Another credential beside the token is refused as on every route.
+    const mixed = await requestJson(`${origin}/demo/verify-email?token=abc&access_token=def`, 'GET');
+    expect(mixed.status).toBe(422);
+    expect(mixed.body).toMatchObject({ detail: { code: 'auth_request_invalid' } });
+    expect((await requestJson(`${origin}/demo/reset-password?password=abc`, 'GET')).status).toBe(422);
+
+    const page = await openPage(`${origin}/demo/verify-email`);
+    await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    await page.goto(`${origin}/demo/reset-password`);
+    await page.fill('#reset-password', 'quiet harbour violin 09');
+    await page.click('#reset');
+    await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    await page.close();
+  }, 30_000);
 });

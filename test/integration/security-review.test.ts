@@ -83,6 +83,10 @@ describe('1. credential kinds: an API key never authenticates what changes how t
       () => gw.gql('mutation { linkGoogle(input: {idToken: "x.y.z"}) { id } }', undefined, h),
     ],
     createApiKey: (h) => [() => gw.rest('POST', '/auth/api-key', { name: 'bred' }, h), () => gw.gql('mutation { createApiKey(input: {name: "bred"}) { id } }', undefined, h)],
+    changePassword: (h) => [
+      () => gw.rest('POST', '/auth/password/change', { current_password: 'correct horse battery', new_password: 'taken over passphrase 1' }, h),
+      () => gw.gql('mutation { changePassword(input: {currentPassword: "correct horse battery", newPassword: "taken over passphrase 1"}) }', undefined, h),
+    ],
   };
   const sessionOnly = (Object.keys(operations) as OperationName[]).filter((k) => operations[k].caller === 'session');
 
