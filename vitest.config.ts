@@ -10,6 +10,8 @@ export default defineConfig({
     pool: 'forks',
     // The files mostly wait on sockets, timeouts and PostgreSQL: four at a time on 2 cores.
     maxWorkers: 4,
+    // Files share a worker's module graph: each file still starts its own gateways and databases.
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

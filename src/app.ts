@@ -42,6 +42,8 @@ declare module 'fastify' {
     operation?: OperationSpec;
     /** Body content types the route accepts (default: application/json). */
     contentTypes?: string[];
+    /** A page opened by a mailed link: its one `token` query parameter is not refused. */
+    mailedLinkToken?: boolean;
   }
 }
 

@@ -13,6 +13,7 @@ export const DEMO_STYLE = `<style>
   #error { color: #a40e26; font-family: ui-monospace, monospace; min-height: 1.5em; }
   #notice { color: #136c2e; min-height: 1.5em; }
   pre { background: #f3f5f9; padding: 0.75rem; border-radius: 6px; overflow: auto; }
+  pre:empty { display: none; }
 </style>`;
 
 export const DEMO_HTML = `<!doctype html>
@@ -26,6 +27,8 @@ ${DEMO_STYLE}
 <body>
 <h1>auth-gateway</h1>
 <p id="who">Signed out</p>
+<p id="notice"></p>
+<p id="error" role="alert"></p>
 <fieldset>
   <legend>Account</legend>
   <label>Tenant <input id="tenant" value="demo" autocomplete="organization"></label>
@@ -42,6 +45,7 @@ ${DEMO_STYLE}
   <button id="refresh">Refresh</button>
   <button id="logout">Log out</button>
 </fieldset>
+<pre id="me-out"></pre>
 <fieldset>
   <legend>Change password (signed in)</legend>
   <label>Current password <input id="change-current" type="password" autocomplete="current-password"></label>
@@ -62,9 +66,6 @@ ${DEMO_STYLE}
   <label>E-mail <input id="forgot-email" type="email" autocomplete="email"></label>
   <button id="forgot">Mail me a reset link</button>
 </fieldset>
-<p id="notice"></p>
-<p id="error" role="alert"></p>
-<pre id="me-out"></pre>
 <script src="/demo/simplewebauthn-browser.js"></script>
 <script src="/demo/app.js"></script>
 </body>

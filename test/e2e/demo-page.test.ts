@@ -136,7 +136,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
 
   /** Opens a mailed link as a browser would; answers the page, the document's response, and the Referer its script was fetched with. */
   async function openLink(page: Page, url: string) {
-    const script = page.waitForRequest((r) => r.url() === `${origin}/demo/link.js`);
+    const script = page.waitForRequest((r) => r.url() === `${origin}/demo/link.js`, { timeout: 5000 });
     const response = await page.goto(url);
     const referer = (await (await script).allHeaders()).referer;
     return { response: response!, referer };
@@ -195,6 +195,14 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(page.url()).toBe(`${origin}/demo/verify-email`);
     expect(await page.evaluate(() => history.length)).toBe(4); // about:blank, /demo, the voided link's page, this one: each without its token
     await page.screenshot({ path: `${ARTIFACTS}/demo-verified.png`, fullPage: true });
+    // The page's own request is logged as served, without its query string (the token).
+    const pageLines = gw.logs().split('\n').filter((l) => l.includes('"url":"/demo/verify-email"')).map((l) => JSON.parse(l));
+    expect(pageLines.length).toBeGreaterThan(0);
+    for (const line of pageLines) {
+      expect(line.status).toBe(200);
+      expect(line).not.toHaveProperty('code');
+    }
+    expect(gw.logs()).not.toContain(link.token!);
 
     // Back to the sign-in page, signed in with the new account and its default role.
     await page.click('#next a');
