@@ -24,6 +24,7 @@ import { metaRoutes } from './rest/routes/meta.routes.js';
 import { passkeyRoutes } from './rest/routes/passkey.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
+import { createBreachChecker } from './services/accounts/breaches.js';
 import { createApiKeyVerifier } from './services/keys/verifier.js';
 import { createGoogleVerifier } from './services/google/verifier.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/passwords/hasher.js';
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     sessions: createSessionCache(config.sessionCacheTtlMs, now),
     now,
     later: (task, failure) => runLater(task, failure),
+    breaches: createBreachChecker(config, metrics.breachCheck),
     ...options.deps,
   };
   let accepting = true;

@@ -70,6 +70,10 @@ export interface Config {
     passwordResetTtl: number;
     /** The base of mailed links for tenants without an app_url of their own (unset in production). */
     appUrl: string | undefined;
+    /** `hibp`: new passwords are also looked up in Have I Been Pwned's range API (k-anonymity). */
+    breachCheck: 'off' | 'hibp';
+    hibpUrl: string;
+    hibpTimeoutMs: number;
   };
   logLevel: string;
   bodyLimit: number;
@@ -204,6 +208,9 @@ export function loadConfig(env: Env = process.env): Config {
       passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1),
       // Outside production the demo page at this gateway follows the links.
       appUrl: read(env, 'APP_URL') ?? (production ? undefined : `http://localhost:${port}/demo`),
+      breachCheck: oneOf(env, 'PASSWORD_BREACH_CHECK', ['off', 'hibp'] as const, 'off'),
+      hibpUrl: read(env, 'HIBP_URL') ?? 'https://api.pwnedpasswords.com/range/',
+      hibpTimeoutMs: int(env, 'HIBP_TIMEOUT_MS', 1500, 1),
     },
     logLevel: read(env, 'LOG_LEVEL') ?? 'info',
     bodyLimit: int(env, 'BODY_LIMIT', 64 * 1024, 1024),

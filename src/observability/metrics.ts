@@ -54,6 +54,8 @@ export interface Metrics {
   error(code: string, operation: string, transport: Transport): void;
   duration(operation: string, transport: Transport, seconds: number): void;
   passwordHash(kind: 'hash' | 'verify', seconds: number): void;
+  /** A breach lookup of a new password: breached, clean, or fallback (HIBP unreachable: the offline list alone decided). */
+  breachCheck(outcome: 'breached' | 'clean' | 'fallback'): void;
   /** One purge run: rows deleted per table (a bounded set of table names), its duration, whether every table went through. */
   purge(deleted: Record<string, number>, seconds: number, outcome: 'success' | 'failure'): void;
   /** One delivery of the mail outbox; kinds outside MAIL_KINDS are labelled 'other'. */
@@ -126,6 +128,12 @@ export function createMetrics(pool: () => PoolStats | undefined, mailPending?: (
   poolGauge('auth_db_pool_connections_free', 'Idle database connections in the pool.', (s) => s.free);
   poolGauge('auth_db_pool_pending_acquires', 'Requests waiting for a database connection.', (s) => s.pendingAcquires);
   poolGauge('auth_db_pool_pending_creates', 'Database connections being opened.', (s) => s.pendingCreates);
+  const breachChecks = new Counter({
+    name: 'auth_password_breach_checks_total',
+    help: 'Have I Been Pwned lookups of new passwords by outcome (fallback: unreachable, the offline list alone decided).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const mailSent = new Counter({
     name: 'auth_mail_sent_total',
     help: 'Deliveries of the mail outbox by kind and outcome (sent; retried: failed, tried again later; abandoned: failed for the last time).',
@@ -151,6 +159,7 @@ export function createMetrics(pool: () => PoolStats | undefined, mailPending?: (
     error: (code, operation, transport) => errors.inc({ code: codeLabel(code), operation: operationLabel(operation), transport, class: classOf(code) }),
     duration: (operation, transport, seconds) => durations.observe({ operation: operationLabel(operation), transport }, seconds),
     passwordHash: (kind, seconds) => hashing.observe({ kind }, seconds),
+    breachCheck: (outcome) => breachChecks.inc({ outcome }),
     purge: (deleted, seconds, outcome) => {
       for (const [table, rows] of Object.entries(deleted)) purgedRows.inc({ table }, rows);
       purgeRuns.inc({ outcome });

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { ErrorCode } from '../errors/catalog.js';
+import type { BreachChecker } from './accounts/breaches.js';
 import type { ApiKeyVerifier } from './keys/verifier.js';
 import type { GoogleVerifier } from './google/verifier.js';
 import type { PasswordHasher } from './passwords/hasher.js';
@@ -17,6 +18,8 @@ export interface ServiceDeps {
   limiter: RateLimiter;
   sessions: SessionCache;
   now(): Date;
+  /** Have I Been Pwned, when PASSWORD_BREACH_CHECK=hibp. */
+  breaches?: BreachChecker;
   /**
    * Run `task` after the answer has gone, tracked until done (shutdown waits for it); a failure
    * is logged with `failure`, the operation's code. For work whose cost would otherwise tell

@@ -61,7 +61,7 @@ const HOLDER = `select u.id as user_id, u.email, te.id, te.name, te.app_url from
 
 export async function resetPassword(
   em: EntityManager,
-  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'sessions' | 'now' | 'mailer'>,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'sessions' | 'now' | 'mailer' | 'breaches'>,
   input: { token: string; password: string },
 ): Promise<void> {
   const { config } = deps;
@@ -72,7 +72,7 @@ export async function resetPassword(
     deps.now(),
   ])) as Holder[];
   if (!holder) throw new AuthError('auth_email_token_invalid');
-  checkPassword(config, input.password, holder.email);
+  await checkPassword(deps, input.password, holder.email);
   const hash = await deps.passwords.hash(input.password);
   await transactional(em, async (tx) => {
     const used = await consumeToken(tx, deps, input.token, 'reset_password');
@@ -85,7 +85,7 @@ export async function resetPassword(
 
 export async function changePassword(
   em: EntityManager,
-  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'sessions' | 'now' | 'mailer'>,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'sessions' | 'now' | 'mailer' | 'breaches'>,
   viewer: Viewer,
   input: { currentPassword: string; newPassword: string },
   client: Client,
@@ -96,7 +96,7 @@ export async function changePassword(
     const [holder] = (await em.execute(`${HOLDER.replace('select ', 'select u.password_hash, ')} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
     const check = await deps.passwords.verify(holder?.password_hash ?? null, input.currentPassword);
     if (!holder || !check.ok) throw new AuthError('auth_password_change_invalid');
-    checkPassword(deps.config, input.newPassword, holder.email);
+    await checkPassword(deps, input.newPassword, holder.email);
     const hash = await deps.passwords.hash(input.newPassword);
     await transactional(em, (tx) => replacePassword(tx, deps, holder, hash, 'change', viewer.sessionId));
   });

@@ -4,6 +4,7 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
+import type { BreachChecker } from './breaches.js';
 
 const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
 
@@ -23,7 +24,15 @@ export function passwordProblem(config: Pick<Config, 'accounts' | 'maxPasswordLe
   return null;
 }
 
-/** auth_password_weak (422) when the password breaks the policy. */
-export function checkPassword(config: Pick<Config, 'accounts' | 'maxPasswordLength'>, password: string, email: string): void {
-  if (passwordProblem(config, password, email) !== null) throw new AuthError('auth_password_weak');
+/**
+ * auth_password_weak (422) when the password breaks the policy: the offline rules, then, with
+ * PASSWORD_BREACH_CHECK=hibp, Have I Been Pwned (unreachable: the offline rules alone decide).
+ */
+export async function checkPassword(
+  deps: { config: Pick<Config, 'accounts' | 'maxPasswordLength'>; breaches?: BreachChecker },
+  password: string,
+  email: string,
+): Promise<void> {
+  if (passwordProblem(deps.config, password, email) !== null) throw new AuthError('auth_password_weak');
+  if ((await deps.breaches?.isBreached(password)) === true) throw new AuthError('auth_password_weak');
 }

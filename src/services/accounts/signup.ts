@@ -14,7 +14,7 @@ import { linkOf, signupExistingMail, verifyEmailMail, type TenantMailInfo } from
 import { checkPassword } from './policy.js';
 import { countMail, EMAIL_SHAPE } from './limits.js';
 
-type SignupDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'now' | 'mailer'>;
+type SignupDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'now' | 'mailer' | 'breaches'>;
 
 interface SignupTenant extends TenantMailInfo {
   signup: SignupPolicy;
@@ -53,7 +53,7 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
   const email = normaliseEmail(input.email);
   if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
   // Refusals come first and never count against the limits.
-  checkPassword(config, input.password, email);
+  await checkPassword(deps, input.password, email);
   const [tenant] = (await em.execute('select id, name, app_url, signup, signup_domains, default_roles from tenants where slug = ?', [input.tenant])) as SignupTenant[];
   if (!admits(tenant, email)) throw new AuthError('auth_signup_not_allowed');
   // Beyond the mail limits the answer stays the same and nothing happens.
