@@ -18,6 +18,7 @@ import { registerRequestChecks } from './rest/content-types.js';
 import { frameworkErrors, registerErrorHandlers } from './rest/error-handler.js';
 import { accountRoutes } from './rest/routes/account.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
+import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
@@ -189,6 +190,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(googleRoutes, { config });
   await app.register(apiKeyRoutes, { config });
   await app.register(accountRoutes, { config });
+  await app.register(mfaRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 

@@ -262,6 +262,27 @@ export const catalog = {
   auth_email_internal_error: { ...internal('Unexpected server error verifying an e-mail address or resending its mail.', 'Unexpected error during e-mail verification.', 'Inspect logs for details.'), since: '0.2.0' },
   auth_password_db_error: { ...db('Database failure during a forgotten-password request, a reset or a password change.', 'Database failure during a password operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
   auth_password_internal_error: { ...internal('Unexpected server error during a forgotten-password request, a reset or a password change.', 'Unexpected error during a password operation.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_mfa_required: {
+    ...client(
+      401,
+      'The credential was right and the user has a second factor: the sign-in goes on with verifyMfa (the answer carries mfa_token and methods).',
+      'A second factor is required.',
+      'Ask the user for a TOTP or recovery code and call POST /auth/mfa/verify with the mfa_token.',
+    ),
+    since: '0.2.0',
+  },
+  auth_mfa_code_invalid: {
+    ...client(401, 'The TOTP or recovery code is wrong, from the wrong time step, or already used.', 'The code is invalid.', 'Ask for the current code; after 5 wrong codes the mfa token is spent.'),
+    since: '0.2.0',
+  },
+  auth_mfa_token_invalid: {
+    ...client(401, 'The mfa token is unknown, expired (300 s), already used, or spent by 5 wrong codes.', 'The sign-in step has expired.', 'Sign in again.'),
+    since: '0.2.0',
+  },
+  auth_mfa_already_enrolled: { ...client(409, 'The user already has an active TOTP factor.', 'A second factor is already enrolled.', 'Disable it first to enrol a new one.'), since: '0.2.0' },
+  auth_mfa_not_enrolled: { ...client(409, 'The user has no (pending or active, as the operation needs) TOTP factor.', 'No second factor is enrolled.', 'Enrol one first.'), since: '0.2.0' },
+  auth_mfa_db_error: { ...db('Database failure during an MFA operation.', 'Database failure during multi-factor authentication.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
+  auth_mfa_internal_error: { ...internal('Unexpected server error during an MFA operation.', 'Unexpected error during multi-factor authentication.', 'Inspect logs for details.'), since: '0.2.0' },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',
@@ -331,6 +352,8 @@ const webauthn = (name: string, method: OperationSpec['rest']['method'], path: s
   op(name, method, path, caller, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
 const google = (name: string, path: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, 'POST', path, caller, 'auth_google_db_error', 'auth_google_internal_error', codes);
+const mfa = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, codes: ErrorCode[]) =>
+  op(name, method, path, caller, 'auth_mfa_db_error', 'auth_mfa_internal_error', codes);
 const keys = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
@@ -339,6 +362,7 @@ export const operations = {
     'auth_login_invalid_credentials',
     'auth_login_account_disabled',
     'auth_email_not_verified',
+    'auth_mfa_required',
     'auth_rate_limited',
   ]),
   refresh: op('refresh', 'POST', '/auth/refresh', 'none', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
@@ -373,6 +397,7 @@ export const operations = {
     'auth_google_account_not_allowed',
     'auth_google_link_required',
     'auth_login_account_disabled',
+    'auth_mfa_required',
     'auth_rate_limited',
   ]),
   linkGoogle: google('linkGoogle', '/auth/login/google/link', 'session', [
@@ -391,6 +416,16 @@ export const operations = {
   apiKeys: keys('apiKeys', 'GET', '/auth/api-keys', 'any', 'auth_internal_error', []),
   revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found']),
   me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
+  mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
+  mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [
+    'auth_reauthentication_required',
+    'auth_mfa_not_enrolled',
+    'auth_mfa_already_enrolled',
+    'auth_mfa_code_invalid',
+  ]),
+  verifyMfa: mfa('verifyMfa', 'POST', '/auth/mfa/verify', 'none', ['auth_mfa_token_invalid', 'auth_mfa_code_invalid', 'auth_login_account_disabled', 'auth_rate_limited']),
+  mfaRecoveryCodes: mfa('mfaRecoveryCodes', 'POST', '/auth/mfa/recovery-codes', 'session', ['auth_reauthentication_required', 'auth_mfa_not_enrolled']),
+  mfaTotpDisable: mfa('mfaTotpDisable', 'DELETE', '/auth/mfa/totp', 'session', ['auth_reauthentication_required', 'auth_mfa_not_enrolled', 'auth_mfa_code_invalid']),
   signUp: op('signUp', 'POST', '/auth/signup', 'none', 'auth_signup_db_error', 'auth_signup_internal_error', ['auth_signup_not_allowed', 'auth_password_weak']),
   verifyEmail: op('verifyEmail', 'POST', '/auth/email/verify', 'none', 'auth_email_db_error', 'auth_email_internal_error', ['auth_email_token_invalid']),
   resendVerification: op('resendVerification', 'POST', '/auth/email/verify/resend', 'none', 'auth_email_db_error', 'auth_email_internal_error', []),

@@ -21,11 +21,14 @@ export function toAuthError(err: unknown, op: Pick<OperationSpec, 'dbError' | 'i
 }
 
 export interface RestErrorBody {
-  detail: { status: 'error'; code: ErrorCode; message: string };
+  detail: { status: 'error'; code: ErrorCode; message: string; mfa_token?: string; methods?: string[] };
 }
 
 export function restErrorBody(err: AuthError): RestErrorBody {
-  return { detail: { status: 'error', code: err.code, message: catalog[err.code].message } };
+  const detail: RestErrorBody['detail'] = { status: 'error', code: err.code, message: catalog[err.code].message };
+  // auth_mfa_required: the second step's token and methods sit beside the code.
+  if (err.mfa) Object.assign(detail, { mfa_token: err.mfa.mfaToken, methods: err.mfa.methods });
+  return { detail };
 }
 
 export function restErrorHeaders(err: AuthError): Record<string, string> {
@@ -34,9 +37,12 @@ export function restErrorHeaders(err: AuthError): Record<string, string> {
   return headers;
 }
 
-export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: number; retryAfter?: number } {
-  return err.retryAfter === undefined
-    ? { code: err.code, status: err.status }
-    : { code: err.code, status: err.status, retryAfter: Math.max(1, Math.ceil(err.retryAfter)) };
+export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: number; retryAfter?: number; mfaToken?: string; methods?: string[] } {
+  return {
+    code: err.code,
+    status: err.status,
+    ...(err.retryAfter === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(err.retryAfter)) }),
+    ...(err.mfa ? { mfaToken: err.mfa.mfaToken, methods: err.mfa.methods } : {}),
+  };
 }
 

@@ -24,6 +24,9 @@ export const CREDENTIAL_FIELDS = new Set([
   'forgotPassword',
   'resetPassword',
   'changePassword',
+  'verifyMfa',
+  'mfaTotpActivate',
+  'mfaTotpDisable',
 ]);
 
 function countCredentialFields(context: ValidationContext, set: SelectionSetNode, seen: Set<string>): number {

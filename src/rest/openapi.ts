@@ -23,6 +23,10 @@ export function errorBodySchema(codes: readonly ErrorCode[]) {
           status: { type: 'string', enum: ['error'] },
           code: { type: 'string', enum: [...codes] },
           message: { type: 'string' },
+          // auth_mfa_required: what the second step needs, beside the code.
+          ...(codes.includes('auth_mfa_required')
+            ? { mfa_token: { type: 'string', description: 'auth_mfa_required: the token of the second step (POST /auth/mfa/verify).' }, methods: { type: 'array', items: { type: 'string' } } }
+            : {}),
         },
       },
     },

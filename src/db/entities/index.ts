@@ -11,6 +11,7 @@ import { WebauthnChallenge } from './webauthn-challenge.entity.js';
 import { Passkey } from './passkey.entity.js';
 import { EmailToken } from './email-token.entity.js';
 import { Mail } from './mail.entity.js';
+import { MfaChallenge, MfaFactor, MfaRecoveryCode } from './mfa.entity.js';
 
-export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge];

@@ -63,6 +63,16 @@ export function resetPasswordMail(to: string, tenant: TenantMailInfo, link: stri
   };
 }
 
+export function recoveryCodeUsedMail(to: string, tenant: TenantMailInfo, left: number): OutgoingMail & { kind: MailKind } {
+  return {
+    kind: 'recovery_code_used',
+    ...mail(to, `${tenant.name}: a recovery code was used to sign in`, [
+      `A recovery code of ${to} was used to sign in to ${tenant.name}. ${left} unused code(s) remain.`,
+      'If that was not you, sign in, change your password and make new recovery codes now.',
+    ]),
+  };
+}
+
 export function passwordChangedMail(to: string, tenant: TenantMailInfo, how: 'reset' | 'change'): OutgoingMail & { kind: MailKind } {
   return {
     kind: 'password_changed',

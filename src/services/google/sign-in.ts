@@ -13,6 +13,7 @@ import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../limits/rate-limiter.js';
 import { requireRecentAuthentication } from '../sessions/caller.js';
 import { loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
+import { hasActiveFactor, requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 
@@ -101,7 +102,9 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   const principal = await loadPrincipal(em, user.id);
   if (!principal) throw new AuthError('auth_google_account_not_allowed');
   if (principal.disabled) throw new AuthError('auth_login_account_disabled');
-  return startSession(em, deps, principal, { method: 'google', amr: ['fed'] });
+  const proof = { method: 'google' as const, amr: ['fed'] };
+  if (await hasActiveFactor(em, principal.userId)) await requireSecondStep(em, deps, principal, proof);
+  return startSession(em, deps, principal, proof);
 }
 
 export interface LinkedIdentity {

@@ -5,6 +5,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client, type LimitKey } from '../limits/rate-limiter.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
+import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 
@@ -27,13 +28,15 @@ export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, 
 
 // One round trip: the user of the tenant with their password hash and grants.
 const LOGIN_SELECT = `
-select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
+select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, te.id as tenant_id,
+       exists(select 1 from mfa_factors f where f.user_id = u.id and f.status = 'active') as mfa, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id
  where te.slug = ? and u.email = ?`;
 
 interface LoginRow extends PrincipalRow {
   password_hash: string | null;
   email_verified: boolean;
+  mfa: boolean;
 }
 
 async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput): Promise<AuthPayload> {
@@ -43,9 +46,12 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
   // Said only after the password proved right, like "disabled".
   if (!user.email_verified) throw new AuthError('auth_email_not_verified');
+  const proof = { method: 'password', amr: ['pwd'] } as const;
+  // A second factor: an mfa token instead of a session (the password stays unrehashed till then).
+  if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  return startSession(em, deps, principalOfRow(user), { method: 'password', amr: ['pwd'] }, async (tx) => {
+  return startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] }, async (tx) => {
     if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]);
   });
 }

@@ -8,6 +8,9 @@ import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
 
+/** NIST SP 800-63 assurance of a proof: two factors (a second step, or a passkey the user verified on) are aal2. */
+export const acrOf = (amr: readonly string[]): 'aal1' | 'aal2' => (amr.includes('mfa') || (amr.includes('hwk') && amr.includes('user')) ? 'aal2' : 'aal1');
+
 /** 256 bits in base64url: what newOpaqueToken and deriveSuccessor produce. */
 export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 
@@ -30,6 +33,7 @@ export async function tokenPayload(
     auth_method: session.authMethod,
     auth_time: authTime,
     amr: session.amr,
+    acr: acrOf(session.amr),
   });
   return {
     accessToken,

@@ -29,6 +29,8 @@ export const FIELDS = {
   id: { min: 1, max: 64 },
   /** Mailed tokens (verification, reset): the format is the service's. */
   mailedToken: { min: 1, max: 256 },
+  /** A TOTP or recovery code as typed (the format is the service's). */
+  mfaCode: { min: 1, max: 32 },
 } as const satisfies Record<string, TextRule>;
 
 export type FieldName = keyof typeof FIELDS;

@@ -32,6 +32,8 @@ export interface AccessClaims {
   auth_time: number;
   /** RFC 8176 authentication method references of that proof. */
   amr: string[];
+  /** Authentication assurance: aal2 after two factors (or a user-verified passkey), else aal1. */
+  acr: 'aal1' | 'aal2';
 }
 
 export interface VerifiedAccessToken extends AccessClaims {
@@ -97,7 +99,7 @@ export async function createTokenService(config: Pick<Config, 'jwt' | 'accessTok
         throw new Error('access token claims are malformed');
       }
       // Kept until the token's own expiry, never longer.
-      const claims = { ...payload, auth_time: payload.auth_time ?? 0, amr: payload.amr ?? [] } as VerifiedAccessToken;
+      const claims = { ...payload, auth_time: payload.auth_time ?? 0, amr: payload.amr ?? [], acr: payload.acr ?? 'aal1' } as VerifiedAccessToken;
       verified.set(token, claims, claims.exp * 1000 - now().getTime());
       return claims;
     },

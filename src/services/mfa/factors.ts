@@ -1,0 +1,87 @@
+// Enrolling, activating and disabling a user's TOTP factor, and their recovery codes. Every
+// change needs a session with recent authentication (never an API key).
+import { randomUUID } from 'node:crypto';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { requireRecentAuthentication } from '../sessions/caller.js';
+import type { Viewer } from '../sessions/principal.js';
+import { recordAudit } from '../shared/audit.js';
+import { acceptTotp, newRecoveryCode, newTotpSecret, otpauthUri, RECOVERY_CODES, recoveryCodeHash, sealSecret } from './totp.js';
+
+type MfaDeps = Pick<ServiceDeps, 'config' | 'now'>;
+
+interface FactorRow {
+  id: string;
+  tenant_id: string;
+  secret: string;
+  status: 'pending' | 'active';
+}
+
+const factorOf = async (em: EntityManager, userId: string) =>
+  ((await em.execute('select id, tenant_id, secret, status from mfa_factors where user_id = ?', [userId])) as FactorRow[])[0];
+
+/** Replace the user's recovery codes with ten new ones (inside `tx`); answers them, to show once. */
+async function newRecoveryCodes(tx: EntityManager, deps: MfaDeps, userId: string): Promise<string[]> {
+  const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+  await tx.execute('delete from mfa_recovery_codes where user_id = ?', [userId]);
+  for (const code of codes) {
+    await tx.execute('insert into mfa_recovery_codes (id, user_id, code_hash, created_at) values (?, ?, ?, ?)', [randomUUID(), userId, recoveryCodeHash(deps.config, code), deps.now()]);
+  }
+  return codes;
+}
+
+/** A new pending factor (replacing a pending one): its secret and otpauth:// URI, shown once. */
+export async function enrollTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<{ secret: string; otpauthUri: string }> {
+  requireRecentAuthentication(deps, viewer);
+  const secret = newTotpSecret();
+  const [tenant] = (await em.execute('select t.id, t.name from tenants t join users u on u.tenant_id = t.id where u.id = ?', [viewer.id])) as Array<{ id: string; name: string }>;
+  const rows = await em.execute(
+    `insert into mfa_factors (id, tenant_id, user_id, kind, secret, status, created_at) values (?, ?, ?, 'totp', ?, 'pending', ?)
+     on conflict (user_id) do update set secret = excluded.secret, last_step = null, created_at = excluded.created_at where mfa_factors.status = 'pending'
+     returning id`,
+    [randomUUID(), tenant.id, viewer.id, sealSecret(deps.config, secret), deps.now()],
+  );
+  if ((rows as unknown[]).length === 0) throw new AuthError('auth_mfa_already_enrolled');
+  return { secret, otpauthUri: otpauthUri(secret, tenant.name, viewer.email) };
+}
+
+/** The first valid code makes the factor count; answers the ten recovery codes. */
+export async function activateTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer, code: string): Promise<string[]> {
+  requireRecentAuthentication(deps, viewer);
+  const factor = await factorOf(em, viewer.id);
+  if (!factor) throw new AuthError('auth_mfa_not_enrolled');
+  if (factor.status === 'active') throw new AuthError('auth_mfa_already_enrolled');
+  if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
+  return transactional(em, async (tx) => {
+    await tx.execute("update mfa_factors set status = 'active', activated_at = ? where id = ?", [deps.now(), factor.id]);
+    const codes = await newRecoveryCodes(tx, deps, viewer.id);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
+    return codes;
+  });
+}
+
+/** New recovery codes; the old set stops working. */
+export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<string[]> {
+  requireRecentAuthentication(deps, viewer);
+  const factor = await factorOf(em, viewer.id);
+  if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
+  return transactional(em, async (tx) => {
+    const codes = await newRecoveryCodes(tx, deps, viewer.id);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_recovery_codes_regenerated' });
+    return codes;
+  });
+}
+
+/** Disabling needs recent authentication and a current code; the factor and its codes go. */
+export async function disableTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer, code: string): Promise<void> {
+  requireRecentAuthentication(deps, viewer);
+  const factor = await factorOf(em, viewer.id);
+  if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
+  if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
+  await transactional(em, async (tx) => {
+    await tx.execute('delete from mfa_factors where id = ?', [factor.id]);
+    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [viewer.id]);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_disabled' });
+  });
+}

@@ -1,0 +1,215 @@
+// TOTP multi-factor authentication through both doors: enrolment, the second sign-in step, replay and wrong-step refusal, the mfa token's life, recovery codes, disabling, and passkeys needing no code.
+import { decodeJwt } from 'jose';
+import { Secret, TOTP } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
+import { bearer, expectGqlError, expectRestError, registerPasskey, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+
+let gw: TestGateway;
+// The services' clock: TOTP steps are 30 s, so the tests move it instead of waiting.
+let clock = Date.now();
+const PASSWORD = 'mfa user passphrase 1';
+let n = 0;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ deps: { now: () => new Date(clock) } });
+  await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', roles: [{ name: 'member', permissions: ['api_keys:create'] }], users: [] }] });
+});
+afterAll(() => gw?.close());
+
+type Door = 'rest' | 'gql';
+const DOORS: Door[] = ['rest', 'gql'];
+const nextStep = () => (clock += 30_000);
+
+async function newUser(): Promise<{ email: string; at: string }> {
+  const email = `mfa${n++}.${Date.now()}@acme.test`;
+  await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', roles: [{ name: 'member', permissions: ['api_keys:create'] }], users: [{ email, password: PASSWORD, roles: ['member'] }] }] });
+  return { email, at: (await signIn(gw, { tenant: 'acme', email, password: PASSWORD })).access_token };
+}
+
+const codeFor = (secret: string, offsetSteps = 0) =>
+  new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: clock + offsetSteps * 30_000 });
+
+async function enroll(door: Door, at: string): Promise<{ secret: string; uri: string }> {
+  if (door === 'rest') {
+    const res = await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(at));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return { secret: res.body.secret, uri: res.body.otpauth_uri };
+  }
+  const res = await gw.gql('mutation { mfaTotpEnroll { secret otpauthUri } }', undefined, bearer(at));
+  expect(res.body.errors, JSON.stringify(res.body)).toBeUndefined();
+  return { secret: res.body.data.mfaTotpEnroll.secret, uri: res.body.data.mfaTotpEnroll.otpauthUri };
+}
+const activate = (door: Door, at: string, code: string) =>
+  door === 'rest' ? gw.rest('POST', '/auth/mfa/totp/activate', { code }, bearer(at)) : gw.gql('mutation($c: String!) { mfaTotpActivate(code: $c) { recoveryCodes } }', { c: code }, bearer(at));
+const codesOf = (res: HttpResult, door: Door): string[] => (door === 'rest' ? res.body.recovery_codes : res.body.data?.mfaTotpActivate?.recoveryCodes ?? res.body.data?.mfaRecoveryCodes?.recoveryCodes);
+
+/** A user with an active factor: its secret and recovery codes. */
+async function enrolled(door: Door = 'rest') {
+  const user = await newUser();
+  const { secret } = await enroll(door, user.at);
+  const res = await activate(door, user.at, codeFor(secret));
+  return { ...user, secret, codes: codesOf(res, door) };
+}
+
+/** Password sign-in of a user with a factor: the mfa token of auth_mfa_required. */
+async function firstStep(door: Door, email: string): Promise<{ mfaToken: string; methods: string[] }> {
+  if (door === 'rest') {
+    const res = await gw.rest('POST', '/auth/login', { tenant: 'acme', email, password: PASSWORD });
+    expectRestErrorMfa(res);
+    return { mfaToken: res.body.detail.mfa_token, methods: res.body.detail.methods };
+  }
+  const res = await gw.gql('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { tenant: 'acme', email, password: PASSWORD } });
+  expectGqlError(res, 'login', 'auth_mfa_required', 401);
+  return { mfaToken: res.body.errors[0].extensions.mfaToken, methods: res.body.errors[0].extensions.methods };
+}
+function expectRestErrorMfa(res: HttpResult) {
+  expect(res.status, JSON.stringify(res.body)).toBe(401);
+  expect(res.headers.get('x-error-code')).toBe('auth_mfa_required');
+  expect(Object.keys(res.body.detail).sort()).toEqual(['code', 'message', 'methods', 'mfa_token', 'status']);
+}
+const verify = (door: Door, input: { mfaToken: string; code?: string; recoveryCode?: string }) =>
+  door === 'rest'
+    ? gw.rest('POST', '/auth/mfa/verify', { mfa_token: input.mfaToken, ...(input.code ? { code: input.code } : {}), ...(input.recoveryCode ? { recovery_code: input.recoveryCode } : {}) })
+    : gw.gql('mutation($i: MfaVerifyInput!) { verifyMfa(input: $i) { accessToken refreshToken } }', { i: input });
+const tokensOf = (res: HttpResult, door: Door) => (door === 'rest' ? res.body.access_token : res.body.data?.verifyMfa?.accessToken);
+function expectVerifyCode(res: HttpResult, door: Door, code: 'auth_mfa_code_invalid' | 'auth_mfa_token_invalid') {
+  if (door === 'rest') expectRestError(res, 'verifyMfa', code, 401);
+  else expectGqlError(res, 'verifyMfa', code, 401);
+}
+
+describe('enrolment', () => {
+  for (const door of DOORS) {
+    it(`enrols (secret, otpauth URI), activates with the first code, answers ten recovery codes; pending until then (${door})`, async () => {
+      const user = await newUser();
+      const { secret, uri } = await enroll(door, user.at);
+      expect(Secret.fromBase32(secret).bytes.length).toBeGreaterThanOrEqual(20);
+      expect(uri).toMatch(/^otpauth:\/\/totp\//);
+      expect(new URL(uri).searchParams.get('secret')).toBe(secret);
+      // Pending: the password still signs in directly.
+      expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email: user.email, password: PASSWORD })).status).toBe(200);
+      const wrong = await activate(door, user.at, codeFor(secret, 3));
+      if (door === 'rest') expectRestError(wrong, 'mfaTotpActivate', 'auth_mfa_code_invalid', 401);
+      else expectGqlError(wrong, 'mfaTotpActivate', 'auth_mfa_code_invalid', 401);
+      const res = await activate(door, user.at, codeFor(secret));
+      const codes = codesOf(res, door);
+      expect(codes).toHaveLength(10);
+      expect(new Set(codes).size).toBe(10);
+      const again = await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(user.at));
+      expectRestError(again, 'mfaTotpEnroll', 'auth_mfa_already_enrolled', 409);
+      // The secret is stored sealed, the codes as keyed hashes.
+      const [row] = await gw.sql('select f.secret from mfa_factors f join users u on u.id = f.user_id where u.email = $1', [user.email]);
+      expect(row.secret).not.toContain(secret);
+      expect(JSON.stringify(await gw.sql('select * from mfa_recovery_codes'))).not.toContain(codes[0]);
+    });
+  }
+
+  it('refuses an API key, and a session without recent authentication', async () => {
+    const user = await newUser();
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(user.at))).body.api_key;
+    expectRestError(await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(key)), 'mfaTotpEnroll', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation { mfaTotpEnroll { secret } }', undefined, { 'x-api-key': key }), 'mfaTotpEnroll', 'auth_forbidden', 403);
+    clock += (gw.config.reauthMaxAge + 60) * 1000;
+    expectRestError(await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(user.at)), 'mfaTotpEnroll', 'auth_reauthentication_required', 401);
+  });
+});
+
+describe('the second step', () => {
+  for (const door of DOORS) {
+    it(`a password sign-in asks for a code; verifyMfa answers tokens with amr pwd, otp, mfa and acr aal2; the mfa token is single-use (${door})`, async () => {
+      const user = await enrolled();
+      const { mfaToken, methods } = await firstStep(door, user.email);
+      expect(methods).toEqual(['totp', 'recovery_code']);
+      nextStep();
+      const res = await verify(door, { mfaToken, code: codeFor(user.secret) });
+      const claims = decodeJwt(tokensOf(res, door));
+      expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+      expect(claims.acr).toBe('aal2');
+      nextStep();
+      expectVerifyCode(await verify(door, { mfaToken, code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');
+      // A plain password sign-in of a user without a factor is aal1.
+      expect(decodeJwt((await signIn(gw, { tenant: 'acme', email: (await newUser()).email, password: PASSWORD })).access_token).acr).toBe('aal1');
+    });
+  }
+
+  for (const door of DOORS) {
+    it(`refuses a replayed code, a code of the wrong step, an expired token, and spends the token after 5 wrong codes (${door})`, async () => {
+      const user = await enrolled();
+      nextStep();
+      const used = codeFor(user.secret);
+      const first = await firstStep(door, user.email);
+      expect(tokensOf(await verify(door, { mfaToken: first.mfaToken, code: used }), door)).toBeTruthy();
+      // The same code again, in a new sign-in: the step is taken.
+      const second = await firstStep(door, user.email);
+      expectVerifyCode(await verify(door, { mfaToken: second.mfaToken, code: used }), door, 'auth_mfa_code_invalid');
+      expectVerifyCode(await verify(door, { mfaToken: second.mfaToken, code: codeFor(user.secret, 2) }), door, 'auth_mfa_code_invalid');
+      expectVerifyCode(await verify(door, { mfaToken: second.mfaToken, code: codeFor(user.secret, -2) }), door, 'auth_mfa_code_invalid');
+      // Two more wrong ones make five; then even the right code finds the token spent.
+      for (let i = 0; i < 2; i++) expectVerifyCode(await verify(door, { mfaToken: second.mfaToken, code: '000000' }), door, 'auth_mfa_code_invalid');
+      nextStep();
+      expectVerifyCode(await verify(door, { mfaToken: second.mfaToken, code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');
+      // An expired token (300 s).
+      const third = await firstStep(door, user.email);
+      clock += 301_000;
+      expectVerifyCode(await verify(door, { mfaToken: third.mfaToken, code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');
+      expectVerifyCode(await verify(door, { mfaToken: 'A'.repeat(43), code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');
+    });
+  }
+
+  for (const door of DOORS) {
+    it(`a recovery code works once, is audited and mailed; new codes void the old set (${door})`, async () => {
+      const user = await enrolled();
+      const [one, two] = user.codes;
+      const a = await firstStep(door, user.email);
+      expect(tokensOf(await verify(door, { mfaToken: a.mfaToken, recoveryCode: one.toUpperCase() }), door)).toBeTruthy();
+      const b = await firstStep(door, user.email);
+      expectVerifyCode(await verify(door, { mfaToken: b.mfaToken, recoveryCode: one }), door, 'auth_mfa_code_invalid');
+      const [audit] = await gw.sql("select details from audit_events a join users u on u.id = a.user_id where a.type = 'mfa_recovery_code_used' and u.email = $1", [user.email]);
+      expect(audit.details.left).toBe(9);
+      expect((await gw.sql("select count(*)::int as n from mail_outbox where kind = 'recovery_code_used'"))[0].n).toBeGreaterThan(0);
+      // Regenerated: the old two no longer work, a new one does.
+      const fresh = door === 'rest'
+        ? (await gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(user.at))).body.recovery_codes
+        : (await gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, bearer(user.at))).body.data.mfaRecoveryCodes.recoveryCodes;
+      expect(fresh).toHaveLength(10);
+      expectVerifyCode(await verify(door, { mfaToken: b.mfaToken, recoveryCode: two }), door, 'auth_mfa_code_invalid');
+      expect(tokensOf(await verify(door, { mfaToken: b.mfaToken, recoveryCode: fresh[0] }), door)).toBeTruthy();
+    });
+  }
+
+  it('a passkey sign-in never asks for a code', async () => {
+    const user = await enrolled();
+    nextStep();
+    const at = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
+    const auth = new SoftAuthenticator();
+    await registerPasskey(gw, auth, at);
+    const options = (await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme', email: user.email })).body;
+    const res = await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response: auth.get(options) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(decodeJwt(res.body.access_token).acr).toBe('aal2');
+  });
+});
+
+describe('disabling', () => {
+  for (const door of DOORS) {
+    it(`needs recent authentication and a current code; then the password signs in directly (${door})`, async () => {
+      const user = await enrolled();
+      const disable = (at: string, code: string) =>
+        door === 'rest' ? gw.rest('DELETE', '/auth/mfa/totp', { code }, bearer(at)) : gw.gql('mutation($c: String!) { mfaTotpDisable(code: $c) }', { c: code }, bearer(at));
+      const expectCode = (res: HttpResult, code: Parameters<typeof expectRestError>[2], status: number) =>
+        door === 'rest' ? expectRestError(res, 'mfaTotpDisable', code, status) : expectGqlError(res, 'mfaTotpDisable', code, status);
+      nextStep();
+      expectCode(await disable(user.at, '123456'), 'auth_mfa_code_invalid', 401);
+      clock += (gw.config.reauthMaxAge + 60) * 1000;
+      expectCode(await disable(user.at, codeFor(user.secret)), 'auth_reauthentication_required', 401);
+      nextStep();
+      const fresh = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
+      nextStep();
+      const res = await disable(fresh, codeFor(user.secret));
+      if (door === 'rest') expect(res.status).toBe(204);
+      else expect(res.body.data.mfaTotpDisable).toBe(true);
+      expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email: user.email, password: PASSWORD })).status).toBe(200);
+      expectCode(await disable(fresh, codeFor(user.secret)), 'auth_mfa_not_enrolled', 409);
+    });
+  }
+});
