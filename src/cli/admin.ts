@@ -18,6 +18,7 @@ export const USAGE = `usage: npm run admin -- <command>
   migrate                                     apply pending database migrations
   tenant create <slug> --name <name> [--google-domains a.com,b.com] [--default-roles r1,r2]
                 [--signup closed|open|domains] [--signup-domains a.com,b.com] [--app-url https://app.example]
+                [--mfa-required-roles r1,r2]
   tenant set <slug> [--name <name>] [the same options as create]   change what is given, keep the rest
   role create <name> --tenant <slug> [--permissions p1,p2]
   user create <email> --tenant <slug> [--roles r1,r2] [--password-stdin] [--disabled]
@@ -49,6 +50,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       signup: { type: 'string' },
       'signup-domains': { type: 'string' },
       'app-url': { type: 'string' },
+      'mfa-required-roles': { type: 'string' },
       permissions: { type: 'string' },
       roles: { type: 'string' },
       'password-stdin': { type: 'boolean' },
@@ -73,6 +75,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
     ...(values.signup !== undefined ? { signup: values.signup as SignupPolicy } : {}),
     ...(values['signup-domains'] !== undefined ? { signupDomains: csv(values['signup-domains']) } : {}),
     ...(values['app-url'] !== undefined ? { appUrl: values['app-url'] === '' ? null : values['app-url'] } : {}),
+    ...(values['mfa-required-roles'] !== undefined ? { mfaRequiredRoles: csv(values['mfa-required-roles']) } : {}),
   });
 
   const command = area === 'migrate' || area === 'import' ? area : `${area} ${verb ?? ''}`.trim();

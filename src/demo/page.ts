@@ -14,6 +14,10 @@ export const DEMO_STYLE = `<style>
   #notice { color: #136c2e; min-height: 1.5em; }
   pre { background: #f3f5f9; padding: 0.75rem; border-radius: 6px; overflow: auto; }
   pre:empty { display: none; }
+  code { font-family: ui-monospace, monospace; word-break: break-all; }
+  #totp-qr { display: block; width: 12rem; height: 12rem; margin: 0.5rem 0; background: #fff; }
+  #recovery-codes { font-family: ui-monospace, monospace; columns: 2; background: #f3f5f9; padding: 0.75rem 0.75rem 0.75rem 2.5rem; border-radius: 6px; }
+  #recovery-codes:empty { display: none; }
 </style>`;
 
 export const DEMO_HTML = `<!doctype html>
@@ -38,6 +42,14 @@ ${DEMO_STYLE}
   <button id="passkey-email">Sign in with a passkey</button>
   <button id="passkey-discoverable">Sign in with a passkey (no e-mail)</button>
 </fieldset>
+<fieldset id="mfa-step" hidden>
+  <legend>Second step</legend>
+  <p id="mfa-prompt"></p>
+  <label><span id="mfa-label">Code from your authenticator app</span> <input id="mfa-code" autocomplete="one-time-code" inputmode="numeric"></label>
+  <button id="mfa-verify">Verify</button>
+  <button id="mfa-switch">Use a recovery code</button>
+  <button id="mfa-cancel">Cancel</button>
+</fieldset>
 <fieldset>
   <legend>Session</legend>
   <button id="register">Register a passkey</button>
@@ -46,6 +58,21 @@ ${DEMO_STYLE}
   <button id="logout">Log out</button>
 </fieldset>
 <pre id="me-out"></pre>
+<fieldset>
+  <legend>Two-factor (TOTP)</legend>
+  <button id="totp-enroll">Enrol</button>
+  <div id="totp-enrolment" hidden>
+    <p>Scan the QR code with an authenticator app, or type the secret into it.</p>
+    <img id="totp-qr" alt="QR code of the otpauth URI">
+    <p>Secret: <code id="totp-secret"></code></p>
+    <p>URI: <code id="totp-uri"></code></p>
+  </div>
+  <label>Code from the app <input id="totp-code" autocomplete="one-time-code" inputmode="numeric"></label>
+  <button id="totp-activate">Activate</button>
+  <button id="totp-recovery">New recovery codes</button>
+  <button id="totp-disable">Disable</button>
+  <ol id="recovery-codes"></ol>
+</fieldset>
 <fieldset>
   <legend>Change password (signed in)</legend>
   <label>Current password <input id="change-current" type="password" autocomplete="current-password"></label>
@@ -76,17 +103,18 @@ ${DEMO_STYLE}
 export const DEMO_API_JS = `'use strict';
 const $ = (id) => document.getElementById(id);
 
-async function api(path, body, bearer) {
+async function api(path, body, bearer, method = body === undefined ? 'GET' : 'POST') {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (bearer) headers.authorization = 'Bearer ' + bearer;
-  const res = await fetch(path, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
   if (!res.ok) {
     const detail = data && data.detail;
     const err = new Error((detail && detail.message) || res.statusText);
     err.code = (detail && detail.code) || String(res.status);
+    err.detail = detail;
     throw err;
   }
   return data;
@@ -115,14 +143,66 @@ function render() {
   $('who').textContent = tokens
     ? 'Signed in as ' + tokens.user.email + ' in ' + tokens.user.tenant + ' (roles: ' + (tokens.user.roles.join(', ') || 'none') + ')'
     : 'Signed out';
+  if (tokens) mfaStep(null);
 }
 
 const field = (id) => $(id).value.trim();
 
+// The second step of a sign-in (auth_mfa_required): its mfa_token stays in memory only.
+let mfa = null;
+
+function mfaStep(state, err) {
+  mfa = state;
+  $('mfa-step').hidden = !state;
+  $('mfa-code').value = '';
+  if (!state) return;
+  $('mfa-prompt').textContent = err.code + ': ' + err.message + ' Enter the code your authenticator app shows, or one of your recovery codes.';
+  $('mfa-switch').hidden = !state.methods.includes('recovery_code');
+  mfaMode(false);
+  $('mfa-code').focus();
+}
+
+function mfaMode(recovery) {
+  if (mfa) mfa.recovery = recovery;
+  $('mfa-label').textContent = recovery ? 'Recovery code' : 'Code from your authenticator app';
+  $('mfa-switch').textContent = recovery ? 'Use a code from the app' : 'Use a recovery code';
+  $('mfa-code').autocomplete = recovery ? 'off' : 'one-time-code';
+  $('mfa-code').inputMode = recovery ? 'text' : 'numeric';
+}
+
 $('login').onclick = () => run(async () => {
-  tokens = await api('/auth/login', { tenant: field('tenant'), email: field('email'), password: $('password').value });
+  mfaStep(null);
+  try {
+    tokens = await api('/auth/login', { tenant: field('tenant'), email: field('email'), password: $('password').value });
+  } catch (e) {
+    if (e.code !== 'auth_mfa_required' || !e.detail || !e.detail.mfa_token) throw e;
+    mfaStep({ token: e.detail.mfa_token, methods: e.detail.methods || [], recovery: false }, e);
+    return;
+  }
   render();
 });
+
+$('mfa-verify').onclick = () => run(async () => {
+  if (!mfa) throw fail('signed_out', 'Sign in with your password first.');
+  const body = { mfa_token: mfa.token };
+  body[mfa.recovery ? 'recovery_code' : 'code'] = field('mfa-code');
+  try {
+    tokens = await api('/auth/mfa/verify', body);
+  } catch (e) {
+    // A spent or expired step cannot go on: sign in again. A wrong code may be tried again.
+    if (e.code === 'auth_mfa_token_invalid') mfaStep(null);
+    throw e;
+  }
+  mfaStep(null);
+  render();
+});
+$('mfa-code').onkeydown = (e) => { if (e.key === 'Enter') $('mfa-verify').click(); };
+$('mfa-switch').onclick = () => run(async () => {
+  mfaMode(!(mfa && mfa.recovery));
+  $('mfa-code').value = '';
+  $('mfa-code').focus();
+});
+$('mfa-cancel').onclick = () => run(async () => mfaStep(null));
 
 $('register').onclick = () => run(async () => {
   const optionsJSON = await api('/auth/webauthn/register/options', {}, accessToken());
@@ -157,7 +237,53 @@ $('logout').onclick = () => run(async () => {
   if (tokens) await api('/auth/logout', { refresh_token: tokens.refresh_token });
   tokens = null;
   $('me-out').textContent = '';
+  totpPanel(null);
+  mfaStep(null);
   render();
+});
+
+// Two-factor (TOTP) for the signed-in session. The secret, its QR code and the recovery codes
+// are shown once and dropped from the page when they are no longer needed.
+function totpPanel(enrolment) {
+  $('totp-enrolment').hidden = !enrolment;
+  $('totp-secret').textContent = enrolment ? enrolment.secret : '';
+  $('totp-uri').textContent = enrolment ? enrolment.otpauth_uri : '';
+  if (enrolment) $('totp-qr').src = enrolment.qr;
+  else $('totp-qr').removeAttribute('src');
+  $('totp-code').value = '';
+  recoveryCodes([]);
+}
+
+function recoveryCodes(codes) {
+  $('recovery-codes').replaceChildren(...codes.map((code) => Object.assign(document.createElement('li'), { textContent: code })));
+}
+
+$('totp-enroll').onclick = () => run(async () => {
+  const enrolment = await api('/auth/mfa/totp/enroll', {}, accessToken());
+  // qr's own ES module, served from node_modules (no CDN): the URI is drawn here, in the page.
+  const { encodeQR } = await import('/demo/qr.js');
+  const svg = encodeQR(enrolment.otpauth_uri, 'svg', { ecc: 'medium', border: 4 });
+  totpPanel({ ...enrolment, qr: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg) });
+  $('notice').textContent = 'Factor pending: enter the code your app shows and activate it.';
+});
+
+$('totp-activate').onclick = () => run(async () => {
+  const { recovery_codes } = await api('/auth/mfa/totp/activate', { code: field('totp-code') }, accessToken());
+  totpPanel(null);
+  recoveryCodes(recovery_codes);
+  $('notice').textContent = 'Two-factor sign-in is on. Keep these ten recovery codes somewhere safe: each works once, and they are shown only now.';
+});
+
+$('totp-recovery').onclick = () => run(async () => {
+  const { recovery_codes } = await api('/auth/mfa/recovery-codes', {}, accessToken());
+  recoveryCodes(recovery_codes);
+  $('notice').textContent = 'New recovery codes: the old ones no longer work.';
+});
+
+$('totp-disable').onclick = () => run(async () => {
+  await api('/auth/mfa/totp', { code: field('totp-code') }, accessToken(), 'DELETE');
+  totpPanel(null);
+  $('notice').textContent = 'Two-factor sign-in is off; its recovery codes no longer work.';
 });
 
 // The account lifecycle: sign-up, its verification mail again, a forgotten password, a change.

@@ -2,7 +2,7 @@
 import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
 
 export function userBody(v: Viewer) {
-  return { id: v.id, email: v.email, tenant: v.tenant, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod };
+  return { id: v.id, email: v.email, tenant: v.tenant, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod, mfa_required: v.mfaRequired };
 }
 
 export function tokenBody(p: AuthPayload) {

@@ -1,9 +1,12 @@
 // The /demo sign-in page in real headless Chromium with a CDP virtual authenticator: password, passkey registration, passkey sign-in with and without e-mail, me, errors as the API returned them;
-// and the account lifecycle through the mail: sign-up, the verification link's page, forgot password, the reset link's page, change password.
+// and the account lifecycle through the mail: sign-up, the verification link's page, forgot password, the reset link's page, change password;
+// and two-factor sign-in: TOTP enrolment with its QR code, activation, the code prompt at sign-in, recovery codes, disabling.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
+import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { decodeQR } from 'qr/decode.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { ACME, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -30,6 +33,25 @@ let origin: string;
 /** A tenant that admits anyone's sign-up, with a default role for the new accounts. */
 const OPEN = { slug: 'open', name: 'Open Co', signup: 'open' as const, default_roles: ['member'], roles: [{ name: 'member', permissions: ['users:read'] }] };
 
+/** A tenant whose one user turns two-factor sign-in on and off on the page. */
+const TWO_FACTOR = {
+  slug: 'twofactor',
+  name: 'Two Factor Co',
+  roles: [{ name: 'member', permissions: ['users:read'] }],
+  users: [{ email: 'tia@twofactor.test', password: 'violet anchor meadow 52', roles: ['member'] }],
+};
+
+/**
+ * The TOTP code of `secret` for the time step `offset` steps from now (the gateway accepts one
+ * step either side, each step once and only after the last accepted one). In the last 2 s of a
+ * step it first waits for the next, so the gateway checks the code in the step it was made in.
+ */
+async function totpCode(secret: string, offset: -1 | 0 | 1): Promise<string> {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 2_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+  return new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + offset * 30_000 });
+}
+
 /** The page's error line for `code`: code and message as the API returned them. */
 const shown = (code: ErrorCode) => `${code}: ${catalog[code].message}`;
 
@@ -43,7 +65,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
       port,
       env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo` },
     });
-    await gw.seed({ tenants: [...ACME.tenants, OPEN] });
+    await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR] });
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -271,6 +293,139 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.fill('#reset-password', 'quiet harbour violin 09');
     await page.click('#reset');
     await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    await page.close();
+  }, 30_000);
+
+  /** The pixels of the QR code <img> as drawn on a white canvas, decoded: the text it encodes. */
+  async function qrShown(page: Page): Promise<string> {
+    const size = 400;
+    const rgba = await page.evaluate((size) => {
+      const img = document.getElementById('totp-qr') as HTMLImageElement;
+      const canvas = Object.assign(document.createElement('canvas'), { width: size, height: size });
+      const ctx = canvas.getContext('2d')!;
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, size, size);
+      ctx.drawImage(img, 0, 0, size, size);
+      return Array.from(ctx.getImageData(0, 0, size, size).data);
+    }, size);
+    return decodeQR({ width: size, height: size, data: Uint8Array.from(rgba) });
+  }
+
+  it('enrols TOTP with its QR code, activates it, asks for a code at sign-in, takes a recovery code once, makes new ones, and disables it', async () => {
+    const [user] = TWO_FACTOR.users;
+    const page = await openPage(`${origin}/demo`);
+    await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${user.email} in ${TWO_FACTOR.slug} (roles: member)`);
+
+    // Enrol: the secret, the otpauth URI, and a QR code of that URI drawn in the page.
+    await page.click('#totp-enroll');
+    await expect.poll(() => page.textContent('#totp-secret')).toMatch(/^[A-Z2-7]{32}$/);
+    expect(await page.textContent('#error')).toBe('');
+    const secret = (await page.textContent('#totp-secret'))!;
+    const uri = (await page.textContent('#totp-uri'))!;
+    expect(uri).toMatch(/^otpauth:\/\/totp\/Two%20Factor%20Co:tia%40twofactor\.test\?/);
+    expect(new URL(uri).searchParams.get('secret')).toBe(secret);
+    await page.waitForFunction(() => {
+      const img = document.getElementById('totp-qr') as HTMLImageElement;
+      return img.complete && img.src.startsWith('data:image/svg+xml');
+    });
+    const box = (await page.locator('#totp-qr').boundingBox())!;
+    expect(box.width).toBeGreaterThan(100);
+    expect(box.height).toBe(box.width);
+    expect(await qrShown(page)).toBe(uri);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-totp-enrol.png`, fullPage: true });
+
+    // A wrong code leaves the factor pending; the previous step's code activates it (then the
+    // current one signs in and the next one disables it, each step accepted once).
+    await page.fill('#totp-code', '000000');
+    await page.click('#totp-activate');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_code_invalid'));
+    await page.fill('#totp-code', await totpCode(secret, -1));
+    await page.click('#totp-activate');
+    await expect.poll(() => page.locator('#recovery-codes li').count()).toBe(10);
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.textContent('#notice')).toContain('Two-factor sign-in is on');
+    const recovery = await page.locator('#recovery-codes li').allTextContents();
+    for (const code of recovery) expect(code).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+    expect(new Set(recovery).size).toBe(10);
+    expect(await page.isVisible('#totp-enrolment')).toBe(false);
+    expect(await page.textContent('#totp-secret')).toBe('');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-totp-recovery-codes.png`, fullPage: true });
+
+    // Enrolling again is refused while the factor is active.
+    await page.click('#totp-enroll');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_already_enrolled'));
+
+    await page.click('#logout');
+    await expect.poll(() => page.textContent('#who')).toBe('Signed out');
+    expect(await page.locator('#recovery-codes li').count()).toBe(0);
+
+    // The password alone now asks for a code; a wrong one may be retried.
+    await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
+    await expect.poll(() => page.isVisible('#mfa-step')).toBe(true);
+    expect(await page.textContent('#mfa-prompt')).toContain(`auth_mfa_required: ${catalog.auth_mfa_required.message}`);
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.textContent('#who')).toBe('Signed out');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-mfa-prompt.png`, fullPage: true });
+    await page.fill('#mfa-code', '000000');
+    await page.click('#mfa-verify');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_code_invalid'));
+    const signInCode = await totpCode(secret, 0);
+    await page.fill('#mfa-code', signInCode);
+    await page.press('#mfa-code', 'Enter');
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${user.email} in ${TWO_FACTOR.slug} (roles: member)`);
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.isVisible('#mfa-step')).toBe(false);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-mfa-signed-in.png`, fullPage: true });
+
+    // Signed out, then in again with a recovery code instead; the same code is refused afterwards.
+    await page.click('#logout');
+    await expect.poll(() => page.textContent('#who')).toBe('Signed out');
+    await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
+    await expect.poll(() => page.isVisible('#mfa-step')).toBe(true);
+    await page.click('#mfa-switch');
+    await expect.poll(() => page.textContent('#mfa-label')).toBe('Recovery code');
+    await page.fill('#mfa-code', recovery[3]);
+    await page.click('#mfa-verify');
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${user.email} in ${TWO_FACTOR.slug} (roles: member)`);
+    expect(await page.textContent('#error')).toBe('');
+    await mailTo(user.email, /a recovery code was used to sign in/);
+
+    await page.click('#logout');
+    await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
+    await expect.poll(() => page.isVisible('#mfa-step')).toBe(true);
+    await page.click('#mfa-switch');
+    await page.fill('#mfa-code', recovery[3]);
+    await page.click('#mfa-verify');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_code_invalid'));
+    await page.fill('#mfa-code', recovery[4]);
+    await page.click('#mfa-verify');
+    await expect.poll(() => page.textContent('#who')).toContain(`Signed in as ${user.email}`);
+
+    // New recovery codes replace the old set.
+    await page.click('#totp-recovery');
+    await expect.poll(() => page.textContent('#notice')).toBe('New recovery codes: the old ones no longer work.');
+    const renewed = await page.locator('#recovery-codes li').allTextContents();
+    expect(renewed).toHaveLength(10);
+    expect(renewed.filter((code) => recovery.includes(code))).toEqual([]);
+
+    // Disabling needs a code not used before: the sign-in's code again is a replay.
+    await page.fill('#totp-code', signInCode);
+    await page.click('#totp-disable');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_code_invalid'));
+    await page.fill('#totp-code', await totpCode(secret, 1));
+    await page.click('#totp-disable');
+    await expect.poll(() => page.textContent('#notice')).toBe('Two-factor sign-in is off; its recovery codes no longer work.');
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.locator('#recovery-codes li').count()).toBe(0);
+    await page.click('#totp-recovery');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_mfa_not_enrolled'));
+
+    // Off again: the password alone signs in.
+    await page.click('#logout');
+    await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
+    await expect.poll(() => page.textContent('#who')).toBe(`Signed in as ${user.email} in ${TWO_FACTOR.slug} (roles: member)`);
+    expect(await page.isVisible('#mfa-step')).toBe(false);
     await page.close();
   }, 30_000);
 });

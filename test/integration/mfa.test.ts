@@ -213,3 +213,40 @@ describe('disabling', () => {
     });
   }
 });
+
+describe('the tenant policy mfa_required_roles', () => {
+  it('a holder of such a role without a factor gets aal1 tokens that can only enrol; two factors give the full permissions', async () => {
+    const email = `owner${Date.now()}@policy.test`;
+    await gw.seed({
+      tenants: [
+        {
+          slug: 'policy',
+          name: 'Policy Co',
+          mfa_required_roles: ['owner'],
+          roles: [{ name: 'owner', permissions: ['api_keys:create', 'users:read'] }],
+          users: [{ email, password: PASSWORD, roles: ['owner'] }],
+        },
+      ],
+    });
+    const s = await signIn(gw, { tenant: 'policy', email, password: PASSWORD });
+    const claims = decodeJwt(s.access_token);
+    expect(claims.acr).toBe('aal1');
+    expect(claims.permissions).toEqual(['mfa:enroll']);
+    expect(s.user.permissions).toEqual(['mfa:enroll']);
+    expect((await gw.rest('GET', '/auth/me', undefined, bearer(s.access_token))).body.mfa_required).toBe(true);
+    expect((await gw.gql('{ me { mfaRequired permissions } }', undefined, bearer(s.access_token))).body.data.me).toEqual({ mfaRequired: true, permissions: ['mfa:enroll'] });
+    // Not even what the database grants the role: the token can only enrol.
+    expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(s.access_token)), 'createApiKey', 'auth_forbidden', 403);
+    const { secret } = await enroll('rest', s.access_token);
+    expect((await activate('rest', s.access_token, codeFor(secret))).status).toBe(200);
+    // A refresh keeps the one-factor proof; a new sign-in with the second step lifts it.
+    expect(decodeJwt((await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token })).body.access_token).permissions).toEqual(['mfa:enroll']);
+    const res = await gw.rest('POST', '/auth/login', { tenant: 'policy', email, password: PASSWORD });
+    expect(res.body.detail.code).toBe('auth_mfa_required');
+    nextStep();
+    const full = await gw.rest('POST', '/auth/mfa/verify', { mfa_token: res.body.detail.mfa_token, code: codeFor(secret) });
+    expect(decodeJwt(full.body.access_token)).toMatchObject({ acr: 'aal2', permissions: ['api_keys:create', 'users:read'] });
+    expect(full.body.user.mfa_required).toBe(false);
+    expect((await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(full.body.access_token))).status).toBe(201);
+  });
+});

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { hasOwnDbError, operations, type ErrorCode, type OperationName } from '../../src/errors/catalog.js';
+import { Secret, TOTP } from 'otpauth';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
@@ -287,7 +288,70 @@ const routes: Route[] = [
         : gqlCall('mutation($i: ChangePasswordInput!) { changePassword(input: $i) }', { i: { currentPassword: input.current_password, newPassword: input.new_password } }, bearer(access_token));
     },
   },
+  {
+    op: 'mfaTotpEnroll',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { at } = await mfaUser(`enrol-${d}`, false);
+      return d === 'rest' ? () => gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(at)) : gqlCall('mutation { mfaTotpEnroll { secret } }', undefined, bearer(at));
+    },
+  },
+  {
+    op: 'mfaTotpActivate',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { at } = await mfaUser(`activate-${d}`, false);
+      const secret = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(at))).body.secret;
+      const code = totp(secret);
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/mfa/totp/activate', { code }, bearer(at))
+        : gqlCall('mutation($c: String!) { mfaTotpActivate(code: $c) { recoveryCodes } }', { c: code }, bearer(at));
+    },
+  },
+  {
+    op: 'verifyMfa',
+    prepare: async (d) => {
+      const { email, secret } = await mfaUser(`verify-${d}`, true);
+      const mfaToken = (await gw.rest('POST', '/auth/login', { tenant: 'acme', email, password: MFA_PASSWORD })).body.detail.mfa_token;
+      // The next step's code: the one that activated the factor took this step.
+      const code = totp(secret, 1);
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/mfa/verify', { mfa_token: mfaToken, code })
+        : gqlCall('mutation($i: MfaVerifyInput!) { verifyMfa(input: $i) { accessToken } }', { i: { mfaToken, code } });
+    },
+  },
+  {
+    op: 'mfaRecoveryCodes',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { at } = await mfaUser(`codes-${d}`, true);
+      return d === 'rest' ? () => gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(at)) : gqlCall('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, bearer(at));
+    },
+  },
+  {
+    op: 'mfaTotpDisable',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { at, secret } = await mfaUser(`disable-${d}`, true);
+      const code = totp(secret, 1);
+      return d === 'rest' ? () => gw.rest('DELETE', '/auth/mfa/totp', { code }, bearer(at)) : gqlCall('mutation($c: String!) { mfaTotpDisable(code: $c) }', { c: code }, bearer(at));
+    },
+  },
 ];
+
+const MFA_PASSWORD = 'mfa passphrase 12';
+const totp = (secret: string, steps = 0) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
+
+/** A fresh user of its own for an MFA route (a factor changes with every success), signed in; with an active factor when asked. */
+async function mfaUser(tag: string, active: boolean): Promise<{ email: string; at: string; secret: string }> {
+  const email = `${tag}-${randomUUID()}@acme.test`;
+  await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', google_domains: ['acme.test'], signup: 'open', roles: [{ name: 'viewer', permissions: ['users:read'] }], users: [{ email, password: MFA_PASSWORD, roles: ['viewer'] }] }] });
+  const at = (await session({ tenant: 'acme', email, password: MFA_PASSWORD })).access_token;
+  if (!active) return { email, at, secret: '' };
+  const secret = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(at))).body.secret;
+  expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code: totp(secret) }, bearer(at))).status).toBe(200);
+  return { email, at, secret };
+}
 
 /** A mailed token of `kind` for a user, stored as the gateway stores them (what a mail would carry). */
 async function mailedToken(email: string, kind: 'verify_email' | 'reset_password'): Promise<string> {
@@ -342,7 +406,11 @@ const writes = () =>
     (select count(*) from users where email_verified) as verified,
     (select md5(string_agg(password_hash, ',' order by id)) from users) as passwords,
     (select count(*) from email_tokens) as email_tokens,
-    (select count(*) from mail_outbox) as mails`);
+    (select count(*) from mail_outbox) as mails,
+    (select count(*) from mfa_factors) as factors,
+    (select count(*) from mfa_factors where status = 'active') as active_factors,
+    (select count(*) from mfa_recovery_codes) as recovery_codes,
+    (select count(*) from mfa_challenges) as mfa_challenges`);
 
 interface Fault {
   name: string;
@@ -352,7 +420,7 @@ interface Fault {
   perCall?: boolean;
 }
 
-const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox'];
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges'];
 let locker: pg.Client | undefined;
 
 const faults: Fault[] = [

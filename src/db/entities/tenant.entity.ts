@@ -6,7 +6,7 @@ export type SignupPolicy = (typeof SIGNUP_POLICIES)[number];
 
 @Entity({ tableName: 'tenants' })
 export class Tenant {
-  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt' | 'signup' | 'signupDomains' | 'appUrl';
+  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt' | 'signup' | 'signupDomains' | 'appUrl' | 'mfaRequiredRoles';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -31,6 +31,10 @@ export class Tenant {
 
   @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
   signupDomains: string[] = [];
+
+  /** Holders of these roles without a second factor get tokens that can only enrol one. */
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  mfaRequiredRoles: string[] = [];
 
   /** The base of the links in mails (never taken from a request's Host header). */
   @Property({ type: 'text', nullable: true })

@@ -7,6 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261203000000Mfa extends Migration {
   override async up(): Promise<void> {
+    this.addSql(`alter table "tenants" add column "mfa_required_roles" text[] not null default '{}';`);
     this.addSql(`create table "mfa_factors" ("id" uuid not null, "tenant_id" uuid not null, "user_id" uuid not null, "kind" text not null default 'totp', "secret" text not null, "status" text not null default 'pending', "last_step" bigint null, "created_at" timestamptz not null, "activated_at" timestamptz null, constraint "mfa_factors_pkey" primary key ("id"));`);
     this.addSql(`alter table "mfa_factors" add constraint "mfa_factors_user_unique" unique ("user_id");`);
     this.addSql(`alter table "mfa_factors" add constraint "mfa_factors_tenant_id_foreign" foreign key ("tenant_id") references "tenants" ("id") on update cascade on delete cascade;`);
@@ -25,5 +26,6 @@ export class Migration20261203000000Mfa extends Migration {
     this.addSql(`drop table if exists "mfa_challenges" cascade;`);
     this.addSql(`drop table if exists "mfa_recovery_codes" cascade;`);
     this.addSql(`drop table if exists "mfa_factors" cascade;`);
+    this.addSql(`alter table "tenants" drop column "mfa_required_roles";`);
   }
 }

@@ -24,4 +24,7 @@ export class Viewer {
 
   @Field(() => AuthMethod)
   authMethod!: AuthMethodName;
+
+  @Field(() => Boolean, { description: 'The tenant requires a second factor for a role the user holds, and this sign-in had one: only enrolling one is allowed.' })
+  mfaRequired!: boolean;
 }

@@ -22,6 +22,9 @@ export async function demoRoutes(app: FastifyInstance): Promise<void> {
   // @simplewebauthn/browser's own browser bundle, served from node_modules (no CDN).
   const main = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
   const bundle = readFileSync(path.join(path.dirname(main), '..', 'dist', 'bundle', 'index.umd.min.js'), 'utf8');
+  // qr (zero dependencies): its ES module draws the TOTP enrolment's otpauth URI as an SVG in
+  // the page, which imports it from here (no CDN; the secret never leaves the page again).
+  const qr = readFileSync(createRequire(import.meta.url).resolve('qr'), 'utf8');
   const send = (type: string, body: string) => async (_req: unknown, reply: FastifyReply) =>
     reply.header('content-security-policy', DEMO_CSP).type(type).send(body);
   const sendLinkPage = (reply: FastifyReply, body: string) =>
@@ -31,6 +34,7 @@ export async function demoRoutes(app: FastifyInstance): Promise<void> {
   app.get('/demo/app.js', send(JS, DEMO_JS));
   app.get('/demo/link.js', send(JS, LINK_JS));
   app.get('/demo/simplewebauthn-browser.js', send(JS, bundle));
+  app.get('/demo/qr.js', send(JS, qr));
   // Mailed links are `...?token=<token>` by design: these two pages may carry that one
   // parameter (every other route refuses a token in a URL). The server never reads it; the
   // page's script takes it out of the address bar and POSTs it.

@@ -23,7 +23,7 @@ export async function createTenant(em: EntityManager, input: TenantInput): Promi
 export async function setTenantSettings(
   em: EntityManager,
   slug: string,
-  settings: Pick<TenantInput, 'googleDomains' | 'defaultRoles' | 'signup' | 'signupDomains' | 'appUrl'> & { name?: string },
+  settings: Pick<TenantInput, 'googleDomains' | 'defaultRoles' | 'signup' | 'signupDomains' | 'appUrl' | 'mfaRequiredRoles'> & { name?: string },
 ): Promise<Tenant> {
   return transactional(em, async (tx) => {
     const tenant = await tenantBySlug(tx, slug);
@@ -37,6 +37,7 @@ export async function setTenantSettings(
         signup: settings.signup,
         signupDomains: settings.signupDomains,
         appUrl: settings.appUrl,
+        mfaRequiredRoles: settings.mfaRequiredRoles,
       },
       { created: 0, updated: 0, unchanged: 0 },
     );

@@ -21,6 +21,7 @@ export interface ImportDocument {
     signup?: SignupPolicy;
     signup_domains?: string[];
     app_url?: string | null;
+    mfa_required_roles?: string[];
     roles?: Array<{ name: string; permissions: string[] }>;
     users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
   }>;
@@ -38,6 +39,7 @@ export function parseImportDocument(doc: unknown): ImportDocument {
     strings(t.google_domains, `${where}.google_domains`);
     strings(t.default_roles, `${where}.default_roles`);
     strings(t.signup_domains, `${where}.signup_domains`);
+    strings(t.mfa_required_roles, `${where}.mfa_required_roles`);
     check(t.signup === undefined || SIGNUP_POLICIES.includes(t.signup), `${where}.signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
     check(t.app_url === undefined || t.app_url === null || typeof t.app_url === 'string', `${where}.app_url must be a URL or null`);
     checkAppUrl(t.app_url, `${where}.app_url`);
@@ -64,7 +66,7 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
     for (const t of doc.tenants) {
       const tenant = await upsertTenant(
         tx,
-        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url },
+        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url, mfaRequiredRoles: t.mfa_required_roles },
         report,
       );
       const roles = new Map<string, Role>();

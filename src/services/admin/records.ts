@@ -65,6 +65,7 @@ export interface TenantInput {
   signup?: SignupPolicy;
   signupDomains?: string[];
   appUrl?: string | null;
+  mfaRequiredRoles?: string[];
 }
 
 const lowerAll = (xs: string[]) => xs.map((d) => d.trim().toLowerCase());
@@ -93,6 +94,7 @@ export async function upsertTenant(em: EntityManager, input: TenantInput, report
     ...(input.signup !== undefined ? { signup: input.signup } : {}),
     ...(input.signupDomains !== undefined ? { signupDomains: lowerAll(input.signupDomains) } : {}),
     ...(input.appUrl !== undefined ? { appUrl: input.appUrl } : {}),
+    ...(input.mfaRequiredRoles !== undefined ? { mfaRequiredRoles: input.mfaRequiredRoles } : {}),
   };
   if (!tenant) {
     report.created++;
@@ -104,7 +106,8 @@ export async function upsertTenant(em: EntityManager, input: TenantInput, report
     sameSet(tenant.defaultRoles, defaults) &&
     (settings.signup === undefined || settings.signup === tenant.signup) &&
     (settings.signupDomains === undefined || sameSet(settings.signupDomains, tenant.signupDomains)) &&
-    (settings.appUrl === undefined || settings.appUrl === tenant.appUrl);
+    (settings.appUrl === undefined || settings.appUrl === tenant.appUrl) &&
+    (settings.mfaRequiredRoles === undefined || sameSet(settings.mfaRequiredRoles, tenant.mfaRequiredRoles));
   if (same) {
     report.unchanged++;
   } else {

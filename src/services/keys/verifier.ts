@@ -103,7 +103,7 @@ export function createApiKeyVerifier(
       throw new AuthError('auth_api_key_invalid');
     }
     touch(em, key, now);
-    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key', authTime: 0, amr: [] };
+    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key', authTime: 0, amr: [], mfaRequired: false };
   }
 
   return {

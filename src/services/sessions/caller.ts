@@ -75,6 +75,7 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
     authTime: claims.auth_time,
     amr: claims.amr,
     sessionId: claims.sid,
+    mfaRequired: claims.mfa_required === true,
   };
 }
 

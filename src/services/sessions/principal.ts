@@ -17,6 +17,8 @@ export interface Viewer {
   amr: string[];
   /** The session of an access token (none for an API key). */
   sessionId?: string;
+  /** A holder of an MFA-required role signed in with one factor: the token can only enrol one (mfa:enroll). */
+  mfaRequired: boolean;
 }
 
 /** How a session's user proved who they are: the session's method and its RFC 8176 amr values. */
@@ -43,16 +45,22 @@ export interface Principal {
   tenantSlug: string;
   roles: string[];
   permissions: string[];
+  /** Holds a role of the tenant's mfa_required_roles: without two factors, tokens only enrol one. */
+  mfaRequiredRole: boolean;
 }
 
-
-/** The role names and the union of their permissions of user `alias`, as two sorted text[] columns. */
+/**
+ * The role names and the union of their permissions of user `alias`, as two sorted text[]
+ * columns, and whether one of the roles is among its tenant's mfa_required_roles.
+ */
 export const GRANTS_SQL = (alias: string) => `
        coalesce((select array_agg(distinct r.name order by r.name) from user_roles ur join roles r on r.id = ur.role_id
                   where ur.user_id = ${alias}.id), '{}') as roles,
        coalesce((select array_agg(distinct p.name order by p.name) from user_roles ur
                    join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id
-                  where ur.user_id = ${alias}.id), '{}') as permissions`;
+                  where ur.user_id = ${alias}.id), '{}') as permissions,
+       exists(select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants rt on rt.id = r.tenant_id
+               where ur.user_id = ${alias}.id and r.name = any(rt.mfa_required_roles)) as mfa_required_role`;
 
 
 /** What every query of a principal selects: the user, the tenant and GRANTS_SQL's columns. */
@@ -64,6 +72,7 @@ export interface PrincipalRow {
   slug: string;
   roles: string[];
   permissions: string[];
+  mfa_required_role: boolean;
 }
 
 export const principalOfRow = (r: PrincipalRow): Principal => ({
@@ -73,6 +82,7 @@ export const principalOfRow = (r: PrincipalRow): Principal => ({
   tenantSlug: r.slug,
   roles: r.roles,
   permissions: r.permissions,
+  mfaRequiredRole: r.mfa_required_role,
 });
 
 // One round trip: a user, their tenant and their grants.
@@ -87,7 +97,7 @@ select u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANT
  * user's current grants (read when the key was verified, at most API_KEY_CACHE_TTL_MS ago).
  */
 export async function currentPermissions(em: EntityManager, viewer: Viewer): Promise<string[]> {
-  if (viewer.authMethod === 'api_key') return viewer.permissions;
+  if (viewer.authMethod === 'api_key' || viewer.mfaRequired) return viewer.permissions;
   const user = await loadPrincipal(em, viewer.id);
   if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
   return user.permissions;

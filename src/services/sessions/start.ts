@@ -8,6 +8,9 @@ import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
 
+/** What a token of an MFA-required role signed in with one factor may do: enrol a second. */
+export const MFA_ENROLL_PERMISSION = 'mfa:enroll';
+
 /** NIST SP 800-63 assurance of a proof: two factors (a second step, or a passkey the user verified on) are aal2. */
 export const acrOf = (amr: readonly string[]): 'aal1' | 'aal2' => (amr.includes('mfa') || (amr.includes('hwk') && amr.includes('user')) ? 'aal2' : 'aal1');
 
@@ -23,17 +26,22 @@ export async function tokenPayload(
   now: Date,
 ): Promise<AuthPayload> {
   const authTime = Math.floor(session.authTime.getTime() / 1000);
+  const acr = acrOf(session.amr);
+  // mfa_required_roles: one factor is not enough for such a role; the token can only enrol one.
+  const mfaRequired = acr === 'aal1' && p.mfaRequiredRole;
+  const permissions = mfaRequired ? [MFA_ENROLL_PERMISSION] : p.permissions;
   const accessToken = await deps.tokens.sign({
     sub: p.userId,
     tid: p.tenantId,
     tenant: p.tenantSlug,
     sid: session.id,
     roles: p.roles,
-    permissions: p.permissions,
+    permissions,
     auth_method: session.authMethod,
     auth_time: authTime,
     amr: session.amr,
-    acr: acrOf(session.amr),
+    acr,
+    ...(mfaRequired ? { mfa_required: true } : {}),
   });
   return {
     accessToken,
@@ -46,10 +54,11 @@ export async function tokenPayload(
       email: p.email,
       tenant: p.tenantSlug,
       roles: p.roles,
-      permissions: p.permissions,
+      permissions,
       authMethod: session.authMethod,
       authTime,
       amr: session.amr,
+      mfaRequired,
     },
   };
 }

@@ -34,6 +34,8 @@ export interface AccessClaims {
   amr: string[];
   /** Authentication assurance: aal2 after two factors (or a user-verified passkey), else aal1. */
   acr: 'aal1' | 'aal2';
+  /** Present (true) when the token can only enrol a second factor (mfa_required_roles). */
+  mfa_required?: boolean;
 }
 
 export interface VerifiedAccessToken extends AccessClaims {
