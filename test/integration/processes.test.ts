@@ -1,4 +1,5 @@
 // Real processes: graceful shutdown on SIGTERM, and two instances sharing nothing but PostgreSQL (no sticky routing).
+import { Secret, TOTP } from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
@@ -92,6 +93,27 @@ describe('two instances on one database', () => {
     }
     expect(status).toBe(401);
     expect(Date.now() - revokedAt).toBeLessThanOrEqual(CACHE_TTL_MS + 300);
+  });
+});
+
+describe('TOTP replay across instances', () => {
+  it('the same code raced on A and B is accepted once: the last step is a compare-and-set in the database', async () => {
+    const email = `racer${Date.now()}@acme.test`;
+    await a.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', google_domains: ['acme.test'], roles: [{ name: 'viewer', permissions: ['users:read'] }], users: [{ email, password: 'racer passphrase 1', roles: ['viewer'] }] }] });
+    const who = { tenant: 'acme', email, password: 'racer passphrase 1' };
+    const at = (await a.rest('POST', '/auth/login', who)).body.access_token;
+    const secret = (await a.rest('POST', '/auth/mfa/totp/enroll', {}, { authorization: `Bearer ${at}` })).body.secret;
+    const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
+    expect((await a.rest('POST', '/auth/mfa/totp/activate', { code: totp.generate() }, { authorization: `Bearer ${at}` })).status).toBe(200);
+    // Three sign-ins waiting for their second step (the account's limit is 3 verdicts).
+    const tokens = [];
+    for (let i = 0; i < 3; i++) tokens.push((await (i % 2 ? http(b.url, 'POST', '/auth/login', who) : a.rest('POST', '/auth/login', who))).body.detail.mfa_token);
+    const code = totp.generate({ timestamp: Date.now() + 30_000 });
+    const results = await Promise.all(
+      tokens.map((mfa_token, i) => (i % 2 ? http(b.url, 'POST', '/auth/mfa/verify', { mfa_token, code }) : a.rest('POST', '/auth/mfa/verify', { mfa_token, code }))),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of results.filter((r) => r.status !== 200)) expect(r.body.detail.code).toBe('auth_mfa_code_invalid');
   });
 });
 
