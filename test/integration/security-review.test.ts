@@ -83,6 +83,13 @@ describe('1. credential kinds: an API key never authenticates what changes how t
       () => gw.gql('mutation { linkGoogle(input: {idToken: "x.y.z"}) { id } }', undefined, h),
     ],
     createApiKey: (h) => [() => gw.rest('POST', '/auth/api-key', { name: 'bred' }, h), () => gw.gql('mutation { createApiKey(input: {name: "bred"}) { id } }', undefined, h)],
+    mfaTotpEnroll: (h) => [() => gw.rest('POST', '/auth/mfa/totp/enroll', {}, h), () => gw.gql('mutation { mfaTotpEnroll { secret } }', undefined, h)],
+    mfaTotpActivate: (h) => [
+      () => gw.rest('POST', '/auth/mfa/totp/activate', { code: '123456' }, h),
+      () => gw.gql('mutation { mfaTotpActivate(code: "123456") { recoveryCodes } }', undefined, h),
+    ],
+    mfaRecoveryCodes: (h) => [() => gw.rest('POST', '/auth/mfa/recovery-codes', {}, h), () => gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, h)],
+    mfaTotpDisable: (h) => [() => gw.rest('DELETE', '/auth/mfa/totp', { code: '123456' }, h), () => gw.gql('mutation { mfaTotpDisable(code: "123456") }', undefined, h)],
     changePassword: (h) => [
       () => gw.rest('POST', '/auth/password/change', { current_password: 'correct horse battery', new_password: 'taken over passphrase 1' }, h),
       () => gw.gql('mutation { changePassword(input: {currentPassword: "correct horse battery", newPassword: "taken over passphrase 1"}) }', undefined, h),
