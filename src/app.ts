@@ -128,7 +128,9 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     reply.header('x-request-id', req.id);
     const transport = req.routeOptions.url === '/graphql' ? 'graphql' : 'rest';
     const observe = newObservation(transport, req.routeOptions.config?.operation?.name);
-    req.ctx = createContext(() => orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip }, req.routeOptions.config?.operation);
+    const agent = req.headers['user-agent'];
+    const userAgent = typeof agent === 'string' ? agent.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 256) : undefined;
+    req.ctx = createContext(() => orm.em.fork(), deps, req.headers, req.log, observe, { ip: req.ip, userAgent }, req.routeOptions.config?.operation);
   });
   // The tenant a request names (login-like bodies) is part of its log line.
   app.addHook('preHandler', async (req) => {

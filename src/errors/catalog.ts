@@ -283,6 +283,18 @@ export const catalog = {
   auth_mfa_not_enrolled: { ...client(409, 'The user has no (pending or active, as the operation needs) TOTP factor.', 'No second factor is enrolled.', 'Enrol one first.'), since: '0.2.0' },
   auth_mfa_db_error: { ...db('Database failure during an MFA operation.', 'Database failure during multi-factor authentication.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
   auth_mfa_internal_error: { ...internal('Unexpected server error during an MFA operation.', 'Unexpected error during multi-factor authentication.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_session_not_found: {
+    ...client(404, 'The session to revoke is not one of the caller\'s live sessions.', 'No such session.', 'List the sessions and use one of their ids.'),
+    since: '0.2.0',
+  },
+  auth_identity_not_found: {
+    ...client(404, 'The linked identity to remove is not one of the caller\'s.', 'No such linked identity.', 'List the identities and use one of their ids.'),
+    since: '0.2.0',
+  },
+  auth_identity_last_method: {
+    ...client(409, 'Removing it would leave the user no way to sign in (no password, no passkey, no other link).', 'This is the last way to sign in.', 'Add a password or a passkey first.'),
+    since: '0.2.0',
+  },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',
@@ -303,7 +315,8 @@ export type CallerKind = 'none' | 'any' | 'session';
 export interface OperationSpec {
   /** GraphQL field name; also the operation label in logs and metrics. */
   name: string;
-  rest: { method: 'GET' | 'POST' | 'DELETE'; path: string };
+  /** The REST route; null for a GraphQL-only operation. */
+  rest: { method: 'GET' | 'POST' | 'DELETE'; path: string } | null;
   graphql: string | null;
   caller: CallerKind;
   /** Codes the operation may answer with; a test fails when another one comes out. */
@@ -330,17 +343,19 @@ function callerCodes(caller: CallerKind, dbError: ErrorCode): ErrorCode[] {
   return ['auth_unauthenticated', 'auth_api_key_invalid', 'auth_rate_limited', ...(own ? [] : CALLER_DB_CODES)];
 }
 
+type Method = NonNullable<OperationSpec['rest']>['method'];
+
 const op = (
   name: string,
-  method: OperationSpec['rest']['method'],
-  path: string,
+  method: Method | null,
+  path: string | null,
   caller: CallerKind,
   dbError: ErrorCode,
   internalError: ErrorCode,
   codes: ErrorCode[],
 ): OperationSpec => ({
   name,
-  rest: { method, path },
+  rest: method && path ? { method, path } : null,
   graphql: name,
   caller,
   dbError,
@@ -348,13 +363,13 @@ const op = (
   codes: [...new Set<ErrorCode>(['auth_request_invalid', ...callerCodes(caller, dbError), ...codes, dbError, internalError])],
 });
 
-const webauthn = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, codes: ErrorCode[]) =>
+const webauthn = (name: string, method: Method, path: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_webauthn_db_error', 'auth_webauthn_internal_error', codes);
 const google = (name: string, path: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, 'POST', path, caller, 'auth_google_db_error', 'auth_google_internal_error', codes);
-const mfa = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, codes: ErrorCode[]) =>
+const mfa = (name: string, method: Method, path: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_mfa_db_error', 'auth_mfa_internal_error', codes);
-const keys = (name: string, method: OperationSpec['rest']['method'], path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
+const keys = (name: string, method: Method, path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
 export const operations = {
@@ -416,6 +431,10 @@ export const operations = {
   apiKeys: keys('apiKeys', 'GET', '/auth/api-keys', 'any', 'auth_internal_error', []),
   revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found']),
   me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
+  sessions: op('sessions', 'GET', '/auth/sessions', 'session', 'auth_session_db_error', 'auth_internal_error', []),
+  revokeSession: op('revokeSession', 'DELETE', '/auth/sessions/:id', 'session', 'auth_session_db_error', 'auth_internal_error', ['auth_session_not_found']),
+  identities: op('identities', null, null, 'session', 'auth_session_db_error', 'auth_internal_error', []),
+  unlinkGoogle: op('unlinkGoogle', null, null, 'session', 'auth_google_db_error', 'auth_google_internal_error', ['auth_identity_not_found', 'auth_identity_last_method']),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [
     'auth_reauthentication_required',
@@ -464,7 +483,7 @@ export function catalogDocument() {
         status: e.status,
         class: e.class,
         retryable: e.retryable,
-        routes: using.map((o) => `${o.rest.method} ${o.rest.path}`),
+        routes: using.flatMap((o) => (o.rest ? [`${o.rest.method} ${o.rest.path}`] : [])),
         graphql_fields: using.map((o) => o.graphql).filter((f): f is string => f !== null),
         meaning: e.meaning,
         action: e.action,

@@ -37,7 +37,7 @@ export function renderErrorCodesDoc(): string {
   }
   lines.push('## Codes by operation', '', '| operation | REST | GraphQL | codes |', '|---|---|---|---|');
   for (const o of Object.values(operations) as OperationSpec[]) {
-    lines.push(`| ${o.name} | \`${o.rest.method} ${o.rest.path}\` | ${o.graphql ? `\`${o.graphql}\`` : '—'} | ${o.codes.map((c) => `\`${c}\``).join(', ')} |`);
+    lines.push(`| ${o.name} | ${o.rest ? `\`${o.rest.method} ${o.rest.path}\`` : '—'} | ${o.graphql ? `\`${o.graphql}\`` : '—'} | ${o.codes.map((c) => `\`${c}\``).join(', ')} |`);
   }
   lines.push('');
   return lines.join('\n');

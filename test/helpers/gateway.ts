@@ -223,11 +223,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 }
 
-const restOperations = (Object.values(operations) as OperationSpec[]).map((o) => ({
-  op: o,
-  method: o.rest.method,
-  pattern: new RegExp(`^${o.rest.path.replace(/:[a-z]+/g, '[^/]+')}$`),
-}));
+const restOperations = (Object.values(operations) as OperationSpec[]).flatMap((o) =>
+  o.rest ? [{ op: o, method: o.rest.method, pattern: new RegExp(`^${o.rest.path.replace(/:[a-z]+/g, '[^/]+')}$`) }] : [],
+);
 
 /** Fails the test when a response carries a code its operation does not declare (README: Errors). */
 export function assertDeclaredCodes(method: string, route: string, res: HttpResult): void {

@@ -129,6 +129,34 @@ describe('sign-up, verification and sign-in', () => {
     });
   }
 
+  it('an address signed up but not verified: the latest sign-up wins, so nobody can plant a password for its owner to verify', async () => {
+    const victim = fresh();
+    expectAccepted(await signUp('rest', 'openco', victim, 'attacker planted pass 1'), 'rest');
+    const planted = linkIn(await mailTo(victim, /confirm/), '/verify-email');
+    // The owner signs up themself: a new link (not a "someone tried" notice), the old one void.
+    expectAccepted(await signUp('gql', 'openco', victim, 'owner chosen passphrase 2'), 'gql');
+    await expect.poll(() => mail.messages.filter((m) => m.to.includes(victim) && /confirm/.test(m.subject)).length).toBe(2);
+    expect(mail.messages.some((m) => m.to.includes(victim) && /someone tried/.test(m.subject))).toBe(false);
+    expectRestError(await verify('rest', planted.token), 'verifyEmail', 'auth_email_token_invalid', 400);
+    const latest = linkIn(mail.messages.filter((m) => m.to.includes(victim) && /confirm/.test(m.subject)).at(-1)!, '/verify-email');
+    expectDone(await verify('rest', latest.token), 'rest');
+    expect((await login('openco', victim, 'attacker planted pass 1')).status).toBe(401);
+    expect((await login('openco', victim, 'owner chosen passphrase 2')).status).toBe(200);
+  });
+
+  it('refuses addresses a mailer would rewrite into other recipients, on both doors', async () => {
+    for (const email of ['a@evil.test,openco.test', '"<b>hi</b>"@ex.test', 'alice@openco.test;', 'alice@openco.test(x)', 'a b@openco.test', 'a@localhost']) {
+      expectRestError(await signUp('rest', 'openco', email), 'signUp', 'auth_request_invalid', 422);
+      expectGqlError(await signUp('gql', 'openco', email), 'signUp', 'auth_request_invalid', 422);
+    }
+  });
+
+  it('a new password over MAX_PASSWORD_LENGTH is the policy\'s refusal (auth_password_weak)', async () => {
+    const long = 'x'.repeat(gw.config.maxPasswordLength + 1);
+    expectRestError(await signUp('rest', 'openco', fresh(), long), 'signUp', 'auth_password_weak', 422);
+    expectGqlError(await signUp('gql', 'openco', fresh(), long), 'signUp', 'auth_password_weak', 422);
+  });
+
   for (const door of DOORS) {
     it(`refuses sign-up where the tenant does not admit it: closed, unknown, or a domain not admitted (${door})`, async () => {
       const expectNotAllowed = (res: HttpResult) =>
@@ -204,6 +232,16 @@ describe('forgotten passwords and resets', () => {
       expect(event.n).toBe(1);
     });
   }
+
+  it('a reset revokes the API keys minted before it (a lost or stolen password)', async () => {
+    const email = await verifiedUser();
+    const s = await signIn(gw, { tenant: 'openco', email, password: PASSWORD });
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'before' }, bearer(s.access_token))).body.api_key;
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).status).toBe(200);
+    await forgot('rest', 'openco', email);
+    expectDone(await reset('rest', linkIn(await mailTo(email, /reset your password/), '/reset-password').token, 'recovered passphrase 5'), 'rest');
+    expectRestError(await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key }), 'me', 'auth_api_key_invalid', 401);
+  });
 
   for (const door of DOORS) {
     it(`refuses a forged, expired, voided or verification token, and a weak new password keeps the link usable (${door})`, async () => {

@@ -1,6 +1,6 @@
 // Every failure is countable by code: one log line per request with the response's request id and code, Prometheus counters by code, declared codes in OpenAPI, no secrets in logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalog, operations } from '../../src/errors/catalog.js';
+import { catalog, operations, type OperationSpec } from '../../src/errors/catalog.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { ACME, ADA, assertDeclaredCodes, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
@@ -147,10 +147,12 @@ describe('health', () => {
 describe('declared codes', () => {
   it('GET /openapi.json lists each route\'s declared codes by status, with the error body schema', async () => {
     const doc = (await gw.rest('GET', '/openapi.json')).body;
-    for (const op of Object.values(operations)) {
-      const path = op.rest.path.replace(/:(\w+)/g, '{$1}');
-      const responses = doc.paths[path]?.[op.rest.method.toLowerCase()]?.responses;
-      expect(responses, `${op.rest.method} ${op.rest.path}`).toBeDefined();
+    for (const op of Object.values(operations) as OperationSpec[]) {
+      if (!op.rest) continue; // GraphQL-only
+      const { rest } = op;
+      const path = rest.path.replace(/:(\w+)/g, '{$1}');
+      const responses = doc.paths[path]?.[rest.method.toLowerCase()]?.responses;
+      expect(responses, `${rest.method} ${rest.path}`).toBeDefined();
       for (const code of op.codes) {
         const r = responses[String(catalog[code].status)];
         expect(r.content['application/json'].schema.properties.detail.properties.code.enum, `${op.name} ${code}`).toContain(code);

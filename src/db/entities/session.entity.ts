@@ -15,7 +15,7 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 @Index({ name: 'sessions_revoked_idx', properties: ['revokedAt'] })
 @Index({ name: 'sessions_last_used_idx', properties: ['lastUsedAt'] })
 export class Session {
-  [OptionalProps]?: 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'revokedReason' | 'authTime' | 'amr';
+  [OptionalProps]?: 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'revokedReason' | 'authTime' | 'amr' | 'ip' | 'userAgent';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -46,6 +46,13 @@ export class Session {
   /** Absolute lifetime: no refresh extends a session past this. */
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   expiresAt!: Date;
+
+  /** The client address and user agent the session was started, then last refreshed, from. */
+  @Property({ type: 'text', nullable: true })
+  ip: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  userAgent: string | null = null;
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   revokedAt: Date | null = null;

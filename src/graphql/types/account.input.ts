@@ -9,7 +9,7 @@ export class SignUpInput {
   @TextField('email')
   email!: string;
 
-  @TextField('password')
+  @TextField('newPassword')
   password!: string;
 }
 
@@ -33,7 +33,7 @@ export class ResetPasswordInput {
   @TextField('mailedToken', { description: 'The `token` of the reset link.' })
   token!: string;
 
-  @TextField('password')
+  @TextField('newPassword')
   password!: string;
 }
 
@@ -42,6 +42,6 @@ export class ChangePasswordInput {
   @TextField('password')
   currentPassword!: string;
 
-  @TextField('password')
+  @TextField('newPassword')
   newPassword!: string;
 }

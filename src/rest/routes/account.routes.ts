@@ -19,7 +19,7 @@ export async function accountRoutes(app: FastifyInstance, { config }: RouteOptio
 
   app.post<{ Body: { tenant: string; email: string; password: string } }>(
     '/auth/signup',
-    operationRoute(operations.signUp, { body: body({ tenant: 'tenant', email: 'email', password: 'password' }) }),
+    operationRoute(operations.signUp, { body: body({ tenant: 'tenant', email: 'email', password: 'newPassword' }) }),
     async (req, reply) => {
       await signUp(req.ctx.em, req.ctx.deps, req.body, req.ctx.client);
       return reply.status(202).send(ACCEPTED);
@@ -51,7 +51,7 @@ export async function accountRoutes(app: FastifyInstance, { config }: RouteOptio
 
   app.post<{ Body: { token: string; password: string } }>(
     '/auth/password/reset',
-    operationRoute(operations.resetPassword, { body: body({ token: 'mailedToken', password: 'password' }) }),
+    operationRoute(operations.resetPassword, { body: body({ token: 'mailedToken', password: 'newPassword' }) }),
     async (req, reply) => {
       await resetPassword(req.ctx.em, req.ctx.deps, req.body);
       return reply.status(204).send();
@@ -60,7 +60,7 @@ export async function accountRoutes(app: FastifyInstance, { config }: RouteOptio
 
   app.post<{ Body: { current_password: string; new_password: string } }>(
     '/auth/password/change',
-    operationRoute(operations.changePassword, { body: body({ current_password: 'password', new_password: 'password' }) }),
+    operationRoute(operations.changePassword, { body: body({ current_password: 'password', new_password: 'newPassword' }) }),
     async (req, reply) => {
       const { current_password, new_password } = req.body;
       await changePassword(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), { currentPassword: current_password, newPassword: new_password }, req.ctx.client);

@@ -3,8 +3,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../limits/rate-limiter.js';
 
-/** Something@something, as far as a form can tell: the mail itself is the proof. */
-export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/;
+export { EMAIL_SHAPE } from '../shared/identifiers.js';
 
 /**
  * Takes one mail from the client address's and the account's hourly budget

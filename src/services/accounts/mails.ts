@@ -35,7 +35,7 @@ export function verifyEmailMail(to: string, tenant: TenantMailInfo, link: string
   const hours = Math.round(ttlSeconds / 3600);
   return {
     kind: 'verify_email',
-    ...mail(to, `${tenant.name}: confirm your e-mail address`, [`Confirm that ${to} is your address to finish signing up to ${tenant.name}.`, `The link works once, within ${hours} hours.`], {
+    ...mail(to, `${tenant.name}: confirm your e-mail address`, [`Confirm that ${to} is your address to finish signing up to ${tenant.name}.`, `The link works once, within ${hours} hours. If you did not sign up, ignore this mail: nothing happens without the link.`], {
       href: link,
       label: 'Confirm your address',
     }),
@@ -77,8 +77,10 @@ export function passwordChangedMail(to: string, tenant: TenantMailInfo, how: 're
   return {
     kind: 'password_changed',
     ...mail(to, `${tenant.name}: your password was changed`, [
-      `The password of ${to} at ${tenant.name} was ${how === 'reset' ? 'reset with a mailed link' : 'changed'}, and your other sessions were ended.`,
-      'If that was not you, reset your password now and tell your administrator.',
+      how === 'reset'
+        ? `The password of ${to} at ${tenant.name} was reset with a mailed link: your sessions were ended and your API keys revoked.`
+        : `The password of ${to} at ${tenant.name} was changed, and your other sessions were ended.`,
+      'Review your passkeys. If that was not you, reset your password now and tell your administrator.',
     ]),
   };
 }

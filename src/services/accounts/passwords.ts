@@ -53,6 +53,9 @@ async function replacePassword(
     holder.user_id,
     ...(keepSession ? [keepSession] : []),
   ]);
+  // A reset answers a lost or stolen password: the API keys minted with it go too (as with the
+  // admin CLI); passkeys stay, and the notice asks the owner to review them.
+  if (how === 'reset') await tx.execute('update api_keys set revoked_at = ? where user_id = ? and revoked_at is null', [now, holder.user_id]);
   await enqueueMail(tx, deps, { tenantId: holder.id, ...passwordChangedMail(holder.email, holder, how) });
   await recordAudit(tx, now, { tenantId: holder.id, userId: holder.user_id, sessionId: keepSession, type: how === 'reset' ? 'password_reset' : 'password_changed' });
 }
@@ -61,7 +64,7 @@ const HOLDER = `select u.id as user_id, u.email, te.id, te.name, te.app_url from
 
 export async function resetPassword(
   em: EntityManager,
-  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'sessions' | 'now' | 'mailer' | 'breaches'>,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'sessions' | 'apiKeys' | 'now' | 'mailer' | 'breaches'>,
   input: { token: string; password: string },
 ): Promise<void> {
   const { config } = deps;
@@ -80,6 +83,7 @@ export async function resetPassword(
     await replacePassword(tx, deps, holder, hash, 'reset');
   });
   deps.sessions.forgetUser(holder.user_id);
+  deps.apiKeys.forgetUser(holder.user_id);
   deps.mailer?.wake();
 }
 

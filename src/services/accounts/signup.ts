@@ -29,22 +29,28 @@ function admits(tenant: SignupTenant | undefined, email: string): tenant is Sign
 }
 
 // One statement whatever the address: a new user (unverified, the tenant's default roles)
-// with a verification token and its mail, or, for a taken address, a notice to its owner.
+// with a verification token and its mail; for an address whose account is still unverified,
+// the new password replaces the pending one and a new link voids the older ones (the latest
+// sign-up wins, so nobody can plant a password on an address before its owner signs up and
+// have the owner verify it); for a verified address, a notice to its owner.
 const SIGN_UP = `
-with existing as (select id from users where tenant_id = ? and email = ?),
+with existing as (select id, email_verified from users where tenant_id = ? and email = ?),
+pending as (update users set password_hash = ?, updated_at = ? where id in (select id from existing where not email_verified) returning id),
+voided as (delete from email_tokens where user_id in (select id from pending) and kind = 'verify_email'),
 created as (
   insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)
   select ?, ?, ?, ?, false, false, ?, ? where not exists (select 1 from existing)
   on conflict do nothing returning id),
+target as (select id from created union all select id from pending),
 granted as (insert into user_roles (user_id, role_id) select c.id, r.id from created c join roles r on r.tenant_id = ? and r.name = any(?::text[])),
-token as (insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at) select ?, ?, c.id, 'verify_email', ?, ?, ? from created c),
+token as (insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at) select ?, ?, t.id, 'verify_email', ?, ?, ? from target t),
 verify_mail as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, 'verify_email', 'pending', ?, 0, ?, ? from created),
+  select ?, ?, 'verify_email', 'pending', ?, 0, ?, ? from target),
 notice as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from existing)
-select (select count(*) from created)::int as created`;
+  select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from existing where email_verified)
+select (select count(*) from target)::int as created`;
 
 const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 
@@ -71,6 +77,8 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
   await em.execute(SIGN_UP, [
     tenant.id,
     email,
+    passwordHash,
+    now,
     randomUUID(),
     tenant.id,
     email,

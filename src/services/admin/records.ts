@@ -20,7 +20,7 @@ export interface ImportReport {
 }
 
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-export const EMAIL = /^[^\s@]+@[^\s@]+$/;
+export { EMAIL_SHAPE as EMAIL } from '../shared/identifiers.js';
 export const PERMISSION = /^[a-z0-9_.-]+(?::[a-z0-9_.*-]+)*$/;
 
 export const sameSet = (a: readonly string[], b: readonly string[]) =>

@@ -29,6 +29,8 @@ export interface ApiKeyVerifier {
   authenticate(em: () => EntityManager, deps: Pick<ServiceDeps, 'limiter' | 'now'>, key: string, client: Client): Promise<Viewer>;
   /** Drop a key from this instance's cache (other instances drop it within the cache TTL). */
   forget(keyHash: string): void;
+  /** Drop every key of a user from this instance's cache (their keys were revoked). */
+  forgetUser(userId: string): void;
 }
 
 const CACHE_LIMIT = 10_000;
@@ -127,6 +129,9 @@ export function createApiKeyVerifier(
     },
     forget(keyHash) {
       cache.delete(keyHash);
+    },
+    forgetUser(userId) {
+      cache.deleteWhere((key) => key.userId === userId);
     },
   };
 }

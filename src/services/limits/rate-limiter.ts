@@ -44,9 +44,11 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** The client as the limits see it. */
+/** The client as the limits (and session lists) see it. */
 export interface Client {
   ip: string;
+  /** The User-Agent header, trimmed of control characters and cut to 256 characters. */
+  userAgent?: string;
 }
 
 /**

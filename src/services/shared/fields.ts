@@ -20,6 +20,8 @@ export const FIELDS = {
   tenant: { min: 1, max: 64 },
   email: { min: 1, max: 320 },
   password: { min: 1, max: 'password' },
+  /** A new password: its length is the password policy's to judge (auth_password_weak), not the input's. */
+  newPassword: { min: 1, max: 4096 },
   /** Refresh tokens: any string is looked at (logout is idempotent); the format is the service's. */
   refreshToken: { min: 0, max: 1024 },
   idToken: { min: 1, max: 8192 },

@@ -7,3 +7,12 @@ export const isUuid = (value: string) => UUID.test(value);
 
 /** E-mail addresses are compared trimmed and lower-cased (login, limits, links, decoys). */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+/**
+ * An address a mail can be sent to and nothing else: dot-atom local part (no quotes, commas,
+ * angle brackets or comments, which mailers rewrite into other recipients) and a host name of
+ * labels. The mail itself is the proof of ownership; this only keeps the stored address and the
+ * mail's recipient the same.
+ */
+export const EMAIL_SHAPE =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
