@@ -5,6 +5,7 @@ import type { RequestContext } from '../context.js';
 import { authChecker } from './auth-checker.js';
 import { validateTextInputs } from './text-field.js';
 import { AccountResolver } from './resolvers/account.resolver.js';
+import { ManagementResolver } from './resolvers/management.resolver.js';
 import { MfaResolver } from './resolvers/mfa.resolver.js';
 import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
@@ -28,7 +29,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccountResolver, MfaResolver, LoginResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [AccountResolver, MfaResolver, ManagementResolver, LoginResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs],
     // Text fields are checked against services/fields.ts (no class-validator).

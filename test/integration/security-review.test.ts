@@ -66,7 +66,14 @@ async function staleAccessToken(s: Session, secondsAgo = 3600): Promise<string> 
 
 describe('1. credential kinds: an API key never authenticates what changes how the account signs in', () => {
   // Each session-only operation of the catalog, called through both doors with `headers`.
-  const calls: Record<string, (h: Record<string, string>) => [rest: () => Promise<HttpResult>, gql: () => Promise<HttpResult>]> = {
+  const calls: Record<string, (h: Record<string, string>) => [rest: (() => Promise<HttpResult>) | null, gql: () => Promise<HttpResult>]> = {
+    sessions: (h) => [() => gw.rest('GET', '/auth/sessions', undefined, h), () => gw.gql('{ sessions { id } }', undefined, h)],
+    revokeSession: (h) => [
+      () => gw.rest('DELETE', '/auth/sessions/0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11', undefined, h),
+      () => gw.gql('mutation { revokeSession(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h),
+    ],
+    identities: (h) => [null, () => gw.gql('{ identities { password } }', undefined, h)],
+    unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],
     webauthnRegisterOptions: (h) => [() => gw.rest('POST', '/auth/webauthn/register/options', {}, h), () => gw.gql('mutation { webauthnRegisterOptions }', undefined, h)],
     webauthnRegisterVerify: (h) => [
@@ -106,7 +113,7 @@ describe('1. credential kinds: an API key never authenticates what changes how t
       const key = await apiKey(await ada(), ['users:read']);
       for (const headers of [bearer(key), { 'x-api-key': key }]) {
         const [rest, gql] = calls[op](headers);
-        expectRestError(await rest(), op, 'auth_forbidden', 403);
+        if (rest) expectRestError(await rest(), op, 'auth_forbidden', 403);
         expectGqlError(await gql(), op, 'auth_forbidden', 403);
       }
     });

@@ -2,7 +2,7 @@ import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { AUTH_METHODS, type AuthMethod as AuthMethodName } from '../../db/entities/session.entity.js';
 
 /** The GraphQL enum of the one list of authentication methods. */
-const AuthMethod = Object.fromEntries(AUTH_METHODS.map((m) => [m, m])) as { [K in AuthMethodName]: K };
+export const AuthMethod = Object.fromEntries(AUTH_METHODS.map((m) => [m, m])) as { [K in AuthMethodName]: K };
 registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How the caller authenticated.' });
 
 @ObjectType({ description: 'The authenticated user as the gateway sees them.' })

@@ -82,10 +82,10 @@ const GOOGLE_FAILURES: ErrorCode[] = [
 ];
 
 export async function loginWithGoogle(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
-  return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input));
+  return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input, client));
 }
 
-async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }): Promise<AuthPayload> {
+async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
   const identity = await deps.google.verify(input.idToken);
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
@@ -102,7 +102,7 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   const principal = await loadPrincipal(em, user.id);
   if (!principal) throw new AuthError('auth_google_account_not_allowed');
   if (principal.disabled) throw new AuthError('auth_login_account_disabled');
-  const proof = { method: 'google' as const, amr: ['fed'] };
+  const proof = { method: 'google' as const, amr: ['fed'], client };
   if (await hasActiveFactor(em, principal.userId)) await requireSecondStep(em, deps, principal, proof);
   return startSession(em, deps, principal, proof);
 }

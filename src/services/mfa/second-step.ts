@@ -81,7 +81,7 @@ export async function verifyMfa(
       recoveryUsed = true;
     }
     if (principal.disabled) throw new AuthError('auth_login_account_disabled');
-    const proof: Proof = { method: challenge.method, amr: [...new Set([...challenge.amr, 'otp', 'mfa'])] };
+    const proof: Proof = { method: challenge.method, amr: [...new Set([...challenge.amr, 'otp', 'mfa'])], client };
     const payload = await startSession(em, deps, principal, proof, async (tx) => {
       // Single use: the token goes with the session; a concurrent success found it gone.
       const gone = await tx.execute('delete from mfa_challenges where id = ? returning id', [challenge.id]);

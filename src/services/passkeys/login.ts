@@ -98,10 +98,15 @@ export async function verifyLogin(
   input: { tenant: string; response: AuthenticationResponseJSON },
   client: Client,
 ): Promise<AuthPayload> {
-  return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => assertionLogin(em, deps, input));
+  return limited(deps.limiter, [['webauthn_verify_address', client.ip]], VERIFY_FAILURES, () => assertionLogin(em, deps, input, client));
 }
 
-async function assertionLogin(em: EntityManager, deps: PasskeyLoginDeps, input: { tenant: string; response: AuthenticationResponseJSON }): Promise<AuthPayload> {
+async function assertionLogin(
+  em: EntityManager,
+  deps: PasskeyLoginDeps,
+  input: { tenant: string; response: AuthenticationResponseJSON },
+  client: Client,
+): Promise<AuthPayload> {
   const { response } = input;
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'authentication');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
@@ -142,7 +147,7 @@ async function assertionLogin(em: EntityManager, deps: PasskeyLoginDeps, input: 
   const { newCounter, userVerified } = verified.authenticationInfo;
   // RFC 8176: a hardware-bound key, and the user verified on it (PIN or biometric).
   const amr = userVerified ? ['hwk', 'user'] : ['hwk'];
-  return startSession(em, deps, principal, { method: 'webauthn', amr }, async (tx: EntityManager) => {
+  return startSession(em, deps, principal, { method: 'webauthn', amr, client }, async (tx: EntityManager) => {
     // Stored only now, with the session: a failed login advances nothing.
     const updated = await tx.nativeUpdate(
       Passkey,

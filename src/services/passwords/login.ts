@@ -23,7 +23,7 @@ export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, 
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
   const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
   // A successful login clears its account's failures.
-  return limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input), [account]);
+  return limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input, client), [account]);
 }
 
 // One round trip: the user of the tenant with their password hash and grants.
@@ -39,7 +39,7 @@ interface LoginRow extends PrincipalRow {
   mfa: boolean;
 }
 
-async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput): Promise<AuthPayload> {
+async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
   const [user] = (await em.execute(LOGIN_SELECT, [input.tenant, normaliseEmail(input.email)])) as LoginRow[];
   const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
@@ -49,9 +49,10 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   const proof = { method: 'password', amr: ['pwd'] } as const;
   // A second factor: an mfa token instead of a session (the password stays unrehashed till then).
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
+  const from = { ip: client.ip, userAgent: client.userAgent };
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  return startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] }, async (tx) => {
+  return startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from }, async (tx) => {
     if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]);
   });
 }

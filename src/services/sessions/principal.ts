@@ -25,6 +25,8 @@ export interface Viewer {
 export interface Proof {
   method: AuthMethod;
   amr: string[];
+  /** Where the sign-in came from: kept on the session for the user's list of sessions. */
+  client?: { ip: string; userAgent?: string };
 }
 
 export interface AuthPayload {

@@ -35,7 +35,7 @@ type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused'; s
  * refreshes queue instead of conflicting, and see each other's rotation.
  */
 export async function refreshSession(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
-  return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented));
+  return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented, client));
 }
 
 interface RefreshRow extends PrincipalRow {
@@ -68,7 +68,7 @@ select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
 // Rotation in one statement: the token is marked, the session touched, the successor stored.
 const ROTATE = `
 with rotated as (update refresh_tokens set rotated_at = ? where id = ?),
-     touched as (update sessions set last_used_at = ? where id = ?)
+     touched as (update sessions set last_used_at = ?, ip = ?, user_agent = ? where id = ?)
 insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)`;
 
 // Reuse: the session (and with it every token of the family and its access tokens) ends, recorded.
@@ -76,7 +76,7 @@ const REVOKE_REUSED = `
 with revoked as (update sessions set revoked_at = ?, revoked_reason = 'refresh_reused' where id = ?)
 insert into audit_events (id, tenant_id, user_id, session_id, type, details, created_at) values (?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
 
-async function rotate(em: EntityManager, deps: RefreshDeps, presented: string): Promise<AuthPayload> {
+async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
   const { config } = deps;
   if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AuthError('auth_refresh_invalid');
   const tokenHash = keyedHash(config.secretKey, presented);
@@ -98,7 +98,7 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string): 
     const successor = deriveSuccessor(config.secretKey, presented);
     const successorHash = keyedHash(config.secretKey, successor);
     if (!row.rotated_at) {
-      await tx.execute(ROTATE, [now, row.token_id, now, row.session_id, randomUUID(), row.session_id, row.token_id, successorHash, now, expiresAt]);
+      await tx.execute(ROTATE, [now, row.token_id, now, client.ip, client.userAgent ?? null, row.session_id, randomUUID(), row.session_id, row.token_id, successorHash, now, expiresAt]);
       return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };
     }
 

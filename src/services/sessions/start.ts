@@ -66,7 +66,7 @@ export async function tokenPayload(
 
 // A session and its first refresh token, in one statement.
 const START_SESSION = `
-with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?))
+with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?))
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
 
 
@@ -103,6 +103,8 @@ export async function startSession(
       now,
       now,
       expiresAt,
+      proof.client?.ip ?? null,
+      proof.client?.userAgent ?? null,
       randomUUID(),
       session.id,
       keyedHash(config.secretKey, refreshToken),
