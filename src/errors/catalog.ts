@@ -295,6 +295,12 @@ export const catalog = {
     ...client(409, 'Removing it would leave the user no way to sign in (no password, no passkey, no other link).', 'This is the last way to sign in.', 'Add a password or a passkey first.'),
     since: '0.2.0',
   },
+  auth_user_not_found: {
+    ...client(404, 'No user of the caller\'s tenant has this id.', 'No such user.', 'List the users and use one of their ids.'),
+    since: '0.2.0',
+  },
+  auth_admin_db_error: { ...db('Database failure in a management operation (users, roles, sessions of others).', 'Database failure during a management operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
+  auth_admin_internal_error: { ...internal('Unexpected server error in a management operation.', 'Unexpected error during a management operation.', 'Inspect logs for details.'), since: '0.2.0' },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',
@@ -369,6 +375,9 @@ const google = (name: string, path: string, caller: CallerKind, codes: ErrorCode
   op(name, 'POST', path, caller, 'auth_google_db_error', 'auth_google_internal_error', codes);
 const mfa = (name: string, method: Method, path: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_mfa_db_error', 'auth_mfa_internal_error', codes);
+// Management: GraphQL only; permissions (users:read, users:manage) from the database.
+const admin = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
+  op(name, null, null, caller, 'auth_admin_db_error', 'auth_admin_internal_error', ['auth_forbidden', ...codes]);
 const keys = (name: string, method: Method, path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
@@ -435,6 +444,13 @@ export const operations = {
   revokeSession: op('revokeSession', 'DELETE', '/auth/sessions/:id', 'session', 'auth_session_db_error', 'auth_internal_error', ['auth_session_not_found']),
   identities: op('identities', null, null, 'session', 'auth_session_db_error', 'auth_internal_error', []),
   unlinkGoogle: op('unlinkGoogle', null, null, 'session', 'auth_google_db_error', 'auth_google_internal_error', ['auth_identity_not_found', 'auth_identity_last_method']),
+  users: admin('users', 'any', []),
+  user: admin('user', 'any', ['auth_user_not_found']),
+  setUserRoles: admin('setUserRoles', 'session', ['auth_user_not_found']),
+  disableUser: admin('disableUser', 'session', ['auth_user_not_found']),
+  enableUser: admin('enableUser', 'session', ['auth_user_not_found']),
+  revokeUserSessions: admin('revokeUserSessions', 'session', ['auth_user_not_found']),
+  resetUserMfa: admin('resetUserMfa', 'session', ['auth_user_not_found']),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [
     'auth_reauthentication_required',

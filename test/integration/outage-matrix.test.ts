@@ -53,6 +53,9 @@ beforeAll(async () => {
   // Sign-up is open in acme; the reset and change routes get users of their own.
   doc.tenants[0].signup = 'open';
   for (const email of SPARE_USERS) doc.tenants[0].users!.push({ email, password: MFA_PASSWORD, roles: ['viewer'] });
+  // The management routes' administrator.
+  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage'] });
+  doc.tenants[0].users!.push({ email: 'boss@acme.test', password: MFA_PASSWORD, roles: ['boss'] });
   for (const door of ['rest', 'gql']) {
     doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
     doc.tenants[0].users!.push({ email: `change-${door}@acme.test`, password: 'change passphrase 1', roles: ['viewer'] });
@@ -380,13 +383,34 @@ const routes: Route[] = [
       return gqlCall('mutation($id: ID!) { unlinkGoogle(id: $id) }', { id }, bearer(at));
     },
   },
+  ...(['users', 'user', 'setUserRoles', 'disableUser', 'enableUser', 'revokeUserSessions', 'resetUserMfa'] as const).map(
+    (op): Route => ({
+      op,
+      caller: 'access_token',
+      doors: ['gql'],
+      prepare: async () => {
+        const { access_token } = await session({ tenant: 'acme', email: 'boss@acme.test', password: MFA_PASSWORD });
+        const target = (await gw.sql('select id from users where email = $1', [SPARE_USERS[spare++]]))[0].id;
+        const docs: Record<typeof op, string> = {
+          users: '{ users(first: 5) { edges { node { id roles } } } }',
+          user: 'query($id: ID!) { user(id: $id) { id roles } }',
+          setUserRoles: 'mutation($id: ID!) { setUserRoles(userId: $id, roles: ["viewer"]) { id } }',
+          disableUser: 'mutation($id: ID!) { disableUser(userId: $id) { id } }',
+          enableUser: 'mutation($id: ID!) { enableUser(userId: $id) { id } }',
+          revokeUserSessions: 'mutation($id: ID!) { revokeUserSessions(userId: $id) }',
+          resetUserMfa: 'mutation($id: ID!) { resetUserMfa(userId: $id) { id } }',
+        };
+        return gqlCall(docs[op], op === 'users' ? undefined : { id: target }, bearer(access_token));
+      },
+    }),
+  ),
 ];
 
 const MFA_PASSWORD = 'mfa passphrase 12';
 const totp = (secret: string, steps = 0) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
 
 /** Users made up front for the routes that change a user's factors or links, one per case. */
-const SPARE_USERS = Array.from({ length: 80 }, (_, i) => `spare-${i}@acme.test`);
+const SPARE_USERS = Array.from({ length: 120 }, (_, i) => `spare-${i}@acme.test`);
 let spare = 0;
 
 /** A fresh user of its own for an MFA route (a factor changes with every success), signed in; with an active factor when asked. */
@@ -456,7 +480,9 @@ const writes = () =>
     (select count(*) from mfa_factors) as factors,
     (select count(*) from mfa_factors where status = 'active') as active_factors,
     (select count(*) from mfa_recovery_codes) as recovery_codes,
-    (select count(*) from mfa_challenges) as mfa_challenges`);
+    (select count(*) from mfa_challenges) as mfa_challenges,
+    (select count(*) from users where disabled) as disabled_users,
+    (select md5(string_agg(user_id::text || role_id::text, ',' order by user_id, role_id)) from user_roles) as grants`);
 
 interface Fault {
   name: string;

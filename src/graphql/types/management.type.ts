@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { LinkedIdentity } from './linked-identity.type.js';
 import { Passkey } from './passkey.type.js';
 import { AuthMethod } from './viewer.type.js';
@@ -41,4 +41,61 @@ export class Identities {
 
   @Field(() => [LinkedIdentity])
   google!: LinkedIdentity[];
+}
+
+@ObjectType({ description: 'A user of the tenant, as its administrators see them.' })
+export class UserInfo {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => [String])
+  roles!: string[];
+
+  @Field(() => Boolean)
+  disabled!: boolean;
+
+  @Field(() => Boolean)
+  emailVerified!: boolean;
+
+  @Field(() => Boolean)
+  mfaEnabled!: boolean;
+
+  @Field(() => Int)
+  passkeyCount!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  lastSignInAt!: Date | null;
+}
+
+@ObjectType()
+export class UserEdge {
+  @Field(() => String, { description: 'Opaque; pass it as `after` for the next page.' })
+  cursor!: string;
+
+  @Field(() => UserInfo)
+  node!: UserInfo;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+@ObjectType({ description: 'A page of users, newest first.' })
+export class UserConnection {
+  @Field(() => [UserEdge])
+  edges!: UserEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
 }

@@ -100,9 +100,24 @@ select u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANT
  */
 export async function currentPermissions(em: EntityManager, viewer: Viewer): Promise<string[]> {
   if (viewer.authMethod === 'api_key' || viewer.mfaRequired) return viewer.permissions;
-  const user = await loadPrincipal(em, viewer.id);
-  if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
-  return user.permissions;
+  return (await currentPrincipal(em, viewer)).permissions;
+}
+
+// One load per request: a viewer object lives as long as its request.
+const loaded = new WeakMap<Viewer, Promise<Principal & { disabled: boolean }>>();
+
+/** The caller as the database has them now (loaded once per request). */
+export function currentPrincipal(em: EntityManager, viewer: Viewer): Promise<Principal & { disabled: boolean }> {
+  let p = loaded.get(viewer);
+  if (!p) {
+    p = loadPrincipal(em, viewer.id).then((user) => {
+      if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
+      return user;
+    });
+    p.catch(() => loaded.delete(viewer));
+    loaded.set(viewer, p);
+  }
+  return p;
 }
 
 /** A user as a token would carry them, read from the database now; undefined when there is no such user. */

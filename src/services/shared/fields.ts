@@ -33,6 +33,8 @@ export const FIELDS = {
   mailedToken: { min: 1, max: 256 },
   /** A TOTP or recovery code as typed (the format is the service's). */
   mfaCode: { min: 1, max: 32 },
+  roleName: { min: 1, max: 100 },
+  cursor: { min: 1, max: 512 },
 } as const satisfies Record<string, TextRule>;
 
 export type FieldName = keyof typeof FIELDS;

@@ -1,0 +1,205 @@
+// The tenant's users for its administrators (permissions read from the database: users:read to
+// list, users:manage to change). Lists are cursor pages over (created_at, id), newest first,
+// loaded in a constant number of queries whatever the page size: the page with its counts in
+// one, the roles of the whole page in another.
+import type { EntityManager } from '../../db/orm.js';
+import { transactional } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ServiceDeps } from '../deps.js';
+import { currentPermissions, currentPrincipal, type Viewer } from '../sessions/principal.js';
+import { recordAudit } from '../shared/audit.js';
+import { isUuid } from '../shared/identifiers.js';
+
+export interface UserInfo {
+  id: string;
+  email: string;
+  roles: string[];
+  disabled: boolean;
+  emailVerified: boolean;
+  mfaEnabled: boolean;
+  passkeyCount: number;
+  createdAt: Date;
+  lastSignInAt: Date | null;
+}
+
+export interface Page<T> {
+  edges: Array<{ cursor: string; node: T }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+export interface UserFilter {
+  email?: string | null;
+  role?: string | null;
+  disabled?: boolean | null;
+}
+
+/** Opaque cursors: the (created_at, id) of the row, base64url-encoded. */
+export const encodeCursor = (createdAt: Date, id: string) => Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+export function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
+    return [date, id];
+  } catch {
+    throw new AuthError('auth_request_invalid');
+  }
+}
+
+export const MAX_PAGE = 100;
+
+async function tenantOf(em: EntityManager, viewer: Viewer): Promise<string> {
+  return (await currentPrincipal(em, viewer)).tenantId;
+}
+
+async function requirePermission(em: EntityManager, viewer: Viewer, permission: string): Promise<void> {
+  if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden');
+}
+
+const USER_COLUMNS = `u.id, u.email, u.disabled, u.email_verified, u.created_at,
+  exists(select 1 from mfa_factors f where f.user_id = u.id and f.status = 'active') as mfa_enabled,
+  (select count(*) from webauthn_credentials c where c.user_id = u.id)::int as passkey_count,
+  (select max(s.created_at) from sessions s where s.user_id = u.id) as last_sign_in_at`;
+
+type UserRow = { id: string; email: string; disabled: boolean; email_verified: boolean; created_at: Date; mfa_enabled: boolean; passkey_count: number; last_sign_in_at: Date | null };
+
+/** The roles of many users in one query. */
+async function rolesOf(em: EntityManager, ids: string[]): Promise<Map<string, string[]>> {
+  const rows = ids.length
+    ? ((await em.execute('select ur.user_id, r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = any(?::uuid[]) order by r.name', [`{${ids.join(',')}}`])) as Array<{
+        user_id: string;
+        name: string;
+      }>)
+    : [];
+  const by = new Map<string, string[]>();
+  for (const r of rows) by.set(r.user_id, [...(by.get(r.user_id) ?? []), r.name]);
+  return by;
+}
+
+const toInfo = (r: UserRow, roles: Map<string, string[]>): UserInfo => ({
+  id: r.id,
+  email: r.email,
+  roles: roles.get(r.id) ?? [],
+  disabled: r.disabled,
+  emailVerified: r.email_verified,
+  mfaEnabled: r.mfa_enabled,
+  passkeyCount: r.passkey_count,
+  createdAt: new Date(r.created_at),
+  lastSignInAt: r.last_sign_in_at ? new Date(r.last_sign_in_at) : null,
+});
+
+export async function listUsers(em: EntityManager, viewer: Viewer, args: { first?: number | null; after?: string | null; filter?: UserFilter | null }): Promise<Page<UserInfo>> {
+  await requirePermission(em, viewer, 'users:read');
+  const first = args.first ?? 20;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new AuthError('auth_request_invalid');
+  const tenantId = await tenantOf(em, viewer);
+  const where = ['u.tenant_id = ?'];
+  const params: unknown[] = [tenantId];
+  if (args.after) {
+    const [at, id] = decodeCursor(args.after);
+    where.push('(u.created_at, u.id) < (?, ?)');
+    params.push(at, id);
+  }
+  const f = args.filter ?? {};
+  if (f.email) {
+    where.push(`u.email like ? escape '\\'`);
+    params.push(`%${f.email.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  if (f.disabled !== undefined && f.disabled !== null) {
+    where.push('u.disabled = ?');
+    params.push(f.disabled);
+  }
+  if (f.role) {
+    where.push('exists(select 1 from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id and r.name = ?)');
+    params.push(f.role);
+  }
+  const rows = (await em.execute(`select ${USER_COLUMNS} from users u where ${where.join(' and ')} order by u.created_at desc, u.id desc limit ?`, [
+    ...params,
+    first + 1,
+  ])) as UserRow[];
+  const page = rows.slice(0, first);
+  const roles = await rolesOf(em, page.map((r) => r.id));
+  const edges = page.map((r) => ({ cursor: encodeCursor(new Date(r.created_at), r.id), node: toInfo(r, roles) }));
+  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/** A user of the caller's tenant (another tenant's id is not found). */
+async function target(em: EntityManager, viewer: Viewer, id: string): Promise<{ row: UserRow; tenantId: string }> {
+  const tenantId = await tenantOf(em, viewer);
+  const [row] = isUuid(id) ? ((await em.execute(`select ${USER_COLUMNS} from users u where u.id = ? and u.tenant_id = ?`, [id, tenantId])) as UserRow[]) : [];
+  if (!row) throw new AuthError('auth_user_not_found');
+  return { row, tenantId };
+}
+
+export async function getUser(em: EntityManager, viewer: Viewer, id: string): Promise<UserInfo> {
+  await requirePermission(em, viewer, 'users:read');
+  const { row } = await target(em, viewer, id);
+  return toInfo(row, await rolesOf(em, [row.id]));
+}
+
+type AdminDeps = Pick<ServiceDeps, 'sessions' | 'now'>;
+
+/**
+ * Replace a user's roles. Nobody grants more than they hold (the roles' permissions must all be
+ * the caller's), and nobody removes their own users:manage.
+ */
+export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, roleNames: string[]): Promise<UserInfo> {
+  await requirePermission(em, viewer, 'users:manage');
+  const { row, tenantId } = await target(em, viewer, id);
+  const wanted = [...new Set(roleNames)];
+  const roles = (await em.execute(
+    `select r.id, r.name, coalesce(array_agg(p.name) filter (where p.name is not null), '{}') as permissions
+       from roles r left join role_permissions rp on rp.role_id = r.id left join permissions p on p.id = rp.permission_id
+      where r.tenant_id = ? and r.name = any(?::text[]) group by r.id, r.name`,
+    [tenantId, `{${wanted.map((n) => `"${n.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
+  )) as Array<{ id: string; name: string; permissions: string[] }>;
+  if (roles.length !== wanted.length) throw new AuthError('auth_request_invalid');
+  const mine = new Set(await currentPermissions(em, viewer));
+  const granted = new Set(roles.flatMap((r) => r.permissions));
+  if (![...granted].every((p) => mine.has(p))) throw new AuthError('auth_forbidden');
+  if (id === viewer.id && !granted.has('users:manage')) throw new AuthError('auth_forbidden');
+  await transactional(em, async (tx) => {
+    await tx.execute('delete from user_roles where user_id = ?', [id]);
+    for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [id, r.id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'roles_changed', details: { subject: id, roles: roles.map((r) => r.name).sort() } });
+  });
+  deps.sessions.forgetUser(id);
+  return getUser(em, viewer, row.id);
+}
+
+/** Disable (ending every session) or enable a user; nobody disables themself. */
+export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, disabled: boolean): Promise<UserInfo> {
+  await requirePermission(em, viewer, 'users:manage');
+  if (disabled && id === viewer.id) throw new AuthError('auth_forbidden');
+  const { tenantId } = await target(em, viewer, id);
+  await transactional(em, async (tx) => {
+    await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), id]);
+    if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: id } });
+  });
+  deps.sessions.forgetUser(id);
+  return getUser(em, viewer, id);
+}
+
+export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<number> {
+  await requirePermission(em, viewer, 'users:manage');
+  const { tenantId } = await target(em, viewer, id);
+  return transactional(em, async (tx) => {
+    const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), id])) as unknown[];
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'sessions_revoked_by_admin', details: { subject: id, sessions: ended.length } });
+    deps.sessions.forgetUser(id);
+    return ended.length;
+  });
+}
+
+/** Clear a user's second factor and recovery codes (they lost their device). */
+export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<UserInfo> {
+  await requirePermission(em, viewer, 'users:manage');
+  const { tenantId } = await target(em, viewer, id);
+  await transactional(em, async (tx) => {
+    await tx.execute('delete from mfa_factors where user_id = ?', [id]);
+    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'mfa_reset', details: { subject: id } });
+  });
+  return getUser(em, viewer, id);
+}
