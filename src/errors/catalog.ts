@@ -451,6 +451,7 @@ export const operations = {
   enableUser: admin('enableUser', 'session', ['auth_user_not_found']),
   revokeUserSessions: admin('revokeUserSessions', 'session', ['auth_user_not_found']),
   resetUserMfa: admin('resetUserMfa', 'session', ['auth_user_not_found']),
+  auditEvents: admin('auditEvents', 'any', []),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [
     'auth_reauthentication_required',

@@ -54,7 +54,7 @@ beforeAll(async () => {
   doc.tenants[0].signup = 'open';
   for (const email of SPARE_USERS) doc.tenants[0].users!.push({ email, password: MFA_PASSWORD, roles: ['viewer'] });
   // The management routes' administrator.
-  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage'] });
+  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read'] });
   doc.tenants[0].users!.push({ email: 'boss@acme.test', password: MFA_PASSWORD, roles: ['boss'] });
   for (const door of ['rest', 'gql']) {
     doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
@@ -383,7 +383,7 @@ const routes: Route[] = [
       return gqlCall('mutation($id: ID!) { unlinkGoogle(id: $id) }', { id }, bearer(at));
     },
   },
-  ...(['users', 'user', 'setUserRoles', 'disableUser', 'enableUser', 'revokeUserSessions', 'resetUserMfa'] as const).map(
+  ...(['users', 'user', 'setUserRoles', 'disableUser', 'enableUser', 'revokeUserSessions', 'resetUserMfa', 'auditEvents'] as const).map(
     (op): Route => ({
       op,
       caller: 'access_token',
@@ -399,6 +399,7 @@ const routes: Route[] = [
           enableUser: 'mutation($id: ID!) { enableUser(userId: $id) { id } }',
           revokeUserSessions: 'mutation($id: ID!) { revokeUserSessions(userId: $id) }',
           resetUserMfa: 'mutation($id: ID!) { resetUserMfa(userId: $id) { id } }',
+          auditEvents: 'query($id: ID!) { auditEvents(first: 5, filter: { userId: $id }) { edges { node { id type } } } }',
         };
         return gqlCall(docs[op], op === 'users' ? undefined : { id: target }, bearer(access_token));
       },

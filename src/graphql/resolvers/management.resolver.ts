@@ -4,8 +4,9 @@ import { listIdentities, unlinkGoogle } from '../../services/management/identiti
 import { listOwnSessions, revokeOwnSession } from '../../services/management/own-sessions.js';
 import { getUser, listUsers, resetUserMfa, revokeUserSessions, setUserDisabledByAdmin, setUserRoles } from '../../services/management/users.js';
 import { textArg } from '../text-field.js';
-import { UserFilter } from '../types/management.input.js';
-import { Identities, SessionInfo, UserConnection, UserInfo } from '../types/management.type.js';
+import { listAuditEvents } from '../../services/management/audit-log.js';
+import { AuditFilter, UserFilter } from '../types/management.input.js';
+import { AuditEventConnection, Identities, SessionInfo, UserConnection, UserInfo } from '../types/management.type.js';
 
 @Resolver()
 export class ManagementResolver {
@@ -81,5 +82,16 @@ export class ManagementResolver {
   @Mutation(() => UserInfo, { description: 'Clear a user\'s second factor and recovery codes (users:manage).' })
   async resetUserMfa(@Arg('userId', () => ID, textArg('id')) userId: string, @Ctx() ctx: RequestContext) {
     return resetUserMfa(ctx.em, ctx.deps, await ctx.viewer(), userId);
+  }
+
+  @Authorized('audit:read')
+  @Query(() => AuditEventConnection, { description: 'The tenant\'s audit log, newest first (audit:read).' })
+  async auditEvents(
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1 to 100 (default 20).' }) first: number | undefined,
+    @Arg('after', () => String, textArg('cursor', { nullable: true })) after: string | undefined,
+    @Arg('filter', () => AuditFilter, { nullable: true }) filter: AuditFilter | undefined,
+    @Ctx() ctx: RequestContext,
+  ) {
+    return listAuditEvents(ctx.em, await ctx.viewer(), { first, after, filter });
   }
 }

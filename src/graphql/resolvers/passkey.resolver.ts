@@ -53,7 +53,7 @@ export class PasskeyResolver {
   @Authorized()
   @Mutation(() => Boolean, { description: 'Delete one of the caller\'s passkeys.' })
   async deletePasskey(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
-    await deletePasskey(ctx.em, await ctx.viewer(), id);
+    await deletePasskey(ctx.em, await ctx.viewer(), id, ctx.deps.now());
     return true;
   }
 }

@@ -1,4 +1,4 @@
-import { Field, InputType } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
 import { TextField } from '../text-field.js';
 
 @InputType({ description: 'Narrow the users listed: all given conditions hold.' })
@@ -11,4 +11,19 @@ export class UserFilter {
 
   @Field(() => Boolean, { nullable: true })
   disabled?: boolean | null;
+}
+
+@InputType({ description: 'Narrow the audit events listed: all given conditions hold.' })
+export class AuditFilter {
+  @Field(() => ID, { nullable: true, description: 'Events done by or concerning this user.' })
+  userId?: string | null;
+
+  @TextField('roleName', { nullable: true, description: 'An event type, e.g. session_started.' })
+  type?: string | null;
+
+  @Field(() => Date, { nullable: true })
+  since?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  until?: Date | null;
 }

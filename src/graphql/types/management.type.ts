@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { LinkedIdentity } from './linked-identity.type.js';
 import { Passkey } from './passkey.type.js';
@@ -95,6 +96,60 @@ export class PageInfo {
 export class UserConnection {
   @Field(() => [UserEdge])
   edges!: UserEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@ObjectType()
+export class AuditPerson {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: 'Null once the user is gone.' })
+  email!: string | null;
+}
+
+@ObjectType({ description: 'A change of security state.' })
+export class AuditEventInfo {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  type!: string;
+
+  @Field(() => AuditPerson, { nullable: true, description: 'Who did it.' })
+  actor!: AuditPerson | null;
+
+  @Field(() => AuditPerson, { nullable: true, description: 'Whom it concerns.' })
+  subject!: AuditPerson | null;
+
+  @Field(() => String, { nullable: true })
+  ip!: string | null;
+
+  @Field(() => String, { nullable: true })
+  userAgent!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => GraphQLJSONObject)
+  details!: Record<string, unknown>;
+}
+
+@ObjectType()
+export class AuditEventEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => AuditEventInfo)
+  node!: AuditEventInfo;
+}
+
+@ObjectType({ description: 'A page of audit events, newest first.' })
+export class AuditEventConnection {
+  @Field(() => [AuditEventEdge])
+  edges!: AuditEventEdge[];
 
   @Field(() => PageInfo)
   pageInfo!: PageInfo;

@@ -63,7 +63,7 @@ export async function passkeyRoutes(app: FastifyInstance, { config }: RouteOptio
     '/auth/webauthn/credentials/:id',
     operationRoute(operations.deletePasskey, { params: idParams }),
     async (req, reply) => {
-      await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id);
+      await deletePasskey(req.ctx.em, await req.ctx.viewer(), req.params.id, req.ctx.deps.now());
       return reply.status(204).send();
     },
   );

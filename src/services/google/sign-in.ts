@@ -70,7 +70,7 @@ async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, te
 function link(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, user: User, id: GoogleIdentity, how: string): ExternalIdentity {
   const now = deps.now();
   const identity = tx.create(ExternalIdentity, { tenant, user, issuer: GOOGLE_ISSUER, subject: id.subject, emailAtLink: id.email, createdAt: now });
-  tx.create(AuditEvent, { tenantId: tenant.id, userId: user.id, type: 'google_linked', details: { identityId: identity.id, how }, createdAt: now });
+  tx.create(AuditEvent, { tenantId: tenant.id, userId: user.id, subjectId: user.id, type: 'google_linked', details: { identityId: identity.id, how }, createdAt: now });
   return identity;
 }
 

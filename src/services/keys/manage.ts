@@ -3,7 +3,8 @@
 import { ApiKey } from '../../db/entities/api-key.entity.js';
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import { User } from '../../db/entities/user.entity.js';
-import type { EntityManager } from '../../db/orm.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import { recordAudit } from '../shared/audit.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { requireRecentAuthentication } from '../sessions/caller.js';
@@ -68,8 +69,9 @@ export async function createApiKey(
 
   const apiKey = generateApiKey();
   const now = deps.now();
+  const tenant = await em.findOneOrFail(Tenant, { slug: viewer.tenant });
   const row = em.create(ApiKey, {
-    tenant: await em.findOneOrFail(Tenant, { slug: viewer.tenant }),
+    tenant,
     user: em.getReference(User, viewer.id),
     name,
     prefix: apiKey.slice(0, DISPLAY_CHARS),
@@ -78,7 +80,10 @@ export async function createApiKey(
     createdAt: now,
     expiresAt: days === null ? null : new Date(now.getTime() + days * 86_400_000),
   });
-  await em.flush();
+  await transactional(em, async (tx) => {
+    await tx.flush();
+    await recordAudit(tx, now, { tenantId: tenant.id, userId: viewer.id, sessionId: viewer.sessionId, type: 'api_key_created', details: { keyId: row.id, prefix: row.prefix, scopes } });
+  });
   const { lastUsedAt: _l, revokedAt: _r, ...created } = info(row);
   return { ...created, apiKey };
 }
@@ -107,7 +112,10 @@ export async function revokeApiKey(em: EntityManager, deps: Pick<ServiceDeps, 'a
   if (!key) throw new AuthError('auth_api_key_not_found');
   if (!key.revokedAt) {
     key.revokedAt = deps.now();
-    await em.flush();
+    await transactional(em, async (tx) => {
+      await tx.flush();
+      await recordAudit(tx, deps.now(), { tenantId: key.tenant.id, userId: viewer.id, subjectId: key.user.id, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: key.id, prefix: key.prefix } });
+    });
   }
   deps.apiKeys.forget(key.keyHash);
 }

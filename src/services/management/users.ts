@@ -161,7 +161,7 @@ export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: V
   await transactional(em, async (tx) => {
     await tx.execute('delete from user_roles where user_id = ?', [id]);
     for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [id, r.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'roles_changed', details: { subject: id, roles: roles.map((r) => r.name).sort() } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'roles_changed', details: { subject: id, roles: roles.map((r) => r.name).sort() } });
   });
   deps.sessions.forgetUser(id);
   return getUser(em, viewer, row.id);
@@ -175,7 +175,7 @@ export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps,
   await transactional(em, async (tx) => {
     await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), id]);
     if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: id } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: id } });
   });
   deps.sessions.forgetUser(id);
   return getUser(em, viewer, id);
@@ -186,7 +186,7 @@ export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, vie
   const { tenantId } = await target(em, viewer, id);
   return transactional(em, async (tx) => {
     const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), id])) as unknown[];
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'sessions_revoked_by_admin', details: { subject: id, sessions: ended.length } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'sessions_revoked_by_admin', details: { subject: id, sessions: ended.length } });
     deps.sessions.forgetUser(id);
     return ended.length;
   });
@@ -199,7 +199,7 @@ export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: V
   await transactional(em, async (tx) => {
     await tx.execute('delete from mfa_factors where user_id = ?', [id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, type: 'mfa_reset', details: { subject: id } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'mfa_reset', details: { subject: id } });
   });
   return getUser(em, viewer, id);
 }

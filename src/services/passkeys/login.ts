@@ -195,6 +195,7 @@ async function recordCounterRegression(
   em.create(AuditEvent, {
     tenantId: credential.tenant.id,
     userId: credential.user.id,
+    subjectId: credential.user.id,
     type: 'webauthn_counter_regression',
     details: { credentialId: credential.id, storedCounter: stored, presentedCounter: counter, reason: cause.message },
     createdAt: deps.now(),

@@ -19,6 +19,7 @@ import { requireRecentAuthentication } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
+import { recordAudit } from '../shared/audit.js';
 
 /** What registering a passkey touches. */
 type RegistrationDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now'>;
@@ -90,6 +91,7 @@ async function storeRegistration(
         name: name?.trim() || 'passkey',
         createdAt: deps.now(),
       });
+      await recordAudit(tx, deps.now(), { tenantId: user.tenant.id, userId: user.id, sessionId: viewer.sessionId, type: 'passkey_added', details: { passkeyId: credential.id, name: credential.name } });
       return toPasskey(credential);
     });
   } catch (e) {

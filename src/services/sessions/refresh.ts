@@ -74,7 +74,7 @@ insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, e
 // Reuse: the session (and with it every token of the family and its access tokens) ends, recorded.
 const REVOKE_REUSED = `
 with revoked as (update sessions set revoked_at = ?, revoked_reason = 'refresh_reused' where id = ?)
-insert into audit_events (id, tenant_id, user_id, session_id, type, details, created_at) values (?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
+insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) values (?, ?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
 
 async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
   const { config } = deps;
@@ -115,7 +115,7 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
 
     // RFC 9700 4.14.2: a rotated refresh token came back; the family is compromised.
     const details = { tokenId: row.token_id, rotatedAt: rotatedAt.toISOString(), successorRotated: Boolean(child?.rotated_at) };
-    await tx.execute(REVOKE_REUSED, [now, row.session_id, randomUUID(), row.tenant_id, row.user_id, row.session_id, JSON.stringify(details), now]);
+    await tx.execute(REVOKE_REUSED, [now, row.session_id, randomUUID(), row.tenant_id, row.user_id, row.user_id, row.session_id, JSON.stringify(details), now]);
     return { kind: 'reused', sessionId: row.session_id };
   });
 

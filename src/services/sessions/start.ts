@@ -66,7 +66,9 @@ export async function tokenPayload(
 
 // A session and its first refresh token, in one statement.
 const START_SESSION = `
-with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?))
+with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?)),
+     a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
+           values (?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ?))
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
 
 
@@ -106,6 +108,15 @@ export async function startSession(
       proof.client?.ip ?? null,
       proof.client?.userAgent ?? null,
       randomUUID(),
+      principal.tenantId,
+      principal.userId,
+      principal.userId,
+      session.id,
+      JSON.stringify({ method: proof.method, amr: proof.amr }),
+      now,
+      proof.client?.ip ?? null,
+      proof.client?.userAgent ?? null,
+      randomUUID(),
       session.id,
       keyedHash(config.secretKey, refreshToken),
       now,
@@ -138,7 +149,13 @@ export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, '
 
 /** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
 export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
-  await revokeSessions(em, { user: viewer.id }, 'logout_all', deps.now());
+  await transactional(em, async (tx) => {
+    const ended = await revokeSessions(tx, { user: viewer.id }, 'logout_all', deps.now());
+    await tx.execute(
+      `insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) select ?, tenant_id, id, id, ?, 'logout_all', ?::jsonb, ? from users where id = ?`,
+      [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.id],
+    );
+  });
   deps.sessions.forgetUser(viewer.id);
 }
 
