@@ -7,6 +7,8 @@ import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { bearer, expectGqlError, expectRestError, registerPasskey, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
+// The same database behind a gateway that counts three wrong codes per account.
+let strict: TestGateway;
 let google: FakeGoogle;
 // The services' clock: TOTP steps are 30 s, so the tests move it instead of waiting.
 let clock = Date.now();
@@ -17,8 +19,14 @@ beforeAll(async () => {
   google = await FakeGoogle.start();
   gw = await startTestGateway({ deps: { now: () => new Date(clock) }, env: { GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url } });
   await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', roles: [{ name: 'member', permissions: ['api_keys:create'] }], users: [] }] });
+  strict = await startTestGateway({
+    databaseUrl: gw.databaseUrl,
+    deps: { now: () => new Date(clock) },
+    env: { SECRET_KEY: gw.config.secretKey, RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_WINDOW_SECONDS: '600' },
+  });
 });
 afterAll(async () => {
+  await strict?.close();
   await gw?.close();
   await google?.close();
 });
@@ -120,6 +128,60 @@ describe('enrolment', () => {
   });
 });
 
+describe('a session that proved one factor, once a second is active', () => {
+  it('cannot mint recovery codes, add a passkey or an API key, link Google, or disable the factor (both doors)', async () => {
+    const user = await enrolled();
+    const at = bearer(user.at);
+    expectRestError(await gw.rest('POST', '/auth/mfa/recovery-codes', {}, at), 'mfaRecoveryCodes', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, at), 'mfaRecoveryCodes', 'auth_reauthentication_required', 401);
+    expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_reauthentication_required', 401);
+    expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'k' }, at), 'createApiKey', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation { createApiKey(input: { name: "k" }) { apiKey } }', undefined, at), 'createApiKey', 'auth_reauthentication_required', 401);
+    expectRestError(await gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken({ sub: `g1-${Date.now()}`, hd: undefined }) }, at), 'linkGoogle', 'auth_reauthentication_required', 401);
+    nextStep();
+    expectRestError(await gw.rest('DELETE', '/auth/mfa/totp', { code: codeFor(user.secret) }, at), 'mfaTotpDisable', 'auth_reauthentication_required', 401);
+    // Nothing was made: no codes changed, no key, no link; the factor stands.
+    expect((await gw.sql('select count(*)::int as n from api_keys k join users u on u.id = k.user_id where u.email = $1', [user.email]))[0].n).toBe(0);
+    expect((await gw.sql("select f.status from mfa_factors f join users u on u.id = f.user_id where u.email = $1", [user.email]))[0].status).toBe('active');
+    // After the second step the same operations work.
+    const full = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
+    expect((await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(full))).status).toBe(201);
+    expect((await gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(full))).status).toBe(200);
+  });
+
+  it('activating the factor ends the user\'s other sessions, keeping the one that activated it', async () => {
+    const user = await newUser();
+    const other = (await signIn(gw, { tenant: 'acme', email: user.email, password: PASSWORD })).refresh_token;
+    const { secret } = await enroll('rest', user.at);
+    expect((await activate('rest', user.at, codeFor(secret))).status).toBe(200);
+    expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: other }), 'refresh', 'auth_refresh_invalid', 401);
+    expect((await gw.rest('GET', '/auth/sessions', undefined, bearer(user.at))).status).toBe(200);
+    const [row] = await gw.sql("select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = $1 and s.revoked_reason = 'mfa_enrolled'", [user.email]);
+    expect(row.n).toBe(1);
+  });
+
+  it('wrong codes to activate or disable count against the account: then even the right code waits', async () => {
+    const email = `mfa-strict${n++}.${Date.now()}@acme.test`;
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', roles: [], users: [{ email, password: PASSWORD, roles: [] }] }] });
+    const at = (await signIn(strict, { tenant: 'acme', email, password: PASSWORD })).access_token;
+    const secret = (await strict.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(at))).body.secret;
+    for (let i = 0; i < 3; i++) expectRestError(await strict.rest('POST', '/auth/mfa/totp/activate', { code: codeFor(secret, 5 + i) }, bearer(at)), 'mfaTotpActivate', 'auth_mfa_code_invalid', 401);
+    expectRestError(await strict.rest('POST', '/auth/mfa/totp/activate', { code: codeFor(secret) }, bearer(at)), 'mfaTotpActivate', 'auth_rate_limited', 429);
+    expectGqlError(await strict.gql('mutation($c: String!) { mfaTotpActivate(code: $c) { recoveryCodes } }', { c: codeFor(secret) }, bearer(at)), 'mfaTotpActivate', 'auth_rate_limited', 429);
+    expect((await gw.sql("select f.status from mfa_factors f join users u on u.id = f.user_id where u.email = $1", [email]))[0].status).toBe('pending');
+    // Disabling: a user with both factors, signed in fully, guessing codes on the strict gateway.
+    const user = await enrolled();
+    nextStep();
+    const first = await strict.rest('POST', '/auth/login', { tenant: 'acme', email: user.email, password: PASSWORD });
+    const full = (await strict.rest('POST', '/auth/mfa/verify', { mfa_token: first.body.detail.mfa_token, code: codeFor(user.secret) })).body.access_token;
+    nextStep();
+    for (let i = 0; i < 3; i++) expectRestError(await strict.rest('DELETE', '/auth/mfa/totp', { code: codeFor(user.secret, 5 + i) }, bearer(full)), 'mfaTotpDisable', 'auth_mfa_code_invalid', 401);
+    expectRestError(await strict.rest('DELETE', '/auth/mfa/totp', { code: codeFor(user.secret) }, bearer(full)), 'mfaTotpDisable', 'auth_rate_limited', 429);
+    expectGqlError(await strict.gql('mutation($c: String!) { mfaTotpDisable(code: $c) }', { c: codeFor(user.secret) }, bearer(full)), 'mfaTotpDisable', 'auth_rate_limited', 429);
+    expect((await gw.sql("select f.status from mfa_factors f join users u on u.id = f.user_id where u.email = $1", [user.email]))[0].status).toBe('active');
+  });
+});
+
 describe('the second step', () => {
   for (const door of DOORS) {
     it(`a password sign-in asks for a code; verifyMfa answers tokens with amr pwd, otp, mfa and acr aal2; the mfa token is single-use (${door})`, async () => {
@@ -174,9 +236,10 @@ describe('the second step', () => {
       expect(audit.details.left).toBe(9);
       expect((await gw.sql("select count(*)::int as n from mail_outbox where kind = 'recovery_code_used'"))[0].n).toBeGreaterThan(0);
       // Regenerated: the old two no longer work, a new one does.
+      const session = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, recoveryCode: user.codes[2] }), 'rest');
       const fresh = door === 'rest'
-        ? (await gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(user.at))).body.recovery_codes
-        : (await gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, bearer(user.at))).body.data.mfaRecoveryCodes.recoveryCodes;
+        ? (await gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(session))).body.recovery_codes
+        : (await gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, bearer(session))).body.data.mfaRecoveryCodes.recoveryCodes;
       expect(fresh).toHaveLength(10);
       expectVerifyCode(await verify(door, { mfaToken: b.mfaToken, recoveryCode: two }), door, 'auth_mfa_code_invalid');
       expect(tokensOf(await verify(door, { mfaToken: b.mfaToken, recoveryCode: fresh[0] }), door)).toBeTruthy();
@@ -227,9 +290,12 @@ describe('disabling', () => {
       const expectCode = (res: HttpResult, code: Parameters<typeof expectRestError>[2], status: number) =>
         door === 'rest' ? expectRestError(res, 'mfaTotpDisable', code, status) : expectGqlError(res, 'mfaTotpDisable', code, status);
       nextStep();
-      expectCode(await disable(user.at, '123456'), 'auth_mfa_code_invalid', 401);
-      clock += (gw.config.reauthMaxAge + 60) * 1000;
+      // The session that enrolled proved one factor only: it cannot take the second away.
       expectCode(await disable(user.at, codeFor(user.secret)), 'auth_reauthentication_required', 401);
+      const stale = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
+      expectCode(await disable(stale, '123456'), 'auth_mfa_code_invalid', 401);
+      clock += (gw.config.reauthMaxAge + 60) * 1000;
+      expectCode(await disable(stale, codeFor(user.secret)), 'auth_reauthentication_required', 401);
       nextStep();
       const fresh = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
       nextStep();

@@ -18,7 +18,7 @@ export class MfaResolver {
   @Authorized()
   @Mutation(() => RecoveryCodes, { description: 'Activate the pending TOTP factor with its first code; answers the recovery codes.' })
   async mfaTotpActivate(@Arg('code', () => String, textArg('mfaCode')) code: string, @Ctx() ctx: RequestContext) {
-    return { recoveryCodes: await activateTotp(ctx.em, ctx.deps, await ctx.viewer(), code) };
+    return { recoveryCodes: await activateTotp(ctx.em, ctx.deps, await ctx.viewer(), code, ctx.client) };
   }
 
   @Mutation(() => AuthPayload, { description: 'The second step of a sign-in: the mfa token and a TOTP or recovery code.' })
@@ -35,7 +35,7 @@ export class MfaResolver {
   @Authorized()
   @Mutation(() => Boolean, { description: 'Disable TOTP (recent authentication and a current code).' })
   async mfaTotpDisable(@Arg('code', () => String, textArg('mfaCode')) code: string, @Ctx() ctx: RequestContext) {
-    await disableTotp(ctx.em, ctx.deps, await ctx.viewer(), code);
+    await disableTotp(ctx.em, ctx.deps, await ctx.viewer(), code, ctx.client);
     return true;
   }
 }

@@ -16,7 +16,7 @@ export async function mfaRoutes(app: FastifyInstance, { config }: RouteOptions):
   });
 
   app.post<{ Body: { code: string } }>('/auth/mfa/totp/activate', operationRoute(operations.mfaTotpActivate, { body: codeBody }), async (req) => ({
-    recovery_codes: await activateTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code),
+    recovery_codes: await activateTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code, req.ctx.client),
   }));
 
   app.post<{ Body: { mfa_token: string; code?: string; recovery_code?: string } }>(
@@ -40,7 +40,7 @@ export async function mfaRoutes(app: FastifyInstance, { config }: RouteOptions):
   }));
 
   app.delete<{ Body: { code: string } }>('/auth/mfa/totp', operationRoute(operations.mfaTotpDisable, { body: codeBody }), async (req, reply) => {
-    await disableTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code);
+    await disableTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code, req.ctx.client);
     return reply.status(204).send();
   });
 }

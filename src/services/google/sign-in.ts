@@ -11,7 +11,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../limits/rate-limiter.js';
-import { requireRecentAuthentication } from '../sessions/caller.js';
+import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import { loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
 import { hasActiveFactor, requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
@@ -124,6 +124,7 @@ const linked = (i: ExternalIdentity): LinkedIdentity => ({ id: i.id, provider: '
  */
 export async function linkGoogle(em: EntityManager, deps: GoogleDeps, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
   requireRecentAuthentication(deps, viewer);
+  await requireSecondFactorIfEnrolled(em, viewer);
   return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
     const identity = await deps.google.verify(idToken);
     if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');

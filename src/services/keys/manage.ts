@@ -7,7 +7,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { recordAudit } from '../shared/audit.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { requireRecentAuthentication } from '../sessions/caller.js';
+import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import { currentPermissions, type Viewer } from '../sessions/principal.js';
 import { isUuid } from '../shared/identifiers.js';
 import { keyedHash } from '../shared/secrets.js';
@@ -60,6 +60,7 @@ export async function createApiKey(
   // Keys are minted with a signed-in session that proved a credential recently, never by
   // another key (a leaked key must not breed).
   requireRecentAuthentication(deps, viewer);
+  await requireSecondFactorIfEnrolled(em, viewer);
   const permissions = await currentPermissions(em, viewer);
   if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden');
   const scopes = [...new Set(input.scopes ?? permissions)].sort();

@@ -4,12 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { requireRecentAuthentication } from '../sessions/caller.js';
+import { limited, type Client } from '../limits/rate-limiter.js';
+import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { acceptTotp, newRecoveryCode, newTotpSecret, otpauthUri, RECOVERY_CODES, recoveryCodeHash, sealSecret } from './totp.js';
 
 type MfaDeps = Pick<ServiceDeps, 'config' | 'now'>;
+type CodeDeps = MfaDeps & Pick<ServiceDeps, 'limiter' | 'sessions'>;
+
+/** A code typed to change the factor is a credential check: wrong ones count against the account's login limit. */
+const checkingCode = <T>(deps: CodeDeps, viewer: Viewer, client: Client, attempt: () => Promise<T>) =>
+  limited(deps.limiter, [['login_account', `${viewer.tenant}\u0000${viewer.email}`], ['login_address', client.ip]], ['auth_mfa_code_invalid'], attempt);
 
 interface FactorRow {
   id: string;
@@ -47,23 +53,34 @@ export async function enrollTotp(em: EntityManager, deps: MfaDeps, viewer: Viewe
 }
 
 /** The first valid code makes the factor count; answers the ten recovery codes. */
-export async function activateTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer, code: string): Promise<string[]> {
+export async function activateTotp(em: EntityManager, deps: CodeDeps, viewer: Viewer, code: string, client: Client): Promise<string[]> {
   requireRecentAuthentication(deps, viewer);
   const factor = await factorOf(em, viewer.id);
   if (!factor) throw new AuthError('auth_mfa_not_enrolled');
   if (factor.status === 'active') throw new AuthError('auth_mfa_already_enrolled');
-  if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
-  return transactional(em, async (tx) => {
-    await tx.execute("update mfa_factors set status = 'active', activated_at = ? where id = ?", [deps.now(), factor.id]);
-    const codes = await newRecoveryCodes(tx, deps, viewer.id);
-    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
-    return codes;
+  await checkingCode(deps, viewer, client, async () => {
+    if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
   });
+  const codes = await transactional(em, async (tx) => {
+    await tx.execute("update mfa_factors set status = 'active', activated_at = ? where id = ?", [deps.now(), factor.id]);
+    // Sessions opened with one factor before it, elsewhere, end: from now on the second step counts.
+    await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [
+      deps.now(),
+      viewer.id,
+      viewer.sessionId ?? '00000000-0000-0000-0000-000000000000',
+    ]);
+    const fresh = await newRecoveryCodes(tx, deps, viewer.id);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
+    return fresh;
+  });
+  deps.sessions.forgetUser(viewer.id);
+  return codes;
 }
 
 /** New recovery codes; the old set stops working. */
 export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<string[]> {
   requireRecentAuthentication(deps, viewer);
+  await requireSecondFactorIfEnrolled(em, viewer);
   const factor = await factorOf(em, viewer.id);
   if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
   return transactional(em, async (tx) => {
@@ -74,11 +91,14 @@ export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, 
 }
 
 /** Disabling needs recent authentication and a current code; the factor and its codes go. */
-export async function disableTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer, code: string): Promise<void> {
+export async function disableTotp(em: EntityManager, deps: CodeDeps, viewer: Viewer, code: string, client: Client): Promise<void> {
   requireRecentAuthentication(deps, viewer);
   const factor = await factorOf(em, viewer.id);
   if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
-  if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
+  await requireSecondFactorIfEnrolled(em, viewer);
+  await checkingCode(deps, viewer, client, async () => {
+    if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
+  });
   await transactional(em, async (tx) => {
     await tx.execute('delete from mfa_factors where id = ?', [factor.id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [viewer.id]);

@@ -15,7 +15,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../limits/rate-limiter.js';
-import { requireRecentAuthentication } from '../sessions/caller.js';
+import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
@@ -27,6 +27,7 @@ type RegistrationDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now'>;
 export async function registrationOptions(em: EntityManager, deps: RegistrationDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
   // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
   requireRecentAuthentication(deps, viewer);
+  await requireSecondFactorIfEnrolled(em, viewer);
   await countOptions(deps, client);
   const { webauthn } = deps.config;
   const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });

@@ -6,6 +6,7 @@ import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
 import type { Viewer } from './principal.js';
+import { acrOf } from './start.js';
 import type { SessionState } from './session-cache.js';
 
 /** One round trip: the session with what a protected call needs of its user and tenant. */
@@ -84,6 +85,19 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
  * whose user proved a credential within REAUTH_MAX_AGE (OIDC auth_time); older sessions
  * get auth_reauthentication_required and the client signs in again.
  */
+/**
+ * Once a user has a second factor, what adds a way in or changes the factor needs a session
+ * that used it (acr aal2, or a user-verified passkey): a session opened with the password
+ * alone (before enrolment, or by whoever knows the password) cannot mint recovery codes, add a
+ * passkey or a key, link an account, or turn the factor off. Such a session gets
+ * auth_reauthentication_required: sign in again, with the second step.
+ */
+export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: Viewer): Promise<void> {
+  if (acrOf(viewer.amr) === 'aal2') return;
+  const active = (await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [viewer.id])) as unknown[];
+  if (active.length > 0) throw new AuthError('auth_reauthentication_required');
+}
+
 export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {
   if (viewer.authMethod === 'api_key') throw new AuthError('auth_forbidden');
   const age = deps.now().getTime() / 1000 - viewer.authTime;
