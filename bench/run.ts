@@ -5,7 +5,7 @@
 // bench/results/<timestamp>.json.
 import 'reflect-metadata';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, createHmac, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import pg from 'pg';
 import { generateSigningKey } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb } from '../src/db/orm.js';
+import { keyedHash } from '../src/services/shared/secrets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -162,14 +163,14 @@ async function main(): Promise<void> {
     refreshTokens.push(...tokens);
     const users = sessions.map((_, i) => userIds[(start + i) % USERS]);
     await sql.query(
-      `insert into sessions (id, tenant_id, user_id, auth_method, created_at, last_used_at, expires_at)
-       select unnest($1::uuid[]), $2, unnest($3::uuid[]), 'password', now(), now(), now() + interval '30 days'`,
+      `insert into sessions (id, tenant_id, user_id, auth_method, auth_time, amr, created_at, last_used_at, expires_at)
+       select unnest($1::uuid[]), $2, unnest($3::uuid[]), 'password', now(), '{pwd}', now(), now(), now() + interval '30 days'`,
       [sessions, tenantId, users],
     );
     await sql.query(
       `insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at)
        select gen_random_uuid(), unnest($1::uuid[]), unnest($2::text[]), now(), now() + interval '30 days'`,
-      [sessions, tokens.map((t) => createHmac('sha256', secretKey).update(t).digest('base64url'))],
+      [sessions, tokens.map((t) => keyedHash(secretKey, t))],
     );
   }
   await sql.query('analyze');
