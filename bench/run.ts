@@ -10,12 +10,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Algorithm, hash } from '@node-rs/argon2';
 import pg from 'pg';
 import { generateSigningKey } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb } from '../src/db/orm.js';
-import { keyedHash } from '../src/services/shared/secrets.js';
+import { PRODUCTION_ARGON, seedBench } from './seed.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = new Set(process.argv.slice(2));
@@ -24,6 +23,8 @@ const WARMUP = 2;
 const CONNECTIONS = 50;
 const USERS = 10_000;
 const POOL = 10;
+// Refresh tokens are single-use: one fresh session per refresh request.
+const REFRESH_TOKENS = 80_000;
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const quiet = { info: () => {}, debug: () => {}, warn: () => {} };
@@ -129,50 +130,8 @@ async function main(): Promise<void> {
   const sql = new pg.Pool({ connectionString: url, max: 4 });
   sql.on('error', () => {});
 
-  log(`seeding ${USERS} users (argon2id m=19456 t=2 p=1, one hash each)...`);
-  const argon = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
-  const tenantId = randomUUID();
-  const roleId = randomUUID();
-  const permId = randomUUID();
-  await sql.query(`insert into tenants (id, slug, name, google_domains, default_roles, created_at) values ($1, 'bench', 'Bench', '{}', '{}', now())`, [tenantId]);
-  await sql.query(`insert into roles (id, tenant_id, name, created_at) values ($1, $2, 'admin', now())`, [roleId, tenantId]);
-  await sql.query(`insert into permissions (id, name) values ($1, 'api_keys:create')`, [permId]);
-  await sql.query(`insert into role_permissions (role_id, permission_id) values ($1, $2)`, [roleId, permId]);
-  const userIds: string[] = [];
-  for (let start = 0; start < USERS; start += 500) {
-    const batch = Array.from({ length: Math.min(500, USERS - start) }, (_, i) => start + i);
-    const hashes = await Promise.all(batch.map((i) => hash(`password-${i}`, argon)));
-    const ids = batch.map(() => randomUUID());
-    userIds.push(...ids);
-    await sql.query(
-      `insert into users (id, tenant_id, email, password_hash, disabled, created_at, updated_at)
-       select unnest($1::uuid[]), $2, unnest($3::text[]), unnest($4::text[]), false, now(), now()`,
-      [ids, tenantId, batch.map((i) => `user${i}@bench.test`), hashes],
-    );
-    await sql.query(`insert into user_roles (user_id, role_id) select unnest($1::uuid[]), $2`, [ids, roleId]);
-  }
-
-  // Refresh tokens are single-use: one fresh session per refresh request.
-  const REFRESH_TOKENS = 80_000;
-  log(`seeding ${REFRESH_TOKENS} sessions for the refresh scenario...`);
-  const refreshTokens: string[] = [];
-  for (let start = 0; start < REFRESH_TOKENS; start += 5000) {
-    const n = Math.min(5000, REFRESH_TOKENS - start);
-    const sessions = Array.from({ length: n }, () => randomUUID());
-    const tokens = Array.from({ length: n }, () => randomBytes(32).toString('base64url'));
-    refreshTokens.push(...tokens);
-    const users = sessions.map((_, i) => userIds[(start + i) % USERS]);
-    await sql.query(
-      `insert into sessions (id, tenant_id, user_id, auth_method, auth_time, amr, created_at, last_used_at, expires_at)
-       select unnest($1::uuid[]), $2, unnest($3::uuid[]), 'password', now(), '{pwd}', now(), now(), now() + interval '30 days'`,
-      [sessions, tenantId, users],
-    );
-    await sql.query(
-      `insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at)
-       select gen_random_uuid(), unnest($1::uuid[]), unnest($2::text[]), now(), now() + interval '30 days'`,
-      [sessions, tokens.map((t) => keyedHash(secretKey, t))],
-    );
-  }
+  log(`seeding ${USERS} users (argon2id m=19456 t=2 p=1, one hash each) and ${REFRESH_TOKENS} sessions for the refresh scenario...`);
+  const { refreshTokens } = await seedBench(sql, { users: USERS, sessions: REFRESH_TOKENS, secretKey, argon: PRODUCTION_ARGON });
   await sql.query('analyze');
 
   log('starting the gateway (production mode)...');
