@@ -3,7 +3,7 @@
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { requireRecentAuthentication } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
@@ -96,7 +96,7 @@ export async function changePassword(
 ): Promise<void> {
   requireRecentAuthentication(deps, viewer);
   // Wrong current passwords count against the account's login limit: this is a password check too.
-  await limited(deps.limiter, [['login_account', `${viewer.tenant}\u0000${viewer.email}`], ['login_address', client.ip]], ['auth_password_change_invalid'], async () => {
+  await limited(deps.limiter, credentialKeys(viewer.tenant, viewer.email, client.ip), ['auth_password_change_invalid'], async () => {
     const [holder] = (await em.execute(`${HOLDER.replace('select ', 'select u.password_hash, ')} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
     const check = await deps.passwords.verify(holder?.password_hash ?? null, input.currentPassword);
     if (!holder || !check.ok) throw new AuthError('auth_password_change_invalid');

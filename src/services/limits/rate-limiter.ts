@@ -30,6 +30,12 @@ export type LimitName =
 
 export type LimitKey = readonly [LimitName, string];
 
+/** What a credential check counts against: the account (tenant and normalised address) and the client address. */
+export const credentialKeys = (tenant: string, email: string, ip: string): [LimitKey, LimitKey] => [
+  ['login_account', `${tenant}\u0000${email}`],
+  ['login_address', ip],
+];
+
 export interface RateLimiter {
   /**
    * Take one point from each key, atomically per key in the store. When any key is spent the

@@ -3,9 +3,9 @@
 // are loaded in one query.
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
-import { currentPermissions, currentPrincipal, type Viewer } from '../sessions/principal.js';
+import { currentPrincipal, type Viewer } from '../sessions/principal.js';
 import { isUuid } from '../shared/identifiers.js';
-import { decodeCursor, encodeCursor, MAX_PAGE, type Page } from './users.js';
+import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
 
 export interface AuditPerson {
   id: string;
@@ -33,16 +33,10 @@ export interface AuditFilter {
 type Row = { id: string; type: string; user_id: string | null; subject_id: string | null; ip: string | null; user_agent: string | null; created_at: Date; details: Record<string, unknown> };
 
 export async function listAuditEvents(em: EntityManager, viewer: Viewer, args: { first?: number | null; after?: string | null; filter?: AuditFilter | null }): Promise<Page<AuditEventInfo>> {
-  if (!(await currentPermissions(em, viewer)).includes('audit:read')) throw new AuthError('auth_forbidden');
-  const first = args.first ?? 20;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new AuthError('auth_request_invalid');
+  await requirePermission(em, viewer, 'audit:read');
   const where = ['a.tenant_id = ?'];
   const params: unknown[] = [(await currentPrincipal(em, viewer)).tenantId];
-  if (args.after) {
-    const [at, id] = decodeCursor(args.after);
-    where.push('(a.created_at, a.id) < (?, ?)');
-    params.push(at, id);
-  }
+  const first = pageWindow(args, 'a', where, params);
   const f = args.filter ?? {};
   if (f.userId) {
     if (!isUuid(f.userId)) throw new AuthError('auth_request_invalid');
@@ -65,15 +59,19 @@ export async function listAuditEvents(em: EntityManager, viewer: Viewer, args: {
     `select a.id, a.type, a.user_id, a.subject_id, a.ip, a.user_agent, a.created_at, a.details from audit_events a where ${where.join(' and ')} order by a.created_at desc, a.id desc limit ?`,
     [...params, first + 1],
   )) as Row[];
-  const page = rows.slice(0, first);
-  const ids = [...new Set(page.flatMap((r) => [r.user_id, r.subject_id]).filter((x): x is string => x !== null))];
+  const ids = [...new Set(rows.slice(0, first).flatMap((r) => [r.user_id, r.subject_id]).filter((x): x is string => x !== null))];
   const emails = new Map(
     ids.length ? ((await em.execute('select id, email from users where id = any(?::uuid[])', [`{${ids.join(',')}}`])) as Array<{ id: string; email: string }>).map((u) => [u.id, u.email]) : [],
   );
   const person = (id: string | null): AuditPerson | null => (id ? { id, email: emails.get(id) ?? null } : null);
-  const edges = page.map((r) => ({
-    cursor: encodeCursor(new Date(r.created_at), r.id),
-    node: { id: r.id, type: r.type, actor: person(r.user_id), subject: person(r.subject_id), ip: r.ip, userAgent: r.user_agent, createdAt: new Date(r.created_at), details: r.details },
+  return toPage(rows, first, (r) => ({
+    id: r.id,
+    type: r.type,
+    actor: person(r.user_id),
+    subject: person(r.subject_id),
+    ip: r.ip,
+    userAgent: r.user_agent,
+    createdAt: new Date(r.created_at),
+    details: r.details,
   }));
-  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
 }

@@ -7,6 +7,7 @@ import { transactional } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { currentPermissions, currentPrincipal, type Viewer } from '../sessions/principal.js';
+import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
 import { recordAudit } from '../shared/audit.js';
 import { isUuid } from '../shared/identifiers.js';
 
@@ -22,38 +23,14 @@ export interface UserInfo {
   lastSignInAt: Date | null;
 }
 
-export interface Page<T> {
-  edges: Array<{ cursor: string; node: T }>;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
 export interface UserFilter {
   email?: string | null;
   role?: string | null;
   disabled?: boolean | null;
 }
 
-/** Opaque cursors: the (created_at, id) of the row, base64url-encoded. */
-export const encodeCursor = (createdAt: Date, id: string) => Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-export function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
-    return [date, id];
-  } catch {
-    throw new AuthError('auth_request_invalid');
-  }
-}
-
-export const MAX_PAGE = 100;
-
 async function tenantOf(em: EntityManager, viewer: Viewer): Promise<string> {
   return (await currentPrincipal(em, viewer)).tenantId;
-}
-
-async function requirePermission(em: EntityManager, viewer: Viewer, permission: string): Promise<void> {
-  if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden');
 }
 
 const USER_COLUMNS = `u.id, u.email, u.disabled, u.email_verified, u.created_at,
@@ -90,16 +67,9 @@ const toInfo = (r: UserRow, roles: Map<string, string[]>): UserInfo => ({
 
 export async function listUsers(em: EntityManager, viewer: Viewer, args: { first?: number | null; after?: string | null; filter?: UserFilter | null }): Promise<Page<UserInfo>> {
   await requirePermission(em, viewer, 'users:read');
-  const first = args.first ?? 20;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new AuthError('auth_request_invalid');
-  const tenantId = await tenantOf(em, viewer);
   const where = ['u.tenant_id = ?'];
-  const params: unknown[] = [tenantId];
-  if (args.after) {
-    const [at, id] = decodeCursor(args.after);
-    where.push('(u.created_at, u.id) < (?, ?)');
-    params.push(at, id);
-  }
+  const params: unknown[] = [await tenantOf(em, viewer)];
+  const first = pageWindow(args, 'u', where, params);
   const f = args.filter ?? {};
   if (f.email) {
     where.push(`u.email like ? escape '\\'`);
@@ -117,10 +87,8 @@ export async function listUsers(em: EntityManager, viewer: Viewer, args: { first
     ...params,
     first + 1,
   ])) as UserRow[];
-  const page = rows.slice(0, first);
-  const roles = await rolesOf(em, page.map((r) => r.id));
-  const edges = page.map((r) => ({ cursor: encodeCursor(new Date(r.created_at), r.id), node: toInfo(r, roles) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+  const roles = await rolesOf(em, rows.slice(0, first).map((r) => r.id));
+  return toPage(rows, first, (r) => toInfo(r, roles));
 }
 
 /** A user of the caller's tenant (another tenant's id is not found). */

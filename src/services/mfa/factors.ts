@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
@@ -15,7 +15,7 @@ type CodeDeps = MfaDeps & Pick<ServiceDeps, 'limiter' | 'sessions'>;
 
 /** A code typed to change the factor is a credential check: wrong ones count against the account's login limit. */
 const checkingCode = <T>(deps: CodeDeps, viewer: Viewer, client: Client, attempt: () => Promise<T>) =>
-  limited(deps.limiter, [['login_account', `${viewer.tenant}\u0000${viewer.email}`], ['login_address', client.ip]], ['auth_mfa_code_invalid'], attempt);
+  limited(deps.limiter, credentialKeys(viewer.tenant, viewer.email, client.ip), ['auth_mfa_code_invalid'], attempt);
 
 interface FactorRow {
   id: string;

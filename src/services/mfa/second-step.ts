@@ -8,7 +8,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { recoveryCodeUsedMail } from '../accounts/mails.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { loadPrincipal, type AuthPayload, type Principal, type Proof } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
@@ -65,8 +65,7 @@ export async function verifyMfa(
   if (!principal) throw new AuthError('auth_mfa_token_invalid');
 
   // Wrong codes count against the account's login limit too.
-  const account = ['login_account', `${principal.tenantSlug}\u0000${principal.email}`] as const;
-  return limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_mfa_code_invalid'], async () => {
+  return limited(deps.limiter, credentialKeys(principal.tenantSlug, principal.email, client.ip), ['auth_mfa_code_invalid'], async () => {
     const [factor] = (await em.execute("select id, secret from mfa_factors where user_id = ? and status = 'active'", [principal.userId])) as Array<{ id: string; secret: string }>;
     let recoveryUsed = false;
     if (input.code) {

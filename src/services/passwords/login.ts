@@ -3,7 +3,7 @@
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client, type LimitKey } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
 import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
@@ -21,9 +21,9 @@ type PasswordLoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 
 export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
-  const account: LimitKey = ['login_account', `${input.tenant}\u0000${normaliseEmail(input.email)}`];
+  const [account, address] = credentialKeys(input.tenant, normaliseEmail(input.email), client.ip);
   // A successful login clears its account's failures.
-  return limited(deps.limiter, [account, ['login_address', client.ip]], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input, client), [account]);
+  return limited(deps.limiter, [account, address], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input, client), [account]);
 }
 
 // One round trip: the user of the tenant with their password hash and grants.

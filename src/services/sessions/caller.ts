@@ -6,6 +6,7 @@ import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
 import type { Viewer } from './principal.js';
+import { hasActiveFactor } from '../mfa/second-step.js';
 import { acrOf } from './start.js';
 import type { SessionState } from './session-cache.js';
 
@@ -94,8 +95,7 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
  */
 export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: Viewer): Promise<void> {
   if (acrOf(viewer.amr) === 'aal2') return;
-  const active = (await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [viewer.id])) as unknown[];
-  if (active.length > 0) throw new AuthError('auth_reauthentication_required');
+  if (await hasActiveFactor(em, viewer.id)) throw new AuthError('auth_reauthentication_required');
 }
 
 export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {
