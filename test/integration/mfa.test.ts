@@ -135,12 +135,21 @@ describe('a session that proved one factor, once a second is active', () => {
     expectRestError(await gw.rest('POST', '/auth/mfa/recovery-codes', {}, at), 'mfaRecoveryCodes', 'auth_reauthentication_required', 401);
     expectGqlError(await gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, at), 'mfaRecoveryCodes', 'auth_reauthentication_required', 401);
     expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation { webauthnRegisterOptions }', undefined, at), 'webauthnRegisterOptions', 'auth_reauthentication_required', 401);
     expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'k' }, at), 'createApiKey', 'auth_reauthentication_required', 401);
     expectGqlError(await gw.gql('mutation { createApiKey(input: { name: "k" }) { apiKey } }', undefined, at), 'createApiKey', 'auth_reauthentication_required', 401);
     expectRestError(await gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken({ sub: `g1-${Date.now()}`, hd: undefined }) }, at), 'linkGoogle', 'auth_reauthentication_required', 401);
+    expectGqlError(
+      await gw.gql('mutation($t: String!) { linkGoogle(input: { idToken: $t }) { id } }', { t: await google.idToken({ sub: `g2-${Date.now()}`, hd: undefined }) }, at),
+      'linkGoogle',
+      'auth_reauthentication_required',
+      401,
+    );
+    expectGqlError(await gw.gql('mutation($c: String!) { mfaTotpDisable(code: $c) }', { c: codeFor(user.secret, 1) }, at), 'mfaTotpDisable', 'auth_reauthentication_required', 401);
     nextStep();
     expectRestError(await gw.rest('DELETE', '/auth/mfa/totp', { code: codeFor(user.secret) }, at), 'mfaTotpDisable', 'auth_reauthentication_required', 401);
     // Nothing was made: no codes changed, no key, no link; the factor stands.
+    expect((await gw.sql('select count(*)::int as n from external_identities e join users u on u.id = e.user_id where u.email = $1', [user.email]))[0].n).toBe(0);
     expect((await gw.sql('select count(*)::int as n from api_keys k join users u on u.id = k.user_id where u.email = $1', [user.email]))[0].n).toBe(0);
     expect((await gw.sql("select f.status from mfa_factors f join users u on u.id = f.user_id where u.email = $1", [user.email]))[0].status).toBe('active');
     // After the second step the same operations work.
