@@ -20,6 +20,7 @@ import { accountRoutes } from './rest/routes/account.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
+import { invitationRoutes } from './rest/routes/invitations.routes.js';
 import { authRoutes } from './rest/routes/auth.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
@@ -195,6 +196,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(accountRoutes, { config });
   await app.register(mfaRoutes, { config });
   await app.register(sessionsRoutes, { config });
+  await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 

@@ -55,6 +55,8 @@ export interface Config {
     /** Sign-up, resend and forgot mails per client address and per account, per hour. */
     mailsPerAddress: number;
     mailsPerAccount: number;
+    /** Invitations one user may send per hour. */
+    invitationsPerInviter: number;
     redisUrl: string | undefined;
   };
   graphqlLimits: { maxAliases: number; maxDepth: number; maxTokens: number; maxCost: number };
@@ -68,6 +70,9 @@ export interface Config {
     /** Seconds a mailed verification / reset token stays valid. */
     emailVerifyTtl: number;
     passwordResetTtl: number;
+    /** Seconds an invitation stays valid (7 days), and how many may be pending in a tenant at once. */
+    invitationTtl: number;
+    maxPendingInvitations: number;
     /** The base of mailed links for tenants without an app_url of their own (unset in production). */
     appUrl: string | undefined;
     /** `hibp`: new passwords are also looked up in Have I Been Pwned's range API (k-anonymity). */
@@ -187,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKeyCreates: int(env, 'RATE_LIMIT_API_KEY_CREATES', 50, 1),
       mailsPerAddress: int(env, 'RATE_LIMIT_MAILS_PER_ADDRESS', 20, 1),
       mailsPerAccount: int(env, 'RATE_LIMIT_MAILS_PER_ACCOUNT', 5, 1),
+      invitationsPerInviter: int(env, 'RATE_LIMIT_INVITATIONS_PER_INVITER', 20, 1),
       redisUrl: read(env, 'REDIS_URL'),
     },
     graphqlLimits: {
@@ -206,6 +212,8 @@ export function loadConfig(env: Env = process.env): Config {
       passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),
       emailVerifyTtl: int(env, 'EMAIL_VERIFY_TTL', 86400, 1),
       passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1),
+      invitationTtl: int(env, 'INVITATION_TTL', 7 * 86400, 1),
+      maxPendingInvitations: int(env, 'INVITATIONS_MAX_PENDING', 100, 1),
       // Outside production the demo page at this gateway follows the links.
       appUrl: read(env, 'APP_URL') ?? (production ? undefined : `http://localhost:${port}/demo`),
       breachCheck: oneOf(env, 'PASSWORD_BREACH_CHECK', ['off', 'hibp'] as const, 'off'),

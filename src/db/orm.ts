@@ -121,3 +121,9 @@ interface TarnPool {
   numPendingAcquires(): number;
   numPendingCreates(): number;
 }
+
+/**
+ * A text[] literal for a bound parameter (`?::text[]`): knex would spread a JS array binding
+ * into a list of parameters.
+ */
+export const pgTextArray = (values: readonly string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;

@@ -1,11 +1,11 @@
 // The pages that the lifecycle's mailed links open when a tenant's links point at the demo
 // (APP_URL's default outside production is http://localhost:<PORT>/demo):
-// /demo/verify-email?token=... and /demo/reset-password?token=.... One small script serves
-// both: it reads the token, takes it out of the address bar and history at once, keeps it in
+// /demo/verify-email?token=..., /demo/reset-password?token=... and
+// /demo/accept-invitation?token=.... One small script serves them all: it reads the token, takes it out of the address bar and history at once, keeps it in
 // memory only, and shows every error's code and message as the API returned them.
 import { DEMO_API_JS, DEMO_STYLE } from './page.js';
 
-const linkPage = (kind: 'verify-email' | 'reset-password', title: string, body: string) => `<!doctype html>
+const linkPage = (kind: 'verify-email' | 'reset-password' | 'accept-invitation', title: string, body: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -34,6 +34,25 @@ export const RESET_PASSWORD_HTML = linkPage(
   <legend>New password</legend>
   <label>New password <input id="reset-password" type="password" autocomplete="new-password"></label>
   <button id="reset">Set the new password</button>
+</fieldset>`,
+);
+
+// A new account chooses a password; an address that already has an account signs in here
+// (the token's tenant is not in the link) and accepts signed in.
+export const ACCEPT_INVITATION_HTML = linkPage(
+  'accept-invitation',
+  'Accept the invitation',
+  `<fieldset id="accept-form">
+  <legend>New account</legend>
+  <label>Choose a password <input id="accept-password" type="password" autocomplete="new-password"></label>
+  <button id="accept">Create the account and sign in</button>
+</fieldset>
+<fieldset id="existing-form">
+  <legend>I already have an account here</legend>
+  <label>Tenant <input id="existing-tenant" autocomplete="organization"></label>
+  <label>E-mail <input id="existing-email" type="email" autocomplete="username"></label>
+  <label>Password <input id="existing-password" type="password" autocomplete="current-password"></label>
+  <button id="accept-existing">Sign in and accept</button>
 </fieldset>`,
 );
 
@@ -69,6 +88,27 @@ if (document.body.dataset.page === 'reset-password') {
     $('reset-password').value = '';
     $('reset-form').hidden = true;
     done('Password changed, sign in with the new one.');
+  });
+}
+
+if (document.body.dataset.page === 'accept-invitation') {
+  const accepted = (tokens) => {
+    $('accept-form').hidden = true;
+    $('existing-form').hidden = true;
+    $('existing-password').value = '';
+    done('Invitation accepted: signed in as ' + tokens.user.email + ' in ' + tokens.user.tenant + ' (roles: ' + (tokens.user.roles.join(', ') || 'none') + ').');
+  };
+  $('accept').onclick = () => run(async () => {
+    if (!token) throw noToken();
+    // auth_unauthenticated: the address has an account; sign in with it below.
+    const tokens = await api('/auth/invitations/accept', { token, password: $('accept-password').value });
+    $('accept-password').value = '';
+    accepted(tokens);
+  });
+  $('accept-existing').onclick = () => run(async () => {
+    if (!token) throw noToken();
+    const session = await api('/auth/login', { tenant: $('existing-tenant').value.trim(), email: $('existing-email').value.trim(), password: $('existing-password').value });
+    accepted(await api('/auth/invitations/accept', { token }, session.access_token));
   });
 }
 `;

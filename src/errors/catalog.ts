@@ -299,6 +299,15 @@ export const catalog = {
     ...client(404, 'No user of the caller\'s tenant has this id.', 'No such user.', 'List the users and use one of their ids.'),
     since: '0.2.0',
   },
+  auth_invitation_invalid: {
+    ...client(
+      400,
+      'The invitation token is unknown, expired, already used or revoked, or not for the signed-in caller; or, to revoke, the invitation is not a pending one of the tenant; or its inviter may no longer grant its roles.',
+      'The invitation is invalid or has expired.',
+      'Ask for a new invitation.',
+    ),
+    since: '0.2.0',
+  },
   auth_admin_db_error: { ...db('Database failure in a management operation (users, roles, sessions of others).', 'Database failure during a management operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
   auth_admin_internal_error: { ...internal('Unexpected server error in a management operation.', 'Unexpected error during a management operation.', 'Inspect logs for details.'), since: '0.2.0' },
   auth_internal_error: internal(
@@ -452,6 +461,16 @@ export const operations = {
   revokeUserSessions: admin('revokeUserSessions', 'session', ['auth_user_not_found']),
   resetUserMfa: admin('resetUserMfa', 'session', ['auth_user_not_found']),
   auditEvents: admin('auditEvents', 'any', []),
+  inviteUser: admin('inviteUser', 'session', ['auth_rate_limited']),
+  invitations: admin('invitations', 'any', []),
+  revokeInvitation: admin('revokeInvitation', 'session', ['auth_invitation_invalid']),
+  // With a new password (no credential needed), or signed in with an access token (no API key).
+  acceptInvitation: op('acceptInvitation', 'POST', '/auth/invitations/accept', 'none', 'auth_admin_db_error', 'auth_admin_internal_error', [
+    'auth_invitation_invalid',
+    'auth_password_weak',
+    'auth_unauthenticated',
+    'auth_forbidden',
+  ]),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [
     'auth_reauthentication_required',

@@ -41,6 +41,17 @@ const TWO_FACTOR = {
   users: [{ email: 'tia@twofactor.test', password: 'violet anchor meadow 52', roles: ['member'] }],
 };
 
+/** A tenant whose administrator invites people, who accept on the invitation link's page. */
+const INVITING = {
+  slug: 'inviting',
+  name: 'Inviting Co',
+  roles: [
+    { name: 'admin', permissions: ['users:read', 'users:manage'] },
+    { name: 'reader', permissions: ['users:read'] },
+  ],
+  users: [{ email: 'ina@inviting.test', password: 'copper lantern meadow 18', roles: ['admin'] }],
+};
+
 /**
  * The TOTP code of `secret` for the time step `offset` steps from now (the gateway accepts one
  * step either side, each step once and only after the last accepted one). In the last 2 s of a
@@ -65,7 +76,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
       port,
       env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo` },
     });
-    await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR] });
+    await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR, INVITING] });
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -293,6 +304,51 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.fill('#reset-password', 'quiet harbour violin 09');
     await page.click('#reset');
     await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    await page.close();
+  }, 30_000);
+
+  it('accepts an invitation on its link page: a new account chooses a password; an existing one signs in there and gets the roles', async () => {
+    const admin = INVITING.users[0];
+    const signedIn = await requestJson(`${origin}/auth/login`, 'POST', { tenant: INVITING.slug, email: admin.email, password: admin.password });
+    const inviteDoc = 'mutation($i: InviteUserInput!) { inviteUser(input: $i) { id } }';
+    const invite = async (email: string) => {
+      const res = await requestJson(`${origin}/graphql`, 'POST', { query: inviteDoc, variables: { i: { email, roles: ['reader'] } } }, { authorization: `Bearer ${signedIn.body.access_token}` });
+      expect(res.body.errors).toBeUndefined();
+      const message = await mailTo(email, /you are invited/, seenInvitations);
+      seenInvitations.push(message);
+      return linkIn(message, '/accept-invitation');
+    };
+    const seenInvitations: CaughtMail[] = [];
+    const email = `invitee-${randomBytes(4).toString('hex')}@inviting.test`;
+    const chosen = 'saffron ladder pebble 63';
+
+    const link = await invite(email);
+    expect(link.url.startsWith(`${origin}/demo/accept-invitation?token=`)).toBe(true);
+    const page = await openPage(`${origin}/demo`);
+    const opened = await openLink(page, link.url);
+    expect(opened.referer).toBeUndefined();
+    await page.waitForURL(`${origin}/demo/accept-invitation`);
+    await page.fill('#accept-password', 'password');
+    await page.click('#accept');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_password_weak'));
+    await page.fill('#accept-password', chosen);
+    await page.click('#accept');
+    await expect.poll(() => page.textContent('#notice')).toBe(`Invitation accepted: signed in as ${email} in ${INVITING.slug} (roles: reader).`);
+    expect(await page.textContent('#error')).toBe('');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-invitation-accepted.png`, fullPage: true });
+
+    // Invited again (the admin re-sends it): the address has an account now, so it signs in on the page.
+    const again = await invite(email);
+    await openLink(page, again.url);
+    await page.fill('#accept-password', 'another passphrase 12');
+    await page.click('#accept');
+    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_unauthenticated'));
+    await page.fill('#existing-tenant', INVITING.slug);
+    await page.fill('#existing-email', email);
+    await page.fill('#existing-password', chosen);
+    await page.click('#accept-existing');
+    await expect.poll(() => page.textContent('#notice')).toBe(`Invitation accepted: signed in as ${email} in ${INVITING.slug} (roles: reader).`);
+    expect(await page.textContent('#error')).toBe('');
     await page.close();
   }, 30_000);
 

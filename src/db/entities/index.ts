@@ -11,7 +11,8 @@ import { WebauthnChallenge } from './webauthn-challenge.entity.js';
 import { Passkey } from './passkey.entity.js';
 import { EmailToken } from './email-token.entity.js';
 import { Mail } from './mail.entity.js';
+import { Invitation } from './invitation.entity.js';
 import { MfaChallenge, MfaFactor, MfaRecoveryCode } from './mfa.entity.js';
 
-export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation];

@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { LinkedIdentity } from './linked-identity.type.js';
 import { Passkey } from './passkey.type.js';
 import { AuthMethod } from './viewer.type.js';
@@ -150,6 +150,53 @@ export class AuditEventEdge {
 export class AuditEventConnection {
   @Field(() => [AuditEventEdge])
   edges!: AuditEventEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+export enum InvitationStatus {
+  PENDING = 'pending',
+  ACCEPTED = 'accepted',
+  REVOKED = 'revoked',
+  EXPIRED = 'expired',
+}
+registerEnumType(InvitationStatus, { name: 'InvitationStatus', description: 'Where an invitation stands.' });
+
+@ObjectType({ description: 'An invitation to the tenant.' })
+export class Invitation {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => [String])
+  roles!: string[];
+
+  @Field(() => InvitationStatus)
+  status!: InvitationStatus;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+@ObjectType()
+export class InvitationEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Invitation)
+  node!: Invitation;
+}
+
+@ObjectType({ description: 'A page of invitations, newest first.' })
+export class InvitationConnection {
+  @Field(() => [InvitationEdge])
+  edges!: InvitationEdge[];
 
   @Field(() => PageInfo)
   pageInfo!: PageInfo;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { LINK_JS, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/link-pages.js';
+import { ACCEPT_INVITATION_HTML, LINK_JS, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/link-pages.js';
 import { DEMO_HTML, DEMO_JS } from '../../demo/page.js';
 
 // The page may run its own scripts and call this origin; nothing else.
@@ -16,6 +16,7 @@ const JS = 'text/javascript; charset=utf-8';
 const LINK_PAGES = new Map([
   ['/demo/verify-email', VERIFY_EMAIL_HTML],
   ['/demo/reset-password', RESET_PASSWORD_HTML],
+  ['/demo/accept-invitation', ACCEPT_INVITATION_HTML],
 ]);
 
 export async function demoRoutes(app: FastifyInstance): Promise<void> {
@@ -35,7 +36,7 @@ export async function demoRoutes(app: FastifyInstance): Promise<void> {
   app.get('/demo/link.js', send(JS, LINK_JS));
   app.get('/demo/simplewebauthn-browser.js', send(JS, bundle));
   app.get('/demo/qr.js', send(JS, qr));
-  // Mailed links are `...?token=<token>` by design: these two pages may carry that one
+  // Mailed links are `...?token=<token>` by design: these pages may carry that one
   // parameter (every other route refuses a token in a URL). The server never reads it; the
   // page's script takes it out of the address bar and POSTs it.
   for (const [url, body] of LINK_PAGES) app.get(url, { config: { mailedLinkToken: true } }, async (_req, reply) => sendLinkPage(reply, body));

@@ -84,3 +84,15 @@ export function passwordChangedMail(to: string, tenant: TenantMailInfo, how: 're
     ]),
   };
 }
+
+/** The same mail whether or not the address already has an account here (the inviter learns nothing from it). */
+export function invitationMail(to: string, tenant: TenantMailInfo, link: string, ttlSeconds: number, invitedBy: string, roles: string[]): OutgoingMail & { kind: MailKind } {
+  const days = Math.round(ttlSeconds / 86400);
+  return {
+    kind: 'invitation',
+    ...mail(to, `${tenant.name}: you are invited`, [
+      `${invitedBy} invited ${to} to ${tenant.name}${roles.length ? ` as ${roles.join(', ')}` : ''}.`,
+      `Follow the link to choose a password and sign in; if you already have an account at ${tenant.name}, sign in first and the link adds the roles to it. The link works once, within ${days} days. If you do not know ${tenant.name}, ignore this mail.`,
+    ], { href: link, label: 'Accept the invitation' }),
+  };
+}

@@ -3,7 +3,7 @@
 // owner is mailed a notice instead, and nothing is created.
 import { randomUUID } from 'node:crypto';
 import type { SignupPolicy } from '../../db/entities/tenant.entity.js';
-import type { EntityManager } from '../../db/orm.js';
+import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { type Client } from '../limits/rate-limiter.js';
@@ -52,8 +52,6 @@ notice as (
   select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from existing where email_verified)
 select (select count(*) from target)::int as created`;
 
-const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-
 export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenant: string; email: string; password: string }, client: Client): Promise<void> {
   const { config } = deps;
   const email = normaliseEmail(input.email);
@@ -86,7 +84,7 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
     now,
     now,
     tenant.id,
-    pgArray(tenant.default_roles),
+    pgTextArray(tenant.default_roles),
     randomUUID(),
     tenant.id,
     keyedHash(config.secretKey, token),

@@ -3,7 +3,7 @@
 // loaded in a constant number of queries whatever the page size: the page with its counts in
 // one, the roles of the whole page in another.
 import type { EntityManager } from '../../db/orm.js';
-import { transactional } from '../../db/orm.js';
+import { pgTextArray, transactional } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { currentPermissions, currentPrincipal, type Viewer } from '../sessions/principal.js';
@@ -107,6 +107,39 @@ export async function getUser(em: EntityManager, viewer: Viewer, id: string): Pr
 
 type AdminDeps = Pick<ServiceDeps, 'sessions' | 'now'>;
 
+export interface GrantedRole {
+  id: string;
+  name: string;
+  permissions: string[];
+}
+
+/** Roles of a tenant by name, each with its permissions; names that are not roles of the tenant are left out. */
+export async function rolesByName(em: EntityManager, tenantId: string, names: string[]): Promise<GrantedRole[]> {
+  return (await em.execute(
+    `select r.id, r.name, coalesce(array_agg(p.name) filter (where p.name is not null), '{}') as permissions
+       from roles r left join role_permissions rp on rp.role_id = r.id left join permissions p on p.id = rp.permission_id
+      where r.tenant_id = ? and r.name = any(?::text[]) group by r.id, r.name order by r.name`,
+    [tenantId, pgTextArray([...new Set(names)])],
+  )) as GrantedRole[];
+}
+
+/** Whether `held` covers every permission of `roles`: nobody grants more than they hold. */
+export const coversRoles = (held: Iterable<string>, roles: GrantedRole[]) => {
+  const mine = new Set(held);
+  return roles.every((r) => r.permissions.every((p) => mine.has(p)));
+};
+
+/**
+ * The roles named, which the caller may grant: every name a role of the tenant
+ * (auth_request_invalid otherwise), no permission beyond the caller's own (auth_forbidden).
+ */
+export async function grantableRoles(em: EntityManager, viewer: Viewer, tenantId: string, names: string[]): Promise<GrantedRole[]> {
+  const roles = await rolesByName(em, tenantId, names);
+  if (roles.length !== new Set(names).size) throw new AuthError('auth_request_invalid');
+  if (!coversRoles(await currentPermissions(em, viewer), roles)) throw new AuthError('auth_forbidden');
+  return roles;
+}
+
 /**
  * Replace a user's roles. Nobody grants more than they hold (the roles' permissions must all be
  * the caller's), and nobody removes their own users:manage.
@@ -114,18 +147,8 @@ type AdminDeps = Pick<ServiceDeps, 'sessions' | 'now'>;
 export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, roleNames: string[]): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
   const { row, tenantId } = await target(em, viewer, id);
-  const wanted = [...new Set(roleNames)];
-  const roles = (await em.execute(
-    `select r.id, r.name, coalesce(array_agg(p.name) filter (where p.name is not null), '{}') as permissions
-       from roles r left join role_permissions rp on rp.role_id = r.id left join permissions p on p.id = rp.permission_id
-      where r.tenant_id = ? and r.name = any(?::text[]) group by r.id, r.name`,
-    [tenantId, `{${wanted.map((n) => `"${n.replace(/["\\]/g, '\\$&')}"`).join(',')}}`],
-  )) as Array<{ id: string; name: string; permissions: string[] }>;
-  if (roles.length !== wanted.length) throw new AuthError('auth_request_invalid');
-  const mine = new Set(await currentPermissions(em, viewer));
-  const granted = new Set(roles.flatMap((r) => r.permissions));
-  if (![...granted].every((p) => mine.has(p))) throw new AuthError('auth_forbidden');
-  if (id === viewer.id && !granted.has('users:manage')) throw new AuthError('auth_forbidden');
+  const roles = await grantableRoles(em, viewer, tenantId, roleNames);
+  if (id === viewer.id && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
   await transactional(em, async (tx) => {
     await tx.execute('delete from user_roles where user_id = ?', [id]);
     for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [id, r.id]);

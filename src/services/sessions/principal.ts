@@ -27,6 +27,8 @@ export interface Proof {
   amr: string[];
   /** Where the sign-in came from: kept on the session for the user's list of sessions. */
   client?: { ip: string; userAgent?: string };
+  /** When the credential was proven, if not just now (a session replacing another keeps its time). */
+  authTime?: Date;
 }
 
 export interface AuthPayload {

@@ -91,7 +91,8 @@ export async function startSession(
   const refreshToken = newOpaqueToken();
   const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
 
-  const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime: now, amr: proof.amr };
+  const authTime = proof.authTime ?? now;
+  const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
   return transactional(em, async (tx) => {
     await tx.execute(START_SESSION, [
       session.id,
@@ -103,7 +104,7 @@ export async function startSession(
       `{${proof.amr.join(',')}}`,
       now,
       now,
-      now,
+      authTime,
       expiresAt,
       proof.client?.ip ?? null,
       proof.client?.userAgent ?? null,

@@ -1,0 +1,262 @@
+// Invitations (users:manage): an address is mailed a single-use token (256 bits, kept only as a
+// keyed hash, 7 days) that admits it to the tenant with the invited roles. Accepting with a
+// password creates the user, verified, and signs them in; an address that already has an account
+// here accepts signed in, and the roles are added to it. The inviter learns nothing about the
+// address: the answer, the mail and the statements are the same whether or not it has an account.
+import { randomUUID } from 'node:crypto';
+import { pgTextArray, transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { checkPassword } from '../accounts/policy.js';
+import { MAILED_TOKEN_FORMAT } from '../accounts/mailed-tokens.js';
+import { invitationMail, linkOf, type TenantMailInfo } from '../accounts/mails.js';
+import type { ServiceDeps } from '../deps.js';
+import type { Client } from '../limits/rate-limiter.js';
+import { enqueueMail } from '../mail/outbox.js';
+import { currentPrincipal, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
+import { revokeSessions, startSession } from '../sessions/start.js';
+import { recordAudit } from '../shared/audit.js';
+import { EMAIL_SHAPE, isUuid, normaliseEmail } from '../shared/identifiers.js';
+import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
+import { coversRoles, grantableRoles, rolesByName } from './users.js';
+
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
+
+export interface InvitationInfo {
+  id: string;
+  email: string;
+  roles: string[];
+  status: InvitationStatus;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+type InvitationRow = {
+  id: string;
+  tenant_id: string;
+  email: string;
+  roles: string[];
+  invited_by: string;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  revoked_at: Date | null;
+};
+
+const COLUMNS = 'i.id, i.tenant_id, i.email, i.roles, i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.revoked_at';
+
+// Each status as a condition on the row (the bound parameter is now).
+const STATUS_SQL: Record<InvitationStatus, string> = {
+  pending: 'i.accepted_at is null and i.revoked_at is null and i.expires_at > ?',
+  expired: 'i.accepted_at is null and i.revoked_at is null and i.expires_at <= ?',
+  accepted: 'i.accepted_at is not null and ?::timestamptz is not null',
+  revoked: 'i.revoked_at is not null and ?::timestamptz is not null',
+};
+
+function statusOf(r: InvitationRow, now: Date): InvitationStatus {
+  if (r.revoked_at) return 'revoked';
+  if (r.accepted_at) return 'accepted';
+  return new Date(r.expires_at) <= now ? 'expired' : 'pending';
+}
+
+const toInfo = (r: InvitationRow, now: Date): InvitationInfo => ({
+  id: r.id,
+  email: r.email,
+  roles: r.roles,
+  status: statusOf(r, now),
+  expiresAt: new Date(r.expires_at),
+  createdAt: new Date(r.created_at),
+});
+
+type InviteDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'mailer'>;
+
+/**
+ * Invite an address with roles the caller may grant. Counted per inviter
+ * (RATE_LIMIT_INVITATIONS_PER_INVITER an hour); at most INVITATIONS_MAX_PENDING pending in a
+ * tenant (auth_rate_limited beyond). A new invitation of an address voids its pending ones.
+ */
+export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Viewer, input: { email: string; roles: string[] }, client: Client): Promise<InvitationInfo> {
+  await requirePermission(em, viewer, 'users:manage');
+  const email = normaliseEmail(input.email);
+  if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
+  const { tenantId } = await currentPrincipal(em, viewer);
+  const roles = await grantableRoles(em, viewer, tenantId, input.roles);
+  await deps.limiter.consume([['invitations_inviter', viewer.id]]);
+
+  const { config } = deps;
+  const now = deps.now();
+  const token = newOpaqueToken();
+  const row: InvitationRow = {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    email,
+    roles: roles.map((r) => r.name),
+    invited_by: viewer.id,
+    created_at: now,
+    expires_at: new Date(now.getTime() + config.accounts.invitationTtl * 1000),
+    accepted_at: null,
+    revoked_at: null,
+  };
+  await transactional(em, async (tx) => {
+    // One invitation at a time per tenant: the pending count cannot be raced past its cap
+    // (no key update: rows referencing the tenant are not blocked).
+    const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ? for no key update', [tenantId])) as TenantMailInfo[];
+    await tx.execute(`update invitations i set revoked_at = ? where i.tenant_id = ? and i.email = ? and ${STATUS_SQL.pending}`, [now, tenantId, email, now]);
+    const [pending] = (await tx.execute(`select count(*)::int as n, min(i.expires_at) as first_expiry from invitations i where i.tenant_id = ? and ${STATUS_SQL.pending}`, [
+      tenantId,
+      now,
+    ])) as Array<{ n: number; first_expiry: Date | null }>;
+    if (pending.n >= config.accounts.maxPendingInvitations) {
+      const wait = pending.first_expiry ? (new Date(pending.first_expiry).getTime() - now.getTime()) / 1000 : 3600;
+      throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, Math.ceil(wait)) });
+    }
+    await tx.execute(
+      'insert into invitations (id, tenant_id, email, roles, token_hash, invited_by, created_at, expires_at) values (?, ?, ?, ?::text[], ?, ?, ?, ?)',
+      [row.id, tenantId, email, pgTextArray(row.roles), keyedHash(config.secretKey, token), viewer.id, now, row.expires_at],
+    );
+    const link = linkOf(config, tenant, 'accept-invitation', token, 'auth_admin_internal_error');
+    await enqueueMail(tx, deps, { tenantId, ...invitationMail(email, tenant, link, config.accounts.invitationTtl, viewer.email, row.roles) });
+    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'user_invited', details: { invitation: row.id, email, roles: row.roles }, client });
+  });
+  deps.mailer?.wake();
+  return toInfo(row, now);
+}
+
+/** The tenant's invitations, newest first, optionally of one status (users:manage). */
+export async function listInvitations(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'now'>,
+  viewer: Viewer,
+  args: { first?: number | null; after?: string | null; status?: InvitationStatus | null },
+): Promise<Page<InvitationInfo>> {
+  await requirePermission(em, viewer, 'users:manage');
+  const now = deps.now();
+  const where = ['i.tenant_id = ?'];
+  const params: unknown[] = [(await currentPrincipal(em, viewer)).tenantId];
+  const first = pageWindow(args, 'i', where, params);
+  if (args.status) {
+    where.push(STATUS_SQL[args.status]);
+    params.push(now);
+  }
+  const rows = (await em.execute(`select ${COLUMNS} from invitations i where ${where.join(' and ')} order by i.created_at desc, i.id desc limit ?`, [
+    ...params,
+    first + 1,
+  ])) as InvitationRow[];
+  return toPage(rows, first, (r) => toInfo(r, now));
+}
+
+/** Revoke a pending invitation of the caller's tenant; anything else is auth_invitation_invalid. */
+export async function revokeInvitation(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, viewer: Viewer, id: string, client: Client): Promise<void> {
+  await requirePermission(em, viewer, 'users:manage');
+  const { tenantId } = await currentPrincipal(em, viewer);
+  if (!isUuid(id)) throw new AuthError('auth_invitation_invalid');
+  const now = deps.now();
+  await transactional(em, async (tx) => {
+    const [row] = (await tx.execute(`update invitations i set revoked_at = ? where i.id = ? and i.tenant_id = ? and ${STATUS_SQL.pending} returning i.email`, [
+      now,
+      id,
+      tenantId,
+      now,
+    ])) as Array<{ email: string }>;
+    if (!row) throw new AuthError('auth_invitation_invalid');
+    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'invitation_revoked', details: { invitation: id, email: row.email }, client });
+  });
+}
+
+type AcceptDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'tokens' | 'now' | 'sessions' | 'breaches'>;
+
+/** How the acceptor is known: a new password, or the signed-in session of the invited address. */
+export type Acceptor = { password: string } | { signedIn: () => Promise<Viewer> };
+
+/**
+ * Accept an invitation and answer the token response. With a password: the address must not
+ * have a verified account here yet (signed-in acceptance is the way then: auth_unauthenticated);
+ * the user is created verified with the invited roles (an unverified sign-up of the address is
+ * taken over: the invitation proved the mailbox). Signed in (an access token, never an API key):
+ * the invitation must be for the caller's address and tenant; the roles are added and the
+ * session is replaced by one with the new roles (same method and authentication time).
+ * The token is consumed atomically by the first acceptance; the inviter must still be allowed
+ * to grant the roles. Unknown, expired, used, revoked, or not the caller's: auth_invitation_invalid.
+ */
+export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, token: string, acceptor: Acceptor, client: Client): Promise<AuthPayload> {
+  if (!MAILED_TOKEN_FORMAT.test(token)) throw new AuthError('auth_invitation_invalid');
+  const tokenHash = keyedHash(deps.config.secretKey, token);
+  // The caller first (a refused credential never looks at the token), then a cheap look at the
+  // token before any password is hashed.
+  const viewer = 'signedIn' in acceptor ? await acceptor.signedIn() : undefined;
+  const [found] = (await em.execute(`select ${COLUMNS} from invitations i where i.token_hash = ? and ${STATUS_SQL.pending}`, [tokenHash, deps.now()])) as InvitationRow[];
+  if (!found) throw new AuthError('auth_invitation_invalid');
+
+  if (viewer) {
+    const me = await currentPrincipal(em, viewer);
+    if (me.tenantId !== found.tenant_id || normaliseEmail(me.email) !== found.email || !viewer.sessionId) throw new AuthError('auth_invitation_invalid');
+    const payload = await transactional(em, async (tx) => {
+      const invitation = await consume(tx, deps, tokenHash);
+      await grant(tx, deps, invitation, viewer.id, client, false);
+      await revokeSessions(tx, { id: viewer.sessionId! }, 'replaced', deps.now());
+      const principal = (await loadPrincipal(tx, viewer.id))!;
+      return startSession(tx, deps, principal, { method: viewer.authMethod, amr: viewer.amr, client, authTime: new Date(viewer.authTime * 1000) });
+    });
+    deps.sessions.forgetSession(viewer.sessionId);
+    deps.sessions.forgetUser(viewer.id);
+    return payload;
+  }
+
+  const { password } = acceptor as { password: string };
+  await checkPassword(deps, password, found.email);
+  const passwordHash = await deps.passwords.hash(password);
+  const { userId, payload } = await transactional(em, async (tx) => {
+    const now = deps.now();
+    // Consumed first: concurrent acceptances wait here, and all but the first find it used.
+    const invitation = await consume(tx, deps, tokenHash);
+    // A verified account of the address accepts signed in; an unverified one is taken over.
+    const [user] = (await tx.execute(
+      `insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at) values (?, ?, ?, ?, false, true, ?, ?)
+       on conflict (tenant_id, email) do update set password_hash = excluded.password_hash, email_verified = true, updated_at = excluded.updated_at
+       where not users.email_verified returning id`,
+      [randomUUID(), invitation.tenant_id, invitation.email, passwordHash, now, now],
+    )) as Array<{ id: string }>;
+    if (!user) throw new AuthError('auth_unauthenticated');
+    await tx.execute("delete from email_tokens where user_id = ? and kind = 'verify_email'", [user.id]);
+    await revokeSessions(tx, { user: user.id }, 'invitation_accepted', now);
+    await grant(tx, deps, invitation, user.id, client, true);
+    const principal = (await loadPrincipal(tx, user.id))!;
+    return { userId: user.id, payload: await startSession(tx, deps, principal, { method: 'password', amr: ['pwd'], client }) };
+  });
+  deps.sessions.forgetUser(userId);
+  return payload;
+}
+
+/** Mark the invitation accepted: the first acceptance wins (the row is re-checked after any wait). */
+async function consume(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, tokenHash: string): Promise<InvitationRow> {
+  const now = deps.now();
+  const [row] = (await tx.execute(`update invitations i set accepted_at = ? where i.token_hash = ? and ${STATUS_SQL.pending} returning ${COLUMNS}`, [
+    now,
+    tokenHash,
+    now,
+  ])) as InvitationRow[];
+  if (!row) throw new AuthError('auth_invitation_invalid');
+  return row;
+}
+
+/**
+ * Add the invitation's roles (those that still exist) to the user, if its inviter is still an
+ * enabled user of the tenant who may grant them; audited.
+ */
+async function grant(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, invitation: InvitationRow, userId: string, client: Client, newUser: boolean): Promise<void> {
+  const inviter = await loadPrincipal(tx, invitation.invited_by);
+  const roles = await rolesByName(tx, invitation.tenant_id, invitation.roles);
+  const allowed = inviter && !inviter.disabled && inviter.tenantId === invitation.tenant_id && inviter.permissions.includes('users:manage') && coversRoles(inviter.permissions, roles);
+  if (!allowed) throw new AuthError('auth_invitation_invalid');
+  await tx.execute('update invitations set accepted_by = ? where id = ?', [userId, invitation.id]);
+  if (roles.length) {
+    await tx.execute('insert into user_roles (user_id, role_id) select ?, r.id from roles r where r.id = any(?::uuid[]) on conflict do nothing', [userId, `{${roles.map((r) => r.id).join(',')}}`]);
+  }
+  await recordAudit(tx, deps.now(), {
+    tenantId: invitation.tenant_id,
+    userId,
+    type: 'invitation_accepted',
+    details: { invitation: invitation.id, invited_by: invitation.invited_by, roles: roles.map((r) => r.name), new_user: newUser },
+    client,
+  });
+}
