@@ -462,7 +462,7 @@ export const operations = {
   resetUserMfa: admin('resetUserMfa', 'session', ['auth_user_not_found']),
   auditEvents: admin('auditEvents', 'any', []),
   inviteUser: admin('inviteUser', 'session', ['auth_rate_limited']),
-  invitations: admin('invitations', 'any', []),
+  invitations: admin('invitations', 'session', []),
   revokeInvitation: admin('revokeInvitation', 'session', ['auth_invitation_invalid']),
   // With a new password (no credential needed), or signed in with an access token (no API key).
   acceptInvitation: op('acceptInvitation', 'POST', '/auth/invitations/accept', 'none', 'auth_admin_db_error', 'auth_admin_internal_error', [

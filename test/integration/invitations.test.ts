@@ -2,6 +2,7 @@
 // through both doors makes a verified user with the invited roles (or adds them to a signed-in
 // account of the address), and every refusal: no users:manage, escalation, another tenant's
 // invitation, API keys, used, forged, expired and revoked tokens, concurrent acceptances, limits.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
@@ -66,9 +67,9 @@ const REVOKE = 'mutation($id: ID!) { revokeInvitation(id: $id) }';
 async function accept(door: Door, token: string, password?: string, headers?: Record<string, string>): Promise<HttpResult> {
   const input = password === undefined ? { token } : { token, password };
   if (door === 'rest') return gw.rest('POST', '/auth/invitations/accept', input, headers);
-  const res = await gw.gql('mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { accessToken refreshToken user { email roles } } }', { i: input }, headers);
+  const res = await gw.gql('mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { accessToken refreshToken refreshExpiresIn user { email roles } } }', { i: input }, headers);
   const payload = res.body.data?.acceptInvitation;
-  return payload ? { ...res, body: { access_token: payload.accessToken, refresh_token: payload.refreshToken, user: payload.user } } : res;
+  return payload ? { ...res, body: { access_token: payload.accessToken, refresh_token: payload.refreshToken, refresh_expires_in: payload.refreshExpiresIn, user: payload.user } } : res;
 }
 const expectAcceptError = (door: Door, res: HttpResult, code: Parameters<typeof expectRestError>[2], status: number) =>
   door === 'rest' ? expectRestError(res, 'acceptInvitation', code, status) : expectGqlError(res, 'acceptInvitation', code, status);
@@ -258,6 +259,42 @@ describe('accepting as a new user', () => {
     expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email, password: NEW_PASSWORD })).status).toBe(200);
   });
 
+  it('never admits a disabled account, verified or not: the link is invalid and no tokens are made', async () => {
+    const email = fresh();
+    expect((await gw.rest('POST', '/auth/signup', { tenant: 'acme', email, password: 'squatter passphrase 1' })).status).toBe(202);
+    await gw.sql('update users set disabled = true where email = $1', [email]);
+    const { id, token } = await invited(email, ['reader']);
+    const sessions = async () => (await gw.sql('select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = $1', [email]))[0].n;
+    for (const door of DOORS) expectAcceptError(door, await accept(door, token, NEW_PASSWORD), 'auth_invitation_invalid', 400);
+    expect(await sessions()).toBe(0);
+    expect((await gw.sql('select email_verified, accepted_at from users u, invitations i where u.email = $1 and i.id = $2', [email, id]))[0]).toEqual({ email_verified: false, accepted_at: null });
+  });
+
+  it('a sign-up that waited on the row while the address was verified does not replace the password', async () => {
+    const email = fresh();
+    expect((await gw.rest('POST', '/auth/signup', { tenant: 'acme', email, password: 'squatter passphrase 1' })).status).toBe(202);
+    const { token } = await invited(email, ['reader']);
+    // Hold the user's row as an acceptance does, while a second sign-up of the address arrives.
+    const holder = new pg.Client({ connectionString: gw.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from users where email = $1 for update', [email]);
+      const racing = gw.rest('POST', '/auth/signup', { tenant: 'acme', email, password: 'squatter passphrase 2' });
+      await expect.poll(async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%existing as%'"))[0].n).toBe(1);
+      // What the acceptance commits: the owner's password, verified.
+      await holder.query('update users set password_hash = $1, email_verified = true where email = $2', [await gw.gateway.deps.passwords.hash(NEW_PASSWORD), email]);
+      await holder.query('commit');
+      expect((await racing).status).toBe(202);
+    } finally {
+      await holder.end();
+    }
+    expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email, password: NEW_PASSWORD })).status).toBe(200);
+    expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email, password: 'squatter passphrase 2' })).status).toBe(401);
+    // The real acceptance now finds a verified account: sign in first.
+    expectAcceptError('rest', await accept('rest', token, 'another passphrase 77'), 'auth_unauthenticated', 401);
+  });
+
   it('is invalid once the inviter may no longer grant the roles', async () => {
     const email = fresh();
     const inviterEmail = `inviter${fresh()}`;
@@ -283,6 +320,8 @@ describe('accepting with an existing account', () => {
       expectAcceptError(door, await accept(door, token, NEW_PASSWORD), 'auth_unauthenticated', 401);
       // Nothing changed: the old password still works, the link is still usable.
       const session = await signIn(gw, { tenant: 'acme', email, password: PASSWORD });
+      // The session has an hour left: the one replacing it gets no more.
+      await gw.sql("update sessions set expires_at = now() + interval '1 hour' where id = $1", [claims(session.access_token).sid]);
       const res = await accept(door, token, undefined, bearer(session.access_token));
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.user.roles).toEqual(['member', 'reader']);
@@ -291,6 +330,10 @@ describe('accepting with an existing account', () => {
       // The proof is not renewed by accepting: same method and authentication time.
       expect(after).toMatchObject({ sub: before.sub, auth_time: before.auth_time, amr: before.amr, roles: ['member', 'reader'] });
       expect(after.sid).not.toBe(before.sid);
+      expect(res.body.refresh_expires_in).toBeLessThanOrEqual(3600);
+      expect(res.body.refresh_expires_in).toBeGreaterThan(3500);
+      const [started] = await gw.sql("select details from audit_events where type = 'session_started' and session_id = $1", [after.sid]);
+      expect(started.details.replaces).toBe(before.sid);
       // The replaced session's refresh token is dead; the new one works.
       expect((await gw.rest('POST', '/auth/refresh', { refresh_token: session.refresh_token })).status).toBe(401);
       expect((await gw.rest('POST', '/auth/refresh', { refresh_token: res.body.refresh_token })).status).toBe(200);

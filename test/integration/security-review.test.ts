@@ -79,6 +79,7 @@ describe('1. credential kinds: an API key never authenticates what changes how t
     revokeUserSessions: (h) => [null, () => gw.gql('mutation { revokeUserSessions(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     resetUserMfa: (h) => [null, () => gw.gql('mutation { resetUserMfa(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { id } }', undefined, h)],
     inviteUser: (h) => [null, () => gw.gql('mutation { inviteUser(input: {email: "new@acme.test", roles: []}) { id } }', undefined, h)],
+    invitations: (h) => [null, () => gw.gql('{ invitations { edges { node { id } } } }', undefined, h)],
     revokeInvitation: (h) => [null, () => gw.gql('mutation { revokeInvitation(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],

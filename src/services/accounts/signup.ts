@@ -32,10 +32,12 @@ function admits(tenant: SignupTenant | undefined, email: string): tenant is Sign
 // with a verification token and its mail; for an address whose account is still unverified,
 // the new password replaces the pending one and a new link voids the older ones (the latest
 // sign-up wins, so nobody can plant a password on an address before its owner signs up and
-// have the owner verify it); for a verified address, a notice to its owner.
+// have the owner verify it); for a verified address, a notice to its owner. The update checks
+// `not email_verified` on the row itself too: a sign-up that waited on the row while the owner
+// verified it (a link, a reset, an invitation) must not replace the now-verified password.
 const SIGN_UP = `
 with existing as (select id, email_verified from users where tenant_id = ? and email = ?),
-pending as (update users set password_hash = ?, updated_at = ? where id in (select id from existing where not email_verified) returning id),
+pending as (update users set password_hash = ?, updated_at = ? where id in (select id from existing where not email_verified) and not email_verified returning id),
 voided as (delete from email_tokens where user_id in (select id from pending) and kind = 'verify_email'),
 created as (
   insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)

@@ -191,11 +191,20 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
     const me = await currentPrincipal(em, viewer);
     if (me.tenantId !== found.tenant_id || normaliseEmail(me.email) !== found.email || !viewer.sessionId) throw new AuthError('auth_invitation_invalid');
     const payload = await transactional(em, async (tx) => {
+      // The session being replaced, locked (a refresh of it waits, then finds it ended).
+      const [current] = (await tx.execute('select expires_at from sessions where id = ? and revoked_at is null for update', [viewer.sessionId])) as Array<{ expires_at: Date }>;
+      if (!current) throw new AuthError('auth_unauthenticated');
       const invitation = await consume(tx, deps, tokenHash);
       await grant(tx, deps, invitation, viewer.id, client, false);
       await revokeSessions(tx, { id: viewer.sessionId! }, 'replaced', deps.now());
       const principal = (await loadPrincipal(tx, viewer.id))!;
-      return startSession(tx, deps, principal, { method: viewer.authMethod, amr: viewer.amr, client, authTime: new Date(viewer.authTime * 1000) });
+      // Accepting proves nothing new: the same method, authentication time and end of life.
+      return startSession(tx, deps, principal, {
+        method: viewer.authMethod,
+        amr: viewer.amr,
+        client,
+        continues: { sessionId: viewer.sessionId!, authTime: new Date(viewer.authTime * 1000), expiresAt: new Date(current.expires_at) },
+      });
     });
     deps.sessions.forgetSession(viewer.sessionId);
     deps.sessions.forgetUser(viewer.id);
@@ -213,10 +222,14 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
     const [user] = (await tx.execute(
       `insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at) values (?, ?, ?, ?, false, true, ?, ?)
        on conflict (tenant_id, email) do update set password_hash = excluded.password_hash, email_verified = true, updated_at = excluded.updated_at
-       where not users.email_verified returning id`,
+       where not users.email_verified and not users.disabled returning id`,
       [randomUUID(), invitation.tenant_id, invitation.email, passwordHash, now, now],
     )) as Array<{ id: string }>;
-    if (!user) throw new AuthError('auth_unauthenticated');
+    if (!user) {
+      // A disabled account stays out, whoever holds the link; a verified one signs in first.
+      const [existing] = (await tx.execute('select disabled from users where tenant_id = ? and email = ?', [invitation.tenant_id, invitation.email])) as Array<{ disabled: boolean }>;
+      throw new AuthError(existing?.disabled ? 'auth_invitation_invalid' : 'auth_unauthenticated');
+    }
     await tx.execute("delete from email_tokens where user_id = ? and kind = 'verify_email'", [user.id]);
     await revokeSessions(tx, { user: user.id }, 'invitation_accepted', now);
     await grant(tx, deps, invitation, user.id, client, true);

@@ -27,8 +27,8 @@ export interface Proof {
   amr: string[];
   /** Where the sign-in came from: kept on the session for the user's list of sessions. */
   client?: { ip: string; userAgent?: string };
-  /** When the credential was proven, if not just now (a session replacing another keeps its time). */
-  authTime?: Date;
+  /** A session replacing another (accepting an invitation signed in) keeps its authentication time and end of life. */
+  continues?: { sessionId: string; authTime: Date; expiresAt: Date };
 }
 
 export interface AuthPayload {

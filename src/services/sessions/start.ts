@@ -65,7 +65,7 @@ export async function tokenPayload(
 
 
 // A session and its first refresh token, in one statement.
-const START_SESSION = `
+export const START_SESSION = `
 with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?)),
      a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
            values (?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ?))
@@ -89,9 +89,9 @@ export async function startSession(
   const { config } = deps;
   const now = deps.now();
   const refreshToken = newOpaqueToken();
-  const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
+  const expiresAt = proof.continues?.expiresAt ?? new Date(now.getTime() + config.refreshTokenTtl * 1000);
 
-  const authTime = proof.authTime ?? now;
+  const authTime = proof.continues?.authTime ?? now;
   const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
   return transactional(em, async (tx) => {
     await tx.execute(START_SESSION, [
@@ -113,7 +113,7 @@ export async function startSession(
       principal.userId,
       principal.userId,
       session.id,
-      JSON.stringify({ method: proof.method, amr: proof.amr }),
+      JSON.stringify({ method: proof.method, amr: proof.amr, ...(proof.continues ? { replaces: proof.continues.sessionId } : {}) }),
       now,
       proof.client?.ip ?? null,
       proof.client?.userAgent ?? null,
