@@ -1,8 +1,13 @@
 // npm run bench: seeds 10,000 users on a real PostgreSQL (DATABASE_URL, or the embedded one
 // under .data/), starts the gateway in production mode as its own process, and drives each
 // scenario through both doors with autocannon (50 connections, 10 s after a warm-up), next
-// to the machine's own limits measured in the same run. `-- --json` also writes
-// bench/results/<timestamp>.json.
+// to the machine's own limits measured in the same run; then the open-loop latency at half of
+// each measured rate, and two gateway processes on the same database. The gateway's RSS and
+// heap are read after every scenario.
+//
+// Options: `--json` also writes bench/results/<timestamp>.json; `--only login,refresh` runs
+// only the scenarios named; `--profile` starts the gateway with --cpu-prof (profiles under
+// bench/results/profiles/); `--sessions 1000000` is the scale run (see scale() below).
 import 'reflect-metadata';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,18 +18,25 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { generateSigningKey } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
-import { migrate, openDb } from '../src/db/orm.js';
-import { PRODUCTION_ARGON, seedBench } from './seed.js';
+import { migrate, openDb, type Db } from '../src/db/orm.js';
+import { createPurgeService } from '../src/services/maintenance/purge.js';
+import { keyedHash } from '../src/services/shared/secrets.js';
+import { explainHot } from './explain.js';
+import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const option = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const ONLY = option('--only')?.split(',');
+const SCALE_SESSIONS = Number(option('--sessions') ?? 0);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
 const CONNECTIONS = 50;
 const USERS = 10_000;
 const POOL = 10;
 // Refresh tokens are single-use: one fresh session per refresh request.
-const REFRESH_TOKENS = 80_000;
+const REFRESH_TOKENS = 120_000;
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const quiet = { info: () => {}, debug: () => {}, warn: () => {} };
@@ -48,14 +60,14 @@ function child(script: string, argv: string[]): Promise<string> {
   });
 }
 
-async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; bodies?: string[] }): Promise<LoadResult> {
+async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; bodies?: string[]; rate?: number; connections?: number }): Promise<LoadResult> {
   let bodiesFile: string | undefined;
   if (spec.bodies) {
     bodiesFile = path.join(os.tmpdir(), `bench-bodies-${randomUUID()}.json`);
     writeFileSync(bodiesFile, JSON.stringify(spec.bodies));
   }
   const out = await child('load.js', [
-    JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP }),
+    JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate }),
   ]);
   return JSON.parse(out);
 }
@@ -97,45 +109,23 @@ async function rawTransactionRate(url: string): Promise<number> {
   return done / DURATION;
 }
 
-function peakRssMb(pid: number): number {
+/** The gateway process's resident memory now and at its peak (VmRSS, VmHWM), in MB. */
+function rssMb(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
+  return { now: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  let embedded: EmbeddedDatabase | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  let url: string;
-  if (adminUrl) {
-    const u = new URL(adminUrl);
-    await ensureDatabase(adminUrl, 'gw_bench');
-    u.pathname = '/gw_bench';
-    url = u.toString();
-  } else {
-    embedded = await startEmbeddedPostgres(path.resolve('.data'), quiet, 'bench-pg');
-    adminUrl = embedded.adminUrl;
-    await ensureDatabase(adminUrl, 'gw_bench');
-    url = embedded.urlFor('gw_bench');
-  }
-  log(`database: ${embedded ? 'embedded PostgreSQL under .data/bench-pg' : 'DATABASE_URL'}`);
-  const db = { poolMax: POOL, acquireTimeoutMs: 2000, connectTimeoutMs: 2000, statementTimeoutMs: 2000, queryTimeoutMs: 2500, idleInTransactionTimeoutMs: 5000 };
-  const orm = await openDb(url, db);
-  await orm.getSchemaGenerator().dropSchema({ dropMigrationsTable: true });
-  await migrate(orm);
-  await orm.close();
+interface Gateway {
+  base: string;
+  pid: number;
+  /** RSS now and peak, and the V8 heap in use (prom-client's default metrics), in MB. */
+  memory(): Promise<{ rss: number; peak: number; heap: number }>;
+  stop(): Promise<void>;
+}
 
-  const secretKey = randomBytes(32).toString('base64url');
-  const signingKey = generateSigningKey('EdDSA');
-  const sql = new pg.Pool({ connectionString: url, max: 4 });
-  sql.on('error', () => {});
-
-  log(`seeding ${USERS} users (argon2id m=19456 t=2 p=1, one hash each) and ${REFRESH_TOKENS} sessions for the refresh scenario...`);
-  const { refreshTokens } = await seedBench(sql, { users: USERS, sessions: REFRESH_TOKENS, secretKey, argon: PRODUCTION_ARGON });
-  await sql.query('analyze');
-
-  log('starting the gateway (production mode)...');
-  const gateway: ChildProcess = spawn(process.execPath, [path.resolve('dist/src/main.js')], {
+async function startGateway(url: string, secretKey: string, signingKey: unknown, env: Record<string, string> = {}, execArgv: string[] = []): Promise<Gateway> {
+  const gateway: ChildProcess = spawn(process.execPath, [...execArgv, path.resolve('dist/src/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -153,6 +143,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_ACCOUNT_FAILURES: '1000000000',
       RATE_LIMIT_ADDRESS_FAILURES: '1000000000',
       RATE_LIMIT_API_KEY_CREATES: '1000000000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -171,7 +162,70 @@ async function main(): Promise<void> {
     gateway.stdout!.on('data', look);
     gateway.on('exit', () => reject(new Error('the gateway exited')));
   });
-  const json = (body: unknown) => JSON.stringify(body);
+  const exited = new Promise<void>((resolve) => gateway.on('exit', () => resolve()));
+  return {
+    base,
+    pid: gateway.pid!,
+    async memory() {
+      const { now, peak } = rssMb(gateway.pid!);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const heap = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+      return { rss: now, peak, heap };
+    },
+    async stop() {
+      gateway.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (adminUrl) {
+    const u = new URL(adminUrl);
+    await ensureDatabase(adminUrl, 'gw_bench');
+    u.pathname = '/gw_bench';
+    return { url: u.toString() };
+  }
+  const embedded = await startEmbeddedPostgres(path.resolve('.data'), quiet, 'bench-pg');
+  await ensureDatabase(embedded.adminUrl, 'gw_bench');
+  return { url: embedded.urlFor('gw_bench'), embedded };
+}
+
+const DB_OPTIONS = { poolMax: POOL, acquireTimeoutMs: 2000, connectTimeoutMs: 2000, statementTimeoutMs: 2000, queryTimeoutMs: 2500, idleInTransactionTimeoutMs: 5000 };
+const json = (body: unknown) => JSON.stringify(body);
+const gqlBody = (query: string, variables?: unknown) => json({ query, variables });
+const jsonHeaders = { 'content-type': 'application/json' };
+const ME = gqlBody('{ me { id email tenant roles permissions } }');
+type Door = 'rest' | 'gql';
+
+/** The bench's requests against a gateway at `base`. */
+function requests(base: string, users: number, refreshTokens: string[]) {
+  const loginBodies = (door: Door, password: (i: number) => string) =>
+    Array.from({ length: users }, (_, i) => {
+      const input = { tenant: 'bench', email: `user${i}@bench.test`, password: password(i) };
+      return door === 'rest' ? json(input) : gqlBody('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: input });
+    });
+  // Refresh tokens are single-use: each run takes the next unused slice.
+  let used = 0;
+  const refreshBodies = (door: Door, count: number) => {
+    const slice = refreshTokens.slice(used, used + count);
+    used += count;
+    if (slice.length < count) throw new Error('the bench ran out of seeded refresh tokens');
+    return slice.map((t) => (door === 'rest' ? json({ refresh_token: t }) : gqlBody('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken refreshToken } }', { t })));
+  };
+  return {
+    login: (door: Door) => ({ url: door === 'rest' ? `${base}/auth/login` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, (i) => `password-${i}`) }),
+    wrong: (door: Door) => ({ url: door === 'rest' ? `${base}/auth/login` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, () => 'not the password') }),
+    refresh: (door: Door, count = 10_000) => ({ url: door === 'rest' ? `${base}/auth/refresh` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: refreshBodies(door, count) }),
+    me: (door: Door, credential: Record<string, string>) =>
+      door === 'rest'
+        ? { url: `${base}/auth/me`, method: 'GET' as const, headers: credential }
+        : { url: `${base}/graphql`, method: 'POST' as const, headers: { ...jsonHeaders, ...credential }, body: ME },
+  };
+}
+
+async function signInFirst(base: string): Promise<{ at: string; apiKey: string }> {
   const post = async (route: string, body: unknown, headers: Record<string, string> = {}) => {
     const r = await fetch(base + route, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: json(body) });
     return (await r.json()) as any;
@@ -179,58 +233,104 @@ async function main(): Promise<void> {
   const login = await post('/auth/login', { tenant: 'bench', email: 'user0@bench.test', password: 'password-0' });
   const at = login.access_token as string;
   const apiKey = (await post('/auth/api-key', { name: 'bench' }, { authorization: `Bearer ${at}` })).api_key as string;
+  return { at, apiKey };
+}
 
-  const gqlBody = (query: string, variables?: unknown) => json({ query, variables });
-  const loginBodies = (door: 'rest' | 'gql') =>
-    Array.from({ length: USERS }, (_, i) => {
-      const input = { tenant: 'bench', email: `user${i}@bench.test`, password: `password-${i}` };
-      return door === 'rest' ? json(input) : gqlBody('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: input });
-    });
-  const wrongBodies = (door: 'rest' | 'gql') =>
-    Array.from({ length: USERS }, (_, i) => {
-      const input = { tenant: 'bench', email: `user${i}@bench.test`, password: 'not the password' };
-      return door === 'rest' ? json(input) : gqlBody('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: input });
-    });
-  const half = refreshTokens.length / 2;
-  const refreshBodies = (door: 'rest' | 'gql') =>
-    (door === 'rest' ? refreshTokens.slice(0, half) : refreshTokens.slice(half)).map((t) =>
-      door === 'rest' ? json({ refresh_token: t }) : gqlBody('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken refreshToken } }', { t }),
-    );
-  const jsonHeaders = { 'content-type': 'application/json' };
-  const ME = gqlBody('{ me { id email tenant roles permissions } }');
+/** Two load processes at once, half the connections each (two gateways, or one). */
+async function loadSplit(specs: Array<Parameters<typeof load>[0]>): Promise<LoadResult> {
+  const results = await Promise.all(specs.map((s) => load({ ...s, connections: CONNECTIONS / specs.length })));
+  const total = results.reduce((n, r) => n + r.total, 0);
+  return {
+    requestsPerSecond: results.reduce((n, r) => n + r.requestsPerSecond, 0),
+    total,
+    p50: Math.max(...results.map((r) => r.p50)),
+    p99: Math.max(...results.map((r) => r.p99)),
+    non2xx: results.reduce((n, r) => n + r.non2xx, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    statusCodes: {},
+  };
+}
 
-  const scenarios: Array<{ scenario: string; door: 'rest' | 'gql'; run: () => Promise<LoadResult> }> = [];
+const machineLine = () =>
+  `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${CONNECTIONS} connections, ${DURATION} s per scenario after ${WARMUP} s warm-up.`;
+const mb = (n: number) => (Number.isFinite(n) ? String(Math.round(n)) : '–');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const { url, embedded } = await openDatabase();
+  log(`database: ${embedded ? 'embedded PostgreSQL under .data/bench-pg' : 'DATABASE_URL'}`);
+  const orm = await openDb(url, DB_OPTIONS);
+  await orm.getSchemaGenerator().dropSchema({ dropMigrationsTable: true });
+  await migrate(orm);
+
+  const secretKey = randomBytes(32).toString('base64url');
+  const signingKey = generateSigningKey('EdDSA');
+  const sql = new pg.Pool({ connectionString: url, max: 4 });
+  sql.on('error', () => {});
+
+  log(`seeding ${USERS} users (argon2id m=19456 t=2 p=1, one hash each) and ${REFRESH_TOKENS} sessions for the refresh scenario...`);
+  const seed = await seedBench(sql, { users: USERS, sessions: REFRESH_TOKENS, secretKey, argon: PRODUCTION_ARGON });
+  await sql.query('analyze');
+
+  try {
+    if (SCALE_SESSIONS) await scale({ url, sql, orm, seed, secretKey, signingKey, started });
+    else await standard({ url, secretKey, signingKey, seed, started });
+  } finally {
+    await orm.close();
+    await sql.end();
+    await embedded?.stop();
+  }
+}
+
+async function standard({ url, secretKey, signingKey, seed, started }: { url: string; secretKey: string; signingKey: unknown; seed: BenchSeed; started: number }): Promise<void> {
+  log('starting the gateway (production mode)...');
+  const profileDir = path.resolve('bench/results/profiles');
+  if (args.has('--profile')) mkdirSync(profileDir, { recursive: true });
+  const gw = await startGateway(url, secretKey, signingKey, {}, args.has('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const { at, apiKey } = await signInFirst(gw.base);
+  const req = requests(gw.base, USERS, seed.refreshTokens);
+
+  const scenarios: Array<{ scenario: string; door: Door; spec: () => Parameters<typeof load>[0] }> = [];
   for (const door of ['rest', 'gql'] as const) {
-    const target = door === 'rest' ? `${base}/auth/login` : `${base}/graphql`;
-    scenarios.push({ scenario: 'login', door, run: () => load({ url: target, method: 'POST', headers: jsonHeaders, bodies: loginBodies(door) }) });
-    scenarios.push({
-      scenario: 'refresh',
-      door,
-      run: () => load({ url: door === 'rest' ? `${base}/auth/refresh` : `${base}/graphql`, method: 'POST', headers: jsonHeaders, bodies: refreshBodies(door) }),
-    });
-    scenarios.push({
-      scenario: 'me (access token)',
-      door,
-      run: () =>
-        door === 'rest'
-          ? load({ url: `${base}/auth/me`, method: 'GET', headers: { authorization: `Bearer ${at}` } })
-          : load({ url: `${base}/graphql`, method: 'POST', headers: { ...jsonHeaders, authorization: `Bearer ${at}` }, body: ME }),
-    });
-    scenarios.push({
-      scenario: 'me (API key)',
-      door,
-      run: () =>
-        door === 'rest'
-          ? load({ url: `${base}/auth/me`, method: 'GET', headers: { 'x-api-key': apiKey } })
-          : load({ url: `${base}/graphql`, method: 'POST', headers: { ...jsonHeaders, 'x-api-key': apiKey }, body: ME }),
-    });
-    scenarios.push({ scenario: 'wrong password', door, run: () => load({ url: target, method: 'POST', headers: jsonHeaders, bodies: wrongBodies(door) }) });
+    scenarios.push({ scenario: 'login', door, spec: () => req.login(door) });
+    scenarios.push({ scenario: 'refresh', door, spec: () => req.refresh(door) });
+    scenarios.push({ scenario: 'me (access token)', door, spec: () => req.me(door, { authorization: `Bearer ${at}` }) });
+    scenarios.push({ scenario: 'me (API key)', door, spec: () => req.me(door, { 'x-api-key': apiKey }) });
+    scenarios.push({ scenario: 'wrong password', door, spec: () => req.wrong(door) });
+  }
+  const chosen = scenarios.filter((s) => !ONLY || ONLY.some((o) => s.scenario.startsWith(o)));
+
+  const results: Record<string, LoadResult & { memory: { rss: number; peak: number; heap: number } }> = {};
+  for (const s of chosen) {
+    log(`${s.scenario} over ${s.door}...`);
+    const r = await load(s.spec());
+    results[`${s.scenario}|${s.door}`] = { ...r, memory: await gw.memory() };
   }
 
-  const results: Record<string, LoadResult> = {};
-  for (const s of scenarios) {
-    log(`${s.scenario} over ${s.door}...`);
-    results[`${s.scenario}|${s.door}`] = await s.run();
+  // Open loop at half of each measured rate: latency without saturation's queueing.
+  const openLoop: Array<{ scenario: string; door: Door; rate: number; r: LoadResult }> = [];
+  for (const s of chosen.filter((c) => c.scenario === 'refresh' || c.scenario === 'me (access token)')) {
+    const rate = Math.max(1, Math.round(results[`${s.scenario}|${s.door}`].requestsPerSecond / 2));
+    log(`open loop: ${s.scenario} over ${s.door} at ${rate}/s...`);
+    openLoop.push({ scenario: s.scenario, door: s.door, rate, r: await load({ ...s.spec(), rate }) });
+  }
+
+  // A second gateway process on the same database, the load split between the two.
+  const twoInstances: Array<{ scenario: string; one: number; two: number; p99: number }> = [];
+  if (!ONLY || args.has('--instances')) {
+    log('a second gateway process on the same database...');
+    const second = await startGateway(url, secretKey, signingKey);
+    const req2 = requests(second.base, USERS, seed.refreshTokens.slice(100_000));
+    for (const [scenario, specs] of [
+      ['login', [req.login('rest'), req2.login('rest')]],
+      ['refresh', [req.refresh('rest'), req2.refresh('rest')]],
+      ['me (access token)', [req.me('rest', { authorization: `Bearer ${at}` }), req2.me('rest', { authorization: `Bearer ${at}` })]],
+    ] as const) {
+      log(`two instances: ${scenario} over REST...`);
+      const r = await loadSplit([...specs]);
+      twoInstances.push({ scenario, one: results[`${scenario}|rest`]?.requestsPerSecond ?? NaN, two: r.requestsPerSecond, p99: r.p99 });
+    }
+    await second.stop();
   }
 
   log('limits: argon2 capacity, plain Fastify, trivial Apollo query, raw refresh-shaped transaction...');
@@ -241,13 +341,10 @@ async function main(): Promise<void> {
   });
   const plainResult = await load({ url: `${plain.url}/plain`, method: 'GET' });
   plain.stop();
-  const apolloResult = await load({ url: `${base}/graphql`, method: 'POST', headers: jsonHeaders, body: gqlBody('{ __typename }') });
+  const apolloResult = await load({ url: `${gw.base}/graphql`, method: 'POST', headers: jsonHeaders, body: gqlBody('{ __typename }') });
   const txRate = await rawTransactionRate(url);
-  const rss = peakRssMb(gateway.pid!);
-
-  gateway.kill('SIGTERM');
-  await sql.end();
-  await embedded?.stop();
+  const memory = await gw.memory();
+  await gw.stop();
 
   const limits = {
     argon2VerifiesPerSecond: argon2.verifiesPerSecond,
@@ -257,14 +354,13 @@ async function main(): Promise<void> {
     rawRefreshTransactionsPerSecond: txRate,
   };
   const ratioTo = (scenario: string, door: string): [string, number] | undefined => {
-    if (scenario === 'login') return ['argon2 capacity', argon2.verifiesPerSecond];
-    if (scenario === 'wrong password') return ['argon2 capacity', argon2.verifiesPerSecond];
+    if (scenario === 'login' || scenario === 'wrong password') return ['argon2 capacity', argon2.verifiesPerSecond];
     if (scenario === 'refresh') return ['raw DB transaction', txRate];
     if (scenario.startsWith('me') && door === 'gql') return ['trivial Apollo query', apolloResult.requestsPerSecond];
     if (scenario.startsWith('me') && door === 'rest') return ['plain Fastify route', plainResult.requestsPerSecond];
     return undefined;
   };
-  const rows = scenarios.map((s) => {
+  const rows = chosen.map((s) => {
     const r = results[`${s.scenario}|${s.door}`];
     const ratio = ratioTo(s.scenario, s.door);
     // A wrong password is a 401 over REST and a 200 with an error over GraphQL.
@@ -278,26 +374,126 @@ async function main(): Promise<void> {
       p99: r.p99,
       errors: unexpected + r.errors,
       ratio: ratio ? `${(r.requestsPerSecond / ratio[1]).toFixed(2)} of ${ratio[0]}` : '',
+      rssMb: Math.round(r.memory.rss),
+      heapMb: Math.round(r.memory.heap),
     };
   });
   const apiKeyVsBearer = (door: string) =>
-    (results[`me (API key)|${door}`].requestsPerSecond / results[`me (access token)|${door}`].requestsPerSecond).toFixed(2);
+    results[`me (API key)|${door}`] && results[`me (access token)|${door}`]
+      ? (results[`me (API key)|${door}`].requestsPerSecond / results[`me (access token)|${door}`].requestsPerSecond).toFixed(2)
+      : '–';
 
   const lines = [
-    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${CONNECTIONS} connections, ${DURATION} s per scenario after ${WARMUP} s warm-up.`,
+    machineLine(),
     '',
-    '| scenario | door | req/s | p50 ms | p99 ms | errors | ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} |`),
+    '| scenario | door | req/s | p50 ms | p99 ms | errors | ratio | RSS MB after | heap MB after |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} | ${r.rssMb} | ${r.heapMb} |`),
     '',
     `Limits: argon2id verify ${Math.round(argon2.verifiesPerSecond)}/s (${argon2.workers} workers); plain Fastify route ${Math.round(plainResult.requestsPerSecond)} req/s; trivial Apollo query ${Math.round(apolloResult.requestsPerSecond)} req/s; raw refresh-shaped transaction ${Math.round(txRate)} tx/s (pool ${POOL}).`,
-    `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${Math.round(rss)} MB. Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
+    `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
   ];
+  if (openLoop.length) {
+    lines.push('', 'Open loop at half of the measured rate (latency from when each request was due):', '', '| scenario | door | rate/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|');
+    for (const o of openLoop) lines.push(`| ${o.scenario} | ${o.door === 'rest' ? 'REST' : 'GraphQL'} | ${o.rate} | ${o.r.p50} | ${o.r.p99} | ${o.r.non2xx + o.r.errors} |`);
+  }
+  if (twoInstances.length) {
+    lines.push('', 'Two gateway processes on the same database (REST, the connections split between them):', '', '| scenario | one process req/s | two processes req/s | ratio | p99 ms |', '|---|---|---|---|---|');
+    for (const t of twoInstances) lines.push(`| ${t.scenario} | ${Math.round(t.one)} | ${Math.round(t.two)} | ${(t.two / t.one).toFixed(2)} | ${t.p99} |`);
+  }
   process.stdout.write(`\n${lines.join('\n')}\n`);
   if (args.has('--json')) {
     mkdirSync('bench/results', { recursive: true });
     const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-    writeFileSync(file, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: os.totalmem() / 2 ** 30, node: process.version }, rows, limits, peakRssMb: rss }, null, 2));
+    writeFileSync(file, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: os.totalmem() / 2 ** 30, node: process.version }, rows, openLoop, twoInstances, limits, memory }, null, 2));
+    log(`wrote ${file}`);
+  }
+}
+
+/**
+ * The scale run (`--sessions N`): refresh, me and login measured on the standard data, then again
+ * after adding users to 100,000 (one shared hash) and N sessions with refresh tokens (half of
+ * them expired); then the purge clears the expired half, in batches, while refresh runs. The
+ * plans of the hot statements are printed on the scaled data.
+ */
+async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { url: string; sql: pg.Pool; orm: Db; seed: BenchSeed; secretKey: string; signingKey: unknown; started: number }): Promise<void> {
+  // The bench runs the purge itself (below), not the gateway's timer.
+  const gw = await startGateway(url, secretKey, signingKey, { PURGE_INTERVAL_SECONDS: '0' });
+  const { at } = await signInFirst(gw.base);
+  const req = requests(gw.base, USERS, seed.refreshTokens);
+  const measure = async () => ({
+    login: await load(req.login('rest')),
+    refresh: await load(req.refresh('rest')),
+    meRest: await load(req.me('rest', { authorization: `Bearer ${at}` })),
+    meGql: await load(req.me('gql', { authorization: `Bearer ${at}` })),
+  });
+  log('scale: the standard data first...');
+  const before = await measure();
+
+  log(`scale: adding users up to 100,000 and ${SCALE_SESSIONS} sessions (half expired)...`);
+  const scaled = await seedScale(sql, seed, { users: 100_000 - USERS, sessions: SCALE_SESSIONS, secretKey, argon: PRODUCTION_ARGON });
+  log(`scale: seeded in ${scaled.seconds.toFixed(1)} s`);
+  const after = await measure();
+
+  // The purge of the expired half, batch by batch, while refresh runs.
+  log('scale: purging the expired sessions while refresh runs...');
+  const batches: number[] = [];
+  const purge = createPurgeService({
+    config: { purge: { intervalSeconds: 0, batchSize: 1000, auditRetentionDays: 365 }, accessTokenTtl: 900, refreshReuseGrace: 10, sessionIdleTimeout: 30 * 86400 },
+    orm,
+    now: () => new Date(),
+    log: { info: () => {}, warn: (o, m) => log(`purge: ${m} ${JSON.stringify(o)}`) },
+    onBatch: (_tables, _rows, ms) => batches.push(ms),
+  });
+  const dead = async () => Number((await sql.query("select count(*) as n from sessions where expires_at < now() - interval '1 hour'")).rows[0].n);
+  const deadBefore = await dead();
+  const purging = (async () => {
+    const t0 = performance.now();
+    let deleted = 0;
+    for (;;) {
+      const run = await purge.runOnce();
+      deleted += run.deleted.sessions;
+      if (run.deleted.sessions === 0 || run.failed.length) break;
+    }
+    return { deleted, seconds: (performance.now() - t0) / 1000 };
+  })();
+  const during = await load(req.refresh('rest'));
+  const purged = await purging;
+  const deadAfter = await dead();
+
+  const sample = (await sql.query('select s.id as session_id, s.user_id from sessions s join refresh_tokens t on t.session_id = s.id where s.expires_at > now() limit 1')).rows[0];
+  const keyHash = (await sql.query('select key_hash from api_keys limit 1')).rows[0].key_hash;
+  const plans = await explainHot(orm, { tenantId: seed.tenantId, userId: sample.user_id, sessionId: sample.session_id, tokenHash: keyedHash(secretKey, seed.refreshTokens.at(-1)!), keyHash });
+  const memory = await gw.memory();
+  await gw.stop();
+
+  const row = (name: string, a: LoadResult, b: LoadResult) =>
+    `| ${name} | ${Math.round(a.requestsPerSecond)} | ${a.p99} | ${Math.round(b.requestsPerSecond)} | ${b.p99} | ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)} | ${(b.p99 / a.p99).toFixed(2)} |`;
+  const sorted = [...batches].sort((a, b) => a - b);
+  const lines = [
+    machineLine(),
+    '',
+    `Scale: ${USERS} users and ${REFRESH_TOKENS} live sessions, then ${100_000} users (the added ones sharing one hash) and ${SCALE_SESSIONS} more sessions with refresh tokens, ${scaled.expired} of them expired (seeded in ${scaled.seconds.toFixed(1)} s).`,
+    '',
+    '| scenario (REST unless said) | req/s before | p99 ms before | req/s scaled | p99 ms scaled | throughput ratio | p99 ratio |',
+    '|---|---|---|---|---|---|---|',
+    row('login', before.login, after.login),
+    row('refresh', before.refresh, after.refresh),
+    row('me (access token)', before.meRest, after.meRest),
+    row('me (access token), GraphQL', before.meGql, after.meGql),
+    row('refresh while the purge runs (vs scaled)', after.refresh, during),
+    '',
+    `Purge: ${purged.deleted} sessions (of ${deadBefore} dead; ${deadAfter} left) with their refresh tokens in ${batches.length} batches of up to 1000 over ${purged.seconds.toFixed(1)} s; batch duration p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms.`,
+    `Gateway peak RSS ${mb(memory.peak)} MB. Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
+    '',
+    'Plans of the hot statements on the scaled data (EXPLAIN, costs off):',
+    ...plans.flatMap((p) => ['', `${p.name}${p.seqScans.length ? ` — SEQUENTIAL SCAN of ${p.seqScans.join(', ')}` : ''}:`, '```', p.plan, '```']),
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  if (args.has('--json')) {
+    mkdirSync('bench/results', { recursive: true });
+    const file = `bench/results/scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    writeFileSync(file, JSON.stringify({ before, after, during, purge: { ...purged, batches }, plans, scaled }, null, 2));
     log(`wrote ${file}`);
   }
 }

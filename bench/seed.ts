@@ -60,3 +60,44 @@ export async function seedBench(sql: pg.Pool, opts: { users: number; sessions: n
   }
   return { tenantId, userIds, refreshTokens };
 }
+
+export interface ScaleSeed {
+  users: number;
+  sessions: number;
+  expired: number;
+  seconds: number;
+}
+
+/**
+ * Scale: `users` more users sharing one hash and `sessions` sessions with their refresh tokens
+ * (half of them expired a day ago, the other half live), made by PostgreSQL itself with
+ * generate_series in batches of 100,000 (no rows cross the wire).
+ */
+export async function seedScale(sql: pg.Pool, seed: BenchSeed, opts: { users: number; sessions: number; secretKey: string; argon: Options }): Promise<ScaleSeed> {
+  const started = performance.now();
+  const shared = await hash('password-bulk', opts.argon);
+  await sql.query(
+    `insert into users (id, tenant_id, email, password_hash, disabled, created_at, updated_at)
+     select gen_random_uuid(), $1, 'bulk' || i || '@bench.test', $2, false, now(), now() from generate_series(1, $3) as i`,
+    [seed.tenantId, shared, opts.users],
+  );
+  const step = 100_000;
+  for (let start = 0; start < opts.sessions; start += step) {
+    const n = Math.min(step, opts.sessions - start);
+    await sql.query(
+      `with ids as (select array_agg(id) as a from users where tenant_id = $1),
+       s as (
+         insert into sessions (id, tenant_id, user_id, auth_method, auth_time, amr, created_at, last_used_at, expires_at)
+         select gen_random_uuid(), $1, ids.a[1 + (i % array_length(ids.a, 1))], 'password',
+                now() - interval '31 days', '{pwd}', now() - interval '31 days', now() - interval '31 days',
+                case when i % 2 = 0 then now() - interval '1 day' else now() + interval '30 days' end
+           from generate_series($2::int, $3::int) as i, ids
+         returning id, created_at, expires_at)
+       insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+       select gen_random_uuid(), s.id, md5(s.id::text) || md5(random()::text), s.created_at, s.expires_at from s`,
+      [seed.tenantId, start, start + n - 1],
+    );
+  }
+  await sql.query('analyze');
+  return { users: opts.users, sessions: opts.sessions, expired: Math.ceil(opts.sessions / 2), seconds: (performance.now() - started) / 1000 };
+}

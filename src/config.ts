@@ -1,3 +1,4 @@
+import os from 'node:os';
 // The only reader of process.env. Parsed once at boot; bad or missing production
 // secrets refuse the start (README: Configuration).
 import { existsSync } from 'node:fs';
@@ -32,7 +33,8 @@ export interface Config {
   sessionCacheTtlMs: number;
   /** Seconds since the session's last proof of a credential within which adding a sign-in method is allowed. */
   reauthMaxAge: number;
-  password: { memoryCost: number; timeCost: number; parallelism: number };
+  /** argon2id parameters, and how many hashes may run at once (the rest wait their turn). */
+  password: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number };
   webauthn: {
     rpId: string;
     rpName: string;
@@ -121,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
     memoryCost: int(env, 'PASSWORD_HASH_MEMORY_KIB', OWASP_ARGON2.memoryCost, 8),
     timeCost: int(env, 'PASSWORD_HASH_ITERATIONS', OWASP_ARGON2.timeCost, 1),
     parallelism: int(env, 'PASSWORD_HASH_PARALLELISM', OWASP_ARGON2.parallelism, 1),
+    // As many as cores: more only add 19 MiB buffers and contention on the same cores.
+    concurrency: int(env, 'PASSWORD_HASH_CONCURRENCY', os.availableParallelism(), 1),
   };
   const issuer = read(env, 'JWT_ISSUER');
   const audience = read(env, 'JWT_AUDIENCE');

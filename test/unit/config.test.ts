@@ -78,7 +78,7 @@ describe('defaults', () => {
   it('are the documented ones (README: Configuration)', () => {
     const c = loadConfig({ DATA_DIR: tmp() });
     expect([c.host, c.port, c.accessTokenTtl, c.refreshTokenTtl, c.refreshReuseGrace]).toEqual(['127.0.0.1', 4000, 900, 2592000, 10]);
-    expect(c.password).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    expect(c.password).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1, concurrency: os.availableParallelism() });
     expect(c.jwt.issuer).toBe('http://127.0.0.1:4000');
     expect(c.trustProxy).toBe(false);
     expect(c.databaseUrl).toBeUndefined();

@@ -36,7 +36,7 @@ export interface ApiKeyVerifier {
 const CACHE_LIMIT = 10_000;
 
 // One round trip: the key, its user and tenant, and the user's current grants.
-const KEY_SELECT = `
+export const KEY_SELECT = `
 select k.id, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, u.id as user_id, u.email, u.disabled, te.slug,${GRANTS_SQL('u')}
   from api_keys k join users u on u.id = k.user_id join tenants te on te.id = k.tenant_id
  where k.key_hash = ?`;

@@ -1,14 +1,14 @@
-// Brute-force limits (rate-limiter-flexible), per account and per client address, kept in
-// PostgreSQL (or Redis when REDIS_URL is set) so every instance sees the same counts.
-// A point is taken before the credential is checked, atomically in the store (an upsert in
-// PostgreSQL, a MULTI in Redis), so N concurrent attempts get at most the limit's number of
-// verdicts; an attempt that turns out not to count (a success, a database failure) gives its
-// point back. A spent key is refused, right password or not, until its window passes.
+// Brute-force limits, per account and per client address, kept in PostgreSQL (or Redis when
+// REDIS_URL is set: rate-limiter-flexible) so every instance sees the same counts.
+// A point is taken before the credential is checked, atomically in the store (one upsert of
+// every key in PostgreSQL, in rate-limiter-flexible's table layout; a MULTI per key in Redis), so
+// N concurrent attempts get at most the limit's number of verdicts; an attempt that turns out
+// not to count (a success, a database failure) gives its point back (one statement). A spent key is refused, right password or not, until its window passes.
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import { isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
-import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
 import { isDatabaseError, StoreError } from '../../db/errors.js';
@@ -48,6 +48,8 @@ export interface RateLimiter {
   refund(keys: readonly LimitKey[]): Promise<void>;
   /** Forget the keys' counts (a successful login clears its account's failures). */
   reset(keys: readonly LimitKey[]): Promise<void>;
+  /** refund(`refunded`) and reset(`cleared`) together (one statement in PostgreSQL). */
+  settle(refunded: readonly LimitKey[], cleared: readonly LimitKey[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,50 +120,103 @@ function storeFailure(e: unknown, store: StoreError['store']): unknown {
   return new StoreError(store, e);
 }
 
+// PostgreSQL: every key of a call in one statement (rows in key order, so two calls never wait
+// on each other's rows crosswise). A row whose window has passed starts over.
+export const CONSUME = `
+insert into rate_limits (key, points, expire)
+select k, 1, e from unnest(?::text[], ?::bigint[]) as t(k, e) order by k
+on conflict (key) do update set
+  points = case when rate_limits.expire is null or rate_limits.expire <= ? then 1 else rate_limits.points + 1 end,
+  expire = case when rate_limits.expire is null or rate_limits.expire <= ? then excluded.expire else rate_limits.expire end
+returning key, points, expire`;
+export const SETTLE = `
+with cleared as (delete from rate_limits where key = any(?::text[]))
+update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ?`;
+
+const textArray = (values: readonly string[]) => `{${values.map((v) => `"${v}"`).join(',')}}`;
+
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { consume: async () => {}, refund: async () => {}, reset: async () => {}, close: async () => {} };
+    return { consume: async () => {}, refund: async () => {}, reset: async () => {}, settle: async () => {}, close: async () => {} };
   }
-  const store: StoreError['store'] = rl.redisUrl ? 'redis' : 'postgres';
-  const redis = rl.redisUrl ? new Redis(rl.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }) : undefined;
-  redis?.on('error', () => {}); // failures surface on the calls themselves
-  const limiters = new Map<LimitName, RateLimiterAbstract>(
-    NAMES.map((name) => {
-      const opts = { keyPrefix: name, ...limitOf(rl, name) };
-      const limiter = redis
-        ? new RateLimiterRedis({ ...opts, storeClient: redis })
-        : new RateLimiterPostgres({ ...opts, storeClient: orm.em.getConnection().getKnex(), storeType: 'knex', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: false });
-      return [name, limiter];
-    }),
-  );
-  const hashed = (name: LimitName, key: string) =>
-    keyedHash(config.secretKey, `rate-limit\u0000${name.endsWith('_address') ? addressKey(key) : key}`).slice(0, 32);
+  // Stored keys: `<limit>:<keyed hash>` (rate-limiter-flexible's prefix layout, in both stores).
+  const stored = ([name, key]: LimitKey) => `${name}:${keyedHash(config.secretKey, `rate-limit\u0000${name.endsWith('_address') ? addressKey(key) : key}`).slice(0, 32)}`;
+  return rl.redisUrl ? redisLimiter(rl, stored) : postgresLimiter(rl, orm, stored);
+}
+
+function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey) => string): RateLimiter {
+  const run = async <T>(sql: string, params: unknown[]): Promise<T> => {
+    try {
+      return (await orm.em.getConnection().execute(sql, params)) as T;
+    } catch (e) {
+      throw storeFailure(e, 'postgres');
+    }
+  };
+  const settle = async (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => {
+    if (!refunded.length && !cleared.length) return;
+    await run(SETTLE, [textArray(cleared.map(stored)), textArray(refunded.map(stored)), Date.now()]);
+  };
+  return {
+    async consume(keys) {
+      const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()];
+      const now = Date.now();
+      const rows = await run<Array<{ key: string; points: number; expire: string | number }>>(CONSUME, [
+        textArray(unique.map(([id]) => id)),
+        `{${unique.map(([, [name]]) => now + limitOf(rl, name).duration * 1000).join(',')}}`,
+        now,
+        now,
+      ]);
+      const byId = new Map(rows.map((r) => [r.key, r]));
+      const refused = unique.filter(([id, [name]]) => byId.get(id)!.points > limitOf(rl, name).points);
+      if (!refused.length) return;
+      // Keys that did give a point keep it only if the attempt goes ahead.
+      const taken = unique.filter((u) => !refused.includes(u)).map(([, k]) => k);
+      if (taken.length) await settle(taken, []).catch(() => {});
+      const waitMs = Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire) - now));
+      throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, waitMs / 1000) });
+    },
+    refund: (keys) => settle(keys, []),
+    reset: (keys) => settle([], keys),
+    settle,
+    close: async () => {},
+  };
+}
+
+function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => string): RateLimiter {
+  const redis = new Redis(rl.redisUrl!, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 });
+  redis.on('error', () => {}); // failures surface on the calls themselves
+  const limiters = new Map<LimitName, RateLimiterAbstract>(NAMES.map((name) => [name, new RateLimiterRedis({ keyPrefix: name, ...limitOf(rl, name), storeClient: redis })]));
+  // rate-limiter-flexible adds the `<limit>:` prefix itself.
+  const id = (k: LimitKey) => stored(k).slice(k[0].length + 1);
   const each = async (keys: readonly LimitKey[], fn: (limiter: RateLimiterAbstract, id: string) => Promise<unknown>) => {
     try {
-      await Promise.all(keys.map(([name, key]) => fn(limiters.get(name)!, hashed(name, key))));
+      await Promise.all(keys.map((k) => fn(limiters.get(k[0])!, id(k))));
     } catch (e) {
-      throw storeFailure(e, store);
+      throw storeFailure(e, 'redis');
     }
   };
 
   const limiter: RateLimiter = {
     async consume(keys) {
-      const results = await Promise.allSettled(keys.map(([name, key]) => limiters.get(name)!.consume(hashed(name, key), 1)));
+      const results = await Promise.allSettled(keys.map((k) => limiters.get(k[0])!.consume(id(k), 1)));
       const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (!refused) return;
       // Keys that did give a point keep it only if the attempt goes ahead.
       const taken = keys.filter((_, i) => results[i].status === 'fulfilled');
       if (taken.length) await limiter.refund(taken).catch(() => {});
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
-      if (failed) throw storeFailure(failed.reason, store);
+      if (failed) throw storeFailure(failed.reason, 'redis');
       const res = refused.reason as RateLimiterRes;
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
     },
-    refund: (keys) => each(keys, (l, id) => l.reward(id, 1)),
-    reset: (keys) => each(keys, (l, id) => l.delete(id)),
+    refund: (keys) => each(keys, (l, key) => l.reward(key, 1)),
+    reset: (keys) => each(keys, (l, key) => l.delete(key)),
+    settle: async (refunded, cleared) => {
+      await Promise.all([limiter.refund(refunded), limiter.reset(cleared)]);
+    },
     async close() {
-      redis?.disconnect();
+      redis.disconnect();
     },
   };
   return limiter;
@@ -188,9 +243,9 @@ export async function limited<T>(
     throw e;
   }
   const cleared = new Set(clearOnSuccess);
-  await Promise.all([
-    cleared.size ? limiter.reset([...cleared]) : undefined,
-    limiter.refund(keys.filter((k) => !cleared.has(k))),
-  ]);
+  await limiter.settle(
+    keys.filter((k) => !cleared.has(k)),
+    [...cleared],
+  );
   return result;
 }

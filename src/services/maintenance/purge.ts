@@ -65,6 +65,8 @@ export interface PurgeOptions {
   log: PurgeLog;
   /** Told about every run (metrics). */
   observe?: (run: PurgeRun) => void;
+  /** Told about every batch statement: its table(s), rows deleted and duration (the bench). */
+  onBatch?: (tables: PurgeTable[], rows: number, ms: number) => void;
   maxBatches?: number;
 }
 
@@ -93,7 +95,7 @@ delete from rate_limits where key = any(array(
 // alone), delete up to `limit` of their tokens, session by session and newest first (no
 // remaining token is left pointing at a deleted parent), and delete the locked sessions that
 // have no token left. The ON DELETE CASCADE of refresh_tokens finds nothing left to do.
-const FAMILIES = `
+export const FAMILIES = `
 with doomed as (
   select s.id from sessions s
    where (s.expires_at < ? or s.revoked_at < ? or s.last_used_at < ?)
@@ -144,7 +146,9 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
 
     /** One batch: one statement, committed on its own. Answers the rows it deleted. */
     const batch = async (table: PurgeTable, sql: string, params: unknown[]): Promise<number> => {
+      const t = performance.now();
       const res = await connection.execute<{ affectedRows: number }>(sql, [...params, size], 'run');
+      options.onBatch?.([table], res.affectedRows, performance.now() - t);
       result.batches[table]++;
       result.deleted[table] += res.affectedRows;
       return res.affectedRows;
@@ -170,7 +174,9 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
     const dead = [new Date(now - margin), new Date(now - margin), new Date(now - margin - config.sessionIdleTimeout * 1000)];
     await guarded(['refresh_tokens', 'sessions'], async () => {
       for (let i = 0; i < maxBatches && !stopped; i++) {
+        const t = performance.now();
         const [row] = await connection.execute<Array<{ tokens: number; sessions: number }>>(FAMILIES, [...dead, size, size], 'all');
+        options.onBatch?.(['refresh_tokens', 'sessions'], row.tokens + row.sessions, performance.now() - t);
         for (const [table, n] of [['refresh_tokens', row.tokens], ['sessions', row.sessions]] as const) {
           result.batches[table]++;
           result.deleted[table] += n;

@@ -1,8 +1,11 @@
 // Passwords: argon2id with at least OWASP parameters, hashed on libuv's thread pool
-// (off the event loop). Unknown users are verified against a dummy hash of the same
-// cost so that they take the same time as known ones (no account enumeration).
+// (off the event loop), at most PASSWORD_HASH_CONCURRENCY at once (default: the cores; libuv's
+// four threads would run four 19 MiB hashes on two cores, adding memory and contention, not
+// throughput). Unknown users are verified against a dummy hash of the same cost so that they
+// take the same time as known ones (no account enumeration).
 import { randomBytes } from 'node:crypto';
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { Algorithm, hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import pLimit from 'p-limit';
 import type { Config } from '../../config.js';
 
 export interface PasswordCheck {
@@ -18,7 +21,11 @@ export interface PasswordHasher {
 }
 
 export function createPasswordHasher(params: Config['password']): PasswordHasher {
-  const options = { algorithm: Algorithm.Argon2id, ...params };
+  const { concurrency, ...argon } = params;
+  const options = { algorithm: Algorithm.Argon2id, ...argon };
+  const slot = pLimit(concurrency);
+  const hash = (password: string, o: typeof options) => slot(() => argonHash(password, o));
+  const verify = (stored: string, password: string) => slot(() => argonVerify(stored, password));
   const expected = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
   // Unicode passwords hash the same however the client composed them (NFC).
   const hashPassword = (password: string) => hash(password.normalize('NFC'), options);

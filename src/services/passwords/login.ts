@@ -27,7 +27,7 @@ export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, 
 }
 
 // One round trip: the user of the tenant with their password hash and grants.
-const LOGIN_SELECT = `
+export const LOGIN_SELECT = `
 select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, te.id as tenant_id,
        exists(select 1 from mfa_factors f where f.user_id = u.id and f.status = 'active') as mfa, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id

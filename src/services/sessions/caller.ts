@@ -11,14 +11,13 @@ import { acrOf } from './start.js';
 import type { SessionState } from './session-cache.js';
 
 /** One round trip: the session with what a protected call needs of its user and tenant. */
+export const SESSION_STATE_SELECT = `
+select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at
+  from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
+ where s.id = ?`;
+
 async function loadSessionState(em: EntityManager, sid: string): Promise<SessionState | undefined> {
-  const rows: Array<{ user_id: string; tenant_id: string; slug: string; email: string; revoked_at: Date | null; disabled: boolean; expires_at: Date }> =
-    await em.execute(
-      `select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at
-         from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
-        where s.id = ?`,
-      [sid],
-    );
+  const rows: Array<{ user_id: string; tenant_id: string; slug: string; email: string; revoked_at: Date | null; disabled: boolean; expires_at: Date }> = await em.execute(SESSION_STATE_SELECT, [sid]);
   const r = rows[0];
   if (!r) return undefined;
   return {

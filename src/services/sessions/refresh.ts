@@ -54,7 +54,7 @@ interface RefreshRow extends PrincipalRow {
 // One round trip: the token, its session (both locked: concurrent refreshes of a family
 // queue here and then see each other's rotation), the user, the tenant and the grants,
 // reloaded so that a role change takes effect at the next refresh.
-const REFRESH_SELECT = `
+export const REFRESH_SELECT = `
 select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
        s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method, s.auth_time, s.amr,
        u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
@@ -66,7 +66,7 @@ select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
    for update of s, t`;
 
 // Rotation in one statement: the token is marked, the session touched, the successor stored.
-const ROTATE = `
+export const ROTATE = `
 with rotated as (update refresh_tokens set rotated_at = ? where id = ?),
      touched as (update sessions set last_used_at = ?, ip = ?, user_agent = ? where id = ?)
 insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)`;

@@ -1,0 +1,51 @@
+// The plans of the hot statements, as the gateway sends them (the same SQL constants, bound by
+// the same driver), on the bench's data: EXPLAIN without ANALYZE, so nothing is changed.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../src/db/orm.js';
+import { KEY_SELECT } from '../src/services/keys/verifier.js';
+import { CONSUME, SETTLE } from '../src/services/limits/rate-limiter.js';
+import { FAMILIES } from '../src/services/maintenance/purge.js';
+import { LOGIN_SELECT } from '../src/services/passwords/login.js';
+import { SESSION_STATE_SELECT } from '../src/services/sessions/caller.js';
+import { REFRESH_SELECT, ROTATE } from '../src/services/sessions/refresh.js';
+import { START_SESSION } from '../src/services/sessions/start.js';
+
+/** Tables that grow with users and sessions: a sequential scan of one of these is a finding. */
+const BIG = ['users', 'sessions', 'refresh_tokens', 'api_keys', 'rate_limits', 'audit_events', 'user_roles'];
+
+export interface Plan {
+  name: string;
+  plan: string;
+  /** Sequential scans of the big tables in the plan. */
+  seqScans: string[];
+}
+
+export async function explainHot(db: Db, sample: { tenantId: string; userId: string; sessionId: string; tokenHash: string; keyHash: string }): Promise<Plan[]> {
+  const now = new Date();
+  const later = new Date(now.getTime() + 86_400_000);
+  const id = randomUUID;
+  const statements: Array<[string, string, unknown[]]> = [
+    ['login: the user, hash and grants', LOGIN_SELECT, ['bench', 'user5@bench.test']],
+    ['login, refresh: limits taken (both keys)', CONSUME, ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],
+    ['login, refresh: limits settled', SETTLE, ['{"login_account:a"}', '{"login_address:b"}', now.getTime()]],
+    [
+      'login: session, audit event and first refresh token',
+      START_SESSION,
+      [id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
+    ],
+    ['refresh: token, session, user and grants, locked', REFRESH_SELECT, [sample.tokenHash]],
+    ['refresh: rotation', ROTATE, [now, id(), now, '127.0.0.1', 'bench', sample.sessionId, id(), sample.sessionId, id(), 'y'.repeat(43), now, later]],
+    ['me (access token, cache miss): session state', SESSION_STATE_SELECT, [sample.sessionId]],
+    ['me (API key, cache miss): key, user and grants', KEY_SELECT, [sample.keyHash]],
+    ['purge: a batch of dead sessions and their tokens', FAMILIES, [now, now, now, 1000, 1000]],
+  ];
+  const plans: Plan[] = [];
+  const connection = db.em.getConnection();
+  for (const [name, sql, params] of statements) {
+    const rows = (await connection.execute(`explain (costs off) ${sql}`, params)) as Array<{ 'QUERY PLAN': string }>;
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    const seqScans = BIG.filter((t) => new RegExp(`Seq Scan on ${t}\\b`).test(plan));
+    plans.push({ name, plan, seqScans });
+  }
+  return plans;
+}
