@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../src/db/orm.js';
 import { KEY_SELECT } from '../src/services/keys/verifier.js';
 import { CONSUME, SETTLE } from '../src/services/limits/rate-limiter.js';
-import { FAMILIES } from '../src/services/maintenance/purge.js';
+import { FAMILIES, familiesParams } from '../src/services/maintenance/purge.js';
 import { LOGIN_SELECT } from '../src/services/passwords/login.js';
 import { SESSION_STATE_SELECT } from '../src/services/sessions/caller.js';
-import { REFRESH_SELECT, ROTATE } from '../src/services/sessions/refresh.js';
+import { REFRESH_FIRST_USE, REFRESH_SELECT, ROTATE } from '../src/services/sessions/refresh.js';
 import { START_SESSION } from '../src/services/sessions/start.js';
 
 /** Tables that grow with users and sessions: a sequential scan of one of these is a finding. */
@@ -24,6 +24,7 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
   const now = new Date();
   const later = new Date(now.getTime() + 86_400_000);
   const id = randomUUID;
+  const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
   const statements: Array<[string, string, unknown[]]> = [
     ['login: the user, hash and grants', LOGIN_SELECT, ['bench', 'user5@bench.test']],
     ['login, refresh: limits taken (both keys)', CONSUME, ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],
@@ -33,11 +34,17 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
       START_SESSION,
       [id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
     ],
-    ['refresh: token, session, user and grants, locked', REFRESH_SELECT, [sample.tokenHash]],
-    ['refresh: rotation', ROTATE, [now, id(), now, '127.0.0.1', 'bench', sample.sessionId, id(), sample.sessionId, id(), 'y'.repeat(43), now, later]],
+    [
+      'refresh: the token row and its rotation in one statement',
+      REFRESH_FIRST_USE,
+      [sample.tokenHash, now, now, ago(1_209_600), now, '127.0.0.1', 'bench', now, id(), 'z'.repeat(43), now],
+    ],
+    ['refresh, a token presented again: token, session, user and grants, locked', REFRESH_SELECT, [sample.tokenHash]],
+    ['refresh, a token presented again: rotation', ROTATE, [now, id(), now, '127.0.0.1', 'bench', sample.sessionId, id(), sample.sessionId, id(), 'y'.repeat(43), now, later]],
     ['me (access token, cache miss): session state', SESSION_STATE_SELECT, [sample.sessionId]],
     ['me (API key, cache miss): key, user and grants', KEY_SELECT, [sample.keyHash]],
-    ['purge: a batch of dead sessions and their tokens', FAMILIES, [now, now, now, 1000, 1000]],
+    // As the purge binds them at the defaults: dead for ACCESS_TOKEN_TTL + REFRESH_REUSE_GRACE + the clock skew, or idle for SESSION_IDLE_TIMEOUT more.
+    ['purge: a batch of dead sessions and their tokens', FAMILIES, familiesParams([ago(970), ago(970), ago(970 + 1_209_600)], 1000)],
   ];
   const plans: Plan[] = [];
   const connection = db.em.getConnection();

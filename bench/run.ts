@@ -11,7 +11,7 @@
 import 'reflect-metadata';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '..
 import { migrate, openDb, type Db } from '../src/db/orm.js';
 import { createPurgeService } from '../src/services/maintenance/purge.js';
 import { keyedHash } from '../src/services/shared/secrets.js';
-import { explainHot } from './explain.js';
+import { explainHot, type Plan } from './explain.js';
 import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,7 +33,7 @@ const SCALE_SESSIONS = Number(option('--sessions') ?? 0);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
 const CONNECTIONS = 50;
-const USERS = 10_000;
+const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const POOL = 10;
 // Refresh tokens are single-use: one fresh session per refresh request.
 const REFRESH_TOKENS = 120_000;
@@ -116,6 +116,54 @@ function rssMb(pid: number): { now: number; peak: number } {
   return { now: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** CPU seconds used so far by each process (user + system, all threads: argon2's too). */
+function cpuSeconds(pids: number[]): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      used.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return used;
+}
+
+/** CPU seconds between two readings: processes gone meanwhile are lost, new ones count from their start. */
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
+  return s;
+}
+
+/** The PostgreSQL server's processes on this machine (the one the bench uses is local). */
+function postgresPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Runs `fn` and answers the CPU milliseconds per request it cost the gateway and PostgreSQL. */
+async function withCpu<T extends LoadResult>(gatewayPid: number, fn: () => Promise<T>): Promise<T & { cpu: { gatewayMs: number; postgresMs: number } }> {
+  const g0 = cpuSeconds([gatewayPid]);
+  const p0 = cpuSeconds(postgresPids());
+  const r = await fn();
+  const p1 = cpuSeconds(postgresPids());
+  const g1 = cpuSeconds([gatewayPid]);
+  // The warm-up's requests are counted too: autocannon reports only the measured ones.
+  const requests = r.total * ((DURATION + WARMUP) / DURATION);
+  return { ...r, cpu: { gatewayMs: (cpuDelta(g0, g1) * 1000) / requests, postgresMs: (cpuDelta(p0, p1) * 1000) / requests } };
+}
+
 interface Gateway {
   base: string;
   pid: number;
@@ -143,6 +191,9 @@ async function startGateway(url: string, secretKey: string, signingKey: unknown,
       RATE_LIMIT_ACCOUNT_FAILURES: '1000000000',
       RATE_LIMIT_ADDRESS_FAILURES: '1000000000',
       RATE_LIMIT_API_KEY_CREATES: '1000000000',
+      // An experiment's V8 or allocator settings for the gateway (e.g. --max-semi-space-size).
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+      ...(process.env.BENCH_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.BENCH_MALLOC_ARENA_MAX } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -258,6 +309,20 @@ const mb = (n: number) => (Number.isFinite(n) ? String(Math.round(n)) : '–');
 async function main(): Promise<void> {
   const started = Date.now();
   const { url, embedded } = await openDatabase();
+  if (args.has('--explain-only')) {
+    // The plans on the data a previous run left in gw_bench.
+    const db = await openDb(url, DB_OPTIONS);
+    const sql = new pg.Pool({ connectionString: url, max: 1 });
+    const sample = (await sql.query('select s.id as session_id, s.user_id, s.tenant_id from sessions s where s.expires_at > now() limit 1')).rows[0];
+    const tokenHash = (await sql.query('select token_hash from refresh_tokens where session_id = $1 limit 1', [sample.session_id])).rows[0].token_hash;
+    const keyHash = (await sql.query('select key_hash from api_keys limit 1')).rows[0].key_hash;
+    const plans = await explainHot(db, { tenantId: sample.tenant_id, userId: sample.user_id, sessionId: sample.session_id, tokenHash, keyHash });
+    process.stdout.write(printPlans(plans).join('\n') + '\n');
+    await sql.end();
+    await db.close();
+    await embedded?.stop();
+    return;
+  }
   log(`database: ${embedded ? 'embedded PostgreSQL under .data/bench-pg' : 'DATABASE_URL'}`);
   const orm = await openDb(url, DB_OPTIONS);
   await orm.getSchemaGenerator().dropSchema({ dropMigrationsTable: true });
@@ -300,10 +365,10 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
   }
   const chosen = scenarios.filter((s) => !ONLY || ONLY.some((o) => s.scenario.startsWith(o)));
 
-  const results: Record<string, LoadResult & { memory: { rss: number; peak: number; heap: number } }> = {};
+  const results: Record<string, LoadResult & { cpu: { gatewayMs: number; postgresMs: number }; memory: { rss: number; peak: number; heap: number } }> = {};
   for (const s of chosen) {
     log(`${s.scenario} over ${s.door}...`);
-    const r = await load(s.spec());
+    const r = await withCpu(gw.pid, () => load(s.spec()));
     results[`${s.scenario}|${s.door}`] = { ...r, memory: await gw.memory() };
   }
 
@@ -376,6 +441,8 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
       ratio: ratio ? `${(r.requestsPerSecond / ratio[1]).toFixed(2)} of ${ratio[0]}` : '',
       rssMb: Math.round(r.memory.rss),
       heapMb: Math.round(r.memory.heap),
+      gatewayCpuMs: r.cpu.gatewayMs.toFixed(2),
+      postgresCpuMs: r.cpu.postgresMs.toFixed(2),
     };
   });
   const apiKeyVsBearer = (door: string) =>
@@ -386,11 +453,11 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
   const lines = [
     machineLine(),
     '',
-    '| scenario | door | req/s | p50 ms | p99 ms | errors | ratio | RSS MB after | heap MB after |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} | ${r.rssMb} | ${r.heapMb} |`),
+    '| scenario | door | req/s | p50 ms | p99 ms | errors | ratio | gateway CPU ms/req | PostgreSQL CPU ms/req | RSS MB after | heap MB after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} | ${r.gatewayCpuMs} | ${r.postgresCpuMs} | ${r.rssMb} | ${r.heapMb} |`),
     '',
-    `Limits: argon2id verify ${Math.round(argon2.verifiesPerSecond)}/s (${argon2.workers} workers); plain Fastify route ${Math.round(plainResult.requestsPerSecond)} req/s; trivial Apollo query ${Math.round(apolloResult.requestsPerSecond)} req/s; raw refresh-shaped transaction ${Math.round(txRate)} tx/s (pool ${POOL}).`,
+    `Limits: argon2id verify ${Math.round(argon2.verifiesPerSecond)}/s (${argon2.workers} workers, so ${((argon2.workers * 1000) / argon2.verifiesPerSecond).toFixed(1)} ms of CPU each); plain Fastify route ${Math.round(plainResult.requestsPerSecond)} req/s; trivial Apollo query ${Math.round(apolloResult.requestsPerSecond)} req/s; raw refresh-shaped transaction ${Math.round(txRate)} tx/s (pool ${POOL}).`,
     `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
   ];
   if (openLoop.length) {
@@ -432,7 +499,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
 
   log(`scale: adding users up to 100,000 and ${SCALE_SESSIONS} sessions (half expired)...`);
   const scaled = await seedScale(sql, seed, { users: 100_000 - USERS, sessions: SCALE_SESSIONS, secretKey, argon: PRODUCTION_ARGON });
-  log(`scale: seeded in ${scaled.seconds.toFixed(1)} s`);
+  log(`scale: seeded in ${scaled.seconds.toFixed(1)} s (then ${scaled.settleSeconds.toFixed(1)} s of vacuum, analyze and checkpoint)`);
   const after = await measure();
 
   // The purge of the expired half, batch by batch, while refresh runs.
@@ -473,7 +540,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
   const lines = [
     machineLine(),
     '',
-    `Scale: ${USERS} users and ${REFRESH_TOKENS} live sessions, then ${100_000} users (the added ones sharing one hash) and ${SCALE_SESSIONS} more sessions with refresh tokens, ${scaled.expired} of them expired (seeded in ${scaled.seconds.toFixed(1)} s).`,
+    `Scale: ${USERS} users and ${REFRESH_TOKENS} live sessions, then ${100_000} users (the added ones sharing one hash) and ${SCALE_SESSIONS} more sessions with refresh tokens, ${scaled.expired} of them expired (seeded in ${scaled.seconds.toFixed(1)} s, then ${scaled.settleSeconds.toFixed(1)} s of vacuum, analyze and checkpoint).`,
     '',
     '| scenario (REST unless said) | req/s before | p99 ms before | req/s scaled | p99 ms scaled | throughput ratio | p99 ratio |',
     '|---|---|---|---|---|---|---|',
@@ -487,7 +554,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
     `Gateway peak RSS ${mb(memory.peak)} MB. Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
     '',
     'Plans of the hot statements on the scaled data (EXPLAIN, costs off):',
-    ...plans.flatMap((p) => ['', `${p.name}${p.seqScans.length ? ` — SEQUENTIAL SCAN of ${p.seqScans.join(', ')}` : ''}:`, '```', p.plan, '```']),
+    ...printPlans(plans),
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
   if (args.has('--json')) {
@@ -496,6 +563,10 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
     writeFileSync(file, JSON.stringify({ before, after, during, purge: { ...purged, batches }, plans, scaled }, null, 2));
     log(`wrote ${file}`);
   }
+}
+
+function printPlans(plans: Plan[]): string[] {
+  return plans.flatMap((p) => ['', `${p.name}${p.seqScans.length ? ` — SEQUENTIAL SCAN of ${p.seqScans.join(', ')}` : ''}:`, '```', p.plan, '```']);
 }
 
 main().catch((e) => {

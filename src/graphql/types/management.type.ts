@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import { LinkedIdentity } from './linked-identity.type.js';
 import { Passkey } from './passkey.type.js';
 import { AuthMethod } from './viewer.type.js';
@@ -75,15 +75,6 @@ export class UserInfo {
 }
 
 @ObjectType()
-export class UserEdge {
-  @Field(() => String, { description: 'Opaque; pass it as `after` for the next page.' })
-  cursor!: string;
-
-  @Field(() => UserInfo)
-  node!: UserInfo;
-}
-
-@ObjectType()
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -92,13 +83,26 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-@ObjectType({ description: 'A page of users, newest first.' })
-export class UserConnection {
-  @Field(() => [UserEdge])
-  edges!: UserEdge[];
+/** A Relay-style connection of `Node`s (`<name>Edge`, `<name>Connection`): the admin lists' one shape. */
+function connectionOf<T extends object>(Node: ClassType<T>, name: string, what: string) {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field(() => String, { description: 'Opaque; pass it as `after` for the next page.' })
+    cursor!: string;
 
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
+    @Field(() => Node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`, { description: `A page of ${what}, newest first.` })
+  class Connection {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+  }
+  return Connection;
 }
 
 @ObjectType()
@@ -137,23 +141,6 @@ export class AuditEventInfo {
   details!: Record<string, unknown>;
 }
 
-@ObjectType()
-export class AuditEventEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => AuditEventInfo)
-  node!: AuditEventInfo;
-}
-
-@ObjectType({ description: 'A page of audit events, newest first.' })
-export class AuditEventConnection {
-  @Field(() => [AuditEventEdge])
-  edges!: AuditEventEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
 
 export enum InvitationStatus {
   PENDING = 'pending',
@@ -184,20 +171,6 @@ export class Invitation {
   createdAt!: Date;
 }
 
-@ObjectType()
-export class InvitationEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => Invitation)
-  node!: Invitation;
-}
-
-@ObjectType({ description: 'A page of invitations, newest first.' })
-export class InvitationConnection {
-  @Field(() => [InvitationEdge])
-  edges!: InvitationEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
+export const UserConnection = connectionOf(UserInfo, 'User', 'users');
+export const AuditEventConnection = connectionOf(AuditEventInfo, 'AuditEvent', 'audit events');
+export const InvitationConnection = connectionOf(Invitation, 'Invitation', 'invitations');

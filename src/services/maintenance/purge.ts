@@ -1,5 +1,7 @@
 // Bounded tables (README: Resilience and scaling): every instance deletes expired and dead rows on an interval, in
-// small batches, each batch one short statement of its own (autocommit): the rows it picks are
+// small batches, each batch one short statement of its own (autocommit), resting between full
+// batches as long as the last one took (a backlog never takes more than half a database
+// core, so requests keep their latency while it drains): the rows it picks are
 // locked with FOR UPDATE SKIP LOCKED, so instances purging at the same time split the work
 // between them instead of waiting on each other, and a row a request holds is left for later.
 //
@@ -95,10 +97,20 @@ delete from rate_limits where key = any(array(
 // alone), delete up to `limit` of their tokens, session by session and newest first (no
 // remaining token is left pointing at a deleted parent), and delete the locked sessions that
 // have no token left. The ON DELETE CASCADE of refresh_tokens finds nothing left to do.
+// The candidates come from each condition's own index (an ordered scan that stops after
+// `limit` rows), never from a scan of the whole table: a million live sessions cost the last,
+// empty batch nothing. The lock re-checks the conditions on the rows.
 export const FAMILIES = `
-with doomed as (
+with candidates as (
+  (select id from sessions where expires_at < ? order by expires_at limit ?)
+  union
+  (select id from sessions where revoked_at < ? order by revoked_at limit ?)
+  union
+  (select id from sessions where last_used_at < ? order by last_used_at limit ?)
+), doomed as (
   select s.id from sessions s
-   where (s.expires_at < ? or s.revoked_at < ? or s.last_used_at < ?)
+   where s.id = any(array(select id from candidates))
+     and (s.expires_at < ? or s.revoked_at < ? or s.last_used_at < ?)
    limit ? for update skip locked
 ), batch as (
   select t.id, t.session_id from refresh_tokens t
@@ -115,6 +127,9 @@ with doomed as (
   delete from sessions where id = any(array(select id from emptied)) returning id
 )
 select (select count(*) from tokens)::int as tokens, (select count(*) from gone)::int as sessions`;
+
+/** FAMILIES' parameters: the three dead-since times `[expired, revoked, idle]` and the batch size. */
+export const familiesParams = ([expired, revoked, idle]: Date[], size: number) => [expired, size, revoked, size, idle, size, expired, revoked, idle, size, size];
 
 const AUDIT = `
 delete from audit_events where id = any(array(
@@ -144,11 +159,16 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
     const errors: unknown[] = [];
     const connection = orm.em.fork().getConnection();
 
+    // Between two batches the purge rests as long as the last one took: at most half of a
+    // database core goes to it, whatever the backlog, and requests keep their latency.
+    const rest = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 200)).unref());
     /** One batch: one statement, committed on its own. Answers the rows it deleted. */
     const batch = async (table: PurgeTable, sql: string, params: unknown[]): Promise<number> => {
       const t = performance.now();
       const res = await connection.execute<{ affectedRows: number }>(sql, [...params, size], 'run');
-      options.onBatch?.([table], res.affectedRows, performance.now() - t);
+      const took = performance.now() - t;
+      options.onBatch?.([table], res.affectedRows, took);
+      if (res.affectedRows >= size) await rest(took);
       result.batches[table]++;
       result.deleted[table] += res.affectedRows;
       return res.affectedRows;
@@ -175,8 +195,10 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
     await guarded(['refresh_tokens', 'sessions'], async () => {
       for (let i = 0; i < maxBatches && !stopped; i++) {
         const t = performance.now();
-        const [row] = await connection.execute<Array<{ tokens: number; sessions: number }>>(FAMILIES, [...dead, size, size], 'all');
-        options.onBatch?.(['refresh_tokens', 'sessions'], row.tokens + row.sessions, performance.now() - t);
+        const [row] = await connection.execute<Array<{ tokens: number; sessions: number }>>(FAMILIES, familiesParams(dead, size), 'all');
+        const took = performance.now() - t;
+        options.onBatch?.(['refresh_tokens', 'sessions'], row.tokens + row.sessions, took);
+        if (row.tokens >= size || row.sessions >= size) await rest(took);
         for (const [table, n] of [['refresh_tokens', row.tokens], ['sessions', row.sessions]] as const) {
           result.batches[table]++;
           result.deleted[table] += n;

@@ -52,7 +52,11 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   const from = { ip: client.ip, userAgent: client.userAgent };
 
   const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  return startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from }, async (tx) => {
-    if (rehash) await tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]);
-  });
+  return startSession(
+    em,
+    deps,
+    principalOfRow(user),
+    { ...proof, amr: [...proof.amr], client: from },
+    rehash ? (tx) => tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]) : undefined,
+  );
 }

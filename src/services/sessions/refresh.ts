@@ -31,8 +31,10 @@ type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused'; s
  * - Presented again within REFRESH_REUSE_GRACE while the successor is still current: the
  *   same successor again (nothing is written).
  * - Any other reuse: the whole session is revoked and recorded as a security event.
- * Every refresh of one session takes the session row's lock first, so concurrent
- * refreshes queue instead of conflicting, and see each other's rotation.
+ * The first use is one statement (the rotation is conditional on the token being unrotated
+ * and its session live, re-checked on the row after any wait). Anything else, and a first use
+ * that lost a race, goes the careful way: a transaction that takes the session row's lock
+ * first, so concurrent refreshes queue instead of conflicting, and see each other's rotation.
  */
 export async function refreshSession(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
   return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented, client));
@@ -51,10 +53,8 @@ interface RefreshRow extends PrincipalRow {
   amr: string[];
 }
 
-// One round trip: the token, its session (both locked: concurrent refreshes of a family
-// queue here and then see each other's rotation), the user, the tenant and the grants,
-// reloaded so that a role change takes effect at the next refresh.
-export const REFRESH_SELECT = `
+// A presented token with its session, user, tenant and grants.
+const TOKEN_ROW = `
 select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
        s.id as session_id, s.revoked_at, s.expires_at, s.last_used_at, s.auth_method, s.auth_time, s.amr,
        u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')}
@@ -62,8 +62,33 @@ select t.id as token_id, t.rotated_at, t.expires_at as token_expires_at,
   join sessions s on s.id = t.session_id
   join users u on u.id = s.user_id
   join tenants te on te.id = s.tenant_id
- where t.token_hash = ?
+ where t.token_hash = ?`;
+
+// One round trip: the token row, its session and token locked (concurrent refreshes of a
+// family queue here and then see each other's rotation), the grants reloaded so that a role
+// change takes effect at the next refresh.
+export const REFRESH_SELECT = `${TOKEN_ROW}
    for update of s, t`;
+
+// The usual case in one round trip: the token row and, when the token is unrotated and its
+// session live (re-checked on the rows after any wait: the update of an already rotated
+// token, or of a session revoked meanwhile, changes nothing), the rotation itself.
+// `rotated` says whether it happened.
+export const REFRESH_FIRST_USE = `
+with cand as (${TOKEN_ROW}),
+live as (
+  select token_id, session_id from cand
+   where rotated_at is null and revoked_at is null and not disabled and expires_at > ? and token_expires_at > ? and last_used_at > ?),
+touched as (
+  update sessions s set last_used_at = ?, ip = ?, user_agent = ? from live l
+   where s.id = l.session_id and s.revoked_at is null returning s.id),
+rotated as (
+  update refresh_tokens t set rotated_at = ? from live l join touched x on x.id = l.session_id
+   where t.id = l.token_id and t.rotated_at is null returning t.id, t.session_id),
+successor as (
+  insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at)
+  select ?, r.session_id, r.id, ?, ?, cand.expires_at from rotated r join cand on cand.token_id = r.id returning id)
+select cand.*, exists(select 1 from successor) as rotated from cand`;
 
 // Rotation in one statement: the token is marked, the session touched, the successor stored.
 export const ROTATE = `
@@ -82,6 +107,28 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
   const tokenHash = keyedHash(config.secretKey, presented);
   const now = deps.now();
 
+  const successor = deriveSuccessor(config.secretKey, presented);
+  const successorHash = keyedHash(config.secretKey, successor);
+  const idleSince = new Date(now.getTime() - config.sessionIdleTimeout * 1000);
+  const [first] = (await em.execute(REFRESH_FIRST_USE, [
+    tokenHash,
+    now,
+    now,
+    idleSince,
+    now,
+    client.ip,
+    client.userAgent ?? null,
+    now,
+    randomUUID(),
+    successorHash,
+    now,
+  ])) as Array<RefreshRow & { rotated: boolean }>;
+  if (!first) throw new AuthError('auth_refresh_invalid');
+  if (first.rotated) {
+    const session = { id: first.session_id, authMethod: first.auth_method, expiresAt: new Date(first.expires_at), authTime: new Date(first.auth_time), amr: first.amr };
+    return tokenPayload(deps, principalOfRow(first), session, successor, now);
+  }
+
   const outcome = await transactional<RefreshOutcome>(em, async (tx) => {
     const [row] = (await tx.execute(REFRESH_SELECT, [tokenHash])) as RefreshRow[];
     if (!row) throw new AuthError('auth_refresh_invalid');
@@ -95,8 +142,6 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
     const principal = principalOfRow(row);
     const session = { id: row.session_id, authMethod: row.auth_method, expiresAt, authTime: new Date(row.auth_time), amr: row.amr };
 
-    const successor = deriveSuccessor(config.secretKey, presented);
-    const successorHash = keyedHash(config.secretKey, successor);
     if (!row.rotated_at) {
       await tx.execute(ROTATE, [now, row.token_id, now, client.ip, client.userAgent ?? null, row.session_id, randomUUID(), row.session_id, row.token_id, successorHash, now, expiresAt]);
       return { kind: 'ok', payload: await tokenPayload(deps, principal, session, successor, now) };

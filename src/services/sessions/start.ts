@@ -74,10 +74,11 @@ insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) 
 
 /**
  * Start a session for a user whose credential was just proven, and answer the token
- * payload. `user.roles.permissions` and `user.tenant` must be loaded. `beforeCommit`
- * runs in the same transaction (e.g. storing a rehashed password). The access token is
- * signed inside the transaction: if signing fails nothing is written, and if the commit
- * fails the token is never handed out.
+ * payload. `user.roles.permissions` and `user.tenant` must be loaded. The access token is
+ * signed first: if signing fails nothing is written, and if the statement fails the token is
+ * never handed out. The session, its audit event and its first refresh token are one
+ * statement (atomic on its own: no BEGIN/COMMIT round trips); `beforeCommit` (e.g. storing a
+ * rehashed password) makes it a transaction with that work.
  */
 export async function startSession(
   em: EntityManager,
@@ -93,38 +94,44 @@ export async function startSession(
 
   const authTime = proof.continues?.authTime ?? now;
   const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
+  const payload = await tokenPayload(deps, principal, session, refreshToken, now);
+  const params = [
+    session.id,
+    principal.tenantId,
+    principal.userId,
+    proof.method,
+    // knex would spread an array binding into a list: the amr goes as an array literal
+    // (its values are RFC 8176 words set by the code, never input).
+    `{${proof.amr.join(',')}}`,
+    now,
+    now,
+    authTime,
+    expiresAt,
+    proof.client?.ip ?? null,
+    proof.client?.userAgent ?? null,
+    randomUUID(),
+    principal.tenantId,
+    principal.userId,
+    principal.userId,
+    session.id,
+    JSON.stringify({ method: proof.method, amr: proof.amr, ...(proof.continues ? { replaces: proof.continues.sessionId } : {}) }),
+    now,
+    proof.client?.ip ?? null,
+    proof.client?.userAgent ?? null,
+    randomUUID(),
+    session.id,
+    keyedHash(config.secretKey, refreshToken),
+    now,
+    expiresAt,
+  ];
+  if (!beforeCommit) {
+    await em.execute(START_SESSION, params);
+    return payload;
+  }
   return transactional(em, async (tx) => {
-    await tx.execute(START_SESSION, [
-      session.id,
-      principal.tenantId,
-      principal.userId,
-      proof.method,
-      // knex would spread an array binding into a list: the amr goes as an array literal
-      // (its values are RFC 8176 words set by the code, never input).
-      `{${proof.amr.join(',')}}`,
-      now,
-      now,
-      authTime,
-      expiresAt,
-      proof.client?.ip ?? null,
-      proof.client?.userAgent ?? null,
-      randomUUID(),
-      principal.tenantId,
-      principal.userId,
-      principal.userId,
-      session.id,
-      JSON.stringify({ method: proof.method, amr: proof.amr, ...(proof.continues ? { replaces: proof.continues.sessionId } : {}) }),
-      now,
-      proof.client?.ip ?? null,
-      proof.client?.userAgent ?? null,
-      randomUUID(),
-      session.id,
-      keyedHash(config.secretKey, refreshToken),
-      now,
-      expiresAt,
-    ]);
-    await beforeCommit?.(tx);
-    return tokenPayload(deps, principal, session, refreshToken, now);
+    await tx.execute(START_SESSION, params);
+    await beforeCommit(tx);
+    return payload;
   });
 }
 
