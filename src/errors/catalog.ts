@@ -470,6 +470,7 @@ export const operations = {
     'auth_password_weak',
     'auth_unauthenticated',
     'auth_forbidden',
+    'auth_login_account_disabled',
   ]),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [

@@ -172,7 +172,7 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
       if (!refused.length) return;
       // Keys that did give a point keep it only if the attempt goes ahead.
       const taken = unique.filter((u) => !refused.includes(u)).map(([, k]) => k);
-      if (taken.length) await settle(taken, []).catch(() => {});
+      if (taken.length) await untilDone(() => settle(taken, []));
       const waitMs = Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire) - now));
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, waitMs / 1000) });
     },
@@ -204,7 +204,7 @@ function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => string):
       if (!refused) return;
       // Keys that did give a point keep it only if the attempt goes ahead.
       const taken = keys.filter((_, i) => results[i].status === 'fulfilled');
-      if (taken.length) await limiter.refund(taken).catch(() => {});
+      if (taken.length) await untilDone(() => limiter.refund(taken));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
       if (failed) throw storeFailure(failed.reason, 'redis');
       const res = refused.reason as RateLimiterRes;
@@ -239,13 +239,31 @@ export async function limited<T>(
   try {
     result = await attempt();
   } catch (e) {
-    if (!(e instanceof AuthError && failures.includes(e.code))) await limiter.refund(keys).catch(() => {});
+    if (!(e instanceof AuthError && failures.includes(e.code))) await untilDone(() => limiter.refund(keys));
     throw e;
   }
   const cleared = new Set(clearOnSuccess);
-  await limiter.settle(
-    keys.filter((k) => !cleared.has(k)),
-    [...cleared],
-  );
+  // The attempt succeeded (a session may exist): a store failure here never turns it into an error.
+  await untilDone(() => limiter.settle(keys.filter((k) => !cleared.has(k)), [...cleared]));
   return result;
+}
+
+/** Waits between the later tries of a settle that failed. */
+const SETTLE_RETRY_MS = [1000, 5000, 15000];
+
+/**
+ * Give points back now, or, when the store fails, a few more times in the background: a
+ * database blip must not leave a burst of successful attempts counted against the address for
+ * the whole window (behind a NAT that would lock everyone out).
+ */
+async function untilDone(settle: () => Promise<void>): Promise<void> {
+  try {
+    await settle();
+  } catch {
+    const retry = (i: number) => {
+      if (i >= SETTLE_RETRY_MS.length) return;
+      setTimeout(() => settle().catch(() => retry(i + 1)), SETTLE_RETRY_MS[i]).unref();
+    };
+    retry(0);
+  }
 }

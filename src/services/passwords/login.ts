@@ -51,12 +51,20 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
-  const rehash = check.needsRehash ? await deps.passwords.hash(input.password) : undefined;
-  return startSession(
-    em,
-    deps,
-    principalOfRow(user),
-    { ...proof, amr: [...proof.amr], client: from },
-    rehash ? (tx) => tx.execute('update users set password_hash = ? where id = ?', [rehash, user.user_id]) : undefined,
-  );
+  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! });
+  if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
+  return payload;
+}
+
+/**
+ * Store the password under the configured parameters, only if the hash it was verified against
+ * is still the user's: a password change or reset committed meanwhile is never undone. Best
+ * effort: a failure leaves the old hash, and the next sign-in tries again.
+ */
+async function rehash(em: EntityManager, deps: Pick<PasswordLoginDeps, 'passwords'>, userId: string, verified: string, password: string): Promise<void> {
+  try {
+    await em.execute('update users set password_hash = ? where id = ? and password_hash = ?', [await deps.passwords.hash(password), userId, verified]);
+  } catch {
+    // the session is started; the rehash waits for the next sign-in
+  }
 }

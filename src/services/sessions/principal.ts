@@ -27,6 +27,8 @@ export interface Proof {
   amr: string[];
   /** Where the sign-in came from: kept on the session for the user's list of sessions. */
   client?: { ip: string; userAgent?: string };
+  /** The stored hash a password was verified against: the session starts only while it is still the user's. */
+  passwordHash?: string;
   /** A session replacing another (accepting an invitation signed in) keeps its authentication time and end of life. */
   continues?: { sessionId: string; authTime: Date; expiresAt: Date };
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { RefreshToken } from '../../db/entities/refresh-token.entity.js';
 import { Session, type AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
@@ -64,12 +65,18 @@ export async function tokenPayload(
 }
 
 
-// A session and its first refresh token, in one statement.
+// A session, its audit event and its first refresh token, in one statement, only if the user
+// is still enabled and (for a password sign-in) still has the hash the password was verified
+// against. The user's row is locked FOR SHARE meanwhile: a password change, reset or disable
+// (each updates that row, then ends the user's sessions) either commits first, and nothing is
+// inserted, or waits for this insert and then ends the new session with the others.
 export const START_SESSION = `
-with s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent) values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?)),
+with u as (select id from users where id = ? and not disabled and (?::text is null or password_hash = ?) for share),
+     s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent)
+           select ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ? from u),
      a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
-           values (?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ?))
-insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?)`;
+           select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u)
+insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) select ?, ?, ?, ?, ? from u returning id`;
 
 
 /**
@@ -96,6 +103,9 @@ export async function startSession(
   const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
   const payload = await tokenPayload(deps, principal, session, refreshToken, now);
   const params = [
+    principal.userId,
+    proof.passwordHash ?? null,
+    proof.passwordHash ?? null,
     session.id,
     principal.tenantId,
     principal.userId,
@@ -124,12 +134,19 @@ export async function startSession(
     now,
     expiresAt,
   ];
+  const start = async (tx: EntityManager) => {
+    const inserted = (await tx.execute(START_SESSION, params)) as unknown[];
+    if (inserted.length) return;
+    // The user was disabled, or the password changed, since the credential was checked.
+    const [user] = (await tx.execute('select disabled from users where id = ?', [principal.userId])) as Array<{ disabled: boolean }>;
+    throw new AuthError(!user || user.disabled || !proof.passwordHash ? 'auth_login_account_disabled' : 'auth_login_invalid_credentials');
+  };
   if (!beforeCommit) {
-    await em.execute(START_SESSION, params);
+    await start(em);
     return payload;
   }
   return transactional(em, async (tx) => {
-    await tx.execute(START_SESSION, params);
+    await start(tx);
     await beforeCommit(tx);
     return payload;
   });

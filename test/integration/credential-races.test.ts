@@ -1,0 +1,97 @@
+// Sign-ins racing the changes that end sessions: a password change, reset or disable that
+// commits while a sign-in is between checking the credential and starting its session must win
+// (the session is never started, or is ended with the others), and a rehash never undoes a
+// new password. Deterministic: the test holds the user's row as the change does, lets the
+// sign-in reach it, then commits the change. Also: a store failure while the limits are settled
+// after a success never turns the success into an error, and the points come back later.
+import { Algorithm, hash } from '@node-rs/argon2';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACME, ADA, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ proxy: true, env: { PURGE_INTERVAL_SECONDS: '0' } });
+  await gw.seed(ACME);
+});
+afterAll(() => gw?.close());
+
+// ACME has an ada in two tenants: every statement here is about acme's.
+const ADA_ROW = "(select u.id from users u join tenants t on t.id = u.tenant_id where t.slug = 'acme' and u.email = 'ada@acme.test')";
+const liveSessions = async () => (await gw.sql(`select count(*)::int as n from sessions where user_id = ${ADA_ROW} and revoked_at is null`))[0].n as number;
+const storedHash = async () => (await gw.sql(`select password_hash from users where id = ${ADA_ROW}`))[0].password_hash as string;
+const setHash = async (value: string) => gw.sql(`update users set password_hash = $1 where id = ${ADA_ROW}`, [value]);
+
+/**
+ * Holds ada's row as a password change or a disable does, starts a sign-in, waits until the
+ * sign-in waits on the row, runs `change` in the holding transaction and commits.
+ */
+async function raceSignIn(password: string, change: (c: pg.Client) => Promise<unknown>): Promise<HttpResult> {
+  const holder = new pg.Client({ connectionString: gw.databaseUrl });
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query(`select id from users where id = ${ADA_ROW} for update`);
+    const signIn = gw.rest('POST', '/auth/login', { ...ADA, password });
+    await expect.poll(async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%for share%'"))[0].n).toBe(1);
+    await change(holder);
+    await holder.query('commit');
+    return await signIn;
+  } finally {
+    await holder.end();
+  }
+}
+
+describe('a sign-in racing a change of the credential', () => {
+  it('a password changed meanwhile: no session, invalid credentials; the new password stands', async () => {
+    const before = await liveSessions();
+    const newHash = await gw.gateway.deps.passwords.hash('brand new passphrase 1');
+    const res = await raceSignIn(ADA.password, (c) => c.query(`update users set password_hash = $1 where id = ${ADA_ROW}`, [newHash]));
+    expectRestError(res, 'login', 'auth_login_invalid_credentials', 401);
+    expect(await liveSessions()).toBe(before);
+    expect((await gw.rest('POST', '/auth/login', { ...ADA, password: 'brand new passphrase 1' })).status).toBe(200);
+    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(401);
+    await setHash(await gw.gateway.deps.passwords.hash(ADA.password));
+  });
+
+  it('a rehash on sign-in never undoes a password changed meanwhile', async () => {
+    // A stored hash with other parameters than the configured ones: the sign-in rehashes it.
+    const old = await hash(ADA.password, { algorithm: Algorithm.Argon2id, memoryCost: 1024, timeCost: 3, parallelism: 1 });
+    await setHash(old);
+    const newHash = await gw.gateway.deps.passwords.hash('another new passphrase 2');
+    const res = await raceSignIn(ADA.password, (c) => c.query(`update users set password_hash = $1 where id = ${ADA_ROW}`, [newHash]));
+    expectRestError(res, 'login', 'auth_login_invalid_credentials', 401);
+    expect(await storedHash()).toBe(newHash);
+    // Without a race the rehash happens, conditional on the hash it verified.
+    await setHash(old);
+    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
+    const stored = await storedHash();
+    expect(stored).not.toBe(old);
+    expect(stored.startsWith('$argon2id$v=19$m=1024,t=3,')).toBe(false);
+  });
+
+  it('a disable meanwhile: no session, the account is disabled', async () => {
+    const before = await liveSessions();
+    const res = await raceSignIn(ADA.password, (c) => c.query(`update users set disabled = true where id = ${ADA_ROW}`));
+    expectRestError(res, 'login', 'auth_login_account_disabled', 403);
+    expect(await liveSessions()).toBe(before);
+    await gw.sql(`update users set disabled = false where id = ${ADA_ROW}`);
+  });
+});
+
+describe('settling the limits after a success', () => {
+  it('a store failure then is not the answer; the points come back once the store is back', async () => {
+    const pending = async () => (await gw.sql("select coalesce(sum(points), 0)::int as n from rate_limits where key like 'login_address:%'"))[0].n as number;
+    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
+    // Earlier wrong passwords keep their points: the count before is the baseline.
+    const baseline = await pending();
+    // A login is: limits taken, the user, the session, limits settled. The fourth query fails.
+    gw.proxy!.armResetAtQuery(4);
+    const res = await gw.rest('POST', '/auth/login', ADA);
+    gw.proxy!.restore();
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await pending()).toBe(baseline + 1);
+    await expect.poll(pending, { timeout: 5000, interval: 200 }).toBe(baseline);
+  });
+});
