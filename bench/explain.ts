@@ -32,7 +32,7 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
     [
       'login: session, audit event and first refresh token',
       START_SESSION,
-      [id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
+      [sample.userId, '$argon2id$v=19$m=19456,t=2,p=1$verified', '$argon2id$v=19$m=19456,t=2,p=1$verified', id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
     ],
     [
       'refresh: the token row and its rotation in one statement',
