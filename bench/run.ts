@@ -169,6 +169,8 @@ interface Gateway {
   pid: number;
   /** RSS now and peak, and the V8 heap in use (prom-client's default metrics), in MB. */
   memory(): Promise<{ rss: number; peak: number; heap: number }>;
+  /** Garbage collections so far by kind (prom-client's nodejs_gc_duration_seconds): count and seconds. */
+  gc(): Promise<Record<string, { count: number; seconds: number }>>;
   stop(): Promise<void>;
 }
 
@@ -223,11 +225,28 @@ async function startGateway(url: string, secretKey: string, signingKey: unknown,
       const heap = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
       return { rss: now, peak, heap };
     },
+    async gc() {
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const kinds: Record<string, { count: number; seconds: number }> = {};
+      for (const m of metrics.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
+        const k = (kinds[m[2]] ??= { count: 0, seconds: 0 });
+        if (m[1] === 'sum') k.seconds = Number(m[3]);
+        else k.count = Number(m[3]);
+      }
+      return kinds;
+    },
     async stop() {
       gateway.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/** Major collections (mark-compact) between two readings: how many, and their mean pause in ms. */
+function majorGc(before: Record<string, { count: number; seconds: number }>, after: Record<string, { count: number; seconds: number }>): string {
+  const count = (after.major?.count ?? 0) - (before.major?.count ?? 0);
+  const seconds = (after.major?.seconds ?? 0) - (before.major?.seconds ?? 0);
+  return count ? `${count} × ${((seconds * 1000) / count).toFixed(0)} ms` : 'none';
 }
 
 async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
@@ -373,11 +392,13 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
   }
 
   // Open loop at half of each measured rate: latency without saturation's queueing.
-  const openLoop: Array<{ scenario: string; door: Door; rate: number; r: LoadResult }> = [];
+  const openLoop: Array<{ scenario: string; door: Door; rate: number; r: LoadResult; gc: string }> = [];
   for (const s of chosen.filter((c) => c.scenario === 'refresh' || c.scenario === 'me (access token)')) {
     const rate = Math.max(1, Math.round(results[`${s.scenario}|${s.door}`].requestsPerSecond / 2));
     log(`open loop: ${s.scenario} over ${s.door} at ${rate}/s...`);
-    openLoop.push({ scenario: s.scenario, door: s.door, rate, r: await load({ ...s.spec(), rate }) });
+    const gc0 = await gw.gc();
+    const r = await load({ ...s.spec(), rate });
+    openLoop.push({ scenario: s.scenario, door: s.door, rate, r, gc: majorGc(gc0, await gw.gc()) });
   }
 
   // A second gateway process on the same database, the load split between the two.
@@ -461,8 +482,14 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
   ];
   if (openLoop.length) {
-    lines.push('', 'Open loop at half of the measured rate (latency from when each request was due):', '', '| scenario | door | rate/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|');
-    for (const o of openLoop) lines.push(`| ${o.scenario} | ${o.door === 'rest' ? 'REST' : 'GraphQL'} | ${o.rate} | ${o.r.p50} | ${o.r.p99} | ${o.r.non2xx + o.r.errors} |`);
+    lines.push(
+      '',
+      'Open loop at half of the measured rate (latency from when each request was due; the gateway\'s major collections meanwhile, warm-up included):',
+      '',
+      '| scenario | door | rate/s | p50 ms | p99 ms | errors | major GCs |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const o of openLoop) lines.push(`| ${o.scenario} | ${o.door === 'rest' ? 'REST' : 'GraphQL'} | ${o.rate} | ${o.r.p50} | ${o.r.p99} | ${o.r.non2xx + o.r.errors} | ${o.gc} |`);
   }
   if (twoInstances.length) {
     lines.push('', 'Two gateway processes on the same database (REST, the connections split between them):', '', '| scenario | one process req/s | two processes req/s | ratio | p99 ms |', '|---|---|---|---|---|');
