@@ -209,6 +209,15 @@ describe('the second step', () => {
     });
   }
 
+  it('a password changed between the two steps voids the mfa token of the old password', async () => {
+    const user = await enrolled();
+    const { mfaToken } = await firstStep('rest', user.email);
+    const changed = await gw.rest('POST', '/auth/password/change', { current_password: PASSWORD, new_password: 'a changed passphrase 55' }, bearer(user.at));
+    expect(changed.status, JSON.stringify(changed.body)).toBe(204);
+    nextStep();
+    for (const door of DOORS) expectVerifyCode(await verify(door, { mfaToken, code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');
+  });
+
   for (const door of DOORS) {
     it(`refuses a replayed code, a code of the wrong step, an expired token, and spends the token after 5 wrong codes (${door})`, async () => {
       const user = await enrolled();

@@ -53,6 +53,8 @@ async function replacePassword(
     holder.user_id,
     ...(keepSession ? [keepSession] : []),
   ]);
+  // A sign-in half-way through its second step proved the old password: its mfa token dies.
+  await tx.execute('delete from mfa_challenges where user_id = ?', [holder.user_id]);
   // A reset answers a lost or stolen password: the API keys minted with it go too (as with the
   // admin CLI); passkeys stay, and the notice asks the owner to review them.
   if (how === 'reset') await tx.execute('update api_keys set revoked_at = ? where user_id = ? and revoked_at is null', [now, holder.user_id]);
