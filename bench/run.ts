@@ -196,6 +196,8 @@ async function startGateway(url: string, secretKey: string, signingKey: unknown,
       // An experiment's V8 or allocator settings for the gateway (e.g. --max-semi-space-size).
       ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       ...(process.env.BENCH_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.BENCH_MALLOC_ARENA_MAX } : {}),
+      // An experiment's gateway settings, as JSON (e.g. {"PASSWORD_HASH_CONCURRENCY":"4"}).
+      ...(process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
