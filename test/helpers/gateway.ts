@@ -81,6 +81,10 @@ export async function requestJson(url: string, method: string, body?: unknown, h
 /** The Authorization header of an access token or an API key. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** The two doors of every operation: the REST shim and GraphQL. */
+export type Door = 'rest' | 'gql';
+export const DOORS: readonly Door[] = ['rest', 'gql'];
+
 /** ACME's admin: api_keys:create and users:read. */
 export const ADA = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' } as const;
 

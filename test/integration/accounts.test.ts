@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDocument } from '../../src/services/admin/import.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher } from '../helpers/mail-catcher.js';
-import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let mail: MailCatcher;
@@ -36,8 +36,6 @@ afterAll(async () => {
   await mail?.close();
 });
 
-type Door = 'rest' | 'gql';
-const DOORS: Door[] = ['rest', 'gql'];
 let n = 0;
 const fresh = (domain = 'openco.example') => `user${Date.now()}${n++}@${domain}`;
 const PASSWORD = 'a decent passphrase 42';

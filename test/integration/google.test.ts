@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUserDisabled } from '../../src/services/admin/commands.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 
 let google: FakeGoogle;
 let gw: TestGateway;
@@ -21,7 +21,6 @@ afterAll(async () => {
   await google?.close();
 });
 
-type Door = 'rest' | 'gql';
 const LOGIN_GOOGLE = 'mutation($i: GoogleLoginInput!) { loginWithGoogle(input: $i) { accessToken refreshToken user { id email tenant roles permissions authMethod } } }';
 
 function signIn(door: Door, tenant: string, idToken: string): Promise<HttpResult> {

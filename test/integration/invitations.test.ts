@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
-import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
 import type { ImportDocument } from '../../src/services/admin/import.js';
 
 let gw: TestGateway;
@@ -51,8 +51,6 @@ afterAll(async () => {
   await mail?.close();
 });
 
-type Door = 'rest' | 'gql';
-const DOORS: Door[] = ['rest', 'gql'];
 let n = 0;
 const fresh = () => `invitee${Date.now()}${n++}@acme.test`;
 const at = async (email: string, tenant = 'acme', password = PASSWORD) => (await signIn(gw, { tenant, email, password })).access_token;

@@ -4,7 +4,7 @@ import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { bearer, expectGqlError, expectRestError, registerPasskey, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { bearer, expectGqlError, expectRestError, registerPasskey, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 // The same database behind a gateway that counts three wrong codes per account.
@@ -31,8 +31,6 @@ afterAll(async () => {
   await google?.close();
 });
 
-type Door = 'rest' | 'gql';
-const DOORS: Door[] = ['rest', 'gql'];
 const nextStep = () => (clock += 30_000);
 
 async function newUser(): Promise<{ email: string; at: string }> {

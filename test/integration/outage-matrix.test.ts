@@ -11,13 +11,12 @@ import { Secret, TOTP } from 'otpauth';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { ACME, ADA, bearer, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, bearer, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 
 // README (Resilience): a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
 /** Calls made at once under a fault that holds for the whole case list. */
 const PARALLEL = 8;
-type Door = 'rest' | 'gql';
 type Call = () => Promise<HttpResult>;
 
 let cluster: EmbeddedDatabase;
@@ -103,6 +102,18 @@ interface Route {
   prepare(door: Door): Promise<Call>;
 }
 
+/** An operation a fresh session calls without arguments: `rest` as [method, path, body], `query` its GraphQL document. */
+function signedIn(op: OperationName, rest: [method: string, path: string, body?: unknown], query: string): Route {
+  return {
+    op,
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      return d === 'rest' ? () => gw.rest(rest[0], rest[1], rest[2], bearer(access_token)) : gqlCall(query, undefined, bearer(access_token));
+    },
+  };
+}
+
 const routes: Route[] = [
   { op: 'login', prepare: async (d) => (d === 'rest' ? () => gw.rest('POST', '/auth/login', ada) : gqlCall('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: ada })) },
   {
@@ -127,14 +138,7 @@ const routes: Route[] = [
       return d === 'rest' ? () => gw.rest('POST', '/auth/logout/all', undefined, bearer(access_token)) : gqlCall('mutation { logoutAll }', undefined, bearer(access_token));
     },
   },
-  {
-    op: 'me',
-    caller: 'access_token',
-    prepare: async (d) => {
-      const { access_token } = await session();
-      return d === 'rest' ? () => gw.rest('GET', '/auth/me', undefined, bearer(access_token)) : gqlCall('{ me { id } }', undefined, bearer(access_token));
-    },
-  },
+  signedIn('me', ['GET', '/auth/me'], '{ me { id } }'),
   {
     op: 'me',
     label: 'me (API key)',
@@ -145,14 +149,7 @@ const routes: Route[] = [
       return d === 'rest' ? () => gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key }) : gqlCall('{ me { id } }', undefined, { 'x-api-key': key });
     },
   },
-  {
-    op: 'webauthnRegisterOptions',
-    caller: 'access_token',
-    prepare: async (d) => {
-      const { access_token } = await session();
-      return d === 'rest' ? () => gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(access_token)) : gqlCall('mutation { webauthnRegisterOptions }', undefined, bearer(access_token));
-    },
-  },
+  signedIn('webauthnRegisterOptions', ['POST', '/auth/webauthn/register/options', {}], 'mutation { webauthnRegisterOptions }'),
   {
     op: 'webauthnRegisterVerify',
     caller: 'access_token',
@@ -179,14 +176,7 @@ const routes: Route[] = [
         : gqlCall('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', { i: { tenant: 'acme', response } });
     },
   },
-  {
-    op: 'passkeys',
-    caller: 'access_token',
-    prepare: async (d) => {
-      const { access_token } = await session();
-      return d === 'rest' ? () => gw.rest('GET', '/auth/webauthn/credentials', undefined, bearer(access_token)) : gqlCall('{ passkeys { id } }', undefined, bearer(access_token));
-    },
-  },
+  signedIn('passkeys', ['GET', '/auth/webauthn/credentials'], '{ passkeys { id } }'),
   {
     op: 'deletePasskey',
     caller: 'access_token',
@@ -230,14 +220,7 @@ const routes: Route[] = [
         : gqlCall('mutation { createApiKey(input: {name: "m"}) { id } }', undefined, bearer(access_token));
     },
   },
-  {
-    op: 'apiKeys',
-    caller: 'access_token',
-    prepare: async (d) => {
-      const { access_token } = await session();
-      return d === 'rest' ? () => gw.rest('GET', '/auth/api-keys', undefined, bearer(access_token)) : gqlCall('{ apiKeys { id } }', undefined, bearer(access_token));
-    },
-  },
+  signedIn('apiKeys', ['GET', '/auth/api-keys'], '{ apiKeys { id } }'),
   {
     op: 'revokeApiKey',
     caller: 'access_token',
@@ -347,14 +330,7 @@ const routes: Route[] = [
       return d === 'rest' ? () => gw.rest('DELETE', '/auth/mfa/totp', { code }, bearer(at)) : gqlCall('mutation($c: String!) { mfaTotpDisable(code: $c) }', { c: code }, bearer(at));
     },
   },
-  {
-    op: 'sessions',
-    caller: 'access_token',
-    prepare: async (d) => {
-      const { access_token } = await session();
-      return d === 'rest' ? () => gw.rest('GET', '/auth/sessions', undefined, bearer(access_token)) : gqlCall('{ sessions { id } }', undefined, bearer(access_token));
-    },
-  },
+  signedIn('sessions', ['GET', '/auth/sessions'], '{ sessions { id } }'),
   {
     op: 'revokeSession',
     caller: 'access_token',

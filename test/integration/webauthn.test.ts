@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUserDisabled } from '../../src/services/admin/commands.js';
 import { SoftAuthenticator, UP, UV, type Tamper } from '../helpers/authenticator.js';
-import { ACME, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let clock = Date.now();
@@ -18,7 +18,6 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-type Door = 'rest' | 'gql';
 
 async function signIn(tenant: string, email: string, password: string): Promise<string> {
   const res = await gw.rest('POST', '/auth/login', { tenant, email, password });

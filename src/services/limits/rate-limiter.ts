@@ -3,14 +3,15 @@
 // A point is taken before the credential is checked, atomically in the store (one upsert of
 // every key in PostgreSQL, in rate-limiter-flexible's table layout; a MULTI per key in Redis), so
 // N concurrent attempts get at most the limit's number of verdicts; an attempt that turns out
-// not to count (a success, a database failure) gives its point back (one statement). A spent key is refused, right password or not, until its window passes.
+// not to count (a success, a database failure) gives its point back (one statement). A spent
+// key is refused, right password or not, until its window passes.
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import { isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config.js';
-import type { Db } from '../../db/orm.js';
+import { pgTextArray, type Db } from '../../db/orm.js';
 import { isDatabaseError, StoreError } from '../../db/errors.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
@@ -133,8 +134,6 @@ export const SETTLE = `
 with cleared as (delete from rate_limits where key = any(?::text[]))
 update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ?`;
 
-const textArray = (values: readonly string[]) => `{${values.map((v) => `"${v}"`).join(',')}}`;
-
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
@@ -155,14 +154,14 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
   };
   const settle = async (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => {
     if (!refunded.length && !cleared.length) return;
-    await run(SETTLE, [textArray(cleared.map(stored)), textArray(refunded.map(stored)), Date.now()]);
+    await run(SETTLE, [pgTextArray(cleared.map(stored)), pgTextArray(refunded.map(stored)), Date.now()]);
   };
   return {
     async consume(keys) {
       const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()];
       const now = Date.now();
       const rows = await run<Array<{ key: string; points: number; expire: string | number }>>(CONSUME, [
-        textArray(unique.map(([id]) => id)),
+        pgTextArray(unique.map(([id]) => id)),
         `{${unique.map(([, [name]]) => now + limitOf(rl, name).duration * 1000).join(',')}}`,
         now,
         now,

@@ -18,7 +18,7 @@ import { recordAudit } from '../shared/audit.js';
 import { EMAIL_SHAPE, isUuid, normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
-import { coversRoles, grantableRoles, rolesByName } from './users.js';
+import { coversRoles, grantableRoles, rolesByName, tenantOf } from './users.js';
 
 export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 
@@ -79,7 +79,7 @@ export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Vi
   await requirePermission(em, viewer, 'users:manage');
   const email = normaliseEmail(input.email);
   if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
-  const { tenantId } = await currentPrincipal(em, viewer);
+  const tenantId = await tenantOf(em, viewer);
   const roles = await grantableRoles(em, viewer, tenantId, input.roles);
   await deps.limiter.consume([['invitations_inviter', viewer.id]]);
 
@@ -132,7 +132,7 @@ export async function listInvitations(
   await requirePermission(em, viewer, 'users:manage');
   const now = deps.now();
   const where = ['i.tenant_id = ?'];
-  const params: unknown[] = [(await currentPrincipal(em, viewer)).tenantId];
+  const params: unknown[] = [await tenantOf(em, viewer)];
   const first = pageWindow(args, 'i', where, params);
   if (args.status) {
     where.push(STATUS_SQL[args.status]);
@@ -148,7 +148,7 @@ export async function listInvitations(
 /** Revoke a pending invitation of the caller's tenant; anything else is auth_invitation_invalid. */
 export async function revokeInvitation(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, viewer: Viewer, id: string, client: Client): Promise<void> {
   await requirePermission(em, viewer, 'users:manage');
-  const { tenantId } = await currentPrincipal(em, viewer);
+  const tenantId = await tenantOf(em, viewer);
   if (!isUuid(id)) throw new AuthError('auth_invitation_invalid');
   const now = deps.now();
   await transactional(em, async (tx) => {
@@ -263,7 +263,7 @@ async function grant(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, invitati
   if (!allowed) throw new AuthError('auth_invitation_invalid');
   await tx.execute('update invitations set accepted_by = ? where id = ?', [userId, invitation.id]);
   if (roles.length) {
-    await tx.execute('insert into user_roles (user_id, role_id) select ?, r.id from roles r where r.id = any(?::uuid[]) on conflict do nothing', [userId, `{${roles.map((r) => r.id).join(',')}}`]);
+    await tx.execute('insert into user_roles (user_id, role_id) select ?, r.id from roles r where r.id = any(?::uuid[]) on conflict do nothing', [userId, pgTextArray(roles.map((r) => r.id))]);
   }
   await recordAudit(tx, deps.now(), {
     tenantId: invitation.tenant_id,

@@ -29,7 +29,8 @@ export interface UserFilter {
   disabled?: boolean | null;
 }
 
-async function tenantOf(em: EntityManager, viewer: Viewer): Promise<string> {
+/** The caller's tenant, as the database has it now. */
+export async function tenantOf(em: EntityManager, viewer: Viewer): Promise<string> {
   return (await currentPrincipal(em, viewer)).tenantId;
 }
 
