@@ -10,6 +10,7 @@ import { Migration20261202000000Accounts } from './Migration20261202000000Accoun
 import { Migration20261203000000Mfa } from './Migration20261203000000Mfa.js';
 import { Migration20261204000000Management } from './Migration20261204000000Management.js';
 import { Migration20261205000000Invitations } from './Migration20261205000000Invitations.js';
+import { Migration20261206000000UnloggedLimits } from './Migration20261206000000UnloggedLimits.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -26,4 +27,5 @@ export const migrationsList = [
   { name: 'Migration20261203000000Mfa', class: Migration20261203000000Mfa },
   { name: 'Migration20261204000000Management', class: Migration20261204000000Management },
   { name: 'Migration20261205000000Invitations', class: Migration20261205000000Invitations },
+  { name: 'Migration20261206000000UnloggedLimits', class: Migration20261206000000UnloggedLimits },
 ];
