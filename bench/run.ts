@@ -6,7 +6,7 @@
 // heap are read after every scenario.
 //
 // Options: `--json` also writes bench/results/<timestamp>.json; `--only login,refresh` runs
-// only the scenarios named; `--profile` starts the gateway with --cpu-prof (profiles under
+// only the scenarios named (`--door rest` or `gql`: through one door); `--profile` starts the gateway with --cpu-prof (profiles under
 // bench/results/profiles/); `--sessions 1000000` is the scale run (see scale() below).
 import 'reflect-metadata';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +22,7 @@ import { migrate, openDb, type Db } from '../src/db/orm.js';
 import { createPurgeService } from '../src/services/maintenance/purge.js';
 import { keyedHash } from '../src/services/shared/secrets.js';
 import { explainHot, type Plan } from './explain.js';
+import { profileTables, summariseProfile } from './profile.js';
 import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,6 +30,7 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 const option = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const ONLY = option('--only')?.split(',');
+const DOOR = option('--door'); // rest or gql: one door's scenarios only
 const SCALE_SESSIONS = Number(option('--sessions') ?? 0);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
@@ -272,7 +274,8 @@ const ME = gqlBody('{ me { id email tenant roles permissions } }');
 type Door = 'rest' | 'gql';
 
 /** The bench's requests against a gateway at `base`. */
-function requests(base: string, users: number, refreshTokens: string[]) {
+/** The scenarios' requests; `at()` is the gateway's base URL at the time a scenario starts. */
+function requests(at: () => string, users: number, refreshTokens: string[]) {
   const loginBodies = (door: Door, password: (i: number) => string) =>
     Array.from({ length: users }, (_, i) => {
       const input = { tenant: 'bench', email: `user${i}@bench.test`, password: password(i) };
@@ -287,13 +290,13 @@ function requests(base: string, users: number, refreshTokens: string[]) {
     return slice.map((t) => (door === 'rest' ? json({ refresh_token: t }) : gqlBody('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken refreshToken } }', { t })));
   };
   return {
-    login: (door: Door) => ({ url: door === 'rest' ? `${base}/auth/login` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, (i) => `password-${i}`) }),
-    wrong: (door: Door) => ({ url: door === 'rest' ? `${base}/auth/login` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, () => 'not the password') }),
-    refresh: (door: Door, count = 10_000) => ({ url: door === 'rest' ? `${base}/auth/refresh` : `${base}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: refreshBodies(door, count) }),
+    login: (door: Door) => ({ url: door === 'rest' ? `${at()}/auth/login` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, (i) => `password-${i}`) }),
+    wrong: (door: Door) => ({ url: door === 'rest' ? `${at()}/auth/login` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, () => 'not the password') }),
+    refresh: (door: Door, count = 10_000) => ({ url: door === 'rest' ? `${at()}/auth/refresh` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: refreshBodies(door, count) }),
     me: (door: Door, credential: Record<string, string>) =>
       door === 'rest'
-        ? { url: `${base}/auth/me`, method: 'GET' as const, headers: credential }
-        : { url: `${base}/graphql`, method: 'POST' as const, headers: { ...jsonHeaders, ...credential }, body: ME },
+        ? { url: `${at()}/auth/me`, method: 'GET' as const, headers: credential }
+        : { url: `${at()}/graphql`, method: 'POST' as const, headers: { ...jsonHeaders, ...credential }, body: ME },
   };
 }
 
@@ -372,9 +375,9 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
   log('starting the gateway (production mode)...');
   const profileDir = path.resolve('bench/results/profiles');
   if (args.has('--profile')) mkdirSync(profileDir, { recursive: true });
-  const gw = await startGateway(url, secretKey, signingKey, {}, args.has('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  let gw = await startGateway(url, secretKey, signingKey, {}, args.has('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const { at, apiKey } = await signInFirst(gw.base);
-  const req = requests(gw.base, USERS, seed.refreshTokens);
+  const req = requests(() => gw.base, USERS, seed.refreshTokens);
 
   const scenarios: Array<{ scenario: string; door: Door; spec: () => Parameters<typeof load>[0] }> = [];
   for (const door of ['rest', 'gql'] as const) {
@@ -384,13 +387,27 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     scenarios.push({ scenario: 'me (API key)', door, spec: () => req.me(door, { 'x-api-key': apiKey }) });
     scenarios.push({ scenario: 'wrong password', door, spec: () => req.wrong(door) });
   }
-  const chosen = scenarios.filter((s) => !ONLY || ONLY.some((o) => s.scenario.startsWith(o)));
+  const chosen = scenarios.filter((s) => (!ONLY || ONLY.some((o) => s.scenario.startsWith(o))) && (!DOOR || s.door === DOOR));
 
   const results: Record<string, LoadResult & { cpu: { gatewayMs: number; postgresMs: number }; memory: { rss: number; peak: number; heap: number } }> = {};
+  // The profile's samples from here on (V8 and process.hrtime share the machine's monotonic clock).
+  const scenariosFrom = Number(process.hrtime.bigint() / 1000n);
   for (const s of chosen) {
     log(`${s.scenario} over ${s.door}...`);
     const r = await withCpu(gw.pid, () => load(s.spec()));
     results[`${s.scenario}|${s.door}`] = { ...r, memory: await gw.memory() };
+  }
+  // The profile covers the scenarios only: the profiled gateway stops (writing it), and a
+  // fresh one serves the open loop and the limits.
+  let profile = '';
+  if (args.has('--profile')) {
+    const before = new Set(readdirSync(profileDir));
+    await gw.stop();
+    const written = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+    if (written.length) {
+      profile = `Profile of the gateway's main thread during ${chosen.map((c) => `${c.scenario} (${c.door})`).join(', ')}: bench/results/profiles/${written[0]}\n\n${profileTables(summariseProfile(JSON.parse(readFileSync(path.join(profileDir, written[0]), 'utf8')), 15, scenariosFrom))}\n`;
+    }
+    gw = await startGateway(url, secretKey, signingKey);
   }
 
   // Open loop at half of each measured rate: latency without saturation's queueing.
@@ -408,7 +425,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
   if (!ONLY || args.has('--instances')) {
     log('a second gateway process on the same database...');
     const second = await startGateway(url, secretKey, signingKey);
-    const req2 = requests(second.base, USERS, seed.refreshTokens.slice(100_000));
+    const req2 = requests(() => second.base, USERS, seed.refreshTokens.slice(100_000));
     for (const [scenario, specs] of [
       ['login', [req.login('rest'), req2.login('rest')]],
       ['refresh', [req.refresh('rest'), req2.refresh('rest')]],
@@ -497,6 +514,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     lines.push('', 'Two gateway processes on the same database (REST, the connections split between them):', '', '| scenario | one process req/s | two processes req/s | ratio | p99 ms |', '|---|---|---|---|---|');
     for (const t of twoInstances) lines.push(`| ${t.scenario} | ${Math.round(t.one)} | ${Math.round(t.two)} | ${(t.two / t.one).toFixed(2)} | ${t.p99} |`);
   }
+  if (profile) lines.push('', profile);
   process.stdout.write(`\n${lines.join('\n')}\n`);
   if (args.has('--json')) {
     mkdirSync('bench/results', { recursive: true });
@@ -516,7 +534,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
   // The bench runs the purge itself (below), not the gateway's timer.
   const gw = await startGateway(url, secretKey, signingKey, { PURGE_INTERVAL_SECONDS: '0' });
   const { at } = await signInFirst(gw.base);
-  const req = requests(gw.base, USERS, seed.refreshTokens);
+  const req = requests(() => gw.base, USERS, seed.refreshTokens);
   const measure = async () => ({
     login: await load(req.login('rest')),
     refresh: await load(req.refresh('rest')),
