@@ -62,12 +62,13 @@ export function createContext(
   let viewer: Promise<Viewer> | undefined;
   const credential = requestCredential(headers);
   let em: EntityManager | undefined;
-  // The request's entity manager is forked on first use: cached callers never need one.
+  // The request's entity manager is forked on first use: cached callers never need one. Its
+  // getter sits on a per-request prototype: Apollo Server hands resolvers a shallow clone of
+  // the context (own properties copied, prototype kept), and an own getter would be called by
+  // the copy, forking an entity manager for every GraphQL request.
   const scoped = () => (em ??= fork());
-  return {
-    get em() {
-      return scoped();
-    },
+  const lazy = Object.defineProperty({}, 'em', { get: scoped }) as Pick<RequestContext, 'em'>;
+  return Object.assign(Object.create(lazy) as RequestContext, {
     deps,
     log,
     observe,
@@ -92,5 +93,5 @@ export function createContext(
       })();
       return viewer;
     },
-  };
+  } satisfies Omit<RequestContext, 'em'>);
 }
