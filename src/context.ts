@@ -49,6 +49,64 @@ export function requestCredential(headers: Headers): Credential | undefined {
   return typeof key === 'string' && key.trim() !== '' ? { kind: 'api_key', value: key.trim() } : undefined;
 }
 
+/**
+ * What a request shares with every copy of its context: the entity manager, forked on first use
+ * (cached callers never need one), and the caller, resolved once.
+ */
+interface RequestScope {
+  fork: () => EntityManager;
+  em?: EntityManager;
+  credential?: Credential;
+  operation?: Pick<OperationSpec, 'caller'>;
+  viewer?: Promise<Viewer>;
+}
+
+/**
+ * The context's lazy parts live on its class's prototype and in one shared `scope` object:
+ * Apollo Server hands resolvers a shallow copy of the context (own properties copied onto an
+ * object of the same prototype), and an own getter would be called by the copy, forking an
+ * entity manager for every GraphQL request. One class keeps every context the same shape.
+ */
+class Context implements RequestContext {
+  constructor(
+    private readonly scope: RequestScope,
+    readonly deps: ServiceDeps,
+    readonly log: FastifyBaseLogger,
+    readonly observe: RequestObservation,
+    readonly client: Client,
+  ) {}
+
+  get em(): EntityManager {
+    return (this.scope.em ??= this.scope.fork());
+  }
+
+  async permissions(): Promise<string[]> {
+    return currentPermissions(this.em, await this.viewer());
+  }
+
+  async sessionViewer(): Promise<Viewer> {
+    if (this.scope.credential?.kind === 'api_key') throw new AuthError('auth_forbidden');
+    return this.viewer();
+  }
+
+  viewer(): Promise<Viewer> {
+    const { scope, deps, client, observe } = this;
+    const { credential } = scope;
+    if (scope.operation?.caller === 'session' && credential?.kind === 'api_key') return Promise.reject(new AuthError('auth_forbidden'));
+    const em = () => this.em;
+    scope.viewer ??= (async () => {
+      if (!credential) throw new AuthError('auth_unauthenticated');
+      const v =
+        credential.kind === 'api_key'
+          ? await deps.apiKeys.authenticate(em, deps, credential.value, client)
+          : await authenticateAccessToken(em, deps, credential.value);
+      observe.tenant ??= v.tenant;
+      return v;
+    })();
+    return scope.viewer;
+  }
+}
+
 export function createContext(
   fork: () => EntityManager,
   deps: ServiceDeps,
@@ -59,39 +117,5 @@ export function createContext(
   /** The REST route's operation: its catalog `caller` decides which credentials viewer() takes. */
   operation?: Pick<OperationSpec, 'caller'>,
 ): RequestContext {
-  let viewer: Promise<Viewer> | undefined;
-  const credential = requestCredential(headers);
-  let em: EntityManager | undefined;
-  // The request's entity manager is forked on first use: cached callers never need one. Its
-  // getter sits on a per-request prototype: Apollo Server hands resolvers a shallow clone of
-  // the context (own properties copied, prototype kept), and an own getter would be called by
-  // the copy, forking an entity manager for every GraphQL request.
-  const scoped = () => (em ??= fork());
-  const lazy = Object.defineProperty({}, 'em', { get: scoped }) as Pick<RequestContext, 'em'>;
-  return Object.assign(Object.create(lazy) as RequestContext, {
-    deps,
-    log,
-    observe,
-    client,
-    async permissions() {
-      return currentPermissions(scoped(), await this.viewer());
-    },
-    async sessionViewer() {
-      if (credential?.kind === 'api_key') throw new AuthError('auth_forbidden');
-      return this.viewer();
-    },
-    viewer() {
-      if (operation?.caller === 'session' && credential?.kind === 'api_key') return Promise.reject(new AuthError('auth_forbidden'));
-      viewer ??= (async () => {
-        if (!credential) throw new AuthError('auth_unauthenticated');
-        const v =
-          credential.kind === 'api_key'
-            ? await deps.apiKeys.authenticate(scoped, deps, credential.value, client)
-            : await authenticateAccessToken(scoped, deps, credential.value);
-        observe.tenant ??= v.tenant;
-        return v;
-      })();
-      return viewer;
-    },
-  } satisfies Omit<RequestContext, 'em'>);
+  return new Context({ fork, credential: requestCredential(headers), operation }, deps, log, observe, client);
 }
