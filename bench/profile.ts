@@ -40,15 +40,18 @@ export interface ProfileSummary {
   functions: Array<{ name: string; place: string; ms: number; share: number }>;
 }
 
-/** `sinceUs` (the monotonic clock in microseconds) leaves out the samples before it: the start-up. */
-export function summariseProfile(profile: CpuProfile, top = 15, sinceUs = 0): ProfileSummary {
+/**
+ * `windows` (the monotonic clock in microseconds, [from, to]) keeps only the samples inside
+ * them (the scenarios, not the start-up or other load); none keeps every sample.
+ */
+export function summariseProfile(profile: CpuProfile, top = 15, windows: Array<[number, number]> = []): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   // timeDeltas[i] is the time before sample i; the time of a sample is the next one's delta.
   let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     at += profile.timeDeltas[i];
-    if (at >= sinceUs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+    if (!windows.length || windows.some(([from, to]) => at >= from && at < to)) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   });
   let idle = 0;
   const places = new Map<string, number>();

@@ -1,7 +1,8 @@
 // npm run bench: seeds 10,000 users on a real PostgreSQL (DATABASE_URL, or the embedded one
 // under .data/), starts the gateway in production mode as its own process, and drives each
 // scenario through both doors with autocannon (50 connections, 10 s after a warm-up), next
-// to the machine's own limits measured in the same run; then the open-loop latency at half of
+// to the machine's own limits measured in the same run (each right before and after the
+// scenarios compared with it); then the open-loop latency at half of
 // each measured rate, and two gateway processes on the same database. The gateway's RSS and
 // heap are read after every scenario.
 //
@@ -39,6 +40,21 @@ const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const POOL = 10;
 // Refresh tokens are single-use: one fresh session per refresh request.
 const REFRESH_TOKENS = 120_000;
+
+/** The machine's limits each scenario is compared with, in the order the run measures them. */
+const LIMIT_ORDER = ['argon2', 'raw', 'fastify', 'apollo'] as const;
+type LimitName = (typeof LIMIT_ORDER)[number];
+const LIMIT_LABEL: Record<LimitName, string> = {
+  argon2: 'argon2 capacity',
+  raw: 'raw DB transaction',
+  fastify: 'plain Fastify route',
+  apollo: 'trivial Apollo query',
+};
+function limitOf(scenario: string, door: Door): LimitName {
+  if (scenario === 'login' || scenario === 'wrong password') return 'argon2';
+  if (scenario === 'refresh') return 'raw';
+  return door === 'gql' ? 'apollo' : 'fastify';
+}
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const quiet = { info: () => {}, debug: () => {}, warn: () => {} };
@@ -371,6 +387,24 @@ async function main(): Promise<void> {
   }
 }
 
+function limitsLine(limits: Partial<Record<LimitName, { before: number; after: number; mean: number }>>): string {
+  const workers = os.availableParallelism();
+  const unit: Record<LimitName, string> = { argon2: 'verifies/s', raw: 'tx/s', fastify: 'req/s', apollo: 'req/s' };
+  const what: Record<LimitName, string> = {
+    argon2: 'argon2id verify',
+    raw: `raw refresh-shaped transaction (pool ${POOL})`,
+    fastify: 'plain Fastify route',
+    apollo: 'trivial Apollo query',
+  };
+  return LIMIT_ORDER.filter((n) => limits[n])
+    .map((n) => {
+      const l = limits[n]!;
+      const cpu = n === 'argon2' ? `, ${workers} workers, so ${((workers * 1000) / l.mean).toFixed(1)} ms of CPU each` : '';
+      return `${what[n]} ${Math.round(l.mean)} ${unit[n]} (${Math.round(l.before)} → ${Math.round(l.after)}${cpu})`;
+    })
+    .join('; ');
+}
+
 async function standard({ url, secretKey, signingKey, seed, started }: { url: string; secretKey: string; signingKey: unknown; seed: BenchSeed; started: number }): Promise<void> {
   log('starting the gateway (production mode)...');
   const profileDir = path.resolve('bench/results/profiles');
@@ -387,25 +421,61 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     scenarios.push({ scenario: 'me (API key)', door, spec: () => req.me(door, { 'x-api-key': apiKey }) });
     scenarios.push({ scenario: 'wrong password', door, spec: () => req.wrong(door) });
   }
-  const chosen = scenarios.filter((s) => (!ONLY || ONLY.some((o) => s.scenario.startsWith(o))) && (!DOOR || s.door === DOOR));
+  const chosen = scenarios
+    .filter((s) => (!ONLY || ONLY.some((o) => s.scenario.startsWith(o))) && (!DOOR || s.door === DOOR))
+    // Grouped by the limit they are compared with (LIMITS' order), which brackets its group.
+    .sort((a, b) => LIMIT_ORDER.indexOf(limitOf(a.scenario, a.door)) - LIMIT_ORDER.indexOf(limitOf(b.scenario, b.door)));
+
+  // Each limit is measured right before and right after the scenarios compared with it, and
+  // their mean is the limit: this machine's speed drifts within minutes (its argon2 rate moved
+  // between 74 and 133/s in one afternoon), so a limit measured at the end of the run would
+  // compare minutes apart.
+  const limitMeasures: Record<LimitName, () => Promise<number>> = {
+    argon2: async () => JSON.parse(await child('baselines.js', ['argon2', '5'])).verifiesPerSecond,
+    raw: () => rawTransactionRate(url),
+    fastify: async () => {
+      const plain = await new Promise<{ url: string; stop(): void }>((resolve) => {
+        const p = fork(path.join(here, 'baselines.js'), ['fastify'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+        p.stdout!.once('data', (d) => resolve({ url: String(d).trim(), stop: () => p.kill('SIGTERM') }));
+      });
+      const r = await load({ url: `${plain.url}/plain`, method: 'GET' });
+      plain.stop();
+      return r.requestsPerSecond;
+    },
+    // On the gateway itself: a trivial query with none of our resolvers.
+    apollo: async () => (await load({ url: `${gw.base}/graphql`, method: 'POST', headers: jsonHeaders, body: gqlBody('{ __typename }') })).requestsPerSecond,
+  };
+  const limits: Partial<Record<LimitName, { before: number; after: number; mean: number }>> = {};
 
   const results: Record<string, LoadResult & { cpu: { gatewayMs: number; postgresMs: number }; memory: { rss: number; peak: number; heap: number } }> = {};
-  // The profile's samples from here on (V8 and process.hrtime share the machine's monotonic clock).
-  const scenariosFrom = Number(process.hrtime.bigint() / 1000n);
-  for (const s of chosen) {
-    log(`${s.scenario} over ${s.door}...`);
-    const r = await withCpu(gw.pid, () => load(s.spec()));
-    results[`${s.scenario}|${s.door}`] = { ...r, memory: await gw.memory() };
+  // The profile takes the scenarios' samples only (V8 and process.hrtime share the machine's
+  // monotonic clock), not the start-up or the limits measured on the gateway.
+  const windows: Array<[number, number]> = [];
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  for (const name of LIMIT_ORDER) {
+    const group = chosen.filter((s) => limitOf(s.scenario, s.door) === name);
+    if (!group.length) continue;
+    log(`limit: ${LIMIT_LABEL[name]}...`);
+    const before = await limitMeasures[name]();
+    for (const s of group) {
+      log(`${s.scenario} over ${s.door}...`);
+      const from = nowUs();
+      const r = await withCpu(gw.pid, () => load(s.spec()));
+      windows.push([from, nowUs()]);
+      results[`${s.scenario}|${s.door}`] = { ...r, memory: await gw.memory() };
+    }
+    log(`limit: ${LIMIT_LABEL[name]} again...`);
+    const after = await limitMeasures[name]();
+    limits[name] = { before, after, mean: (before + after) / 2 };
   }
-  // The profile covers the scenarios only: the profiled gateway stops (writing it), and a
-  // fresh one serves the open loop and the limits.
+  // The profiled gateway stops (writing its profile), and a fresh one serves the rest.
   let profile = '';
   if (args.has('--profile')) {
     const before = new Set(readdirSync(profileDir));
     await gw.stop();
     const written = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
     if (written.length) {
-      profile = `Profile of the gateway's main thread during ${chosen.map((c) => `${c.scenario} (${c.door})`).join(', ')}: bench/results/profiles/${written[0]}\n\n${profileTables(summariseProfile(JSON.parse(readFileSync(path.join(profileDir, written[0]), 'utf8')), 15, scenariosFrom))}\n`;
+      profile = `Profile of the gateway's main thread during ${chosen.map((c) => `${c.scenario} (${c.door})`).join(', ')}: bench/results/profiles/${written[0]}\n\n${profileTables(summariseProfile(JSON.parse(readFileSync(path.join(profileDir, written[0]), 'utf8')), 15, windows))}\n`;
     }
     gw = await startGateway(url, secretKey, signingKey);
   }
@@ -438,32 +508,12 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     await second.stop();
   }
 
-  log('limits: argon2 capacity, plain Fastify, trivial Apollo query, raw refresh-shaped transaction...');
-  const argon2 = JSON.parse(await child('baselines.js', ['argon2', '5']));
-  const plain = await new Promise<{ url: string; stop(): void }>((resolve) => {
-    const p = fork(path.join(here, 'baselines.js'), ['fastify'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    p.stdout!.once('data', (d) => resolve({ url: String(d).trim(), stop: () => p.kill('SIGTERM') }));
-  });
-  const plainResult = await load({ url: `${plain.url}/plain`, method: 'GET' });
-  plain.stop();
-  const apolloResult = await load({ url: `${gw.base}/graphql`, method: 'POST', headers: jsonHeaders, body: gqlBody('{ __typename }') });
-  const txRate = await rawTransactionRate(url);
   const memory = await gw.memory();
   await gw.stop();
 
-  const limits = {
-    argon2VerifiesPerSecond: argon2.verifiesPerSecond,
-    argon2Workers: argon2.workers,
-    plainFastifyRps: plainResult.requestsPerSecond,
-    trivialApolloRps: apolloResult.requestsPerSecond,
-    rawRefreshTransactionsPerSecond: txRate,
-  };
-  const ratioTo = (scenario: string, door: string): [string, number] | undefined => {
-    if (scenario === 'login' || scenario === 'wrong password') return ['argon2 capacity', argon2.verifiesPerSecond];
-    if (scenario === 'refresh') return ['raw DB transaction', txRate];
-    if (scenario.startsWith('me') && door === 'gql') return ['trivial Apollo query', apolloResult.requestsPerSecond];
-    if (scenario.startsWith('me') && door === 'rest') return ['plain Fastify route', plainResult.requestsPerSecond];
-    return undefined;
+  const ratioTo = (scenario: string, door: Door): [string, number] | undefined => {
+    const name = limitOf(scenario, door);
+    return limits[name] ? [LIMIT_LABEL[name], limits[name].mean] : undefined;
   };
   const rows = chosen.map((s) => {
     const r = results[`${s.scenario}|${s.door}`];
@@ -497,7 +547,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} | ${r.gatewayCpuMs} | ${r.postgresCpuMs} | ${r.rssMb} | ${r.heapMb} |`),
     '',
-    `Limits: argon2id verify ${Math.round(argon2.verifiesPerSecond)}/s (${argon2.workers} workers, so ${((argon2.workers * 1000) / argon2.verifiesPerSecond).toFixed(1)} ms of CPU each); plain Fastify route ${Math.round(plainResult.requestsPerSecond)} req/s; trivial Apollo query ${Math.round(apolloResult.requestsPerSecond)} req/s; raw refresh-shaped transaction ${Math.round(txRate)} tx/s (pool ${POOL}).`,
+    `Limits, each measured before and after the scenarios compared with it (mean; before → after): ${limitsLine(limits)}.`,
     `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
   ];
   if (openLoop.length) {

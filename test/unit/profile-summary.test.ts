@@ -39,7 +39,7 @@ describe('profile summary', () => {
     expect(s.functions[0]).toEqual({ name: 'query:10', place: 'pg', ms: 4, share: 0.8 });
   });
 
-  it('leaves out the samples before a given time (the start-up)', () => {
+  it('keeps only the samples inside the given windows (the scenarios)', () => {
     const profile = {
       startTime: 1000,
       nodes: [
@@ -50,10 +50,14 @@ describe('profile summary', () => {
       samples: [1, 1, 2, 2],
       timeDeltas: [0, 2000, 1000, 1000],
     };
-    expect(summariseProfile(profile, 15, 0).places).toEqual([
+    expect(summariseProfile(profile, 15, []).places).toEqual([
       { place: 'node:internal/modules', ms: 3, share: 0.75 },
       { place: 'pg', ms: 1, share: 0.25 },
     ]);
-    expect(summariseProfile(profile, 15, 3500).places).toEqual([{ place: 'pg', ms: 1, share: 1 }]);
+    expect(summariseProfile(profile, 15, [[3500, 6000]]).places).toEqual([{ place: 'pg', ms: 1, share: 1 }]);
+    expect(summariseProfile(profile, 15, [[0, 2000], [4000, 4500]]).places).toEqual([
+      { place: 'node:internal/modules', ms: 2, share: 2 / 3 },
+      { place: 'pg', ms: 1, share: 1 / 3 },
+    ]);
   });
 });
