@@ -3,11 +3,12 @@
 // (the session is never started, or is ended with the others), and a rehash never undoes a
 // new password. Deterministic: the test holds the user's row as the change does, lets the
 // sign-in reach it, then commits the change. Also: a store failure while the limits are settled
-// after a success never turns the success into an error, and the points come back later.
+// after a success never turns the success into an error, and the points come back later; a
+// sign-in that settles them in its session's statement gets them back when that fails.
 import { Algorithm, hash } from '@node-rs/argon2';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, ADA, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 
@@ -81,17 +82,32 @@ describe('a sign-in racing a change of the credential', () => {
 });
 
 describe('settling the limits after a success', () => {
+  const points = async (limit: string) => (await gw.sql('select coalesce(sum(points), 0)::int as n from rate_limits where key like $1', [`${limit}:%`]))[0].n as number;
+
   it('a store failure then is not the answer; the points come back once the store is back', async () => {
-    const pending = async () => (await gw.sql("select coalesce(sum(points), 0)::int as n from rate_limits where key like 'login_address:%'"))[0].n as number;
-    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
-    // Earlier wrong passwords keep their points: the count before is the baseline.
-    const baseline = await pending();
-    // A login is: limits taken, the user, the session, limits settled. The fourth query fails.
-    gw.proxy!.armResetAtQuery(4);
-    const res = await gw.rest('POST', '/auth/login', ADA);
+    const token = (await signIn(gw)).refresh_token;
+    // Earlier attempts keep their points: the count before is the baseline.
+    const baseline = await points('refresh_address');
+    // A refresh is: limits taken, the rotation, limits settled. The third query fails.
+    gw.proxy!.armResetAtQuery(3);
+    const res = await gw.rest('POST', '/auth/refresh', { refresh_token: token });
     gw.proxy!.restore();
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(await pending()).toBe(baseline + 1);
-    await expect.poll(pending, { timeout: 5000, interval: 200 }).toBe(baseline);
+    expect(await points('refresh_address')).toBe(baseline + 1);
+    await expect.poll(() => points('refresh_address'), { timeout: 5000, interval: 200 }).toBe(baseline);
+  });
+
+  it('a sign-in settles its limits in the statement that starts its session: when that fails, the points come back', async () => {
+    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
+    const before = { account: await points('login_account'), address: await points('login_address') };
+    // A sign-in is: the limits taken with the user, then the session with the limits settled. The second query fails.
+    gw.proxy!.armResetAtQuery(2);
+    const res = await gw.rest('POST', '/auth/login', ADA);
+    gw.proxy!.restore();
+    expectRestError(res, 'login', 'auth_login_db_error', 503);
+    await expect.poll(async () => ({ account: await points('login_account'), address: await points('login_address') }), { timeout: 5000, interval: 200 }).toEqual(before);
+    // And a success clears the account's count and gives the address's point back.
+    expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
+    expect({ account: await points('login_account'), address: await points('login_address') }).toEqual(before);
   });
 });

@@ -4,7 +4,9 @@
 // every key in PostgreSQL, in rate-limiter-flexible's table layout; a MULTI per key in Redis), so
 // N concurrent attempts get at most the limit's number of verdicts; an attempt that turns out
 // not to count (a success, a database failure) gives its point back (one statement). A spent
-// key is refused, right password or not, until its window passes.
+// key is refused, right password or not, until its window passes. In PostgreSQL, a password
+// sign-in carries both statements in its own (limitedAlong): the upsert in the statement that
+// reads the user, the settle in the one that starts the session, so they cost no round trip.
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import { isIPv6 } from 'node:net';
@@ -51,7 +53,39 @@ export interface RateLimiter {
   reset(keys: readonly LimitKey[]): Promise<void>;
   /** refund(`refunded`) and reset(`cleared`) together (one statement in PostgreSQL). */
   settle(refunded: readonly LimitKey[], cleared: readonly LimitKey[]): Promise<void>;
+  /**
+   * PostgreSQL only: the limits of an attempt as parts of the attempt's own statements, so
+   * that taking and settling them costs no round trip of its own (see limitedAlong).
+   */
+  carry?(keys: readonly LimitKey[], cleared: readonly LimitKey[]): Omit<CarriedLimits, 'settled'>;
   close(): Promise<void>;
+}
+
+/** Common table expressions for another statement's WITH list, and their parameters in order. */
+export interface StatementPart {
+  ctes: string;
+  params: unknown[];
+}
+
+/** A row of the `limit_taken` CTE, as its statement returns it (`json_agg`). */
+export interface TakenRow {
+  key: string;
+  points: number;
+  expire: string | number;
+}
+
+/**
+ * An attempt's limits carried by its statements. Its first statement includes `take` (a
+ * `limit_taken` CTE taking one point from every key) and hands the CTE's rows to `taken`; its
+ * last includes `settleIf(guard)` (the success settle, run only if CTE `guard` yields a row)
+ * and calls `settled` once it committed.
+ */
+export interface CarriedLimits {
+  take: StatementPart;
+  /** Refuses with auth_rate_limited, giving back the other keys' points, when a key is spent. */
+  taken(rows: readonly TakenRow[]): Promise<void>;
+  settleIf(guard: string): StatementPart;
+  settled(): void;
 }
 
 /** The client as the limits (and session lists) see it. */
@@ -133,6 +167,11 @@ returning key, points, expire`;
 export const SETTLE = `
 with cleared as (delete from rate_limits where key = any(?::text[]))
 update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ?`;
+// The same two as parts of an attempt's statements (CarriedLimits).
+export const TAKE_CTE = `limit_taken as (${CONSUME})`;
+export const SETTLE_IF_CTES = (guard: string) => `
+limit_cleared as (delete from rate_limits where key = any(?::text[]) and exists (select 1 from ${guard})),
+limit_refunded as (update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ? and exists (select 1 from ${guard}))`;
 
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
@@ -152,20 +191,17 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
       throw storeFailure(e, 'postgres');
     }
   };
+  const settleParams = (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => [pgTextArray(cleared.map(stored)), pgTextArray(refunded.map(stored)), Date.now()];
   const settle = async (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => {
     if (!refunded.length && !cleared.length) return;
-    await run(SETTLE, [pgTextArray(cleared.map(stored)), pgTextArray(refunded.map(stored)), Date.now()]);
+    await run(SETTLE, settleParams(refunded, cleared));
   };
-  return {
-    async consume(keys) {
-      const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()];
-      const now = Date.now();
-      const rows = await run<Array<{ key: string; points: number; expire: string | number }>>(CONSUME, [
-        pgTextArray(unique.map(([id]) => id)),
-        `{${unique.map(([, [name]]) => now + limitOf(rl, name).duration * 1000).join(',')}}`,
-        now,
-        now,
-      ]);
+  // CONSUME's parameters for the keys (each stored key once), and the verdict on its rows.
+  const taking = (keys: readonly LimitKey[]) => {
+    const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()];
+    const now = Date.now();
+    const params = [pgTextArray(unique.map(([id]) => id)), `{${unique.map(([, [name]]) => now + limitOf(rl, name).duration * 1000).join(',')}}`, now, now];
+    const verdict = async (rows: readonly TakenRow[]) => {
       const byId = new Map(rows.map((r) => [r.key, r]));
       const refused = unique.filter(([id, [name]]) => byId.get(id)!.points > limitOf(rl, name).points);
       if (!refused.length) return;
@@ -174,10 +210,26 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
       if (taken.length) await untilDone(() => settle(taken, []));
       const waitMs = Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire) - now));
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, waitMs / 1000) });
+    };
+    return { params, verdict };
+  };
+  return {
+    async consume(keys) {
+      const { params, verdict } = taking(keys);
+      await verdict(await run<TakenRow[]>(CONSUME, params));
     },
     refund: (keys) => settle(keys, []),
     reset: (keys) => settle([], keys),
     settle,
+    carry(keys, cleared) {
+      const { params, verdict } = taking(keys);
+      const refunded = keys.filter((k) => !cleared.includes(k));
+      return {
+        take: { ctes: TAKE_CTE, params },
+        taken: verdict,
+        settleIf: (guard) => ({ ctes: SETTLE_IF_CTES(guard), params: settleParams(refunded, cleared) }),
+      };
+    },
     close: async () => {},
   };
 }
@@ -244,6 +296,55 @@ export async function limited<T>(
   const cleared = new Set(clearOnSuccess);
   // The attempt succeeded (a session may exist): a store failure here never turns it into an error.
   await untilDone(() => limiter.settle(keys.filter((k) => !cleared.has(k)), [...cleared]));
+  return result;
+}
+
+/**
+ * limited() with the limits carried by the attempt's own statements where the store can
+ * (PostgreSQL): `attempt` gets them, puts `take` in its first statement and `settleIf` in its
+ * last. The rules are limited()'s: a refused key refuses the attempt; a failure in `failures`
+ * keeps its points; any other failure gives them back; a success settles, by its last
+ * statement, or (when the attempt ended another way, e.g. a second factor to come) on its own.
+ * With Redis, `attempt` gets nothing and limited() takes and settles around it.
+ */
+export async function limitedAlong<T>(
+  limiter: RateLimiter,
+  keys: readonly LimitKey[],
+  failures: readonly ErrorCode[],
+  attempt: (limits?: CarriedLimits) => Promise<T>,
+  clearOnSuccess: readonly LimitKey[] = [],
+): Promise<T> {
+  if (!limiter.carry) return limited(limiter, keys, failures, () => attempt(), clearOnSuccess);
+  const carried = limiter.carry(keys, clearOnSuccess);
+  // Set by the attempt's calls (TypeScript cannot see that through the closures).
+  let state = 'untaken' as 'untaken' | 'taken' | 'refused' | 'settled';
+  let result: T;
+  try {
+    result = await attempt({
+      take: carried.take,
+      async taken(rows) {
+        state = 'taken';
+        try {
+          await carried.taken(rows);
+        } catch (e) {
+          state = 'refused';
+          throw e;
+        }
+      },
+      settleIf: carried.settleIf,
+      settled: () => {
+        state = 'settled';
+      },
+    });
+  } catch (e) {
+    // Nothing to give back when the first statement never ran (no point was taken), the attempt
+    // was refused (its verdict gave back what it took) or its last statement settled.
+    if (state === 'taken' && !(e instanceof AuthError && failures.includes(e.code))) await untilDone(() => limiter.refund(keys));
+    throw e;
+  }
+  if (state === 'untaken') throw new Error('a limited attempt succeeded without taking its limits');
+  const cleared = new Set(clearOnSuccess);
+  if (state !== 'settled') await untilDone(() => limiter.settle(keys.filter((k) => !cleared.has(k)), [...cleared]));
   return result;
 }
 

@@ -3,10 +3,10 @@
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limitedAlong, type CarriedLimits, type Client, type TakenRow } from '../limits/rate-limiter.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
 import { requireSecondStep } from '../mfa/second-step.js';
-import { startSession } from '../sessions/start.js';
+import { START_SESSION_GUARD, startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 
 export interface PasswordLoginInput {
@@ -23,15 +23,22 @@ export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, 
   if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
   const [account, address] = credentialKeys(input.tenant, normaliseEmail(input.email), client.ip);
   // A successful login clears its account's failures.
-  return limited(deps.limiter, [account, address], ['auth_login_invalid_credentials'], () => verifyAndStart(em, deps, input, client), [account]);
+  return limitedAlong(deps.limiter, [account, address], ['auth_login_invalid_credentials'], (limits) => verifyAndStart(em, deps, input, client, limits), [account]);
 }
 
-// One round trip: the user of the tenant with their password hash and grants.
+// The user of the tenant with their password hash and grants.
 export const LOGIN_SELECT = `
 select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, te.id as tenant_id,
        exists(select 1 from mfa_factors f where f.user_id = u.id and f.status = 'active') as mfa, te.slug,${GRANTS_SQL('u')}
   from users u join tenants te on te.id = u.tenant_id
  where te.slug = ? and u.email = ?`;
+
+// The same with the limits taken in the same statement (PostgreSQL store): one row always,
+// the limit rows in `limit_rows` and the user's columns null for an unknown account.
+export const LOGIN_SELECT_TAKING = (take: string) => `
+with ${take}
+select (select json_agg(limit_taken) from limit_taken) as limit_rows, login.*
+  from (select 1) as one left join (${LOGIN_SELECT}) as login on true`;
 
 interface LoginRow extends PrincipalRow {
   password_hash: string | null;
@@ -39,8 +46,16 @@ interface LoginRow extends PrincipalRow {
   mfa: boolean;
 }
 
-async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
-  const [user] = (await em.execute(LOGIN_SELECT, [input.tenant, normaliseEmail(input.email)])) as LoginRow[];
+async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client, limits?: CarriedLimits): Promise<AuthPayload> {
+  const lookup = [input.tenant, normaliseEmail(input.email)];
+  let user: LoginRow | undefined;
+  if (limits) {
+    const [row] = (await em.execute(LOGIN_SELECT_TAKING(limits.take.ctes), [...limits.take.params, ...lookup])) as Array<LoginRow & { limit_rows: TakenRow[] }>;
+    await limits.taken(row.limit_rows);
+    user = row.user_id ? row : undefined;
+  } else {
+    [user] = (await em.execute(LOGIN_SELECT, lookup)) as LoginRow[];
+  }
   const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
@@ -51,7 +66,9 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
-  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! });
+  // The limits are settled by the session's statement, only if it starts the session.
+  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! }, undefined, limits?.settleIf(START_SESSION_GUARD));
+  limits?.settled();
   if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
   return payload;
 }
