@@ -12,7 +12,7 @@
 import 'reflect-metadata';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,10 +84,14 @@ async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Recor
     bodiesFile = path.join(os.tmpdir(), `bench-bodies-${randomUUID()}.json`);
     writeFileSync(bodiesFile, JSON.stringify(spec.bodies));
   }
-  const out = await child('load.js', [
-    JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate }),
-  ]);
-  return JSON.parse(out);
+  try {
+    const out = await child('load.js', [
+      JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate }),
+    ]);
+    return JSON.parse(out);
+  } finally {
+    if (bodiesFile) rmSync(bodiesFile, { force: true });
+  }
 }
 
 async function rawTransactionRate(url: string): Promise<number> {
