@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../src/db/orm.js';
 import { KEY_SELECT } from '../src/services/keys/verifier.js';
-import { CONSUME, SETTLE, SETTLE_IF_CTES, TAKE_CTE } from '../src/services/limits/rate-limiter.js';
+import { CONSUME, SETTLE, TAKE_CTE } from '../src/services/limits/rate-limiter.js';
 import { FAMILIES, familiesParams } from '../src/services/maintenance/purge.js';
 import { LOGIN_SELECT_TAKING } from '../src/services/passwords/login.js';
 import { SESSION_STATE_SELECT } from '../src/services/sessions/caller.js';
 import { REFRESH_FIRST_USE, REFRESH_SELECT, ROTATE } from '../src/services/sessions/refresh.js';
-import { START_SESSION_GUARD, startSessionSql } from '../src/services/sessions/start.js';
+import { START_SESSION } from '../src/services/sessions/start.js';
 
 /** Tables that grow with users and sessions: a sequential scan of one of these is a finding. */
 const BIG = ['users', 'sessions', 'refresh_tokens', 'api_keys', 'rate_limits', 'audit_events', 'user_roles'];
@@ -32,17 +32,12 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
       ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, now.getTime(), now.getTime(), 'bench', 'user5@bench.test'],
     ],
     [
-      'login: session, audit event and first refresh token, the limits settled',
-      startSessionSql(SETTLE_IF_CTES(START_SESSION_GUARD)),
-      [
-        ...[sample.userId, '$argon2id$v=19$m=19456,t=2,p=1$verified', '$argon2id$v=19$m=19456,t=2,p=1$verified', id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench'],
-        ...[id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench'],
-        ...['{"login_account:a"}', '{"login_address:b"}', now.getTime()],
-        ...[id(), id(), 'x'.repeat(43), now, later],
-      ],
+      'login: session, audit event and first refresh token',
+      START_SESSION,
+      [sample.userId, '$argon2id$v=19$m=19456,t=2,p=1$verified', '$argon2id$v=19$m=19456,t=2,p=1$verified', id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
     ],
     ['refresh (and other limited operations): limits taken', CONSUME, ['{"refresh_address:b"}', `{${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],
-    ['refresh (and other limited operations): limits settled', SETTLE, ['{}', '{"refresh_address:b"}', now.getTime()]],
+    ['login, refresh: limits settled (a point back to its window, the account cleared)', SETTLE, ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, '{t,f}']],
     [
       'refresh: the token row and its rotation in one statement',
       REFRESH_FIRST_USE,

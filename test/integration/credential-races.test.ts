@@ -4,7 +4,7 @@
 // new password. Deterministic: the test holds the user's row as the change does, lets the
 // sign-in reach it, then commits the change. Also: a store failure while the limits are settled
 // after a success never turns the success into an error, and the points come back later; a
-// sign-in that settles them in its session's statement gets them back when that fails.
+// sign-in whose session statement fails gets them back.
 import { Algorithm, hash } from '@node-rs/argon2';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,10 +97,10 @@ describe('settling the limits after a success', () => {
     await expect.poll(() => points('refresh_address'), { timeout: 5000, interval: 200 }).toBe(baseline);
   });
 
-  it('a sign-in settles its limits in the statement that starts its session: when that fails, the points come back', async () => {
+  it('a sign-in whose session statement fails gets its points back', async () => {
     expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
     const before = { account: await points('login_account'), address: await points('login_address') };
-    // A sign-in is: the limits taken with the user, then the session with the limits settled. The second query fails.
+    // A sign-in is: the limits taken with the user, the session, the limits settled. The second query fails.
     gw.proxy!.armResetAtQuery(2);
     const res = await gw.rest('POST', '/auth/login', ADA);
     gw.proxy!.restore();

@@ -162,6 +162,23 @@ describe('2. brute-force limits are taken before the password is checked', () =>
   it('60 concurrent wrong passwords for one account, through both doors: at most 10 verdicts (PostgreSQL)', racing({}));
   it('the same in Redis', racing({ REDIS_URL: 'redis://127.0.0.1:6379' }));
 
+  const burst = (env: Record<string, string>) => async () => {
+    const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '1000', RATE_LIMIT_ADDRESS_FAILURES: '3', ...env } });
+    try {
+      await limited.seed(ACME);
+      const right = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+      const statuses = await Promise.all(Array.from({ length: 30 }, () => limited.rest('POST', '/auth/login', right).then((r) => r.status)));
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s !== 429 && s !== 200)).toEqual([]);
+      // Successes gave their points back, and the refused attempts kept none: the address is not spent.
+      expect((await limited.rest('POST', '/auth/login', right)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  };
+  it('a refused attempt keeps no point: after a burst of right passwords over the address limit, the next one succeeds (PostgreSQL)', burst({}));
+  it('the same in Redis', burst({ REDIS_URL: 'redis://127.0.0.1:6379' }));
+
   it('a success gives its point back: more successful logins than the address limit all succeed', async () => {
     const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_ADDRESS_FAILURES: '3' } });
     try {

@@ -43,22 +43,28 @@ export const credentialKeys = (tenant: string, email: string, ip: string): [Limi
 export interface RateLimiter {
   /**
    * Take one point from each key, atomically per key in the store. When any key is spent the
-   * attempt is refused with auth_rate_limited (Retry-After), and the points it took from the
-   * other keys are given back.
+   * attempt is refused with auth_rate_limited (Retry-After) and gives back every point it took:
+   * a refused attempt gets no verdict, so it does not count.
    */
-  consume(keys: readonly LimitKey[]): Promise<void>;
-  /** Give one point back to each key: the attempt turned out not to count. */
-  refund(keys: readonly LimitKey[]): Promise<void>;
-  /** Forget the keys' counts (a successful login clears its account's failures). */
-  reset(keys: readonly LimitKey[]): Promise<void>;
-  /** refund(`refunded`) and reset(`cleared`) together (one statement in PostgreSQL). */
-  settle(refunded: readonly LimitKey[], cleared: readonly LimitKey[]): Promise<void>;
+  consume(keys: readonly LimitKey[]): Promise<Taken>;
   /**
-   * PostgreSQL only: the limits of an attempt as parts of the attempt's own statements, so
-   * that taking and settling them costs no round trip of its own (see limitedAlong).
+   * After the attempt: give its points back, except that the keys in `cleared` are forgotten
+   * altogether (a successful login clears its account's failures). A point is given back only
+   * in the window it was taken in (one statement in PostgreSQL).
    */
-  carry?(keys: readonly LimitKey[], cleared: readonly LimitKey[]): Omit<CarriedLimits, 'settled'>;
+  settle(taken: Taken, cleared: readonly LimitKey[]): Promise<void>;
+  /**
+   * PostgreSQL only: a `limit_taken` CTE taking the points, for an attempt's first statement,
+   * so that taking them costs no round trip of its own (see limitedAlong).
+   */
+  carry?(keys: readonly LimitKey[]): CarriedLimits;
   close(): Promise<void>;
+}
+
+/** What an attempt took: its keys and (PostgreSQL) the window of each point, by stored key. */
+export interface Taken {
+  keys: readonly LimitKey[];
+  windows?: ReadonlyMap<string, number>;
 }
 
 /** Common table expressions for another statement's WITH list, and their parameters in order. */
@@ -75,17 +81,12 @@ export interface TakenRow {
 }
 
 /**
- * An attempt's limits carried by its statements. Its first statement includes `take` (a
- * `limit_taken` CTE taking one point from every key) and hands the CTE's rows to `taken`; its
- * last includes `settleIf(guard)` (the success settle, run only if CTE `guard` yields a row)
- * and calls `settled` once it committed.
+ * An attempt's points taken by its own first statement: it includes `take` and hands the
+ * `limit_taken` rows to `taken`, which refuses (auth_rate_limited) when a key is spent.
  */
 export interface CarriedLimits {
   take: StatementPart;
-  /** Refuses with auth_rate_limited, giving back the other keys' points, when a key is spent. */
-  taken(rows: readonly TakenRow[]): Promise<void>;
-  settleIf(guard: string): StatementPart;
-  settled(): void;
+  taken(rows: readonly TakenRow[]): Promise<Taken>;
 }
 
 /** The client as the limits (and session lists) see it. */
@@ -155,33 +156,43 @@ function storeFailure(e: unknown, store: StoreError['store']): unknown {
   return new StoreError(store, e);
 }
 
-// PostgreSQL: every key of a call in one statement (rows in key order, so two calls never wait
-// on each other's rows crosswise). A row whose window has passed starts over.
+// PostgreSQL: every key of a call in one statement. Both statements lock their rows in key
+// order (byte order, "C"), so two attempts never wait on each other's rows crosswise. A row
+// whose window has passed starts over.
 export const CONSUME = `
 insert into rate_limits (key, points, expire)
-select k, 1, e from unnest(?::text[], ?::bigint[]) as t(k, e) order by k
+select k, 1, e from unnest(?::text[], ?::bigint[]) as t(k, e) order by k collate "C"
 on conflict (key) do update set
   points = case when rate_limits.expire is null or rate_limits.expire <= ? then 1 else rate_limits.points + 1 end,
   expire = case when rate_limits.expire is null or rate_limits.expire <= ? then excluded.expire else rate_limits.expire end
 returning key, points, expire`;
+// A point goes back only to the window it was taken in (`e`, as CONSUME returned it): a window
+// that ended and started over meanwhile keeps its count. A cleared key's row goes. The rows
+// are locked first, in key order, whichever of the two changes each gets.
 export const SETTLE = `
-with cleared as (delete from rate_limits where key = any(?::text[]))
-update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ?`;
-// The same two as parts of an attempt's statements (CarriedLimits).
+with t as (select * from unnest(?::text[], ?::bigint[], ?::boolean[]) as t(k, e, clear)),
+     locked as (select r.key, t.e, t.clear from rate_limits r join t on t.k = r.key order by r.key collate "C" for update of r),
+     cleared as (delete from rate_limits r using locked l where r.key = l.key and l.clear)
+update rate_limits r set points = greatest(r.points - 1, 0)
+  from locked l
+ where r.key = l.key and not l.clear and r.expire = l.e`;
+// CONSUME as a part of an attempt's first statement (CarriedLimits).
 export const TAKE_CTE = `limit_taken as (${CONSUME})`;
-export const SETTLE_IF_CTES = (guard: string) => `
-limit_cleared as (delete from rate_limits where key = any(?::text[]) and exists (select 1 from ${guard})),
-limit_refunded as (update rate_limits set points = points - 1 where key = any(?::text[]) and expire > ? and exists (select 1 from ${guard}))`;
+
+const NOTHING_TAKEN: Taken = { keys: [] };
 
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { consume: async () => {}, refund: async () => {}, reset: async () => {}, settle: async () => {}, close: async () => {} };
+    return { consume: async () => NOTHING_TAKEN, settle: async () => {}, close: async () => {} };
   }
   // Stored keys: `<limit>:<keyed hash>` (rate-limiter-flexible's prefix layout, in both stores).
   const stored = ([name, key]: LimitKey) => `${name}:${keyedHash(config.secretKey, `rate-limit\u0000${name.endsWith('_address') ? addressKey(key) : key}`).slice(0, 32)}`;
   return rl.redisUrl ? redisLimiter(rl, stored) : postgresLimiter(rl, orm, stored);
 }
+
+/** Byte order, as PostgreSQL's "C" collation sorts the (ASCII) stored keys. */
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey) => string): RateLimiter {
   const run = async <T>(sql: string, params: unknown[]): Promise<T> => {
@@ -191,23 +202,24 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
       throw storeFailure(e, 'postgres');
     }
   };
-  const settleParams = (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => [pgTextArray(cleared.map(stored)), pgTextArray(refunded.map(stored)), Date.now()];
-  const settle = async (refunded: readonly LimitKey[], cleared: readonly LimitKey[]) => {
-    if (!refunded.length && !cleared.length) return;
-    await run(SETTLE, settleParams(refunded, cleared));
+  const settle = async (taken: Taken, cleared: readonly LimitKey[]) => {
+    const clear = new Set(cleared.map(stored));
+    const rows = [...new Set([...taken.keys.map(stored), ...clear])].sort(byteOrder);
+    if (!rows.length) return;
+    await run(SETTLE, [pgTextArray(rows), `{${rows.map((k) => taken.windows?.get(k) ?? 0).join(',')}}`, `{${rows.map((k) => clear.has(k)).join(',')}}`]);
   };
   // CONSUME's parameters for the keys (each stored key once), and the verdict on its rows.
   const taking = (keys: readonly LimitKey[]) => {
-    const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()];
+    const unique = [...new Map(keys.map((k) => [stored(k), k])).entries()].sort(([a], [b]) => byteOrder(a, b));
     const now = Date.now();
     const params = [pgTextArray(unique.map(([id]) => id)), `{${unique.map(([, [name]]) => now + limitOf(rl, name).duration * 1000).join(',')}}`, now, now];
-    const verdict = async (rows: readonly TakenRow[]) => {
+    const verdict = async (rows: readonly TakenRow[]): Promise<Taken> => {
       const byId = new Map(rows.map((r) => [r.key, r]));
+      const taken: Taken = { keys: unique.map(([, k]) => k), windows: new Map(rows.map((r) => [r.key, Number(r.expire)])) };
       const refused = unique.filter(([id, [name]]) => byId.get(id)!.points > limitOf(rl, name).points);
-      if (!refused.length) return;
-      // Keys that did give a point keep it only if the attempt goes ahead.
-      const taken = unique.filter((u) => !refused.includes(u)).map(([, k]) => k);
-      if (taken.length) await untilDone(() => settle(taken, []));
+      if (!refused.length) return taken;
+      // A refused attempt gets no verdict: every point it took goes back.
+      await untilDone(() => settle(taken, []));
       const waitMs = Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire) - now));
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, waitMs / 1000) });
     };
@@ -216,19 +228,12 @@ function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey)
   return {
     async consume(keys) {
       const { params, verdict } = taking(keys);
-      await verdict(await run<TakenRow[]>(CONSUME, params));
+      return verdict(await run<TakenRow[]>(CONSUME, params));
     },
-    refund: (keys) => settle(keys, []),
-    reset: (keys) => settle([], keys),
     settle,
-    carry(keys, cleared) {
+    carry(keys) {
       const { params, verdict } = taking(keys);
-      const refunded = keys.filter((k) => !cleared.includes(k));
-      return {
-        take: { ctes: TAKE_CTE, params },
-        taken: verdict,
-        settleIf: (guard) => ({ ctes: SETTLE_IF_CTES(guard), params: settleParams(refunded, cleared) }),
-      };
+      return { take: { ctes: TAKE_CTE, params }, taken: verdict };
     },
     close: async () => {},
   };
@@ -247,30 +252,32 @@ function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => string):
       throw storeFailure(e, 'redis');
     }
   };
+  const refund = (keys: readonly LimitKey[]) => each(keys, (l, key) => l.reward(key, 1));
 
-  const limiter: RateLimiter = {
+  return {
     async consume(keys) {
       const results = await Promise.allSettled(keys.map((k) => limiters.get(k[0])!.consume(id(k), 1)));
       const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (!refused) return;
-      // Keys that did give a point keep it only if the attempt goes ahead.
-      const taken = keys.filter((_, i) => results[i].status === 'fulfilled');
-      if (taken.length) await untilDone(() => limiter.refund(taken));
+      if (!refused) return { keys };
+      // A refused attempt gets no verdict: every point it took goes back (a key that was over
+      // its limit took one too; a key whose store call failed took none).
+      const took = keys.filter((_, i) => {
+        const r = results[i];
+        return r.status === 'fulfilled' || r.reason instanceof RateLimiterRes;
+      });
+      if (took.length) await untilDone(() => refund(took));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
       if (failed) throw storeFailure(failed.reason, 'redis');
       const res = refused.reason as RateLimiterRes;
       throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
     },
-    refund: (keys) => each(keys, (l, key) => l.reward(key, 1)),
-    reset: (keys) => each(keys, (l, key) => l.delete(key)),
-    settle: async (refunded, cleared) => {
-      await Promise.all([limiter.refund(refunded), limiter.reset(cleared)]);
+    settle: async (taken, cleared) => {
+      await Promise.all([refund(taken.keys.filter((k) => !cleared.includes(k))), each(cleared, (l, key) => l.delete(key))]);
     },
     async close() {
       redis.disconnect();
     },
   };
-  return limiter;
 }
 
 /**
@@ -285,27 +292,29 @@ export async function limited<T>(
   attempt: () => Promise<T>,
   clearOnSuccess: readonly LimitKey[] = [],
 ): Promise<T> {
-  await limiter.consume(keys);
+  const taken = await limiter.consume(keys);
+  return settled(limiter, taken, failures, attempt, clearOnSuccess);
+}
+
+/** After the points are taken: the attempt, then the give-back its outcome calls for. */
+async function settled<T>(limiter: RateLimiter, taken: Taken, failures: readonly ErrorCode[], attempt: () => Promise<T>, clearOnSuccess: readonly LimitKey[]): Promise<T> {
   let result: T;
   try {
     result = await attempt();
   } catch (e) {
-    if (!(e instanceof AuthError && failures.includes(e.code))) await untilDone(() => limiter.refund(keys));
+    if (!(e instanceof AuthError && failures.includes(e.code))) await untilDone(() => limiter.settle(taken, []));
     throw e;
   }
-  const cleared = new Set(clearOnSuccess);
   // The attempt succeeded (a session may exist): a store failure here never turns it into an error.
-  await untilDone(() => limiter.settle(keys.filter((k) => !cleared.has(k)), [...cleared]));
+  await untilDone(() => limiter.settle(taken, clearOnSuccess));
   return result;
 }
 
 /**
- * limited() with the limits carried by the attempt's own statements where the store can
- * (PostgreSQL): `attempt` gets them, puts `take` in its first statement and `settleIf` in its
- * last. The rules are limited()'s: a refused key refuses the attempt; a failure in `failures`
- * keeps its points; any other failure gives them back; a success settles, by its last
- * statement, or (when the attempt ended another way, e.g. a second factor to come) on its own.
- * With Redis, `attempt` gets nothing and limited() takes and settles around it.
+ * limited() with the points taken by the attempt's own first statement where the store can
+ * (PostgreSQL): `attempt` gets the `limit_taken` CTE to include and hands its rows to `taken`
+ * (which refuses when a key is spent) before it checks anything. The give-back is limited()'s.
+ * With Redis, `attempt` gets nothing and limited() takes the points around it.
  */
 export async function limitedAlong<T>(
   limiter: RateLimiter,
@@ -315,37 +324,23 @@ export async function limitedAlong<T>(
   clearOnSuccess: readonly LimitKey[] = [],
 ): Promise<T> {
   if (!limiter.carry) return limited(limiter, keys, failures, () => attempt(), clearOnSuccess);
-  const carried = limiter.carry(keys, clearOnSuccess);
-  // Set by the attempt's calls (TypeScript cannot see that through the closures).
-  let state = 'untaken' as 'untaken' | 'taken' | 'refused' | 'settled';
-  let result: T;
+  const carried = limiter.carry(keys);
+  let taken: Taken | undefined;
+  let first: Promise<Taken> | undefined;
+  // The first statement's rows: until they came back, no point was taken (a failed statement
+  // took none), so an error before then gives nothing back.
+  const rest = attempt({
+    take: carried.take,
+    taken: (rows) => (first ??= carried.taken(rows).then((t) => (taken = t))),
+  });
   try {
-    result = await attempt({
-      take: carried.take,
-      async taken(rows) {
-        state = 'taken';
-        try {
-          await carried.taken(rows);
-        } catch (e) {
-          state = 'refused';
-          throw e;
-        }
-      },
-      settleIf: carried.settleIf,
-      settled: () => {
-        state = 'settled';
-      },
-    });
+    await rest;
   } catch (e) {
-    // Nothing to give back when the first statement never ran (no point was taken), the attempt
-    // was refused (its verdict gave back what it took) or its last statement settled.
-    if (state === 'taken' && !(e instanceof AuthError && failures.includes(e.code))) await untilDone(() => limiter.refund(keys));
+    if (taken) await settled(limiter, taken, failures, () => Promise.reject(e), clearOnSuccess);
     throw e;
   }
-  if (state === 'untaken') throw new Error('a limited attempt succeeded without taking its limits');
-  const cleared = new Set(clearOnSuccess);
-  if (state !== 'settled') await untilDone(() => limiter.settle(keys.filter((k) => !cleared.has(k)), [...cleared]));
-  return result;
+  if (!taken) throw new Error('a limited attempt succeeded without taking its limits');
+  return settled(limiter, taken, failures, () => rest, clearOnSuccess);
 }
 
 /** Waits between the later tries of a settle that failed. */
@@ -354,7 +349,8 @@ const SETTLE_RETRY_MS = [1000, 5000, 15000];
 /**
  * Give points back now, or, when the store fails, a few more times in the background: a
  * database blip must not leave a burst of successful attempts counted against the address for
- * the whole window (behind a NAT that would lock everyone out).
+ * the whole window (behind a NAT that would lock everyone out). A late give-back is harmless:
+ * it only applies to the window its point was taken in.
  */
 async function untilDone(settle: () => Promise<void>): Promise<void> {
   try {

@@ -6,7 +6,7 @@ import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limitedAlong, type CarriedLimits, type Client, type TakenRow } from '../limits/rate-limiter.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
 import { requireSecondStep } from '../mfa/second-step.js';
-import { START_SESSION_GUARD, startSession } from '../sessions/start.js';
+import { startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 
 export interface PasswordLoginInput {
@@ -66,9 +66,7 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
-  // The limits are settled by the session's statement, only if it starts the session.
-  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! }, undefined, limits?.settleIf(START_SESSION_GUARD));
-  limits?.settled();
+  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! });
   if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
   return payload;
 }

@@ -6,7 +6,6 @@ import { Session, type AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import type { StatementPart } from '../limits/rate-limiter.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
 
@@ -71,17 +70,13 @@ export async function tokenPayload(
 // against. The user's row is locked FOR SHARE meanwhile: a password change, reset or disable
 // (each updates that row, then ends the user's sessions) either commits first, and nothing is
 // inserted, or waits for this insert and then ends the new session with the others.
-// `also` adds CTEs (a sign-in's limits settled, run only if `u` has its row).
-export const startSessionSql = (also = '') => `
+export const START_SESSION = `
 with u as (select id from users where id = ? and not disabled and (?::text is null or password_hash = ?) for share),
      s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent)
            select ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ? from u),
      a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
-           select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u)${also ? `,${also}` : ''}
+           select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u)
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) select ?, ?, ?, ?, ? from u returning id`;
-export const START_SESSION = startSessionSql();
-/** The guard CTE of the session statement: the user's row, while the sign-in may proceed. */
-export const START_SESSION_GUARD = 'u';
 
 
 /**
@@ -98,8 +93,6 @@ export async function startSession(
   principal: Principal,
   proof: Proof,
   beforeCommit?: (tx: EntityManager) => Promise<unknown>,
-  /** CTEs the session's statement runs too, guarded by START_SESSION_GUARD (a sign-in's limits settled). */
-  also?: StatementPart,
 ): Promise<AuthPayload> {
   const { config } = deps;
   const now = deps.now();
@@ -109,7 +102,7 @@ export async function startSession(
   const authTime = proof.continues?.authTime ?? now;
   const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
   const payload = await tokenPayload(deps, principal, session, refreshToken, now);
-  const sessionParams = [
+  const params = [
     principal.userId,
     proof.passwordHash ?? null,
     proof.passwordHash ?? null,
@@ -135,12 +128,14 @@ export async function startSession(
     now,
     proof.client?.ip ?? null,
     proof.client?.userAgent ?? null,
+    randomUUID(),
+    session.id,
+    keyedHash(config.secretKey, refreshToken),
+    now,
+    expiresAt,
   ];
-  const tokenParams = [randomUUID(), session.id, keyedHash(config.secretKey, refreshToken), now, expiresAt];
-  const sql = also ? startSessionSql(also.ctes) : START_SESSION;
-  const params = [...sessionParams, ...(also?.params ?? []), ...tokenParams];
   const start = async (tx: EntityManager) => {
-    const inserted = (await tx.execute(sql, params)) as unknown[];
+    const inserted = (await tx.execute(START_SESSION, params)) as unknown[];
     if (inserted.length) return;
     // The user was disabled, or the password changed, since the credential was checked.
     const [user] = (await tx.execute('select disabled from users where id = ?', [principal.userId])) as Array<{ disabled: boolean }>;
