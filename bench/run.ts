@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { generateSigningKey } from '../src/config.js';
+import { generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb, type Db } from '../src/db/orm.js';
 import { createPurgeService } from '../src/services/maintenance/purge.js';
@@ -607,7 +607,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
   log('scale: purging the expired sessions while refresh runs...');
   const batches: number[] = [];
   const purge = createPurgeService({
-    config: { purge: { intervalSeconds: 0, batchSize: 1000, auditRetentionDays: 365 }, accessTokenTtl: 900, refreshReuseGrace: 10, sessionIdleTimeout: 30 * 86400 },
+    config: { purge: { intervalSeconds: 0, batchSize: PURGE_BATCH_SIZE_DEFAULT, auditRetentionDays: 365 }, accessTokenTtl: 900, refreshReuseGrace: 10, sessionIdleTimeout: 30 * 86400 },
     orm,
     now: () => new Date(),
     log: { info: () => {}, warn: (o, m) => log(`purge: ${m} ${JSON.stringify(o)}`) },
@@ -651,7 +651,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
     row('me (access token), GraphQL', before.meGql, after.meGql),
     row('refresh while the purge runs (vs scaled)', after.refresh, during),
     '',
-    `Purge: ${purged.deleted} sessions (of ${deadBefore} dead; ${deadAfter} left) with their refresh tokens in ${batches.length} batches of up to 1000 over ${purged.seconds.toFixed(1)} s; batch duration p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms.`,
+    `Purge: ${purged.deleted} sessions (of ${deadBefore} dead; ${deadAfter} left) with their refresh tokens in ${batches.length} batches of up to ${PURGE_BATCH_SIZE_DEFAULT} over ${purged.seconds.toFixed(1)} s; batch duration p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms.`,
     `Gateway peak RSS ${mb(memory.peak)} MB. Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
     '',
     'Plans of the hot statements on the scaled data (EXPLAIN, costs off):',
