@@ -5,10 +5,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, read, trustProxy, type Env, type SigningJwk } from './config-parse.js';
 
+export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
 
 /** Rows per purge statement: a batch of dead sessions with their tokens takes 30–60 ms at 500 on the slower bench machine (1,000 took up to 220 ms). */
 export const PURGE_BATCH_SIZE_DEFAULT = 500;
-export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
 
 export interface Config {
   env: 'development' | 'production' | 'test';

@@ -5,8 +5,8 @@
 // N concurrent attempts get at most the limit's number of verdicts; an attempt that turns out
 // not to count (a success, a database failure) gives its point back (one statement). A spent
 // key is refused, right password or not, until its window passes. In PostgreSQL, a password
-// sign-in carries both statements in its own (limitedAlong): the upsert in the statement that
-// reads the user, the settle in the one that starts the session, so they cost no round trip.
+// sign-in takes its points inside the statement that reads the user (limitedAlong), so the
+// take costs no round trip of its own; the settle stays a statement apart.
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import { isIPv6 } from 'node:net';
@@ -325,22 +325,20 @@ export async function limitedAlong<T>(
 ): Promise<T> {
   if (!limiter.carry) return limited(limiter, keys, failures, () => attempt(), clearOnSuccess);
   const carried = limiter.carry(keys);
+  // Set once the first statement's rows came back and passed: until then no point was taken (a
+  // failed statement took none; a refusal gave its points back), so there is nothing to settle.
   let taken: Taken | undefined;
-  let first: Promise<Taken> | undefined;
-  // The first statement's rows: until they came back, no point was taken (a failed statement
-  // took none), so an error before then gives nothing back.
-  const rest = attempt({
-    take: carried.take,
-    taken: (rows) => (first ??= carried.taken(rows).then((t) => (taken = t))),
-  });
+  const outcome = attempt({ take: carried.take, taken: async (rows) => (taken = await carried.taken(rows)) });
   try {
-    await rest;
-  } catch (e) {
-    if (taken) await settled(limiter, taken, failures, () => Promise.reject(e), clearOnSuccess);
-    throw e;
+    await outcome;
+  } catch {
+    // settled() below gives the points back as the failure calls for
   }
-  if (!taken) throw new Error('a limited attempt succeeded without taking its limits');
-  return settled(limiter, taken, failures, () => rest, clearOnSuccess);
+  if (!taken) {
+    await outcome;
+    throw new Error('a limited attempt succeeded without taking its limits');
+  }
+  return settled(limiter, taken, failures, () => outcome, clearOnSuccess);
 }
 
 /** Waits between the later tries of a settle that failed. */
