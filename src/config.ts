@@ -57,9 +57,14 @@ export interface Config {
     addressFailures: number;
     optionsPerAddress: number;
     apiKeyCreates: number;
-    /** Sign-up, resend and forgot mails per client address and per account, per hour. */
+    /**
+     * Sign-up, resend and forgot mails per hour: per client address, per account and client
+     * address together (strangers cannot spend the owner's budget), and per account whatever
+     * the address (what one inbox receives).
+     */
     mailsPerAddress: number;
     mailsPerAccount: number;
+    mailsPerAccountTotal: number;
     /** Invitations one user may send per hour. */
     invitationsPerInviter: number;
     redisUrl: string | undefined;
@@ -78,6 +83,8 @@ export interface Config {
     /** Seconds an invitation stays valid (7 days), and how many may be pending in a tenant at once. */
     invitationTtl: number;
     maxPendingInvitations: number;
+    /** Seconds a self-service sign-up may stay unverified before the purge removes it (7 days). */
+    unverifiedTtl: number;
     /** The base of mailed links for tenants without an app_url of their own (unset in production). */
     appUrl: string | undefined;
     /** `hibp`: new passwords are also looked up in Have I Been Pwned's range API (k-anonymity). */
@@ -199,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKeyCreates: int(env, 'RATE_LIMIT_API_KEY_CREATES', 50, 1),
       mailsPerAddress: int(env, 'RATE_LIMIT_MAILS_PER_ADDRESS', 20, 1),
       mailsPerAccount: int(env, 'RATE_LIMIT_MAILS_PER_ACCOUNT', 5, 1),
+      mailsPerAccountTotal: int(env, 'RATE_LIMIT_MAILS_PER_ACCOUNT_TOTAL', 20, 1),
       invitationsPerInviter: int(env, 'RATE_LIMIT_INVITATIONS_PER_INVITER', 20, 1),
       redisUrl: read(env, 'REDIS_URL'),
     },
@@ -221,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
       passwordResetTtl: int(env, 'PASSWORD_RESET_TTL', 1800, 1),
       invitationTtl: int(env, 'INVITATION_TTL', 7 * 86400, 1),
       maxPendingInvitations: int(env, 'INVITATIONS_MAX_PENDING', 100, 1),
+      unverifiedTtl: int(env, 'UNVERIFIED_TTL', 7 * 86400, 1),
       // Outside production the demo page at this gateway follows the links.
       appUrl: read(env, 'APP_URL') ?? (production ? undefined : `http://localhost:${port}/demo`),
       breachCheck: oneOf(env, 'PASSWORD_BREACH_CHECK', ['off', 'hibp'] as const, 'off'),

@@ -127,19 +127,36 @@ describe('sign-up, verification and sign-in', () => {
     });
   }
 
-  it('an address signed up but not verified: the latest sign-up wins, so nobody can plant a password for its owner to verify', async () => {
+  for (const door of DOORS) {
+    it(`a pending sign-up is not replaced: a second one changes nothing and mails a set-password link; the first link still activates the first password (${door})`, async () => {
+      const owner = fresh();
+      expectAccepted(await signUp(door, 'openco', owner, 'owner chosen passphrase 2'), door);
+      const first = linkIn(await mailTo(owner, /confirm/), '/verify-email');
+      // A stranger signs up the same address afterwards: the same answer, nothing changes.
+      expectAccepted(await signUp(door, 'openco', owner, 'attacker planted pass 1'), door);
+      const notice = await mailTo(owner, /already waiting/);
+      expect(linkIn(notice, '/reset-password').url.startsWith(`${APP_URL}/reset-password?token=`)).toBe(true);
+      expect(mail.messages.filter((m) => m.to.includes(owner) && /confirm/.test(m.subject))).toHaveLength(1);
+      expectDone(await verify(door, first.token), door);
+      expect((await login('openco', owner, 'attacker planted pass 1')).status).toBe(401);
+      expect((await login('openco', owner, 'owner chosen passphrase 2')).status).toBe(200);
+    });
+  }
+
+  it('a squatter signs up first: the owner\'s own sign-up mails a set-password link, which takes the address clean and voids the squatter\'s link', async () => {
     const victim = fresh();
     expectAccepted(await signUp('rest', 'openco', victim, 'attacker planted pass 1'), 'rest');
-    const planted = linkIn(await mailTo(victim, /confirm/), '/verify-email');
-    // The owner signs up themself: a new link (not a "someone tried" notice), the old one void.
+    const squatters = linkIn(await mailTo(victim, /confirm/), '/verify-email');
     expectAccepted(await signUp('gql', 'openco', victim, 'owner chosen passphrase 2'), 'gql');
-    await expect.poll(() => mail.messages.filter((m) => m.to.includes(victim) && /confirm/.test(m.subject)).length).toBe(2);
-    expect(mail.messages.some((m) => m.to.includes(victim) && /someone tried/.test(m.subject))).toBe(false);
-    expectRestError(await verify('rest', planted.token), 'verifyEmail', 'auth_email_token_invalid', 400);
-    const latest = linkIn(mail.messages.filter((m) => m.to.includes(victim) && /confirm/.test(m.subject)).at(-1)!, '/verify-email');
-    expectDone(await verify('rest', latest.token), 'rest');
+    const setPassword = linkIn(await mailTo(victim, /already waiting/), '/reset-password');
+    // The owner's own password did not replace the squatter's: nothing changes without the mailbox.
+    expectRestError(await login('openco', victim, 'owner chosen passphrase 2'), 'login', 'auth_login_invalid_credentials', 401);
+    expectDone(await reset('gql', setPassword.token, 'owner final passphrase 3'), 'gql');
+    expect((await login('openco', victim, 'owner final passphrase 3')).status).toBe(200);
     expect((await login('openco', victim, 'attacker planted pass 1')).status).toBe(401);
-    expect((await login('openco', victim, 'owner chosen passphrase 2')).status).toBe(200);
+    expectRestError(await verify('rest', squatters.token), 'verifyEmail', 'auth_email_token_invalid', 400);
+    const [event] = await gw.sql("select a.details from audit_events a join users u on u.id = a.user_id where a.type = 'account_claimed' and u.email = $1", [victim]);
+    expect(event.details).toEqual({ how: 'reset' });
   });
 
   it('refuses addresses a mailer would rewrite into other recipients, on both doors', async () => {
@@ -311,7 +328,59 @@ describe('password change', () => {
   }
 });
 
+describe('a change or reset leaves nothing of the old password (SPEC §15)', () => {
+  for (const door of DOORS) {
+    it(`a password change revokes the user's API keys and refuses the current password as the new one (${door})`, async () => {
+      const email = fresh();
+      await gw.seed({ tenants: [{ ...DOC.tenants[0], users: [{ email, password: PASSWORD, roles: ['member'] }] }] });
+      const s = await signIn(gw, { tenant: 'openco', email, password: PASSWORD });
+      const key = (await gw.rest('POST', '/auth/api-key', { name: 'before' }, bearer(s.access_token))).body.api_key;
+      const same = await change(door, s.access_token, PASSWORD, PASSWORD);
+      if (door === 'rest') expectRestError(same, 'changePassword', 'auth_password_weak', 422);
+      else expectGqlError(same, 'changePassword', 'auth_password_weak', 422);
+      expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).status).toBe(200);
+      expectDone(await change(door, s.access_token, PASSWORD, 'changed passphrase 35'), door);
+      expectRestError(await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key }), 'me', 'auth_api_key_invalid', 401);
+      expect((await mailTo(email, /your password was changed/)).text).toContain('API keys revoked');
+    });
+  }
+});
+
 describe('limits', () => {
+  it('a stranger cannot spend the owner\'s mail budget: it counts per account and requesting address; a per-account ceiling still bounds the inbox (SPEC §15)', async () => {
+    const env = {
+      SMTP_URL: mail.url,
+      MAIL_POLL_INTERVAL_MS: '50',
+      TRUST_PROXY: '127.0.0.1',
+      RATE_LIMIT_MAILS_PER_ACCOUNT: '2',
+      RATE_LIMIT_MAILS_PER_ACCOUNT_TOTAL: '5',
+      RATE_LIMIT_MAILS_PER_ADDRESS: '100000',
+      SECRET_KEY: gw.config.secretKey,
+    };
+    const limited = await startTestGateway({ databaseUrl: gw.databaseUrl, env });
+    try {
+      const email = fresh();
+      await gw.seed({ tenants: [{ ...DOC.tenants[0], users: [{ email, password: PASSWORD, roles: ['member'] }] }] });
+      const resets = () => mail.messages.filter((m) => m.to.includes(email) && /reset your password/.test(m.subject)).length;
+      const ask = async (from: string, times = 1) => {
+        for (let i = 0; i < times; i++) expectAccepted(await limited.rest('POST', '/auth/password/forgot', { tenant: 'openco', email }, { 'x-forwarded-for': from }), 'rest');
+      };
+      await ask('10.7.0.1', 4);
+      await expect.poll(resets).toBe(2);
+      // The owner, from another address, still gets their mail.
+      await ask('10.7.0.2');
+      await expect.poll(resets).toBe(3);
+      // The inbox's ceiling: five in the hour, whoever asks.
+      await ask('10.7.0.3', 2);
+      await expect.poll(resets).toBe(5);
+      await ask('10.7.0.4', 2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(resets()).toBe(5);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('beyond the per-account mail limit the answer stays 202 and no mail is sent', async () => {
     const limited = await startTestGateway({ databaseUrl: gw.databaseUrl, env: { SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', RATE_LIMIT_MAILS_PER_ACCOUNT: '2', RATE_LIMIT_MAILS_PER_ADDRESS: '100000', SECRET_KEY: gw.config.secretKey } });
     try {

@@ -35,7 +35,10 @@ export function verifyEmailMail(to: string, tenant: TenantMailInfo, link: string
   const hours = Math.round(ttlSeconds / 3600);
   return {
     kind: 'verify_email',
-    ...mail(to, `${tenant.name}: confirm your e-mail address`, [`Confirm that ${to} is your address to finish signing up to ${tenant.name}.`, `The link works once, within ${hours} hours. If you did not sign up, ignore this mail: nothing happens without the link.`], {
+    ...mail(to, `${tenant.name}: confirm your e-mail address`, [
+      `Confirm that ${to} is your address to finish signing up to ${tenant.name}.`,
+      `The link works once, within ${hours} hours, and activates the password chosen at that sign-up. If you did not sign up, ignore this mail: nothing happens unless you press the button behind the link. To take the address for yourself instead, use "Forgot password" at ${tenant.name}: setting a password removes whatever this sign-up set.`,
+    ], {
       href: link,
       label: 'Confirm your address',
     }),
@@ -49,6 +52,21 @@ export function signupExistingMail(to: string, tenant: TenantMailInfo): Outgoing
       `Someone tried to sign up to ${tenant.name} with ${to}, which already has an account. Nothing was changed.`,
       'If that was you, sign in instead, or reset your password if you forgot it. If not, you can ignore this mail.',
     ]),
+  };
+}
+
+/**
+ * A sign-up of an address whose earlier sign-up still waits for verification: nothing was
+ * changed, and the link sets a password (a reset), which proves the address (SPEC §15).
+ */
+export function signupPendingMail(to: string, tenant: TenantMailInfo, link: string, ttlSeconds: number): OutgoingMail & { kind: MailKind } {
+  const minutes = Math.round(ttlSeconds / 60);
+  return {
+    kind: 'signup_pending',
+    ...mail(to, `${tenant.name}: a sign-up with your address is already waiting`, [
+      `Someone signed up to ${tenant.name} with ${to} again, while an earlier sign-up of the address still waits for its confirmation. Nothing was changed, and the earlier confirmation link still works.`,
+      `If you cannot tell which sign-up was yours, set your password with this link instead: it confirms the address and removes anything set by the earlier sign-up. It works once, within ${minutes} minutes. If you did not sign up, ignore this mail.`,
+    ], { href: link, label: 'Set your password' }),
   };
 }
 
@@ -73,13 +91,24 @@ export function recoveryCodeUsedMail(to: string, tenant: TenantMailInfo, left: n
   };
 }
 
+/** Two-step sign-in turned on while API keys made before it still work (they never take the second step). */
+export function mfaEnrolledMail(to: string, tenant: TenantMailInfo, keys: Array<{ name: string; prefix: string }>): OutgoingMail & { kind: MailKind } {
+  return {
+    kind: 'mfa_enrolled',
+    ...mail(to, `${tenant.name}: two-step sign-in is on; review your API keys`, [
+      `Two-step sign-in was turned on for ${to} at ${tenant.name}. These API keys were made before it and still work without a second step: ${keys.map((k) => `${k.name} (${k.prefix}…)`).join(', ')}.`,
+      'If you did not make one of them, revoke it now (the activation answer lists them; revokeApiKeys takes their ids).',
+    ]),
+  };
+}
+
 export function passwordChangedMail(to: string, tenant: TenantMailInfo, how: 'reset' | 'change'): OutgoingMail & { kind: MailKind } {
   return {
     kind: 'password_changed',
     ...mail(to, `${tenant.name}: your password was changed`, [
       how === 'reset'
         ? `The password of ${to} at ${tenant.name} was reset with a mailed link: your sessions were ended and your API keys revoked.`
-        : `The password of ${to} at ${tenant.name} was changed, and your other sessions were ended.`,
+        : `The password of ${to} at ${tenant.name} was changed: your other sessions were ended and your API keys revoked.`,
       'Review your passkeys. If that was not you, reset your password now and tell your administrator.',
     ]),
   };

@@ -1,5 +1,6 @@
 // Forgotten passwords, resets and changes. A reset or a change ends every other session of
-// the user and mails a notice; the new password keeps the policy.
+// the user, revokes their API keys and mails a notice; the new password keeps the policy and
+// is not the current one.
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
@@ -12,6 +13,7 @@ import { keyedHash } from '../shared/secrets.js';
 import { consumeToken, mailToken, MAILED_TOKEN_FORMAT } from './mailed-tokens.js';
 import { passwordChangedMail, resetPasswordMail, type TenantMailInfo } from './mails.js';
 import { checkPassword } from './policy.js';
+import { dropUnprovenCredentials } from './claim.js';
 
 /** A reset mail for an address with an account; the same answer for any other. A new mail voids the older links. */
 export async function forgotPassword(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>, input: { tenant: string; email: string }, client: Client): Promise<void> {
@@ -30,7 +32,11 @@ interface Holder extends TenantMailInfo {
   email: string;
 }
 
-/** The new password is stored, every session of the user ends, a notice goes out: one transaction. */
+/**
+ * The new password is stored, every other session of the user ends, their API keys are revoked
+ * and pending second steps voided, a notice goes out: one transaction. A reset also proves the
+ * address: one never verified before is taken clean (SPEC §15).
+ */
 async function replacePassword(
   tx: EntityManager,
   deps: Pick<ServiceDeps, 'config' | 'now'>,
@@ -40,13 +46,13 @@ async function replacePassword(
   keepSession?: string,
 ): Promise<void> {
   const now = deps.now();
-  // A mailed link proves the address too.
-  await tx.execute(`update users set password_hash = ?, password_changed_at = ?, updated_at = ?${how === 'reset' ? ', email_verified = true' : ''} where id = ?`, [
-    hash,
-    now,
-    now,
-    holder.user_id,
-  ]);
+  const [{ was_verified }] = (await tx.execute(
+    `with before as (select email_verified from users where id = ? for update)
+     update users set password_hash = ?, password_changed_at = ?, updated_at = ?, email_verified = email_verified or ? where id = ?
+     returning (select email_verified from before) as was_verified`,
+    [holder.user_id, hash, now, now, how === 'reset', holder.user_id],
+  )) as Array<{ was_verified: boolean }>;
+  if (how === 'reset' && !was_verified) await dropUnprovenCredentials(tx, now, holder.user_id, 'reset');
   await tx.execute(`update sessions set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null${keepSession ? ' and id <> ?' : ''}`, [
     now,
     how === 'reset' ? 'password_reset' : 'password_changed',
@@ -55,14 +61,20 @@ async function replacePassword(
   ]);
   // A sign-in half-way through its second step proved the old password: its mfa token dies.
   await tx.execute('delete from mfa_challenges where user_id = ?', [holder.user_id]);
-  // A reset answers a lost or stolen password: the API keys minted with it go too (as with the
-  // admin CLI); passkeys stay, and the notice asks the owner to review them.
-  if (how === 'reset') await tx.execute('update api_keys set revoked_at = ? where user_id = ? and revoked_at is null', [now, holder.user_id]);
+  // A new password answers a lost, stolen or suspected one: the API keys minted with the old one
+  // go too (as with the admin CLI); passkeys stay, and the notice asks the owner to review them.
+  await tx.execute('update api_keys set revoked_at = ? where user_id = ? and revoked_at is null', [now, holder.user_id]);
   await enqueueMail(tx, deps, { tenantId: holder.id, ...passwordChangedMail(holder.email, holder, how) });
   await recordAudit(tx, now, { tenantId: holder.id, userId: holder.user_id, sessionId: keepSession, type: how === 'reset' ? 'password_reset' : 'password_changed' });
 }
 
+/** auth_password_weak for a "new" password that is the current one (SPEC §15). */
+async function refuseSamePassword(deps: Pick<ServiceDeps, 'passwords'>, current: string | null, candidate: string): Promise<void> {
+  if (current !== null && (await deps.passwords.verify(current, candidate)).ok) throw new AuthError('auth_password_weak');
+}
+
 const HOLDER = `select u.id as user_id, u.email, te.id, te.name, te.app_url from users u join tenants te on te.id = u.tenant_id`;
+const HOLDER_WITH_HASH = HOLDER.replace('select ', 'select u.password_hash, ');
 
 export async function resetPassword(
   em: EntityManager,
@@ -72,12 +84,13 @@ export async function resetPassword(
   const { config } = deps;
   if (!MAILED_TOKEN_FORMAT.test(input.token)) throw new AuthError('auth_email_token_invalid');
   // Looked at first (not consumed), so that a password the policy refuses leaves the link usable.
-  const [holder] = (await em.execute(`${HOLDER} join email_tokens t on t.user_id = u.id where t.token_hash = ? and t.kind = 'reset_password' and t.expires_at > ?`, [
+  const [holder] = (await em.execute(`${HOLDER_WITH_HASH} join email_tokens t on t.user_id = u.id where t.token_hash = ? and t.kind = 'reset_password' and t.expires_at > ?`, [
     keyedHash(config.secretKey, input.token),
     deps.now(),
-  ])) as Holder[];
+  ])) as Array<Holder & { password_hash: string | null }>;
   if (!holder) throw new AuthError('auth_email_token_invalid');
   await checkPassword(deps, input.password, holder.email);
+  await refuseSamePassword(deps, holder.password_hash, input.password);
   const hash = await deps.passwords.hash(input.password);
   await transactional(em, async (tx) => {
     const used = await consumeToken(tx, deps, input.token, 'reset_password');
@@ -91,7 +104,7 @@ export async function resetPassword(
 
 export async function changePassword(
   em: EntityManager,
-  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'sessions' | 'now' | 'mailer' | 'breaches'>,
+  deps: Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'sessions' | 'apiKeys' | 'now' | 'mailer' | 'breaches'>,
   viewer: Viewer,
   input: { currentPassword: string; newPassword: string },
   client: Client,
@@ -99,13 +112,15 @@ export async function changePassword(
   requireRecentAuthentication(deps, viewer);
   // Wrong current passwords count against the account's login limit: this is a password check too.
   await limited(deps.limiter, credentialKeys(viewer.tenant, viewer.email, client.ip), ['auth_password_change_invalid'], async () => {
-    const [holder] = (await em.execute(`${HOLDER.replace('select ', 'select u.password_hash, ')} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
+    const [holder] = (await em.execute(`${HOLDER_WITH_HASH} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
     const check = await deps.passwords.verify(holder?.password_hash ?? null, input.currentPassword);
     if (!holder || !check.ok) throw new AuthError('auth_password_change_invalid');
     await checkPassword(deps, input.newPassword, holder.email);
+    await refuseSamePassword(deps, holder.password_hash, input.newPassword);
     const hash = await deps.passwords.hash(input.newPassword);
     await transactional(em, (tx) => replacePassword(tx, deps, holder, hash, 'change', viewer.sessionId));
   });
   deps.sessions.forgetUser(viewer.id);
+  deps.apiKeys.forgetUser(viewer.id);
   deps.mailer?.wake();
 }

@@ -1,16 +1,16 @@
 // Password sign-up. The answer is the same for a new and a taken address (202, same body,
 // same work: the password is hashed and one statement runs either way); a taken address's
-// owner is mailed a notice instead, and nothing is created.
+// owner is mailed a notice instead, and nothing is created or changed.
 import { randomUUID } from 'node:crypto';
 import type { SignupPolicy } from '../../db/entities/tenant.entity.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { type Client } from '../limits/rate-limiter.js';
-import { sealMail } from '../mail/outbox.js';
+import { sealMail, type MailKind, type OutgoingMail } from '../mail/outbox.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import { linkOf, signupExistingMail, verifyEmailMail, type TenantMailInfo } from './mails.js';
+import { linkOf, signupExistingMail, signupPendingMail, verifyEmailMail, type TenantMailInfo } from './mails.js';
 import { checkPassword } from './policy.js';
 import { countMail, EMAIL_SHAPE } from './limits.js';
 
@@ -28,31 +28,40 @@ function admits(tenant: SignupTenant | undefined, email: string): tenant is Sign
   return tenant.signup === 'open' || tenant.signup_domains.includes(email.slice(email.lastIndexOf('@') + 1));
 }
 
-// One statement whatever the address: a new user (unverified, the tenant's default roles)
-// with a verification token and its mail; for an address whose account is still unverified,
-// the new password replaces the pending one and a new link voids the older ones (the latest
-// sign-up wins, so nobody can plant a password on an address before its owner signs up and
-// have the owner verify it); for a verified address, a notice to its owner. The update checks
-// `not email_verified` on the row itself too: a sign-up that waited on the row while the owner
-// verified it (a link, a reset, an invitation) must not replace the now-verified password.
+// One statement whatever the address (SPEC §8, §15):
+// - a new address: a user (unverified, the tenant's default roles), a verification token and
+//   its mail;
+// - an address whose sign-up still waits for verification: nothing of it changes (its password
+//   and its mailed link stay), and the address gets a notice with a set-password link, a reset
+//   token (voiding older ones), which proves the address when used. So nobody can swap the
+//   password of a pending sign-up before its owner reads the mail;
+// - a verified address: a notice to its owner, without a link.
+// The token is made either way and stored for whichever branch applies.
 const SIGN_UP = `
 with existing as (select id, email_verified from users where tenant_id = ? and email = ?),
-pending as (update users set password_hash = ?, updated_at = ? where id in (select id from existing where not email_verified) and not email_verified returning id),
-voided as (delete from email_tokens where user_id in (select id from pending) and kind = 'verify_email'),
+pending as (select id from existing where not email_verified),
 created as (
   insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)
   select ?, ?, ?, ?, false, false, ?, ? where not exists (select 1 from existing)
   on conflict do nothing returning id),
-target as (select id from created union all select id from pending),
 granted as (insert into user_roles (user_id, role_id) select c.id, r.id from created c join roles r on r.tenant_id = ? and r.name = any(?::text[])),
-token as (insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at) select ?, ?, t.id, 'verify_email', ?, ?, ? from target t),
+voided as (delete from email_tokens where user_id in (select id from pending) and kind = 'reset_password'),
+verify_token as (
+  insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+  select ?, ?, c.id, 'verify_email', ?, ?, ? from created c),
+reset_token as (
+  insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+  select ?, ?, p.id, 'reset_password', ?, ?, ? from pending p),
 verify_mail as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, 'verify_email', 'pending', ?, 0, ?, ? from target),
+  select ?, ?, 'verify_email', 'pending', ?, 0, ?, ? from created),
+pending_mail as (
+  insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
+  select ?, ?, 'signup_pending', 'pending', ?, 0, ?, ? from pending),
 notice as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
   select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from existing where email_verified)
-select (select count(*) from target)::int as created`;
+select 1`;
 
 export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenant: string; email: string; password: string }, client: Client): Promise<void> {
   const { config } = deps;
@@ -67,18 +76,20 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
 
   const now = deps.now();
   const token = newOpaqueToken();
-  const link = linkOf(config, tenant, 'verify-email', token, 'auth_signup_internal_error');
-  const verify = verifyEmailMail(email, tenant, link, config.accounts.emailVerifyTtl);
+  const { emailVerifyTtl, passwordResetTtl } = config.accounts;
+  const verify = verifyEmailMail(email, tenant, linkOf(config, tenant, 'verify-email', token, 'auth_signup_internal_error'), emailVerifyTtl);
+  const pendingNotice = signupPendingMail(email, tenant, linkOf(config, tenant, 'reset-password', token, 'auth_signup_internal_error'), passwordResetTtl);
   const notice = signupExistingMail(email, tenant);
   const passwordHash = await deps.passwords.hash(input.password);
-  const expires = new Date(now.getTime() + config.accounts.emailVerifyTtl * 1000);
-  const { kind: _v, ...verifyContent } = verify;
-  const { kind: _n, ...noticeContent } = notice;
+  const tokenHash = keyedHash(config.secretKey, token);
+  const expiring = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+  const sealed = (m: OutgoingMail & { kind: MailKind }) => {
+    const { kind: _kind, ...content } = m;
+    return sealMail(config, content);
+  };
   await em.execute(SIGN_UP, [
     tenant.id,
     email,
-    passwordHash,
-    now,
     randomUUID(),
     tenant.id,
     email,
@@ -89,19 +100,15 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
     pgTextArray(tenant.default_roles),
     randomUUID(),
     tenant.id,
-    keyedHash(config.secretKey, token),
+    tokenHash,
     now,
-    expires,
+    expiring(emailVerifyTtl),
     randomUUID(),
     tenant.id,
-    sealMail(config, verifyContent),
+    tokenHash,
     now,
-    now,
-    randomUUID(),
-    tenant.id,
-    sealMail(config, noticeContent),
-    now,
-    now,
+    expiring(passwordResetTtl),
+    ...[sealed(verify), sealed(pendingNotice), sealed(notice)].flatMap((payload) => [randomUUID(), tenant.id, payload, now, now]),
   ]);
   deps.mailer?.wake();
 }

@@ -16,9 +16,10 @@ import { loadPrincipal, type AuthPayload, type Viewer } from '../sessions/princi
 import { hasActiveFactor, requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
+import { dropUnprovenCredentials } from '../accounts/claim.js';
 
 /** What Google sign-in and linking touch. */
-type GoogleDeps = Pick<ServiceDeps, 'config' | 'google' | 'limiter' | 'tokens' | 'now'>;
+type GoogleDeps = Pick<ServiceDeps, 'config' | 'google' | 'limiter' | 'tokens' | 'now' | 'sessions' | 'apiKeys'>;
 
 /**
  * Google is authoritative for an address it hosts: a consumer `@gmail.com` account, or a
@@ -45,26 +46,38 @@ const admits = (tenant: Tenant, id: GoogleIdentity) =>
  * 4. else auth_google_account_not_allowed.
  * Concurrent first sign-ins race on the unique (tenant, issuer, subject) and (tenant, email)
  * constraints; the loser resolves again and finds the winner's link.
+ * When step 2 proves the address of an account that never verified it, the account is taken
+ * clean (SPEC §15): its password and every other credential somebody else could have set go.
  */
-async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, id: GoogleIdentity): Promise<User> {
+async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, id: GoogleIdentity): Promise<{ user: User; claimed: boolean }> {
   const linked = await em.findOne(ExternalIdentity, { tenant, issuer: GOOGLE_ISSUER, subject: id.subject }, { populate: ['user'] });
   if (linked) {
-    return em.findOneOrFail(User, { id: linked.user.id });
+    return { user: await em.findOneOrFail(User, { id: linked.user.id }), claimed: false };
   }
   return transactional(em, async (tx) => {
     let user: User | null = await tx.findOne(User, { tenant, email: id.email });
+    let claimed = false;
     if (user) {
       if (!googleOwnsEmail(id)) throw new AuthError('auth_google_link_required');
-      // Google is authoritative for the address: that proves it as a mailed link would.
-      user.emailVerified = true;
+      // Google is authoritative for the address: that proves it as a mailed link would, and
+      // whatever a squatter set before the owner arrived goes.
+      claimed = await claimAddress(tx, deps.now(), user.id);
     } else {
       if (!id.hostedDomain || !tenant.googleDomains.includes(id.hostedDomain)) throw new AuthError('auth_google_account_not_allowed');
       user = tx.create(User, { tenant, email: id.email, passwordHash: null, createdAt: deps.now(), updatedAt: deps.now() });
       user.roles.set(tenant.defaultRoles.length ? await tx.find(Role, { tenant, name: { $in: tenant.defaultRoles } }, { populate: ['permissions'] }) : []);
     }
     link(tx, deps, tenant, user, id, 'google_linked_by_email');
-    return user;
+    return { user, claimed };
   });
+}
+
+/** Marks an unverified address verified, clearing its password and the rest (SPEC §15); false when it was verified already. */
+async function claimAddress(tx: EntityManager, now: Date, userId: string): Promise<boolean> {
+  const rows = (await tx.execute('update users set email_verified = true, password_hash = null, updated_at = ? where id = ? and not email_verified returning id', [now, userId])) as unknown[];
+  if (!rows.length) return false;
+  await dropUnprovenCredentials(tx, now, userId, 'google');
+  return true;
 }
 
 function link(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, tenant: Tenant, user: User, id: GoogleIdentity, how: string): ExternalIdentity {
@@ -91,13 +104,18 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
   if (!tenant || !admits(tenant, identity)) throw new AuthError('auth_google_account_not_allowed');
 
-  let user: User;
+  let resolved: { user: User; claimed: boolean };
   try {
-    user = await resolveUser(em, deps, tenant, identity);
+    resolved = await resolveUser(em, deps, tenant, identity);
   } catch (e) {
     if (!(e instanceof UniqueConstraintViolationException)) throw e;
     // Another first sign-in of the same account (or e-mail) won: its link decides.
-    user = await resolveUser(em.fork(), deps, tenant, identity);
+    resolved = await resolveUser(em.fork(), deps, tenant, identity);
+  }
+  const { user } = resolved;
+  if (resolved.claimed) {
+    deps.sessions.forgetUser(user.id);
+    deps.apiKeys.forgetUser(user.id);
   }
   const principal = await loadPrincipal(em, user.id);
   if (!principal) throw new AuthError('auth_google_account_not_allowed');

@@ -30,6 +30,7 @@ export type LimitName =
   | 'api_key_auth_address'
   | 'mail_address'
   | 'mail_account'
+  | 'mail_account_total'
   | 'invitations_inviter';
 
 export type LimitKey = readonly [LimitName, string];
@@ -129,6 +130,7 @@ function limitOf(config: Config['rateLimit'], name: LimitName): { points: number
   if (name === 'api_key_create_account') return window(config.apiKeyCreates);
   if (name === 'mail_address') return { points: config.mailsPerAddress, duration: 3600 };
   if (name === 'mail_account') return { points: config.mailsPerAccount, duration: 3600 };
+  if (name === 'mail_account_total') return { points: config.mailsPerAccountTotal, duration: 3600 };
   if (name === 'invitations_inviter') return { points: config.invitationsPerInviter, duration: 3600 };
   return window(config.addressFailures);
 }
@@ -144,6 +146,7 @@ const NAMES: LimitName[] = [
   'api_key_auth_address',
   'mail_address',
   'mail_account',
+  'mail_account_total',
   'invitations_inviter',
 ];
 
