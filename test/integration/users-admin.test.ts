@@ -105,21 +105,20 @@ describe('users', () => {
 describe('changes (users:manage)', () => {
   it('sets roles within the caller\'s own permissions, never escalating or removing their own users:manage; audited', async () => {
     const manny = await at('manny@acme.test');
-    const mem = await idOf('mem@acme.test');
-    const res = await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: mem, r: ['reader'] }, bearer(manny));
+    const rita = await idOf('rita@acme.test');
+    const res = await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: rita, r: ['reader'] }, bearer(manny));
     expect(res.body.data.setUserRoles.roles).toEqual(['reader']);
     // boss grants permissions manny does not hold.
-    expectGqlError(await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: mem, r: ['boss'] }, bearer(manny)), 'setUserRoles', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: rita, r: ['boss'] }, bearer(manny)), 'setUserRoles', 'auth_forbidden', 403);
     expectGqlError(
       await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: await idOf('manny@acme.test'), r: ['reader'] }, bearer(manny)),
       'setUserRoles',
       'auth_forbidden',
       403,
     );
-    expectGqlError(await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: mem, r: ['reader'] }, bearer(await at('rita@acme.test'))), 'setUserRoles', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: rita, r: ['reader'] }, bearer(await at('rita@acme.test'))), 'setUserRoles', 'auth_forbidden', 403);
     const [event] = await gw.sql("select details from audit_events where type = 'roles_changed' order by created_at desc limit 1");
-    expect(event.details).toMatchObject({ subject: mem, roles: ['reader'] });
-    await gw.gql('mutation($id: ID!, $r: [String!]!) { setUserRoles(userId: $id, roles: $r) { roles } }', { id: mem, r: ['member'] }, bearer(await at('boss@acme.test')));
+    expect(event.details).toMatchObject({ subject: rita, roles: ['reader'] });
   });
 
   it('disables (ending sessions) and enables a user, ends sessions, resets MFA; not oneself; not another tenant\'s user', async () => {
@@ -138,6 +137,54 @@ describe('changes (users:manage)', () => {
     expectGqlError(await gw.gql('mutation($id: ID!) { disableUser(userId: $id) { disabled } }', { id: await idOf('gina@globex.test') }, bearer(boss)), 'disableUser', 'auth_user_not_found', 404);
     const types = (await gw.sql("select type from audit_events where details->>'subject' = $1 order by created_at", [id])).map((r) => r.type);
     expect(types).toEqual(expect.arrayContaining(['user_disabled', 'user_enabled', 'sessions_revoked_by_admin', 'mfa_reset']));
+  });
+
+  it('nobody acts on a user whose permissions they do not all hold (SPEC §15): a manager cannot demote, strip, disable or sign out the boss', async () => {
+    const manny = await at('manny@acme.test');
+    const boss = await signIn(gw, { tenant: 'acme', email: 'boss@acme.test', password: PASSWORD });
+    const id = await idOf('boss@acme.test');
+    const calls: Array<[op: 'setUserRoles' | 'disableUser' | 'enableUser' | 'revokeUserSessions' | 'resetUserMfa', query: string, vars: Record<string, unknown>]> = [
+      ['setUserRoles', 'mutation($id: ID!) { setUserRoles(userId: $id, roles: []) { id } }', { id }],
+      ['setUserRoles', 'mutation($id: ID!) { setUserRoles(userId: $id, roles: ["manager"]) { id } }', { id }],
+      ['resetUserMfa', 'mutation($id: ID!) { resetUserMfa(userId: $id) { id } }', { id }],
+      ['revokeUserSessions', 'mutation($id: ID!) { revokeUserSessions(userId: $id) }', { id }],
+      ['disableUser', 'mutation($id: ID!) { disableUser(userId: $id) { id } }', { id }],
+      ['enableUser', 'mutation($id: ID!) { enableUser(userId: $id) { id } }', { id }],
+    ];
+    for (const [op, query, vars] of calls) expectGqlError(await gw.gql(query, vars, bearer(manny)), op, 'auth_forbidden', 403);
+    // The boss is untouched: same roles, still signed in.
+    expect((await gw.rest('GET', '/auth/me', undefined, bearer(boss.access_token))).body.roles).toEqual(['boss']);
+    expect((await gw.rest('POST', '/auth/refresh', { refresh_token: boss.refresh_token })).status).toBe(200);
+    // Covering is about the target's permissions, not its role name: a peer manager is fair game.
+    const peer = await idOf('manny@acme.test');
+    expect((await gw.gql('mutation($id: ID!) { revokeUserSessions(userId: $id) }', { id: peer }, bearer(await at('boss@acme.test')))).body.errors).toBeUndefined();
+  });
+
+  it('oneself is recognised by the row found, whatever the case of the id (SPEC §15)', async () => {
+    const boss = await at('boss@acme.test');
+    const own = (await idOf('boss@acme.test')).toUpperCase();
+    expectGqlError(await gw.gql('mutation($id: ID!) { disableUser(userId: $id) { disabled } }', { id: own }, bearer(boss)), 'disableUser', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["reader"]) { roles } }', { id: own }, bearer(boss)), 'setUserRoles', 'auth_forbidden', 403);
+    expect((await gw.rest('POST', '/auth/login', { tenant: 'acme', email: 'boss@acme.test', password: PASSWORD })).body.user.roles).toEqual(['boss']);
+    // Another user's id in upper case is that user.
+    const mem = (await idOf('mem@acme.test')).toUpperCase();
+    expect((await gw.gql('query($id: ID!) { user(id: $id) { email } }', { id: mem }, bearer(boss))).body.data.user.email).toBe('mem@acme.test');
+  });
+
+  it('invitations: revoking or re-issuing one needs the caller to cover its roles (SPEC §15)', async () => {
+    const boss = await at('boss@acme.test');
+    const manny = await at('manny@acme.test');
+    const email = `future-boss-${Date.now()}@acme.test`;
+    const invited = await gw.gql('mutation($i: InviteUserInput!) { inviteUser(input: $i) { id } }', { i: { email, roles: ['boss'] } }, bearer(boss));
+    expect(invited.body.errors).toBeUndefined();
+    const id = invited.body.data.inviteUser.id;
+    expectGqlError(await gw.gql('mutation($id: ID!) { revokeInvitation(id: $id) }', { id }, bearer(manny)), 'revokeInvitation', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation($i: InviteUserInput!) { inviteUser(input: $i) { id } }', { i: { email, roles: ['reader'] } }, bearer(manny)), 'inviteUser', 'auth_forbidden', 403);
+    const [row] = await gw.sql('select revoked_at from invitations where id = $1', [id]);
+    expect(row.revoked_at).toBeNull();
+    // One the manager covers, the manager may revoke.
+    const mine = (await gw.gql('mutation($i: InviteUserInput!) { inviteUser(input: $i) { id } }', { i: { email: `reader-${Date.now()}@acme.test`, roles: ['reader'] } }, bearer(boss))).body.data.inviteUser.id;
+    expect((await gw.gql('mutation($id: ID!) { revokeInvitation(id: $id) }', { id: mine.toUpperCase() }, bearer(manny))).body.data.revokeInvitation).toBe(true);
   });
 
   it('refuses an API key for changes, even one scoped users:manage; lets a users:read key look', async () => {

@@ -6,16 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { pgTextArray, transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { dropUnprovenCredentials } from '../accounts/claim.js';
 import { checkPassword } from '../accounts/policy.js';
 import { MAILED_TOKEN_FORMAT } from '../accounts/mailed-tokens.js';
 import { invitationMail, linkOf, type TenantMailInfo } from '../accounts/mails.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../limits/rate-limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
-import { currentPrincipal, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
+import { currentPermissions, currentPrincipal, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
 import { revokeSessions, startSession } from '../sessions/start.js';
 import { recordAudit } from '../shared/audit.js';
-import { EMAIL_SHAPE, isUuid, normaliseEmail } from '../shared/identifiers.js';
+import { canonicalId, EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
 import { coversRoles, grantableRoles, rolesByName, tenantOf } from './users.js';
@@ -101,7 +102,14 @@ export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Vi
     // One invitation at a time per tenant: the pending count cannot be raced past its cap
     // (no key update: rows referencing the tenant are not blocked).
     const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ? for no key update', [tenantId])) as TenantMailInfo[];
-    await tx.execute(`update invitations i set revoked_at = ? where i.tenant_id = ? and i.email = ? and ${STATUS_SQL.pending}`, [now, tenantId, email, now]);
+    // Re-issuing voids the address's pending invitations: only a caller who covers their roles may (SPEC §15).
+    const replaced = (await tx.execute(`update invitations i set revoked_at = ? where i.tenant_id = ? and i.email = ? and ${STATUS_SQL.pending} returning i.roles`, [
+      now,
+      tenantId,
+      email,
+      now,
+    ])) as Array<{ roles: string[] }>;
+    if (replaced.length) await requireCoversRoles(tx, viewer, tenantId, replaced.flatMap((r) => r.roles));
     const [pending] = (await tx.execute(`select count(*)::int as n, min(i.expires_at) as first_expiry from invitations i where i.tenant_id = ? and ${STATUS_SQL.pending}`, [
       tenantId,
       now,
@@ -145,25 +153,35 @@ export async function listInvitations(
   return toPage(rows, first, (r) => toInfo(r, now));
 }
 
-/** Revoke a pending invitation of the caller's tenant; anything else is auth_invitation_invalid. */
+/** auth_forbidden unless the caller holds every permission of the roles named (as the roles are now). */
+async function requireCoversRoles(em: EntityManager, viewer: Viewer, tenantId: string, names: string[]): Promise<void> {
+  if (!coversRoles(await currentPermissions(em, viewer), await rolesByName(em, tenantId, names))) throw new AuthError('auth_forbidden');
+}
+
+/**
+ * Revoke a pending invitation of the caller's tenant whose roles the caller covers (SPEC §15:
+ * auth_forbidden otherwise); anything else is auth_invitation_invalid.
+ */
 export async function revokeInvitation(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, viewer: Viewer, id: string, client: Client): Promise<void> {
   await requirePermission(em, viewer, 'users:manage');
   const tenantId = await tenantOf(em, viewer);
-  if (!isUuid(id)) throw new AuthError('auth_invitation_invalid');
+  const invitationId = canonicalId(id);
+  if (!invitationId) throw new AuthError('auth_invitation_invalid');
   const now = deps.now();
   await transactional(em, async (tx) => {
-    const [row] = (await tx.execute(`update invitations i set revoked_at = ? where i.id = ? and i.tenant_id = ? and ${STATUS_SQL.pending} returning i.email`, [
+    const [row] = (await tx.execute(`update invitations i set revoked_at = ? where i.id = ? and i.tenant_id = ? and ${STATUS_SQL.pending} returning i.email, i.roles`, [
       now,
-      id,
+      invitationId,
       tenantId,
       now,
-    ])) as Array<{ email: string }>;
+    ])) as Array<{ email: string; roles: string[] }>;
     if (!row) throw new AuthError('auth_invitation_invalid');
-    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'invitation_revoked', details: { invitation: id, email: row.email }, client });
+    await requireCoversRoles(tx, viewer, tenantId, row.roles);
+    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'invitation_revoked', details: { invitation: invitationId, email: row.email }, client });
   });
 }
 
-type AcceptDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'tokens' | 'now' | 'sessions' | 'breaches'>;
+type AcceptDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'tokens' | 'now' | 'sessions' | 'apiKeys' | 'breaches'>;
 
 /** How the acceptor is known: a new password, or the signed-in session of the invited address. */
 export type Acceptor = { password: string } | { signedIn: () => Promise<Viewer> };
@@ -218,25 +236,26 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
     const now = deps.now();
     // Consumed first: concurrent acceptances wait here, and all but the first find it used.
     const invitation = await consume(tx, deps, tokenHash);
-    // A verified account of the address accepts signed in; an unverified one is taken over.
+    // A verified account of the address accepts signed in; an unverified one is taken over,
+    // clean (SPEC §15): the invitation proved the mailbox, so whatever else was set goes.
     const [user] = (await tx.execute(
       `insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at) values (?, ?, ?, ?, false, true, ?, ?)
        on conflict (tenant_id, email) do update set password_hash = excluded.password_hash, email_verified = true, updated_at = excluded.updated_at
-       where not users.email_verified and not users.disabled returning id`,
+       where not users.email_verified and not users.disabled returning id, xmax <> 0 as existed`,
       [randomUUID(), invitation.tenant_id, invitation.email, passwordHash, now, now],
-    )) as Array<{ id: string }>;
+    )) as Array<{ id: string; existed: boolean }>;
     if (!user) {
       // A disabled account stays out, whoever holds the link; a verified one signs in first.
       const [existing] = (await tx.execute('select disabled from users where tenant_id = ? and email = ?', [invitation.tenant_id, invitation.email])) as Array<{ disabled: boolean }>;
       throw new AuthError(existing?.disabled ? 'auth_invitation_invalid' : 'auth_unauthenticated');
     }
-    await tx.execute("delete from email_tokens where user_id = ? and kind = 'verify_email'", [user.id]);
-    await revokeSessions(tx, { user: user.id }, 'invitation_accepted', now);
+    if (user.existed) await dropUnprovenCredentials(tx, now, user.id, 'invitation');
     await grant(tx, deps, invitation, user.id, client, true);
     const principal = (await loadPrincipal(tx, user.id))!;
     return { userId: user.id, payload: await startSession(tx, deps, principal, { method: 'password', amr: ['pwd'], client }) };
   });
   deps.sessions.forgetUser(userId);
+  deps.apiKeys.forgetUser(userId);
   return payload;
 }
 

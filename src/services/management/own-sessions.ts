@@ -7,7 +7,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
-import { isUuid } from '../shared/identifiers.js';
+import { canonicalId } from '../shared/identifiers.js';
 
 export interface SessionInfo {
   id: string;
@@ -45,10 +45,11 @@ export async function listOwnSessions(em: EntityManager, deps: Pick<ServiceDeps,
 export async function revokeOwnSession(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'sessions' | 'now'>, viewer: Viewer, id: string): Promise<void> {
   const now = deps.now();
   const idleSince = new Date(now.getTime() - deps.config.sessionIdleTimeout * 1000);
-  const ended = isUuid(id)
-    ? ((await em.execute(`update sessions set revoked_at = ?, revoked_reason = 'revoked_by_user' where id = ? and ${LIVE} returning tenant_id`, [now, id, viewer.id, now, idleSince])) as Array<{ tenant_id: string }>)
+  const sessionId = canonicalId(id);
+  const ended = sessionId
+    ? ((await em.execute(`update sessions set revoked_at = ?, revoked_reason = 'revoked_by_user' where id = ? and ${LIVE} returning tenant_id`, [now, sessionId, viewer.id, now, idleSince])) as Array<{ tenant_id: string }>)
     : [];
   if (ended.length === 0) throw new AuthError('auth_session_not_found');
-  deps.sessions.forgetSession(id);
-  await recordAudit(em, now, { tenantId: ended[0].tenant_id, userId: viewer.id, sessionId: id, type: 'session_revoked', details: { by: 'user' } });
+  deps.sessions.forgetSession(sessionId!);
+  await recordAudit(em, now, { tenantId: ended[0].tenant_id, userId: viewer.id, sessionId, type: 'session_revoked', details: { by: 'user' } });
 }

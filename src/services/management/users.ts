@@ -9,7 +9,7 @@ import type { ServiceDeps } from '../deps.js';
 import { currentPermissions, currentPrincipal, type Viewer } from '../sessions/principal.js';
 import { pageWindow, requirePermission, toPage, type Page } from './pages.js';
 import { recordAudit } from '../shared/audit.js';
-import { isUuid } from '../shared/identifiers.js';
+import { canonicalId } from '../shared/identifiers.js';
 
 export interface UserInfo {
   id: string;
@@ -92,12 +92,35 @@ export async function listUsers(em: EntityManager, viewer: Viewer, args: { first
   return toPage(rows, first, (r) => toInfo(r, roles));
 }
 
-/** A user of the caller's tenant (another tenant's id is not found). */
+/** A user of the caller's tenant (another tenant's id is not found); `row.id` is its canonical id. */
 async function target(em: EntityManager, viewer: Viewer, id: string): Promise<{ row: UserRow; tenantId: string }> {
   const tenantId = await tenantOf(em, viewer);
-  const [row] = isUuid(id) ? ((await em.execute(`select ${USER_COLUMNS} from users u where u.id = ? and u.tenant_id = ?`, [id, tenantId])) as UserRow[]) : [];
+  const userId = canonicalId(id);
+  const [row] = userId ? ((await em.execute(`select ${USER_COLUMNS} from users u where u.id = ? and u.tenant_id = ?`, [userId, tenantId])) as UserRow[]) : [];
   if (!row) throw new AuthError('auth_user_not_found');
   return { row, tenantId };
+}
+
+/** The union of the permissions of a user's roles, as held now. */
+async function permissionsOf(em: EntityManager, userId: string): Promise<string[]> {
+  const rows = (await em.execute(
+    'select distinct p.name from user_roles ur join role_permissions rp on rp.role_id = ur.role_id join permissions p on p.id = rp.permission_id where ur.user_id = ?',
+    [userId],
+  )) as Array<{ name: string }>;
+  return rows.map((r) => r.name);
+}
+
+/**
+ * A user the caller may act on (SPEC §15): the caller's permissions (from the database) must
+ * include every permission the target holds now, or auth_forbidden: a helpdesk cannot demote,
+ * disable, strip or sign out an owner. Oneself is always covered, and is recognised by the row
+ * found, whatever case or form the id was sent in.
+ */
+async function coveredTarget(em: EntityManager, viewer: Viewer, id: string): Promise<{ row: UserRow; tenantId: string; self: boolean }> {
+  const found = await target(em, viewer, id);
+  const held = new Set(await currentPermissions(em, viewer));
+  if (!(await permissionsOf(em, found.row.id)).every((p) => held.has(p))) throw new AuthError('auth_forbidden');
+  return { ...found, self: found.row.id === viewer.id };
 }
 
 export async function getUser(em: EntityManager, viewer: Viewer, id: string): Promise<UserInfo> {
@@ -142,56 +165,58 @@ export async function grantableRoles(em: EntityManager, viewer: Viewer, tenantId
 }
 
 /**
- * Replace a user's roles. Nobody grants more than they hold (the roles' permissions must all be
- * the caller's), and nobody removes their own users:manage.
+ * Replace a user's roles. The caller must cover the user's current permissions and every
+ * permission granted (nobody grants more than they hold), and nobody removes their own
+ * users:manage.
  */
 export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, roleNames: string[]): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  const { row, tenantId } = await target(em, viewer, id);
+  const { row, tenantId, self } = await coveredTarget(em, viewer, id);
   const roles = await grantableRoles(em, viewer, tenantId, roleNames);
-  if (id === viewer.id && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
+  if (self && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
   await transactional(em, async (tx) => {
-    await tx.execute('delete from user_roles where user_id = ?', [id]);
-    for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [id, r.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'roles_changed', details: { subject: id, roles: roles.map((r) => r.name).sort() } });
+    await tx.execute('delete from user_roles where user_id = ?', [row.id]);
+    for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [row.id, r.id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'roles_changed', details: { subject: row.id, roles: roles.map((r) => r.name).sort() } });
   });
-  deps.sessions.forgetUser(id);
+  deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
 }
 
-/** Disable (ending every session) or enable a user; nobody disables themself. */
+/** Disable (ending every session) or enable a user the caller covers; nobody disables themself. */
 export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, disabled: boolean): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  if (disabled && id === viewer.id) throw new AuthError('auth_forbidden');
-  const { tenantId } = await target(em, viewer, id);
+  const { row, tenantId, self } = await coveredTarget(em, viewer, id);
+  if (disabled && self) throw new AuthError('auth_forbidden');
   await transactional(em, async (tx) => {
-    await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), id]);
-    if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: id } });
+    await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), row.id]);
+    if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), row.id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: row.id } });
   });
-  deps.sessions.forgetUser(id);
-  return getUser(em, viewer, id);
+  deps.sessions.forgetUser(row.id);
+  return getUser(em, viewer, row.id);
 }
 
+/** End every session of a user the caller covers; answers how many. */
 export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<number> {
   await requirePermission(em, viewer, 'users:manage');
-  const { tenantId } = await target(em, viewer, id);
+  const { row, tenantId } = await coveredTarget(em, viewer, id);
   return transactional(em, async (tx) => {
-    const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), id])) as unknown[];
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'sessions_revoked_by_admin', details: { subject: id, sessions: ended.length } });
-    deps.sessions.forgetUser(id);
+    const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), row.id])) as unknown[];
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'sessions_revoked_by_admin', details: { subject: row.id, sessions: ended.length } });
+    deps.sessions.forgetUser(row.id);
     return ended.length;
   });
 }
 
-/** Clear a user's second factor and recovery codes (they lost their device). */
+/** Clear the second factor and recovery codes of a user the caller covers (they lost their device). */
 export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  const { tenantId } = await target(em, viewer, id);
+  const { row, tenantId } = await coveredTarget(em, viewer, id);
   await transactional(em, async (tx) => {
-    await tx.execute('delete from mfa_factors where user_id = ?', [id]);
-    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: id, type: 'mfa_reset', details: { subject: id } });
+    await tx.execute('delete from mfa_factors where user_id = ?', [row.id]);
+    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [row.id]);
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id } });
   });
-  return getUser(em, viewer, id);
+  return getUser(em, viewer, row.id);
 }

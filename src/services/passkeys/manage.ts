@@ -4,7 +4,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
-import { isUuid } from '../shared/identifiers.js';
+import { canonicalId } from '../shared/identifiers.js';
 import { credentialsOf } from './ceremony.js';
 
 export interface PasskeyInfo {
@@ -33,10 +33,11 @@ export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<P
 }
 
 export async function deletePasskey(em: EntityManager, viewer: Viewer, id: string, now = new Date()): Promise<void> {
-  const gone = isUuid(id)
-    ? ((await em.execute('delete from webauthn_credentials where id = ? and user_id = ? returning tenant_id, name', [id, viewer.id])) as Array<{ tenant_id: string; name: string }>)
+  const passkeyId = canonicalId(id);
+  const gone = passkeyId
+    ? ((await em.execute('delete from webauthn_credentials where id = ? and user_id = ? returning tenant_id, name', [passkeyId, viewer.id])) as Array<{ tenant_id: string; name: string }>)
     : [];
   if (gone.length === 0) throw new AuthError('auth_webauthn_credential_not_found');
-  await recordAudit(em, now, { tenantId: gone[0].tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'passkey_removed', details: { passkeyId: id, name: gone[0].name } });
+  await recordAudit(em, now, { tenantId: gone[0].tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'passkey_removed', details: { passkeyId, name: gone[0].name } });
 }
 
