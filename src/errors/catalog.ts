@@ -422,6 +422,8 @@ export const operations = {
     'auth_webauthn_challenge_invalid',
     'auth_webauthn_verification_failed',
     'auth_login_account_disabled',
+    // A passkey without user verification of a user with a second factor (SPEC §15).
+    'auth_mfa_required',
     'auth_rate_limited',
   ]),
   loginWithGoogle: google('loginWithGoogle', '/auth/login/google', 'none', [
@@ -447,7 +449,9 @@ export const operations = {
     'auth_rate_limited',
   ]),
   apiKeys: keys('apiKeys', 'GET', '/auth/api-keys', 'any', 'auth_internal_error', []),
-  revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found']),
+  // A key revokes only itself unless it carries api_keys:manage (auth_forbidden).
+  revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found', 'auth_forbidden']),
+  revokeApiKeys: keys('revokeApiKeys', 'POST', '/auth/api-keys/revoke', 'session', 'auth_internal_error', ['auth_api_key_not_found']),
   me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
   sessions: op('sessions', 'GET', '/auth/sessions', 'session', 'auth_session_db_error', 'auth_internal_error', []),
   revokeSession: op('revokeSession', 'DELETE', '/auth/sessions/:id', 'session', 'auth_session_db_error', 'auth_internal_error', ['auth_session_not_found']),

@@ -1,4 +1,6 @@
 // REST bodies are snake_case (the FastAPI backend's shape); GraphQL has the camelCase twins.
+import type { ApiKeyInfo } from '../services/keys/manage.js';
+import type { RecoveryCodeSet } from '../services/mfa/factors.js';
 import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
 
 export function userBody(v: Viewer) {
@@ -14,4 +16,21 @@ export function tokenBody(p: AuthPayload) {
     refresh_expires_in: p.refreshExpiresIn,
     user: userBody(p.user),
   };
+}
+
+export function apiKeyBody(k: ApiKeyInfo) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    created_at: k.createdAt,
+    expires_at: k.expiresAt,
+    last_used_at: k.lastUsedAt,
+    revoked_at: k.revokedAt,
+  };
+}
+
+export function recoveryCodesBody(set: RecoveryCodeSet) {
+  return { recovery_codes: set.recoveryCodes, api_keys_before_factor: set.apiKeysBeforeFactor.map(apiKeyBody) };
 }

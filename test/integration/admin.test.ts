@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../src/cli/admin.js';
 import { AdminError } from '../../src/services/admin/records.js';
@@ -112,6 +113,21 @@ describe('commands', () => {
     expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: before.body.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
     expectRestError(await login('initech', 'milton@initech.test', 'red stapler 42'), 'login', 'auth_login_invalid_credentials', 401);
     expect((await login('initech', 'milton@initech.test', 'a new stapler 43')).status).toBe(200);
+  });
+
+  it('a new password voids pending second steps, revokes keys, and is never the current one (SPEC §15)', async () => {
+    const at = (await login('initech', 'milton@initech.test', 'a new stapler 43')).body.access_token;
+    const auth = { authorization: `Bearer ${at}` };
+    const { secret } = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, auth)).body;
+    const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
+    expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code: totp.generate() }, auth)).status).toBe(200);
+    const first = await login('initech', 'milton@initech.test', 'a new stapler 43');
+    expect(first.body.detail.code).toBe('auth_mfa_required');
+    await expect(admin(['user', 'password', 'milton@initech.test', '--tenant', 'initech', '--password-stdin'], 'a new stapler 43\n')).rejects.toThrow(/is the current one/);
+    expect((await admin(['user', 'password', 'milton@initech.test', '--tenant', 'initech', '--password-stdin'], 'a third stapler 44\n')).code).toBe(0);
+    // The step after the old password is dead; the code would have been right.
+    expectRestError(await gw.rest('POST', '/auth/mfa/verify', { mfa_token: first.body.detail.mfa_token, code: totp.generate({ timestamp: Date.now() + 30_000 }) }), 'verifyMfa', 'auth_mfa_token_invalid', 401);
+    await expect(admin(['user', 'password', 'milton@initech.test', '--tenant', 'initech', '--password-stdin'], 'lone \ud800 surrogate\n')).rejects.toThrow(/surrogate/);
   });
 
   it('refuses duplicates and unknown tenants, and prints usage for unknown commands', async () => {

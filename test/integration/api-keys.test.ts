@@ -220,6 +220,23 @@ describe('list and revoke', () => {
   });
 });
 
+describe('a key revokes only itself (SPEC §15)', () => {
+  it('without api_keys:manage a key cannot end its owner\'s other keys, through both doors; it can end itself; with the scope it manages the tenant\'s', async () => {
+    const at = await ada();
+    const [a, b] = [await create(at, { name: 'a' }), await create(at, { name: 'b' })];
+    expectRestError(await gw.rest('DELETE', `/auth/api-key/${b.id}`, undefined, { 'x-api-key': a.api_key }), 'revokeApiKey', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: b.id }, { 'x-api-key': a.api_key }), 'revokeApiKey', 'auth_forbidden', 403);
+    expect((await me(gw, { 'x-api-key': b.api_key })).status).toBe(200);
+    // Itself, in any case of its id.
+    expect((await gw.rest('DELETE', `/auth/api-key/${a.id.toUpperCase()}`, undefined, { 'x-api-key': a.api_key })).status).toBe(204);
+    expectRestError(await me(gw, { 'x-api-key': a.api_key }), 'me', 'auth_api_key_invalid', 401);
+    // A key that carries api_keys:manage revokes the tenant's keys, as its creator could.
+    const manager = await create(await kim(), { name: 'manager', scopes: ['api_keys:manage'] });
+    expect((await gw.gql('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: b.id }, { 'x-api-key': manager.api_key })).body.data.revokeApiKey).toBe(true);
+    expectRestError(await me(gw, { 'x-api-key': b.api_key }), 'me', 'auth_api_key_invalid', 401);
+  });
+});
+
 describe('faults', () => {
   it('a database cut: checking a key answers auth_api_key_db_error, creating one too; then recovery', async () => {
     const at = await ada();

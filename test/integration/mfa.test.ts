@@ -2,7 +2,8 @@
 import { decodeJwt } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SoftAuthenticator } from '../helpers/authenticator.js';
+import pg from 'pg';
+import { SoftAuthenticator, UP, UV } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { bearer, expectGqlError, expectRestError, registerPasskey, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
 
@@ -359,4 +360,175 @@ describe('the tenant policy mfa_required_roles', () => {
     expect(full.body.user.mfa_required).toBe(false);
     expect((await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(full.body.access_token))).status).toBe(201);
   });
+});
+
+describe('mfa_required_roles holds at every permission check (SPEC §15)', () => {
+  it('a role made MFA-required after sign-in restricts the live session at once: no management, no roles, me says so; keys of a user without a factor get nothing', async () => {
+    const email = `late${Date.now()}@late.test`;
+    const tenant = (required: string[]) => ({
+      slug: 'late',
+      name: 'Late Co',
+      mfa_required_roles: required,
+      roles: [{ name: 'owner', permissions: ['api_keys:create', 'users:read'] }],
+      users: [{ email, password: PASSWORD, roles: ['owner'] }],
+    });
+    await gw.seed({ tenants: [tenant([])] });
+    const s = await signIn(gw, { tenant: 'late', email, password: PASSWORD });
+    expect(s.user.roles).toEqual(['owner']);
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'before the policy' }, bearer(s.access_token))).body.api_key;
+    const USERS = '{ users(first: 1) { edges { node { id } } } }';
+    expect((await gw.gql(USERS, undefined, bearer(s.access_token))).body.errors).toBeUndefined();
+
+    await gw.seed({ tenants: [tenant(['owner'])] });
+    // The token still claims everything; the database decides.
+    expect(decodeJwt(s.access_token).permissions).toEqual(['api_keys:create', 'users:read']);
+    expect((await gw.rest('GET', '/auth/me', undefined, bearer(s.access_token))).body).toMatchObject({ roles: [], permissions: ['mfa:enroll'], mfa_required: true });
+    expect((await gw.gql('{ me { roles permissions mfaRequired } }', undefined, bearer(s.access_token))).body.data.me).toEqual({ roles: [], permissions: ['mfa:enroll'], mfaRequired: true });
+    expectGqlError(await gw.gql(USERS, undefined, bearer(s.access_token)), 'users', 'auth_forbidden', 403);
+    expectRestError(await gw.rest('POST', '/auth/api-key', { name: 'k' }, bearer(s.access_token)), 'createApiKey', 'auth_forbidden', 403);
+    // Its refreshed tokens carry no role a downstream service could authorise by.
+    const refreshed = decodeJwt((await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token })).body.access_token);
+    expect(refreshed).toMatchObject({ roles: [], permissions: ['mfa:enroll'], mfa_required: true, acr: 'aal1' });
+    // A key minted with one factor cannot take the second step: it gets nothing until a factor is active.
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).body.permissions).toEqual([]);
+    expectGqlError(await gw.gql(USERS, undefined, { 'x-api-key': key }), 'users', 'auth_forbidden', 403);
+  });
+});
+
+describe('a refused second step consumes nothing (SPEC §15)', () => {
+  for (const kind of ['code', 'recoveryCode'] as const) {
+    it(`a disabled user's ${kind === 'code' ? 'TOTP step' : 'recovery code'} is still unused once they are enabled again`, async () => {
+      const user = await enrolled();
+      nextStep();
+      const input = (mfaToken: string) => (kind === 'code' ? { mfaToken, code: codeFor(user.secret) } : { mfaToken, recoveryCode: user.codes[0] });
+      const { mfaToken } = await firstStep('rest', user.email);
+      await gw.sql('update users set disabled = true where email = $1', [user.email]);
+      expectRestError(await verify('rest', input(mfaToken)), 'verifyMfa', 'auth_login_account_disabled', 403);
+      await gw.sql('update users set disabled = false where email = $1', [user.email]);
+      const again = await verify('rest', input((await firstStep('rest', user.email)).mfaToken));
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+    });
+  }
+
+  for (const door of DOORS) {
+    it(`a database fault while the session starts leaves the TOTP step unused (${door})`, async () => {
+      const user = await enrolled();
+      nextStep();
+      const { mfaToken } = await firstStep(door, user.email);
+      // The user's row held by another transaction past the statement timeout: the session
+      // statement (which reads the row FOR SHARE) fails with the database's timeout.
+      const holder = new pg.Client({ connectionString: gw.databaseUrl });
+      await holder.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select 1 from users where email = $1 for update', [user.email]);
+        const res = await verify(door, { mfaToken, code: codeFor(user.secret) });
+        if (door === 'rest') expectRestError(res, 'verifyMfa', 'auth_mfa_db_error', 503);
+        else expectGqlError(res, 'verifyMfa', 'auth_mfa_db_error', 503);
+      } finally {
+        await holder.query('rollback');
+        await holder.end();
+      }
+      const again = await verify(door, { mfaToken: (await firstStep(door, user.email)).mfaToken, code: codeFor(user.secret) });
+      expect(tokensOf(again, door), JSON.stringify(again.body)).toBeTruthy();
+    });
+  }
+});
+
+describe('pending second steps are bounded (SPEC §15)', () => {
+  it('at most 10 unexpired mfa tokens per user: the 11th voids the oldest', async () => {
+    const user = await enrolled();
+    const tokens: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      clock += 1;
+      tokens.push((await firstStep('rest', user.email)).mfaToken);
+    }
+    const [{ n: pending }] = await gw.sql('select count(*)::int as n from mfa_challenges c join users u on u.id = c.user_id where u.email = $1', [user.email]);
+    expect(pending).toBe(10);
+    nextStep();
+    expectVerifyCode(await verify('rest', { mfaToken: tokens[0], code: codeFor(user.secret) }), 'rest', 'auth_mfa_token_invalid');
+    expect((await verify('rest', { mfaToken: tokens[10], code: codeFor(user.secret) })).status).toBe(200);
+  });
+});
+
+describe('API keys made before the factor (SPEC §15)', () => {
+  for (const door of DOORS) {
+    it(`activation lists them and mails the owner; revokeApiKeys ends them in one call, all or none (${door})`, async () => {
+      const user = await newUser();
+      const made = await Promise.all(['ci', 'laptop'].map(async (name) => (await gw.rest('POST', '/auth/api-key', { name }, bearer(user.at))).body));
+      const { secret } = await enroll(door, user.at);
+      const res =
+        door === 'rest'
+          ? await gw.rest('POST', '/auth/mfa/totp/activate', { code: codeFor(secret) }, bearer(user.at))
+          : await gw.gql('mutation($c: String!) { mfaTotpActivate(code: $c) { recoveryCodes apiKeysBeforeFactor { id name prefix } } }', { c: codeFor(secret) }, bearer(user.at));
+      const listed = door === 'rest' ? res.body.api_keys_before_factor : res.body.data.mfaTotpActivate.apiKeysBeforeFactor;
+      expect(listed.map((k: { id: string }) => k.id).sort()).toEqual(made.map((k) => k.id).sort());
+      expect(listed.map((k: { prefix: string }) => k.prefix).sort()).toEqual(made.map((k) => k.prefix).sort());
+      const [mailRow] = await gw.sql("select count(*)::int as n from mail_outbox where kind = 'mfa_enrolled' and created_at > now() - interval '1 minute'");
+      expect(mailRow.n).toBeGreaterThan(0);
+
+      nextStep();
+      const aal2 = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(secret) }), 'rest');
+      const revoke = (ids: string[]) =>
+        door === 'rest' ? gw.rest('POST', '/auth/api-keys/revoke', { ids }, bearer(aal2)) : gw.gql('mutation($ids: [ID!]!) { revokeApiKeys(ids: $ids) }', { ids }, bearer(aal2));
+      // Someone else's key in the list: nothing is revoked.
+      const other = await newUser();
+      const theirs = (await gw.rest('POST', '/auth/api-key', { name: 'theirs' }, bearer(other.at))).body;
+      const refused = await revoke([made[0].id, theirs.id]);
+      if (door === 'rest') expectRestError(refused, 'revokeApiKeys', 'auth_api_key_not_found', 404);
+      else expectGqlError(refused, 'revokeApiKeys', 'auth_api_key_not_found', 404);
+      expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': made[0].api_key })).status).toBe(200);
+      const done = await revoke(made.map((k) => k.id.toUpperCase()));
+      expect(door === 'rest' ? done.body : done.body.data.revokeApiKeys).toEqual(door === 'rest' ? { revoked: 2 } : 2);
+      for (const k of made) expectRestError(await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': k.api_key }), 'me', 'auth_api_key_invalid', 401);
+      expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': theirs.api_key })).status).toBe(200);
+      const listedNow = await gw.rest('POST', '/auth/mfa/recovery-codes', {}, bearer(aal2));
+      expect(listedNow.body.api_keys_before_factor).toEqual([]);
+    });
+  }
+});
+
+describe('a passkey without user verification is one factor (SPEC §15)', () => {
+  for (const door of DOORS) {
+    it(`a user with TOTP takes the second step after it; with user verification they do not (${door})`, async () => {
+      const lenient = await startTestGateway({
+        databaseUrl: gw.databaseUrl,
+        deps: { now: () => new Date(clock) },
+        env: { SECRET_KEY: gw.config.secretKey, WEBAUTHN_USER_VERIFICATION: 'preferred' },
+      });
+      try {
+        const user = await enrolled();
+        nextStep();
+        // Signed in with both factors on this gateway (each gateway signs with its own key).
+        const first = await lenient.rest('POST', '/auth/login', { tenant: 'acme', email: user.email, password: PASSWORD });
+        const at = (await lenient.rest('POST', '/auth/mfa/verify', { mfa_token: first.body.detail.mfa_token, code: codeFor(user.secret) })).body.access_token;
+        const auth = new SoftAuthenticator();
+        await registerPasskey(lenient, auth, at);
+        const login = async (flags: number) => {
+          const options = (await lenient.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme', email: user.email })).body;
+          const response = auth.get(options, { flags });
+          return door === 'rest'
+            ? lenient.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response })
+            : lenient.gql('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', { i: { tenant: 'acme', response } });
+        };
+        const res = await login(UP);
+        let mfaToken: string;
+        if (door === 'rest') {
+          expectRestErrorMfa(res);
+          mfaToken = res.body.detail.mfa_token;
+        } else {
+          expectGqlError(res, 'webauthnLoginVerify', 'auth_mfa_required', 401);
+          mfaToken = res.body.errors[0].extensions.mfaToken;
+        }
+        nextStep();
+        const second = await lenient.rest('POST', '/auth/mfa/verify', { mfa_token: mfaToken, code: codeFor(user.secret) });
+        expect(decodeJwt(second.body.access_token)).toMatchObject({ amr: ['hwk', 'otp', 'mfa'], acr: 'aal2', auth_method: 'webauthn' });
+        const verified = await login(UP | UV);
+        const token = door === 'rest' ? verified.body.access_token : verified.body.data.webauthnLoginVerify.accessToken;
+        expect(decodeJwt(token).acr).toBe('aal2');
+      } finally {
+        await lenient.close();
+      }
+    });
+  }
 });

@@ -53,6 +53,20 @@ describe('text fields: one definition, the same answer through both doors', () =
     ['a tenant over its length', 'login', login({ tenant: 'a'.repeat(65) }), loginGql({ tenant: 'a'.repeat(65) })],
     ['a unit separator in the tenant', 'login', login({ tenant: 'ac\u001fme' }), loginGql({ tenant: 'ac\u001fme' })],
     ['a DEL in the password', 'login', login({ password: 'correct\u007fhorse' }), loginGql({ password: 'correct\u007fhorse' })],
+    // SPEC §15: a lone surrogate is stored as U+FFFD, so two different passwords would hash alike.
+    ['an unpaired UTF-16 surrogate in the password', 'login', login({ password: 'correct\ud800horse' }), loginGql({ password: 'correct\ud800horse' })],
+    [
+      'an unpaired UTF-16 surrogate in a sign-up password',
+      'signUp',
+      () => gw.rest('POST', '/auth/signup', { tenant: 'acme', email: 'new@acme.test', password: 'a decent \udfffpassphrase' }),
+      () => gw.gql('mutation($i: SignUpInput!) { signUp(input: $i) }', { i: { tenant: 'acme', email: 'new@acme.test', password: 'a decent \udfffpassphrase' } }),
+    ],
+    [
+      'an unpaired UTF-16 surrogate in a new password',
+      'changePassword',
+      (at) => gw.rest('POST', '/auth/password/change', { current_password: ada.password, new_password: 'new \ud83d passphrase' }, bearer(at)),
+      (at) => gw.gql('mutation($i: ChangePasswordInput!) { changePassword(input: $i) }', { i: { currentPassword: ada.password, newPassword: 'new \ud83d passphrase' } }, bearer(at)),
+    ],
     ['a password over MAX_PASSWORD_LENGTH', 'login', login({ password: 'p'.repeat(MAX_PASSWORD + 1) }), loginGql({ password: 'p'.repeat(MAX_PASSWORD + 1) })],
     [
       'a newline in a refresh token',
@@ -110,6 +124,10 @@ describe('text fields: one definition, the same answer through both doors', () =
       expectGqlError(await gql(at), op, 'auth_request_invalid', 422);
     });
   }
+
+  it('a well-formed pair (an emoji) in a password is a character like any other', async () => {
+    expectRestError(await gw.rest('POST', '/auth/login', { ...ada, password: 'correct \ud83d\ude00 horse' }), 'login', 'auth_login_invalid_credentials', 401);
+  });
 
   it('nothing of the above was counted as a database failure', async () => {
     const metrics = (await gw.rest('GET', '/metrics')).body as string;

@@ -233,6 +233,17 @@ const routes: Route[] = [
     },
   },
   {
+    op: 'revokeApiKeys',
+    caller: 'access_token',
+    prepare: async (d) => {
+      const { access_token } = await session();
+      const id = (await gw.rest('POST', '/auth/api-key', { name: 'to-revoke' }, bearer(access_token))).body.id;
+      return d === 'rest'
+        ? () => gw.rest('POST', '/auth/api-keys/revoke', { ids: [id] }, bearer(access_token))
+        : gqlCall('mutation($ids: [ID!]!) { revokeApiKeys(ids: $ids) }', { ids: [id] }, bearer(access_token));
+    },
+  },
+  {
     op: 'signUp',
     prepare: async (d) => {
       const email = `new-${d}-${randomUUID()}@acme.test`;

@@ -98,6 +98,10 @@ describe('1. credential kinds: an API key never authenticates what changes how t
       () => gw.gql('mutation { linkGoogle(input: {idToken: "x.y.z"}) { id } }', undefined, h),
     ],
     createApiKey: (h) => [() => gw.rest('POST', '/auth/api-key', { name: 'bred' }, h), () => gw.gql('mutation { createApiKey(input: {name: "bred"}) { id } }', undefined, h)],
+    revokeApiKeys: (h) => [
+      () => gw.rest('POST', '/auth/api-keys/revoke', { ids: ['0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11'] }, h),
+      () => gw.gql('mutation { revokeApiKeys(ids: ["0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11"]) }', undefined, h),
+    ],
     mfaTotpEnroll: (h) => [() => gw.rest('POST', '/auth/mfa/totp/enroll', {}, h), () => gw.gql('mutation { mfaTotpEnroll { secret } }', undefined, h)],
     mfaTotpActivate: (h) => [
       () => gw.rest('POST', '/auth/mfa/totp/activate', { code: '123456' }, h),

@@ -1,6 +1,6 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../services/keys/manage.js';
+import { createApiKey, listApiKeys, revokeApiKey, revokeApiKeys } from '../../services/keys/manage.js';
 import { textArg } from '../text-field.js';
 import { CreateApiKeyInput } from '../types/api-key.input.js';
 import { ApiKeyInfo, CreatedApiKey } from '../types/api-key.type.js';
@@ -24,5 +24,11 @@ export class ApiKeyResolver {
   async revokeApiKey(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
     await revokeApiKey(ctx.em, ctx.deps, await ctx.viewer(), id);
     return true;
+  }
+
+  @Authorized()
+  @Mutation(() => Int, { description: 'Revoke several of the caller\'s own API keys at once, all or none (a signed-in session); answers how many were live.' })
+  async revokeApiKeys(@Arg('ids', () => [ID], textArg('id')) ids: string[], @Ctx() ctx: RequestContext) {
+    return revokeApiKeys(ctx.em, ctx.deps, await ctx.viewer(), ids);
   }
 }

@@ -18,7 +18,7 @@ export class MfaResolver {
   @Authorized()
   @Mutation(() => RecoveryCodes, { description: 'Activate the pending TOTP factor with its first code; answers the recovery codes.' })
   async mfaTotpActivate(@Arg('code', () => String, textArg('mfaCode')) code: string, @Ctx() ctx: RequestContext) {
-    return { recoveryCodes: await activateTotp(ctx.em, ctx.deps, await ctx.viewer(), code, ctx.client) };
+    return activateTotp(ctx.em, ctx.deps, await ctx.viewer(), code, ctx.client);
   }
 
   @Mutation(() => AuthPayload, { description: 'The second step of a sign-in: the mfa token and a TOTP or recovery code.' })
@@ -29,7 +29,7 @@ export class MfaResolver {
   @Authorized()
   @Mutation(() => RecoveryCodes, { description: 'New recovery codes (the old set stops working).' })
   async mfaRecoveryCodes(@Ctx() ctx: RequestContext) {
-    return { recoveryCodes: await regenerateRecoveryCodes(ctx.em, ctx.deps, await ctx.viewer()) };
+    return regenerateRecoveryCodes(ctx.em, ctx.deps, await ctx.viewer());
   }
 
   @Authorized()

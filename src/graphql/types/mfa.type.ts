@@ -1,4 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
+import { ApiKeyInfo } from './api-key.type.js';
 
 @ObjectType({ description: 'A pending TOTP factor: shown once; it counts after its first code (mfaTotpActivate).' })
 export class TotpEnrollment {
@@ -13,4 +14,9 @@ export class TotpEnrollment {
 export class RecoveryCodes {
   @Field(() => [String])
   recoveryCodes!: string[];
+
+  @Field(() => [ApiKeyInfo], {
+    description: 'The caller\'s live API keys made before the second factor was activated: they work without a second step. Revoke any you did not make with revokeApiKeys.',
+  })
+  apiKeysBeforeFactor!: ApiKeyInfo[];
 }

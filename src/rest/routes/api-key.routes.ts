@@ -1,20 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../errors/catalog.js';
 import { operationRoute } from '../openapi.js';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../services/keys/manage.js';
+import { createApiKey, listApiKeys, revokeApiKey, revokeApiKeys, REVOKE_MANY_MAX } from '../../services/keys/manage.js';
+import { apiKeyBody } from '../serialize.js';
 import { textSchema } from '../../services/shared/fields.js';
 import type { RouteOptions } from '../openapi.js';
-
-const listed = (k: ApiKeyInfo) => ({
-  id: k.id,
-  name: k.name,
-  prefix: k.prefix,
-  scopes: k.scopes,
-  created_at: k.createdAt,
-  expires_at: k.expiresAt,
-  last_used_at: k.lastUsedAt,
-  revoked_at: k.revokedAt,
-});
 
 export async function apiKeyRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
   const createBody = {
@@ -47,11 +37,20 @@ export async function apiKeyRoutes(app: FastifyInstance, { config }: RouteOption
   );
 
   app.get('/auth/api-keys', operationRoute(operations.apiKeys), async (req) => ({
-    api_keys: (await listApiKeys(req.ctx.em, await req.ctx.viewer())).map(listed),
+    api_keys: (await listApiKeys(req.ctx.em, await req.ctx.viewer())).map(apiKeyBody),
   }));
 
   app.delete<{ Params: { id: string } }>('/auth/api-key/:id', operationRoute(operations.revokeApiKey, { params: idParams }), async (req, reply) => {
     await revokeApiKey(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.params.id);
     return reply.status(204).send();
   });
+
+  const revokeManyBody = {
+    type: 'object',
+    required: ['ids'],
+    properties: { ids: { type: 'array', items: textSchema('id', config), minItems: 1, maxItems: REVOKE_MANY_MAX } },
+  } as const;
+  app.post<{ Body: { ids: string[] } }>('/auth/api-keys/revoke', operationRoute(operations.revokeApiKeys, { body: revokeManyBody }), async (req) => ({
+    revoked: await revokeApiKeys(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.ids),
+  }));
 }

@@ -4,7 +4,7 @@ import { activateTotp, disableTotp, enrollTotp, regenerateRecoveryCodes } from '
 import { verifyMfa } from '../../services/mfa/second-step.js';
 import { textSchema } from '../../services/shared/fields.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
-import { tokenBody } from '../serialize.js';
+import { recoveryCodesBody, tokenBody } from '../serialize.js';
 
 export async function mfaRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
   const code = textSchema('mfaCode', config);
@@ -15,9 +15,9 @@ export async function mfaRoutes(app: FastifyInstance, { config }: RouteOptions):
     return { secret, otpauth_uri: otpauthUri };
   });
 
-  app.post<{ Body: { code: string } }>('/auth/mfa/totp/activate', operationRoute(operations.mfaTotpActivate, { body: codeBody }), async (req) => ({
-    recovery_codes: await activateTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code, req.ctx.client),
-  }));
+  app.post<{ Body: { code: string } }>('/auth/mfa/totp/activate', operationRoute(operations.mfaTotpActivate, { body: codeBody }), async (req) =>
+    recoveryCodesBody(await activateTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code, req.ctx.client)),
+  );
 
   app.post<{ Body: { mfa_token: string; code?: string; recovery_code?: string } }>(
     '/auth/mfa/verify',
@@ -35,9 +35,9 @@ export async function mfaRoutes(app: FastifyInstance, { config }: RouteOptions):
     },
   );
 
-  app.post('/auth/mfa/recovery-codes', operationRoute(operations.mfaRecoveryCodes), async (req) => ({
-    recovery_codes: await regenerateRecoveryCodes(req.ctx.em, req.ctx.deps, await req.ctx.viewer()),
-  }));
+  app.post('/auth/mfa/recovery-codes', operationRoute(operations.mfaRecoveryCodes), async (req) =>
+    recoveryCodesBody(await regenerateRecoveryCodes(req.ctx.em, req.ctx.deps, await req.ctx.viewer())),
+  );
 
   app.delete<{ Body: { code: string } }>('/auth/mfa/totp', operationRoute(operations.mfaTotpDisable, { body: codeBody }), async (req, reply) => {
     await disableTotp(req.ctx.em, req.ctx.deps, await req.ctx.viewer(), req.body.code, req.ctx.client);

@@ -10,6 +10,7 @@ import { revokeSessions } from '../sessions/start.js';
 import type { Config } from '../../config.js';
 import { passwordProblem } from '../accounts/policy.js';
 import { normaliseEmail } from '../shared/identifiers.js';
+import { LONE_SURROGATE } from '../shared/fields.js';
 import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
 
 export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
@@ -57,6 +58,7 @@ export async function createRole(em: EntityManager, tenantSlug: string, name: st
 export type PasswordPolicy = Pick<Config, 'accounts' | 'maxPasswordLength'>;
 
 function checkPolicy(policy: PasswordPolicy | undefined, password: string, email: string): void {
+  check(!LONE_SURROGATE.test(password), 'the password has an unpaired UTF-16 surrogate');
   if (!policy) return check(password.length >= 8, 'the password must have at least 8 characters');
   const problem = passwordProblem(policy, password, email);
   check(problem === null, `the password is refused by the password policy: ${problem}`);
@@ -91,7 +93,10 @@ export async function setUserDisabled(em: EntityManager, tenantSlug: string, ema
   });
 }
 
-/** Sets a new password; every session of the user ends, and every API key is revoked. */
+/**
+ * Sets a new password (never the current one); every session of the user ends, every API key
+ * is revoked and every pending second step voided, as a reset does.
+ */
 export async function setUserPassword(
   em: EntityManager,
   passwords: PasswordHasher,
@@ -106,9 +111,12 @@ export async function setUserPassword(
     const tenant = await tenantBySlug(tx, tenantSlug);
     const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
     if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    check(user.passwordHash === null || !(await passwords.verify(user.passwordHash, password)).ok, 'the new password is the current one');
     user.passwordHash = passwordHash;
     user.passwordChangedAt = new Date();
     await revokeSessions(tx, { user: user.id }, 'password_changed');
+    // A sign-in half-way through its second step proved the old password.
+    await tx.execute('delete from mfa_challenges where user_id = ?', [user.id]);
     // A password change answers a suspected compromise: the keys minted with the old
     // password go too (other instances drop them within API_KEY_CACHE_TTL_MS).
     await tx.nativeUpdate(ApiKey, { user: user.id, revokedAt: null }, { revokedAt: new Date() });

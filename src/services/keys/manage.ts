@@ -9,7 +9,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import { currentPermissions, type Viewer } from '../sessions/principal.js';
-import { isUuid } from '../shared/identifiers.js';
+import { canonicalId } from '../shared/identifiers.js';
 import { keyedHash } from '../shared/secrets.js';
 import { DISPLAY_CHARS, generateApiKey } from './format.js';
 
@@ -105,12 +105,17 @@ export async function listApiKeys(em: EntityManager, viewer: Viewer): Promise<Ap
   return (await em.find(ApiKey, where, { orderBy: { createdAt: 'asc', id: 'asc' } })).map(info);
 }
 
+/**
+ * Revoke a key: one's own, or any of the tenant's with api_keys:manage. A key revokes only
+ * itself unless it carries api_keys:manage (SPEC §15): a leaked key must not end its owner's
+ * other keys.
+ */
 export async function revokeApiKey(em: EntityManager, deps: Pick<ServiceDeps, 'apiKeys' | 'now'>, viewer: Viewer, id: string): Promise<void> {
-  const manage = isUuid(id) && (await managesTenantKeys(em, viewer));
-  const key = isUuid(id)
-    ? await em.findOne(ApiKey, manage ? { id, tenant: { slug: viewer.tenant } } : { id, user: viewer.id })
-    : null;
+  const keyId = canonicalId(id);
+  const manage = keyId !== undefined && (await managesTenantKeys(em, viewer));
+  const key = keyId ? await em.findOne(ApiKey, manage ? { id: keyId, tenant: { slug: viewer.tenant } } : { id: keyId, user: viewer.id }) : null;
   if (!key) throw new AuthError('auth_api_key_not_found');
+  if (viewer.authMethod === 'api_key' && !manage && key.id !== viewer.apiKeyId) throw new AuthError('auth_forbidden');
   if (!key.revokedAt) {
     key.revokedAt = deps.now();
     await transactional(em, async (tx) => {
@@ -119,4 +124,60 @@ export async function revokeApiKey(em: EntityManager, deps: Pick<ServiceDeps, 'a
     });
   }
   deps.apiKeys.forget(key.keyHash);
+}
+
+/** At most this many keys in one revokeApiKeys call. */
+export const REVOKE_MANY_MAX = 100;
+
+/**
+ * Revoke several of the caller's own keys at once (a signed-in session: the doors refuse a key),
+ * all or none: an id that is not one of the caller's keys is auth_api_key_not_found and nothing
+ * is revoked. Answers how many were live and are revoked now.
+ */
+export async function revokeApiKeys(em: EntityManager, deps: Pick<ServiceDeps, 'apiKeys' | 'now'>, viewer: Viewer, ids: string[]): Promise<number> {
+  if (ids.length === 0 || ids.length > REVOKE_MANY_MAX) throw new AuthError('auth_request_invalid');
+  const wanted = [...new Set(ids.map(canonicalId))];
+  if (wanted.some((k) => k === undefined)) throw new AuthError('auth_api_key_not_found');
+  const now = deps.now();
+  const revoked = await transactional(em, async (tx) => {
+    const rows = (await tx.execute('select id, tenant_id, prefix, key_hash, revoked_at from api_keys where user_id = ? and id = any(?::uuid[]) for update', [
+      viewer.id,
+      `{${wanted.join(',')}}`,
+    ])) as Array<{ id: string; tenant_id: string; prefix: string; key_hash: string; revoked_at: Date | null }>;
+    if (rows.length !== wanted.length) throw new AuthError('auth_api_key_not_found');
+    const live = rows.filter((r) => r.revoked_at === null);
+    for (const k of live) {
+      await tx.execute('update api_keys set revoked_at = ? where id = ?', [now, k.id]);
+      await recordAudit(tx, now, { tenantId: k.tenant_id, userId: viewer.id, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: k.id, prefix: k.prefix } });
+    }
+    return rows;
+  });
+  for (const k of revoked) deps.apiKeys.forget(k.key_hash);
+  return revoked.filter((r) => r.revoked_at === null).length;
+}
+
+/**
+ * The user's live keys made before their second factor was activated: a key minted by a
+ * one-factor session (perhaps not by the owner) keeps working after enrolment, so the owner is
+ * shown them (activation answer and mail) and may revoke them with revokeApiKeys.
+ */
+export async function keysBeforeFactor(em: EntityManager, userId: string, now: Date): Promise<ApiKeyInfo[]> {
+  const rows = (await em.execute(
+    `select k.id, k.name, k.prefix, k.scopes, k.created_at, k.expires_at, k.last_used_at, k.revoked_at
+       from api_keys k join mfa_factors f on f.user_id = k.user_id and f.status = 'active'
+      where k.user_id = ? and k.revoked_at is null and (k.expires_at is null or k.expires_at > ?) and k.created_at <= f.activated_at
+      order by k.created_at, k.id`,
+    [userId, now],
+  )) as Array<{ id: string; name: string; prefix: string; scopes: string[]; created_at: Date; expires_at: Date | null; last_used_at: Date | null; revoked_at: Date | null }>;
+  const time = (d: Date | null) => (d === null ? null : new Date(d));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    scopes: r.scopes,
+    createdAt: new Date(r.created_at),
+    expiresAt: time(r.expires_at),
+    lastUsedAt: time(r.last_used_at),
+    revokedAt: null,
+  }));
 }

@@ -35,9 +35,11 @@ export interface ApiKeyVerifier {
 
 const CACHE_LIMIT = 10_000;
 
-// One round trip: the key, its user and tenant, and the user's current grants.
+// One round trip: the key, its user and tenant, the user's current grants, and whether they
+// have an active second factor.
 export const KEY_SELECT = `
-select k.id, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, u.id as user_id, u.email, u.disabled, te.slug,${GRANTS_SQL('u')}
+select k.id, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, u.id as user_id, u.email, u.disabled, te.slug,${GRANTS_SQL('u')},
+       exists(select 1 from mfa_factors f where f.user_id = u.id and f.status = 'active') as has_factor
   from api_keys k join users u on u.id = k.user_id join tenants te on te.id = k.tenant_id
  where k.key_hash = ?`;
 
@@ -66,9 +68,14 @@ export function createApiKeyVerifier(
       disabled: boolean;
       slug: string;
       permissions: string[];
+      mfa_required_role: boolean;
+      has_factor: boolean;
     }>;
     if (!row) return null;
-    const held = new Set(row.permissions);
+    // mfa_required_roles (SPEC §15): a key cannot take a second step, so a user who holds such a
+    // role but has no factor yet gets nothing through a key (what they minted with one factor
+    // included); once a factor is active, only sessions that used it mint keys.
+    const held = new Set(row.mfa_required_role && !row.has_factor ? [] : row.permissions);
     const time = (d: Date | null) => (d === null ? null : new Date(d).getTime());
     return {
       id: row.id,
@@ -105,7 +112,18 @@ export function createApiKeyVerifier(
       throw new AuthError('auth_api_key_invalid');
     }
     touch(em, key, now);
-    return { id: key.userId, email: key.email, tenant: key.tenant, roles: [], permissions: key.permissions, authMethod: 'api_key', authTime: 0, amr: [], mfaRequired: false };
+    return {
+      id: key.userId,
+      email: key.email,
+      tenant: key.tenant,
+      roles: [],
+      permissions: key.permissions,
+      authMethod: 'api_key',
+      authTime: 0,
+      amr: [],
+      apiKeyId: key.id,
+      mfaRequired: false,
+    };
   }
 
   return {

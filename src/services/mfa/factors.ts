@@ -8,6 +8,9 @@ import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js'
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
+import { mfaEnrolledMail, type TenantMailInfo } from '../accounts/mails.js';
+import { keysBeforeFactor, type ApiKeyInfo } from '../keys/manage.js';
+import { enqueueMail } from '../mail/outbox.js';
 import { acceptTotp, newRecoveryCode, newTotpSecret, otpauthUri, RECOVERY_CODES, recoveryCodeHash, sealSecret } from './totp.js';
 
 type MfaDeps = Pick<ServiceDeps, 'config' | 'now'>;
@@ -52,8 +55,17 @@ export async function enrollTotp(em: EntityManager, deps: MfaDeps, viewer: Viewe
   return { secret, otpauthUri: otpauthUri(secret, tenant.name, viewer.email) };
 }
 
-/** The first valid code makes the factor count; answers the ten recovery codes. */
-export async function activateTotp(em: EntityManager, deps: CodeDeps, viewer: Viewer, code: string, client: Client): Promise<string[]> {
+/** New recovery codes, and the API keys made before the factor that still work (keysBeforeFactor). */
+export interface RecoveryCodeSet {
+  recoveryCodes: string[];
+  apiKeysBeforeFactor: ApiKeyInfo[];
+}
+
+/**
+ * The first valid code makes the factor count; answers the ten recovery codes and the API keys
+ * made before it (mailed to the owner too, when there are any).
+ */
+export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<ServiceDeps, 'mailer'>, viewer: Viewer, code: string, client: Client): Promise<RecoveryCodeSet> {
   requireRecentAuthentication(deps, viewer);
   const factor = await factorOf(em, viewer.id);
   if (!factor) throw new AuthError('auth_mfa_not_enrolled');
@@ -71,14 +83,20 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps, viewer: Vi
     ]);
     const fresh = await newRecoveryCodes(tx, deps, viewer.id);
     await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
-    return fresh;
+    const before = await keysBeforeFactor(tx, viewer.id, deps.now());
+    if (before.length) {
+      const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ?', [factor.tenant_id])) as TenantMailInfo[];
+      await enqueueMail(tx, deps, { tenantId: factor.tenant_id, ...mfaEnrolledMail(viewer.email, tenant, before) });
+    }
+    return { recoveryCodes: fresh, apiKeysBeforeFactor: before };
   });
   deps.sessions.forgetUser(viewer.id);
+  if (codes.apiKeysBeforeFactor.length) deps.mailer?.wake();
   return codes;
 }
 
-/** New recovery codes; the old set stops working. */
-export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<string[]> {
+/** New recovery codes; the old set stops working. Also answers the API keys made before the factor. */
+export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<RecoveryCodeSet> {
   requireRecentAuthentication(deps, viewer);
   await requireSecondFactorIfEnrolled(em, viewer);
   const factor = await factorOf(em, viewer.id);
@@ -86,7 +104,7 @@ export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, 
   return transactional(em, async (tx) => {
     const codes = await newRecoveryCodes(tx, deps, viewer.id);
     await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_recovery_codes_regenerated' });
-    return codes;
+    return { recoveryCodes: codes, apiKeysBeforeFactor: await keysBeforeFactor(tx, viewer.id, deps.now()) };
   });
 }
 

@@ -14,7 +14,7 @@ import { loadPrincipal, type AuthPayload, type Principal, type Proof } from '../
 import { startSession } from '../sessions/start.js';
 import { recordAudit } from '../shared/audit.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import { acceptTotp, recoveryCodeHash } from './totp.js';
+import { matchingStep, openSecret, recoveryCodeHash, takeTotpStep } from './totp.js';
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
 export const MFA_MAX_TRIES = 5;
@@ -26,11 +26,24 @@ export async function hasActiveFactor(em: EntityManager, userId: string): Promis
   return ((await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [userId])) as unknown[]).length > 0;
 }
 
+/** At most this many unexpired mfa tokens per user (SPEC §15): a new one voids the oldest. */
+export const MFA_MAX_PENDING = 10;
+
+// The new token, and the user's older ones beyond the newest MFA_MAX_PENDING - 1 voided (the
+// statement does not see its own insert, so the older rows it keeps plus the new one make the
+// bound). A known password can ask for tokens without end; the table stays bounded.
+const ISSUE = `
+with issued as (
+  insert into mfa_challenges (id, tenant_id, user_id, token_hash, method, amr, attempts, created_at, expires_at)
+  values (?, ?, ?, ?, ?, ?::text[], 0, ?, ?) returning id)
+delete from mfa_challenges where id = any(array(
+  select id from mfa_challenges where user_id = ? order by created_at desc, id desc offset ${MFA_MAX_PENDING - 1}))`;
+
 /** Instead of a session: an mfa token for the second step, thrown as auth_mfa_required. */
 export async function requireSecondStep(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'now'>, principal: Principal, proof: Proof): Promise<never> {
   const token = newOpaqueToken();
   const now = deps.now();
-  await em.execute('insert into mfa_challenges (id, tenant_id, user_id, token_hash, method, amr, attempts, created_at, expires_at) values (?, ?, ?, ?, ?, ?::text[], 0, ?, ?)', [
+  await em.execute(ISSUE, [
     randomUUID(),
     principal.tenantId,
     principal.userId,
@@ -39,6 +52,7 @@ export async function requireSecondStep(em: EntityManager, deps: Pick<ServiceDep
     `{${proof.amr.join(',')}}`,
     now,
     new Date(now.getTime() + MFA_TOKEN_TTL_SECONDS * 1000),
+    principal.userId,
   ]);
   throw new AuthError('auth_mfa_required', { mfa: { mfaToken: token, methods: METHODS } });
 }
@@ -66,18 +80,27 @@ export async function verifyMfa(
 
   // Wrong codes count against the account's login limit too.
   return limited(deps.limiter, credentialKeys(principal.tenantSlug, principal.email, client.ip), ['auth_mfa_code_invalid'], async () => {
-    const [factor] = (await em.execute("select id, secret from mfa_factors where user_id = ? and status = 'active'", [principal.userId])) as Array<{ id: string; secret: string }>;
-    let recoveryUsed = false;
+    const [factor] = (await em.execute("select id, secret, last_step from mfa_factors where user_id = ? and status = 'active'", [principal.userId])) as Array<{
+      id: string;
+      secret: string;
+      last_step: string | number | null;
+    }>;
+    if (!factor) throw new AuthError('auth_mfa_code_invalid');
+    // The code is judged now and consumed with the session (SPEC §15): a refused second step
+    // (a disabled user, a database fault) leaves the step or the recovery code unused.
+    let consume: (tx: EntityManager) => Promise<boolean>;
+    const recoveryUsed = !input.code;
     if (input.code) {
-      if (!factor || !(await acceptTotp(em, config, factor, input.code, now))) throw new AuthError('auth_mfa_code_invalid');
+      const step = matchingStep(openSecret(config, factor.secret), input.code, now);
+      if (step === undefined || (factor.last_step !== null && Number(factor.last_step) >= step)) throw new AuthError('auth_mfa_code_invalid');
+      consume = (tx) => takeTotpStep(tx, factor.id, step);
     } else {
-      const used = await em.execute('update mfa_recovery_codes set used_at = ? where user_id = ? and code_hash = ? and used_at is null returning id', [
-        now,
+      const [code] = (await em.execute('select id from mfa_recovery_codes where user_id = ? and code_hash = ? and used_at is null', [
         principal.userId,
         recoveryCodeHash(config, input.recoveryCode!),
-      ]);
-      if (!factor || (used as unknown[]).length !== 1) throw new AuthError('auth_mfa_code_invalid');
-      recoveryUsed = true;
+      ])) as Array<{ id: string }>;
+      if (!code) throw new AuthError('auth_mfa_code_invalid');
+      consume = async (tx) => ((await tx.execute('update mfa_recovery_codes set used_at = ? where id = ? and used_at is null returning id', [now, code.id])) as unknown[]).length === 1;
     }
     if (principal.disabled) throw new AuthError('auth_login_account_disabled');
     const proof: Proof = { method: challenge.method, amr: [...new Set([...challenge.amr, 'otp', 'mfa'])], client };
@@ -85,6 +108,8 @@ export async function verifyMfa(
       // Single use: the token goes with the session; a concurrent success found it gone.
       const gone = await tx.execute('delete from mfa_challenges where id = ? returning id', [challenge.id]);
       if ((gone as unknown[]).length !== 1) throw new AuthError('auth_mfa_token_invalid');
+      // A concurrent second step with the same code took it first: this one is a replay.
+      if (!(await consume(tx))) throw new AuthError('auth_mfa_code_invalid');
       if (recoveryUsed) {
         const [{ left }] = (await tx.execute('select count(*)::int as left from mfa_recovery_codes where user_id = ? and used_at is null', [principal.userId])) as Array<{ left: number }>;
         const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ?', [principal.tenantId])) as Array<{ id: string; name: string; app_url: string | null }>;

@@ -29,15 +29,19 @@ export function matchingStep(base32: string, code: string, now: Date): number | 
 }
 
 /**
- * Accept a TOTP code for a factor once: the step must be later than the last accepted one, and
- * the update is conditional on that, so the same code replayed (here or on another instance)
- * finds the step taken.
+ * Take a time step of a factor: only a step later than the last accepted one, and the update is
+ * conditional on that, so the same code replayed (here or on another instance) finds the step
+ * taken. Answers whether the step was taken.
  */
+export async function takeTotpStep(em: EntityManager, factorId: string, step: number): Promise<boolean> {
+  const updated = await em.execute('update mfa_factors set last_step = ? where id = ? and (last_step is null or last_step < ?) returning id', [step, factorId, step]);
+  return (updated as unknown[]).length === 1;
+}
+
+/** Accept a TOTP code for a factor once (matchingStep, then takeTotpStep). */
 export async function acceptTotp(em: EntityManager, config: Pick<Config, 'secretKey'>, factor: { id: string; secret: string }, code: string, now: Date): Promise<boolean> {
   const step = matchingStep(openSecret(config, factor.secret), code, now);
-  if (step === undefined) return false;
-  const updated = await em.execute('update mfa_factors set last_step = ? where id = ? and (last_step is null or last_step < ?) returning id', [step, factor.id, step]);
-  return (updated as unknown[]).length === 1;
+  return step !== undefined && takeTotpStep(em, factor.id, step);
 }
 
 // Recovery codes: 10 of 12 characters (60 bits) from an alphabet without look-alikes, shown

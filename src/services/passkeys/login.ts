@@ -18,6 +18,7 @@ import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../limits/rate-limiter.js';
 import { loadPrincipal, type AuthPayload } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
+import { hasActiveFactor, requireSecondStep } from '../mfa/second-step.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES } from './ceremony.js';
 
@@ -147,16 +148,19 @@ async function assertionLogin(
   const { newCounter, userVerified } = verified.authenticationInfo;
   // RFC 8176: a hardware-bound key, and the user verified on it (PIN or biometric).
   const amr = userVerified ? ['hwk', 'user'] : ['hwk'];
-  return startSession(em, deps, principal, { method: 'webauthn', amr, client }, async (tx: EntityManager) => {
-    // Stored only now, with the session: a failed login advances nothing.
-    const updated = await tx.nativeUpdate(
-      Passkey,
-      { id: credential.id, counter: credential.counter },
-      { counter: String(newCounter), lastUsedAt: deps.now() },
-    );
-    // Another login with the same counter won the race: treat this one as a replay.
+  // Stored only with what the assertion earns (a session, or the second step): a failed login
+  // advances nothing. Another login with the same counter won the race: this one is a replay.
+  const storeCounter = async (tx: EntityManager) => {
+    const updated = await tx.nativeUpdate(Passkey, { id: credential.id, counter: credential.counter }, { counter: String(newCounter), lastUsedAt: deps.now() });
     if (updated !== 1) throw fail();
-  });
+  };
+  // Without user verification a passkey is one factor: a user with a second factor takes the
+  // TOTP step, as after a password (SPEC §15).
+  if (!userVerified && (await hasActiveFactor(em, principal.userId))) {
+    await storeCounter(em);
+    await requireSecondStep(em, deps, principal, { method: 'webauthn', amr });
+  }
+  return startSession(em, deps, principal, { method: 'webauthn', amr, client }, storeCounter);
 }
 
 /**

@@ -5,19 +5,34 @@ import { AuthError } from '../../errors/auth-error.js';
 import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
-import type { Viewer } from './principal.js';
+import { acrOf, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
 import { hasActiveFactor } from '../mfa/second-step.js';
-import { acrOf } from './start.js';
 import type { SessionState } from './session-cache.js';
 
-/** One round trip: the session with what a protected call needs of its user and tenant. */
+/**
+ * One round trip: the session with what a protected call needs of its user and tenant, and
+ * whether the user holds one of the tenant's mfa_required_roles (restricting a one-factor
+ * session whenever the role or the setting was added).
+ */
 export const SESSION_STATE_SELECT = `
-select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at
+select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at, s.amr,
+       exists(select 1 from user_roles ur join roles r on r.id = ur.role_id
+               where ur.user_id = s.user_id and r.name = any(t.mfa_required_roles)) as mfa_required_role
   from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
  where s.id = ?`;
 
 async function loadSessionState(em: EntityManager, sid: string): Promise<SessionState | undefined> {
-  const rows: Array<{ user_id: string; tenant_id: string; slug: string; email: string; revoked_at: Date | null; disabled: boolean; expires_at: Date }> = await em.execute(SESSION_STATE_SELECT, [sid]);
+  const rows: Array<{
+    user_id: string;
+    tenant_id: string;
+    slug: string;
+    email: string;
+    revoked_at: Date | null;
+    disabled: boolean;
+    expires_at: Date;
+    amr: string[];
+    mfa_required_role: boolean;
+  }> = await em.execute(SESSION_STATE_SELECT, [sid]);
   const r = rows[0];
   if (!r) return undefined;
   return {
@@ -28,6 +43,7 @@ async function loadSessionState(em: EntityManager, sid: string): Promise<Session
     revoked: r.revoked_at !== null,
     disabled: r.disabled,
     expiresAt: new Date(r.expires_at).getTime(),
+    mfaRestricted: restrictedForMfa({ mfaRequiredRole: r.mfa_required_role }, r.amr ?? []),
   };
 }
 
@@ -66,17 +82,20 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
   ) {
     throw new AuthError('auth_unauthenticated');
   }
+  // A one-factor session of an MFA-required role is restricted by what the database says now,
+  // whatever the token was issued with.
+  const mfaRequired = claims.mfa_required === true || session.mfaRestricted;
   return {
     id: session.userId,
     email: session.email,
     tenant: session.tenantSlug,
-    roles: claims.roles,
-    permissions: claims.permissions,
+    roles: mfaRequired ? [] : claims.roles,
+    permissions: mfaRequired ? [MFA_ENROLL_PERMISSION] : claims.permissions,
     authMethod: claims.auth_method,
     authTime: claims.auth_time,
     amr: claims.amr,
     sessionId: claims.sid,
-    mfaRequired: claims.mfa_required === true,
+    mfaRequired,
   };
 }
 

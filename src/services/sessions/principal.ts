@@ -17,6 +17,8 @@ export interface Viewer {
   amr: string[];
   /** The session of an access token (none for an API key). */
   sessionId?: string;
+  /** The key of an API-key caller (none for an access token). */
+  apiKeyId?: string;
   /** A holder of an MFA-required role signed in with one factor: the token can only enrol one (mfa:enroll). */
   mfaRequired: boolean;
 }
@@ -97,27 +99,54 @@ select u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANT
   from users u join tenants te on te.id = u.tenant_id
  where u.id = ?`;
 
+/** What a token of an MFA-required role signed in with one factor may do: enrol a second. */
+export const MFA_ENROLL_PERMISSION = 'mfa:enroll';
+
+/** NIST SP 800-63 assurance of a proof: two factors (a second step, or a passkey the user verified on) are aal2. */
+export const acrOf = (amr: readonly string[]): 'aal1' | 'aal2' => (amr.includes('mfa') || (amr.includes('hwk') && amr.includes('user')) ? 'aal2' : 'aal1');
+
+/**
+ * SPEC §9, §15 (mfa_required_roles): a user holding such a role, in a session that proved one
+ * factor, may only enrol a second one, and their tokens carry no roles, whenever the role or
+ * the setting was added.
+ */
+export const restrictedForMfa = (p: Pick<Principal, 'mfaRequiredRole'>, amr: readonly string[]) => p.mfaRequiredRole && acrOf(amr) === 'aal1';
+
+/** A principal as a restricted session sees it: no roles, only mfa:enroll. */
+export const mfaRestricted = <P extends Principal>(p: P): P => ({ ...p, roles: [], permissions: [MFA_ENROLL_PERMISSION] });
+
 /**
  * What the caller may do now, from the database, never from a token's claims (they may be
- * minutes old): an access token's user's current grants; an API key's scopes within its
- * user's current grants (read when the key was verified, at most API_KEY_CACHE_TTL_MS ago).
+ * minutes old): an access token's user's current grants, restricted by mfa_required_roles
+ * from the session's own assurance; an API key's scopes within its user's current grants
+ * (read when the key was verified, at most API_KEY_CACHE_TTL_MS ago).
  */
 export async function currentPermissions(em: EntityManager, viewer: Viewer): Promise<string[]> {
-  if (viewer.authMethod === 'api_key' || viewer.mfaRequired) return viewer.permissions;
+  if (viewer.authMethod === 'api_key') return viewer.permissions;
   return (await currentPrincipal(em, viewer)).permissions;
 }
+
+// The caller's user, tenant and grants, with the amr of the caller's session (null for a key).
+const CALLER_SELECT = `
+select u.id as user_id, u.email, u.disabled, te.id as tenant_id, te.slug,${GRANTS_SQL('u')},
+       (select s.amr from sessions s where s.id = ?::uuid and s.user_id = u.id) as session_amr
+  from users u join tenants te on te.id = u.tenant_id
+ where u.id = ?`;
 
 // One load per request: a viewer object lives as long as its request.
 const loaded = new WeakMap<Viewer, Promise<Principal & { disabled: boolean }>>();
 
-/** The caller as the database has them now (loaded once per request). */
+/** The caller as the database has them now (loaded once per request), restricted as their session must be. */
 export function currentPrincipal(em: EntityManager, viewer: Viewer): Promise<Principal & { disabled: boolean }> {
   let p = loaded.get(viewer);
   if (!p) {
-    p = loadPrincipal(em, viewer.id).then((user) => {
-      if (!user || user.disabled) throw new AuthError('auth_unauthenticated');
-      return user;
-    });
+    p = (async () => {
+      const [row] = (await em.execute(CALLER_SELECT, [viewer.sessionId ?? null, viewer.id])) as Array<PrincipalRow & { session_amr: string[] | null }>;
+      if (!row || row.disabled) throw new AuthError('auth_unauthenticated');
+      const user = { ...principalOfRow(row), disabled: row.disabled };
+      if (viewer.authMethod === 'api_key') return user;
+      return restrictedForMfa(user, row.session_amr ?? []) ? mfaRestricted(user) : user;
+    })();
     p.catch(() => loaded.delete(viewer));
     loaded.set(viewer, p);
   }

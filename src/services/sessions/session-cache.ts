@@ -11,6 +11,8 @@ export interface SessionState {
   revoked: boolean;
   disabled: boolean;
   expiresAt: number;
+  /** A one-factor session of a user holding an MFA-required role: it may only enrol a second factor. */
+  mfaRestricted: boolean;
 }
 
 export interface SessionCache {

@@ -7,13 +7,9 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import type { AuthPayload, Principal, Proof, Viewer } from './principal.js';
+import { acrOf, mfaRestricted, restrictedForMfa, type AuthPayload, type Principal, type Proof, type Viewer } from './principal.js';
 
-/** What a token of an MFA-required role signed in with one factor may do: enrol a second. */
-export const MFA_ENROLL_PERMISSION = 'mfa:enroll';
-
-/** NIST SP 800-63 assurance of a proof: two factors (a second step, or a passkey the user verified on) are aal2. */
-export const acrOf = (amr: readonly string[]): 'aal1' | 'aal2' => (amr.includes('mfa') || (amr.includes('hwk') && amr.includes('user')) ? 'aal2' : 'aal1');
+export { acrOf, MFA_ENROLL_PERMISSION } from './principal.js';
 
 /** 256 bits in base64url: what newOpaqueToken and deriveSuccessor produce. */
 export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
@@ -28,15 +24,16 @@ export async function tokenPayload(
 ): Promise<AuthPayload> {
   const authTime = Math.floor(session.authTime.getTime() / 1000);
   const acr = acrOf(session.amr);
-  // mfa_required_roles: one factor is not enough for such a role; the token can only enrol one.
-  const mfaRequired = acr === 'aal1' && p.mfaRequiredRole;
-  const permissions = mfaRequired ? [MFA_ENROLL_PERMISSION] : p.permissions;
+  // mfa_required_roles: one factor is not enough for such a role; the token can only enrol one,
+  // and names no role (a service authorising by role must not let it through).
+  const mfaRequired = restrictedForMfa(p, session.amr);
+  const { roles, permissions } = mfaRequired ? mfaRestricted(p) : p;
   const accessToken = await deps.tokens.sign({
     sub: p.userId,
     tid: p.tenantId,
     tenant: p.tenantSlug,
     sid: session.id,
-    roles: p.roles,
+    roles,
     permissions,
     auth_method: session.authMethod,
     auth_time: authTime,
@@ -54,7 +51,7 @@ export async function tokenPayload(
       id: p.userId,
       email: p.email,
       tenant: p.tenantSlug,
-      roles: p.roles,
+      roles,
       permissions,
       authMethod: session.authMethod,
       authTime,

@@ -13,8 +13,17 @@ export interface TextRule {
 
 /** C0 control characters and DEL: never part of a tenant, an e-mail, a name, a password or a token. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-/** The same as a JSON Schema `pattern` (which must match the whole value). */
-const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f]*$';
+/**
+ * A UTF-16 surrogate without its pair (JSON's "\ud800" parses into one): no character at all,
+ * stored as U+FFFD, so two different passwords would hash alike (SPEC §15). With the `u` flag a
+ * well-formed pair is one code point and does not match.
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Both as a JSON Schema `pattern` (which must match the whole value; Fastify's Ajv compiles
+ * patterns with the `u` flag, where a surrogate range matches only unpaired halves).
+ */
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$';
 
 export const FIELDS = {
   tenant: { min: 1, max: 64 },
@@ -50,7 +59,7 @@ export function textSchema(field: FieldName, config: Pick<Config, 'maxPasswordLe
 /** Whether a value keeps a field's rules. */
 export function keepsRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): boolean {
   const rule: TextRule = FIELDS[field];
-  return value.length >= rule.min && value.length <= maxOf(rule, config) && !CONTROL_CHARACTERS.test(value);
+  return value.length >= rule.min && value.length <= maxOf(rule, config) && !CONTROL_CHARACTERS.test(value) && !LONE_SURROGATE.test(value);
 }
 
 /** Throws auth_request_invalid when a present value breaks its field's rules. */
