@@ -1,4 +1,4 @@
-// The purge deletes exactly the expired and dead rows (challenges, rate-limit rows, dead sessions with their refresh tokens, old audit events, old sent and abandoned mail) in bounded batches, from several instances at once without errors, measured, and never a live session's rotated tokens.
+// The purge deletes exactly the expired and dead rows (challenges, rate-limit rows, mailed and mfa tokens, invitations, old API keys, never-verified sign-ups, dead sessions with their refresh tokens, old audit events, old sent and abandoned mail) in bounded batches, from several instances at once without errors, measured, and never a live session's rotated tokens.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
@@ -120,6 +120,50 @@ async function sessionCopies(template: string, n: number, changes: Record<string
   return sids;
 }
 
+const ADA_ID = "(select u.id from users u join tenants t on t.id = u.tenant_id where t.slug = 'acme' and u.email = 'ada@acme.test')";
+const ACME_ID = "(select id from tenants where slug = 'acme')";
+
+async function emailTokens(n: number, expiresAt: Date): Promise<string[]> {
+  return ids(
+    `insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+     select gen_random_uuid(), ${ACME_ID}, ${ADA_ID}, 'reset_password', gen_random_uuid()::text, now(), $1 from generate_series(1, $2) returning id`,
+    [expiresAt, n],
+  );
+}
+
+async function mfaChallenges(n: number, expiresAt: Date): Promise<string[]> {
+  return ids(
+    `insert into mfa_challenges (id, tenant_id, user_id, token_hash, method, created_at, expires_at)
+     select gen_random_uuid(), ${ACME_ID}, ${ADA_ID}, gen_random_uuid()::text, 'password', now(), $1 from generate_series(1, $2) returning id`,
+    [expiresAt, n],
+  );
+}
+
+async function invitations(n: number, at: { expires: Date; accepted?: Date; revoked?: Date }): Promise<string[]> {
+  return ids(
+    `insert into invitations (id, tenant_id, email, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at)
+     select gen_random_uuid(), ${ACME_ID}, 'invitee' || i || '@acme.test', gen_random_uuid()::text, ${ADA_ID}, $1::timestamptz - interval '7 days', $1, $2, $3
+       from generate_series(1, $4) as i returning id`,
+    [at.expires, at.accepted ?? null, at.revoked ?? null, n],
+  );
+}
+
+async function apiKeys(n: number, at: { expires?: Date; revoked?: Date }): Promise<string[]> {
+  return ids(
+    `insert into api_keys (id, tenant_id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, revoked_at)
+     select gen_random_uuid(), ${ACME_ID}, ${ADA_ID}, 'k', 'agk_x', gen_random_uuid()::text, '{}', now() - interval '2 years', $1, $2 from generate_series(1, $3) returning id`,
+    [at.expires ?? null, at.revoked ?? null, n],
+  );
+}
+
+async function unverifiedUsers(n: number, createdAt: Date, verified = false): Promise<string[]> {
+  return ids(
+    `insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)
+     select gen_random_uuid(), ${ACME_ID}, 'signup' || gen_random_uuid() || '@acme.test', 'x', false, $3, $1, $1 from generate_series(1, $2) returning id`,
+    [createdAt, n, verified],
+  );
+}
+
 const tokensOf = (sids: string[]) => count('refresh_tokens where session_id = any($1)', [sids]);
 const remaining = async (table: string, column: string, keys: string[]) =>
   (await gw.sql<{ k: string }>(`select ${column}::text as k from ${table} where ${column}::text = any($1)`, [keys])).map((r) => r.k);
@@ -177,6 +221,11 @@ describe('one run', () => {
       sessions: deadSids.length,
       audit_events: oldEvents.length,
       mail_outbox: 0,
+      email_tokens: 0,
+      mfa_challenges: 0,
+      invitations: 0,
+      api_keys: 0,
+      users: 0,
     });
 
     // A purged session's token answers what it answered before.
@@ -228,6 +277,57 @@ describe('one run', () => {
     await gw.sql('delete from mail_outbox where id = any($1)', [kept]);
   });
 
+  it('deletes expired mailed tokens, mfa tokens and pending invitations, history past the retention, and sign-ups never verified in UNVERIFIED_TTL', async () => {
+    const skew = PURGE_CLOCK_SKEW_MS;
+    const retention = gw.config.purge.auditRetentionDays * DAY;
+    const unverified = gw.config.accounts.unverifiedTtl * 1000;
+    const gone = {
+      email_tokens: await emailTokens(3, ago(skew + MINUTE)),
+      mfa_challenges: await mfaChallenges(3, ago(skew + MINUTE)),
+      invitations: [
+        ...(await invitations(2, { expires: ago(skew + MINUTE) })),
+        ...(await invitations(1, { expires: ago(skew + MINUTE), revoked: ago(DAY) })),
+        ...(await invitations(1, { expires: ago(retention + DAY), accepted: ago(retention + MINUTE) })),
+      ],
+      api_keys: [...(await apiKeys(2, { revoked: ago(retention + MINUTE) })), ...(await apiKeys(1, { expires: ago(retention + MINUTE) }))],
+      users: await unverifiedUsers(3, ago(unverified + MINUTE)),
+    };
+    const kept = {
+      email_tokens: [...(await emailTokens(1, ago(skew / 2))), ...(await emailTokens(1, new Date(Date.now() + MINUTE)))],
+      mfa_challenges: [...(await mfaChallenges(1, ago(skew / 2))), ...(await mfaChallenges(1, new Date(Date.now() + MINUTE)))],
+      invitations: [
+        ...(await invitations(1, { expires: new Date(Date.now() + DAY) })),
+        ...(await invitations(1, { expires: ago(retention - DAY), accepted: ago(retention - 2 * DAY) })),
+      ],
+      api_keys: [...(await apiKeys(1, {})), ...(await apiKeys(1, { revoked: ago(retention - DAY) })), ...(await apiKeys(1, { expires: ago(retention - DAY) }))],
+      users: [...(await unverifiedUsers(1, ago(unverified - MINUTE))), ...(await unverifiedUsers(1, ago(unverified + DAY), true))],
+    };
+    // An unverified sign-up's own rows go with it.
+    await gw.sql(
+      `insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at) select gen_random_uuid(), tenant_id, id, 'verify_email', gen_random_uuid()::text, now(), now() + interval '1 hour' from users where id = any($1)`,
+      [gone.users],
+    );
+
+    const run = await purge();
+
+    expect(run.failed).toEqual([]);
+    for (const [table, rows] of Object.entries(gone)) {
+      expect(run.deleted[table as PurgeTable], table).toBe(rows.length);
+      expect(await remaining(table, 'id', rows), table).toEqual([]);
+    }
+    for (const [table, rows] of Object.entries(kept)) expect((await remaining(table, 'id', rows)).sort(), table).toEqual([...rows].sort());
+    expect(await count('email_tokens where user_id = any($1)', [gone.users])).toBe(0);
+    for (const [table, rows] of Object.entries(kept)) await gw.sql(`delete from ${table} where id = any($1)`, [rows]);
+  });
+
+  it('has a rule for every table with an expiry column (a new table must say how it is bounded)', async () => {
+    const expiring = await gw.sql<{ table_name: string }>(
+      "select distinct table_name from information_schema.columns where table_schema = current_schema() and column_name in ('expires_at', 'expire') order by 1",
+    );
+    expect(expiring.length).toBeGreaterThan(5);
+    for (const { table_name } of expiring) expect(PURGE_TABLES, `${table_name} has an expiry column but no purge rule`).toContain(table_name);
+  });
+
   it('keeps audit events for AUDIT_RETENTION_DAYS', async () => {
     const retention = gw.config.purge.auditRetentionDays * DAY;
     const old = await auditEvents(2, ago(retention + MINUTE));
@@ -260,6 +360,11 @@ describe('concurrent runs', () => {
         sessions: dead.length,
         audit_events: (await auditEvents(150, ago(gw.config.purge.auditRetentionDays * DAY + MINUTE))).length,
         mail_outbox: (await mails(150, 'sent', ago(MAIL_RETENTION_MS + MINUTE))).length,
+        email_tokens: (await emailTokens(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        mfa_challenges: (await mfaChallenges(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        invitations: (await invitations(30, { expires: ago(PURGE_CLOCK_SKEW_MS + MINUTE) })).length,
+        api_keys: (await apiKeys(30, { revoked: ago(gw.config.purge.auditRetentionDays * DAY + MINUTE) })).length,
+        users: (await unverifiedUsers(30, ago(gw.config.accounts.unverifiedTtl * 1000 + MINUTE))).length,
       };
 
       const [a, b] = await Promise.all([purge(gw), purge(gw2)]);

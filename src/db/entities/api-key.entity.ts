@@ -6,6 +6,8 @@ import { User } from './user.entity.js';
 /** An API key, stored only as a keyed hash; `prefix` is its first characters, for lists. */
 @Entity({ tableName: 'api_keys' })
 @Index({ name: 'api_keys_tenant_idx', properties: ['tenant'] })
+@Index({ name: 'api_keys_expires_idx', properties: ['expiresAt'] })
+@Index({ name: 'api_keys_revoked_idx', properties: ['revokedAt'] })
 @Index({ name: 'api_keys_user_idx', properties: ['user'] })
 export class ApiKey {
   [OptionalProps]?: 'id' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'revokedAt';

@@ -11,6 +11,7 @@ import { Migration20261203000000Mfa } from './Migration20261203000000Mfa.js';
 import { Migration20261204000000Management } from './Migration20261204000000Management.js';
 import { Migration20261205000000Invitations } from './Migration20261205000000Invitations.js';
 import { Migration20261206000000UnloggedLimits } from './Migration20261206000000UnloggedLimits.js';
+import { Migration20261207000000Bounds } from './Migration20261207000000Bounds.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -28,4 +29,5 @@ export const migrationsList = [
   { name: 'Migration20261204000000Management', class: Migration20261204000000Management },
   { name: 'Migration20261205000000Invitations', class: Migration20261205000000Invitations },
   { name: 'Migration20261206000000UnloggedLimits', class: Migration20261206000000UnloggedLimits },
+  { name: 'Migration20261207000000Bounds', class: Migration20261207000000Bounds },
 ];

@@ -1,39 +1,39 @@
-// Bounded tables (README: Resilience and scaling): every instance deletes expired and dead rows on an interval, in
-// small batches, each batch one short statement of its own (autocommit), resting between full
-// batches as long as the last one took (a backlog never takes more than half a database
-// core, so requests keep their latency while it drains): the rows it picks are
-// locked with FOR UPDATE SKIP LOCKED, so instances purging at the same time split the work
-// between them instead of waiting on each other, and a row a request holds is left for later.
+// Bounded tables (SPEC §7, §15; docs/resilience.md): every instance deletes expired and dead
+// rows on an interval, in small batches, each batch one short statement of its own
+// (autocommit), resting between full batches as long as the last one took (a backlog never
+// takes more than half a database core). The rows a batch picks are locked FOR UPDATE SKIP
+// LOCKED, so instances purging at once split the work, and a row a request holds waits.
 //
-// What goes, and when (`now` is the instance's clock, the one the services judge expiry by;
-// SKEW allows for instances whose clocks disagree a little):
-// - webauthn_challenges: expired more than SKEW ago (an expired challenge is refused anyway).
-// - rate_limits: rate-limiter-flexible rows whose window ended more than SKEW ago (the library
-//   treats such a row as absent, and recreates it on the next hit).
-// - sessions: dead (absolute expiry, revocation, or idle timeout) for longer than
-//   ACCESS_TOKEN_TTL + REFRESH_REUSE_GRACE + SKEW. By then every access token naming the
-//   session has passed its own `exp` (the last one is signed at the latest by the last refresh,
-//   or by a grace answer REFRESH_REUSE_GRACE after it), and every refresh token of it already
-//   answers auth_refresh_invalid, which is what an unknown token answers: deleting the row
-//   changes no answer. Live sessions are never touched.
-// - refresh_tokens: only those of sessions being purged (never the rotated tokens of a live
-//   session: reuse detection needs them). They are deleted explicitly, at most a batch per
-//   statement, together with the sessions they empty, so that they are counted and no
-//   statement deletes an unbounded family through the ON DELETE CASCADE (which is left with
-//   nothing to do).
-// - audit_events: older than AUDIT_RETENTION_DAYS.
-// - mail_outbox: sent and abandoned mails created more than MAIL_RETENTION_MS ago (their
-//   payload is already gone); pending mail is never touched.
-//
-// Locks: a family of refresh tokens is purged under its session's row lock (FOR UPDATE SKIP
-// LOCKED), the lock every refresh takes first (REFRESH_SELECT locks s before t), and nothing
-// else touches the tokens of a dead session, so a purge never waits on a refresh or on another
-// purge and cannot deadlock with either. A refresh that arrives meanwhile waits for the batch
-// (tens of milliseconds) and then finds no token: auth_refresh_invalid, as it would have.
+// What goes (`now` is the instance's clock; SKEW allows for instances whose clocks disagree):
+// - rows past their own expiry by more than SKEW: webauthn_challenges, rate_limits (the
+//   limiter treats such a row as absent), email_tokens, mfa_challenges, pending invitations;
+// - history past AUDIT_RETENTION_DAYS: audit_events, accepted invitations, API keys revoked or
+//   expired that long ago;
+// - sent and abandoned mail after MAIL_RETENTION_MS (its payload is already gone);
+// - self-service sign-ups never verified within UNVERIFIED_TTL (their rows cascade);
+// - sessions dead (expired, revoked, idle) for longer than ACCESS_TOKEN_TTL +
+//   REFRESH_REUSE_GRACE + SKEW, by when every access token naming them has expired and every
+//   refresh token of them already answers auth_refresh_invalid: deleting changes no answer.
+//   Their refresh tokens go in the same statement, a batch at a time (never a live session's
+//   rotated tokens: reuse detection needs them), under the session's row lock, the lock every
+//   refresh takes first: a purge never waits on a refresh or deadlocks with one.
+// A test fails when a table with an expiry column has no rule here.
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
 
-export const PURGE_TABLES = ['webauthn_challenges', 'rate_limits', 'refresh_tokens', 'sessions', 'audit_events', 'mail_outbox'] as const;
+export const PURGE_TABLES = [
+  'webauthn_challenges',
+  'rate_limits',
+  'email_tokens',
+  'mfa_challenges',
+  'invitations',
+  'api_keys',
+  'users',
+  'refresh_tokens',
+  'sessions',
+  'audit_events',
+  'mail_outbox',
+] as const;
 export type PurgeTable = (typeof PURGE_TABLES)[number];
 
 /** Allowance for instances whose clocks disagree. */
@@ -61,7 +61,7 @@ export interface PurgeLog {
 }
 
 export interface PurgeOptions {
-  config: Pick<Config, 'purge' | 'accessTokenTtl' | 'refreshReuseGrace' | 'sessionIdleTimeout'>;
+  config: Pick<Config, 'purge' | 'accessTokenTtl' | 'refreshReuseGrace' | 'sessionIdleTimeout'> & { accounts: Pick<Config['accounts'], 'unverifiedTtl'> };
   orm: Db;
   now: () => Date;
   log: PurgeLog;
@@ -84,13 +84,31 @@ export interface PurgeService {
 // Each statement deletes at most `limit` rows it could lock, by primary key. The keys are
 // collected first (`= any(array(...))`, an InitPlan), so the delete itself is a primary-key
 // lookup: with `in (select ...)` the planner may hash the batch and seq-scan the table.
-const CHALLENGES = `
-delete from webauthn_challenges where id = any(array(
-  select id from webauthn_challenges where expires_at < ? limit ? for update skip locked))`;
+const batchOf = (table: string, where: string, key = 'id') => `
+delete from ${table} where ${key} = any(array(
+  select ${key} from ${table} where ${where} limit ? for update skip locked))`;
 
-const RATE_LIMITS = `
-delete from rate_limits where key = any(array(
-  select key from rate_limits where expire < ? limit ? for update skip locked))`;
+/** The cut-off times of one run, each a rule's parameter. */
+interface Cutoffs {
+  expired: Date;
+  retained: Date;
+  mail: Date;
+  unverified: Date;
+}
+
+/** The tables purged by one statement each (their indexes: Migration20261207000000Bounds), and its parameters before the batch size. */
+const RULES: Array<{ table: Exclude<PurgeTable, 'refresh_tokens' | 'sessions'>; sql: string; params(c: Cutoffs): unknown[] }> = [
+  { table: 'webauthn_challenges', sql: batchOf('webauthn_challenges', 'expires_at < ?'), params: (c) => [c.expired] },
+  { table: 'rate_limits', sql: batchOf('rate_limits', 'expire < ?', 'key'), params: (c) => [c.expired.getTime()] },
+  { table: 'email_tokens', sql: batchOf('email_tokens', 'expires_at < ?'), params: (c) => [c.expired] },
+  { table: 'mfa_challenges', sql: batchOf('mfa_challenges', 'expires_at < ?'), params: (c) => [c.expired] },
+  // Pending ones once expired; accepted ones (history, like the audit) after the retention.
+  { table: 'invitations', sql: batchOf('invitations', 'expires_at < ? and (accepted_at is null or accepted_at < ?)'), params: (c) => [c.expired, c.retained] },
+  { table: 'api_keys', sql: batchOf('api_keys', 'expires_at < ? or revoked_at < ?'), params: (c) => [c.retained, c.retained] },
+  { table: 'users', sql: batchOf('users', 'not email_verified and created_at < ?'), params: (c) => [c.unverified] },
+  { table: 'audit_events', sql: batchOf('audit_events', 'created_at < ?'), params: (c) => [c.retained] },
+  { table: 'mail_outbox', sql: batchOf('mail_outbox', "created_at < ? and status in ('sent', 'abandoned')"), params: (c) => [c.mail] },
+];
 
 // One batch of dead sessions with their refresh tokens, in one statement: lock up to `limit`
 // dead sessions (SKIP LOCKED: the lock every refresh takes first, so the families are ours
@@ -130,14 +148,6 @@ select (select count(*) from tokens)::int as tokens, (select count(*) from gone)
 
 /** FAMILIES' parameters: the three dead-since times `[expired, revoked, idle]` and the batch size. */
 export const familiesParams = ([expired, revoked, idle]: Date[], size: number) => [expired, size, revoked, size, idle, size, expired, revoked, idle, size, size];
-
-const AUDIT = `
-delete from audit_events where id = any(array(
-  select id from audit_events where created_at < ? limit ? for update skip locked))`;
-
-const MAILS = `
-delete from mail_outbox where id = any(array(
-  select id from mail_outbox where created_at < ? and status in ('sent', 'abandoned') limit ? for update skip locked))`;
 
 const zero = (): Record<PurgeTable, number> => Object.fromEntries(PURGE_TABLES.map((t) => [t, 0])) as Record<PurgeTable, number>;
 
@@ -186,9 +196,13 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
         for (let i = 0; i < maxBatches && !stopped; i++) if ((await batch(table, sql, params)) < size) break;
       });
 
-    const expired = new Date(now - PURGE_CLOCK_SKEW_MS);
-    await drain('webauthn_challenges', CHALLENGES, [expired]);
-    await drain('rate_limits', RATE_LIMITS, [now - PURGE_CLOCK_SKEW_MS]);
+    const cutoffs: Cutoffs = {
+      expired: new Date(now - PURGE_CLOCK_SKEW_MS),
+      retained: new Date(now - config.purge.auditRetentionDays * 86_400_000),
+      mail: new Date(now - MAIL_RETENTION_MS),
+      unverified: new Date(now - config.accounts.unverifiedTtl * 1000),
+    };
+    for (const rule of RULES) await drain(rule.table, rule.sql, rule.params(cutoffs));
 
     const margin = (config.accessTokenTtl + config.refreshReuseGrace) * 1000 + PURGE_CLOCK_SKEW_MS;
     const dead = [new Date(now - margin), new Date(now - margin), new Date(now - margin - config.sessionIdleTimeout * 1000)];
@@ -206,10 +220,6 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
         if (row.tokens < size && row.sessions < size) break;
       }
     });
-
-    await drain('audit_events', AUDIT, [new Date(now - config.purge.auditRetentionDays * 86_400_000)]);
-    await drain('mail_outbox', MAILS, [new Date(now - MAIL_RETENTION_MS)]);
-
     result.durationMs = Math.round((performance.now() - t0) * 10) / 10;
     const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);
     if (total > 0) log.info({ purged: result.deleted, batches: result.batches, duration_ms: result.durationMs }, 'purge deleted expired rows');
