@@ -3,6 +3,9 @@
 // /demo/verify-email?token=..., /demo/reset-password?token=... and
 // /demo/accept-invitation?token=.... One small script serves them all: it reads the token, takes it out of the address bar and history at once, keeps it in
 // memory only, and shows every error's code and message as the API returned them.
+// Link pages need a click: each page spends its token only in a POST that a button on the page
+// starts, never on load, so a mail scanner that opens the link (even one that runs the page's
+// script) spends nothing.
 import { DEMO_API_JS, DEMO_STYLE } from './page.js';
 
 const linkPage = (kind: 'verify-email' | 'reset-password' | 'accept-invitation', title: string, body: string) => `<!doctype html>
@@ -12,12 +15,13 @@ const linkPage = (kind: 'verify-email' | 'reset-password' | 'accept-invitation',
 <title>auth-gateway demo: ${title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${DEMO_STYLE}
+<style>#notice:focus { outline: none; }</style>
 </head>
 <body data-page="${kind}">
 <h1>auth-gateway</h1>
 <p id="who">${title}</p>
 ${body}
-<p id="notice"></p>
+<p id="notice" tabindex="-1"></p>
 <p id="error" role="alert"></p>
 <p id="next" hidden><a href="/demo">Go to the sign-in page</a></p>
 <script src="/demo/link.js"></script>
@@ -25,7 +29,14 @@ ${body}
 </html>
 `;
 
-export const VERIFY_EMAIL_HTML = linkPage('verify-email', 'Confirm your e-mail address', '<p id="progress">Checking the link…</p>');
+export const VERIFY_EMAIL_HTML = linkPage(
+  'verify-email',
+  'Confirm your e-mail address',
+  `<div id="verify-form">
+  <p>Confirm that this is your address to finish signing up. If you did not sign up, leave this page: nothing happens unless you press the button.</p>
+  <button id="verify" type="button">Confirm my address</button>
+</div>`,
+);
 
 export const RESET_PASSWORD_HTML = linkPage(
   'reset-password',
@@ -61,22 +72,34 @@ export const LINK_JS = `${DEMO_API_JS}
 const token = new URLSearchParams(location.search).get('token');
 if (location.search) history.replaceState(null, '', location.pathname);
 
+// The form that was used is hidden by then: focus goes to the message, not back to the top.
 const done = (message) => {
   $('notice').textContent = message;
   $('next').hidden = false;
+  $('notice').focus();
 };
 const noToken = () => fail('link_without_token', 'The link has no token: open the whole link from the mail.');
 
 if (document.body.dataset.page === 'verify-email') {
-  run(async () => {
+  // Nothing is sent on load: only the button spends the token.
+  if (!token) {
+    $('verify-form').hidden = true;
+    $('next').hidden = false;
+    run(async () => { throw noToken(); });
+  }
+  $('verify').onclick = () => run(async () => {
+    if (!token) throw noToken();
+    // One request at a time: a double click must not spend the token twice and show the second's error.
+    $('verify').disabled = true;
     try {
-      if (!token) throw noToken();
       await api('/auth/email/verify', { token });
-      done('Address verified, you can sign in.');
-    } finally {
-      $('progress').hidden = true;
+    } catch (e) {
+      $('verify').disabled = false;
       $('next').hidden = false;
+      throw e;
     }
+    $('verify-form').hidden = true;
+    done('Address verified, you can sign in.');
   });
 }
 

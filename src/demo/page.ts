@@ -307,6 +307,6 @@ $('change').onclick = () => run(async () => {
   await api('/auth/password/change', { current_password: $('change-current').value, new_password: $('change-new').value }, accessToken());
   $('change-current').value = '';
   $('change-new').value = '';
-  $('notice').textContent = 'Password changed; your other sessions were ended.';
+  $('notice').textContent = 'Password changed; your other sessions were ended and your API keys revoked.';
 });
 `;

@@ -1,5 +1,5 @@
 // The /demo sign-in page in real headless Chromium with a CDP virtual authenticator: password, passkey registration, passkey sign-in with and without e-mail, me, errors as the API returned them;
-// and the account lifecycle through the mail: sign-up, the verification link's page, forgot password, the reset link's page, change password;
+// and the account lifecycle through the mail: sign-up, the verification link's page (which spends its token only when its button is pressed), forgot password, the reset link's page, change password;
 // and two-factor sign-in: TOTP enrolment with its QR code, activation, the code prompt at sign-in, recovery codes, disabling.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -211,9 +211,10 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(link.url.startsWith(`${origin}/demo/verify-email?token=`)).toBe(true);
 
     await openLink(page, linkIn(voided, '/verify-email').url);
+    await page.click('#verify');
     await expect.poll(() => page.textContent('#error')).toBe(shown('auth_email_token_invalid'));
 
-    // The real link from the mail: the page verifies at once and drops the token from the address bar.
+    // The real link from the mail: the page drops the token from the address bar at once, and verifies when its button is pressed.
     const { response, referer } = await openLink(page, link.url);
     expect(response.status()).toBe(200);
     const headers = response.headers();
@@ -223,8 +224,11 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(headers['cache-control']).toBe('no-store');
     expect(headers['x-content-type-options']).toBe('nosniff');
     expect(referer).toBeUndefined();
+    await page.click('#verify');
     await expect.poll(() => page.textContent('#notice')).toBe('Address verified, you can sign in.');
     expect(await page.textContent('#error')).toBe('');
+    expect(await page.isVisible('#verify')).toBe(false);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('notice');
     expect(page.url()).toBe(`${origin}/demo/verify-email`);
     expect(await page.evaluate(() => history.length)).toBe(4); // about:blank, /demo, the voided link's page, this one: each without its token
     await page.screenshot({ path: `${ARTIFACTS}/demo-verified.png`, fullPage: true });
@@ -251,7 +255,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.fill('#change-current', first);
     await page.fill('#change-new', changed);
     await page.click('#change');
-    await expect.poll(() => page.textContent('#notice')).toBe('Password changed; your other sessions were ended.');
+    await expect.poll(() => page.textContent('#notice')).toBe('Password changed; your other sessions were ended and your API keys revoked.');
     expect(await page.textContent('#error')).toBe('');
     await page.screenshot({ path: `${ARTIFACTS}/demo-password-changed.png`, fullPage: true });
     await page.click('#logout');
@@ -291,6 +295,50 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.close();
   }, 30_000);
 
+  it('spends nothing when a verification link is only opened, even with its script run (a mail scanner): the token verifies when the button is pressed', async () => {
+    const email = `scanned-${randomBytes(4).toString('hex')}@open.test`;
+    const password = 'cedar violin harbour 36';
+    expect((await gw.rest('POST', '/auth/signup', { tenant: OPEN.slug, email, password })).status).toBe(202);
+    const link = linkIn(await mailTo(email, /confirm your e-mail address/), '/verify-email');
+    const verified = async () => (await gw.sql<{ email_verified: boolean }>('select email_verified from users where email = $1', [email]))[0].email_verified;
+    const signIn = () => gw.rest('POST', '/auth/login', { tenant: OPEN.slug, email, password });
+    expect(await verified()).toBe(false);
+
+    // The scanner: a fresh browser that opens the link, runs the page's script, and waits for the network to settle and a second more.
+    const page = await browser.newPage();
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/auth/')) calls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    await page.goto(link.url, { waitUntil: 'networkidle' });
+    await page.waitForTimeout(1000);
+    expect(page.url()).toBe(`${origin}/demo/verify-email`); // the script ran: it took the token out of the address bar
+    // Nothing was spent: the address is still unverified, the right password is still refused for it, and the page sent nothing.
+    expect(await verified()).toBe(false);
+    const refused = await signIn();
+    expect(refused.body).toMatchObject({ detail: { code: 'auth_email_not_verified' } });
+    expect(calls).toEqual([]);
+    expect(await page.textContent('#notice')).toBe('');
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.isVisible('#verify')).toBe(true);
+    expect(await page.textContent('body')).toContain('nothing happens unless you press the button');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-verify-link-opened.png`, fullPage: true });
+
+    // A person presses the button: one POST spends the same token.
+    await page.focus('#verify');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.textContent('#notice')).toBe('Address verified, you can sign in.');
+    expect(calls).toEqual(['POST /auth/email/verify']);
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.isVisible('#verify')).toBe(false);
+    expect(await page.isVisible('#next a')).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('notice');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-verify-link-confirmed.png`, fullPage: true });
+    expect(await verified()).toBe(true);
+    expect((await signIn()).status).toBe(200);
+    await page.close();
+  }, 30_000);
+
   it('serves a link page only with its one token parameter; without a token the page says so', async () => {
     // Another credential beside the token is refused as on every route.
     const mixed = await requestJson(`${origin}/demo/verify-email?token=abc&access_token=def`, 'GET');
@@ -300,6 +348,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
 
     const page = await openPage(`${origin}/demo/verify-email`);
     await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    expect(await page.isVisible('#verify')).toBe(false);
     await page.goto(`${origin}/demo/reset-password`);
     await page.fill('#reset-password', 'quiet harbour violin 09');
     await page.click('#reset');
