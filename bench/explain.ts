@@ -2,9 +2,9 @@
 // the same driver), on the bench's data: EXPLAIN without ANALYZE, so nothing is changed.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../src/db/orm.js';
-import { KEY_SELECT } from '../src/services/keys/verifier.js';
-import { CONSUME, SETTLE, TAKE_CTE } from '../src/services/limits/rate-limiter.js';
-import { FAMILIES, familiesParams } from '../src/services/maintenance/purge.js';
+import { KEY_SELECT } from '../src/services/api-keys/verifier.js';
+import { CONSUME, SETTLE, TAKE_CTE } from '../src/services/rate-limits/limiter.js';
+import { FAMILIES, familiesParams } from '../src/services/purge/rules.js';
 import { LOGIN_SELECT_TAKING } from '../src/services/passwords/login.js';
 import { SESSION_STATE_SELECT } from '../src/services/sessions/caller.js';
 import { REFRESH_FIRST_USE, REFRESH_SELECT, ROTATE } from '../src/services/sessions/refresh.js';

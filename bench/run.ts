@@ -20,7 +20,7 @@ import pg from 'pg';
 import { generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb, type Db } from '../src/db/orm.js';
-import { createPurgeService } from '../src/services/maintenance/purge.js';
+import { createPurgeService } from '../src/services/purge/purge.js';
 import { keyedHash } from '../src/services/shared/secrets.js';
 import { explainHot, type Plan } from './explain.js';
 import { profileTables, summariseProfile } from './profile.js';

@@ -1,7 +1,7 @@
 // Writes the generated artefacts: schema.graphql and docs/error-codes.md.
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { renderErrorCodesDoc } from '../src/errors/render-doc.js';
+import { renderErrorCodesDoc } from '../src/api/error-reference.js';
 import { printGatewaySchema } from '../src/graphql/schema.js';
 
 export async function generatedFiles(): Promise<Record<string, string>> {

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createContext, type RequestContext } from './context.js';
 import { ping, poolStats, type Db } from './db/orm.js';
-import type { OperationSpec } from './errors/catalog.js';
+import type { OperationSpec } from './api/operations.js';
 import { createApollo } from './graphql/server.js';
 import { stdoutLogDestination } from './observability/log-destination.js';
 import { loggerOptions, requestId } from './observability/logger.js';
@@ -16,26 +16,27 @@ import { createMetrics } from './observability/metrics.js';
 import { finishRequest, newObservation } from './observability/request-log.js';
 import { registerRequestChecks } from './rest/content-types.js';
 import { frameworkErrors, registerErrorHandlers } from './rest/error-handler.js';
-import { accountRoutes } from './rest/routes/account.routes.js';
-import { apiKeyRoutes } from './rest/routes/api-key.routes.js';
+import { accountRoutes } from './rest/routes/accounts.routes.js';
+import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
 import { invitationRoutes } from './rest/routes/invitations.routes.js';
-import { authRoutes } from './rest/routes/auth.routes.js';
+import { passwordRoutes } from './rest/routes/passwords.routes.js';
+import { viewerRoutes } from './rest/routes/viewer.routes.js';
 import { demoRoutes } from './rest/routes/demo.routes.js';
 import { metaRoutes } from './rest/routes/meta.routes.js';
-import { passkeyRoutes } from './rest/routes/passkey.routes.js';
+import { passkeyRoutes } from './rest/routes/passkeys.routes.js';
 import { googleRoutes } from './rest/routes/google.routes.js';
 import type { ServiceDeps } from './services/deps.js';
-import { createBreachChecker } from './services/accounts/breaches.js';
-import { createApiKeyVerifier } from './services/keys/verifier.js';
+import { createBreachChecker } from './services/passwords/breaches.js';
+import { createApiKeyVerifier } from './services/api-keys/verifier.js';
 import { createGoogleVerifier } from './services/google/verifier.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/passwords/hasher.js';
-import { createPurgeService, type PurgeService } from './services/maintenance/purge.js';
+import { createPurgeService, type PurgeService } from './services/purge/purge.js';
 import { countPendingMail, createMailSender, type MailSender } from './services/mail/sender.js';
-import { createRateLimiter } from './services/limits/rate-limiter.js';
-import { createSessionCache } from './services/sessions/session-cache.js';
-import { createTokenService } from './services/tokens/access-tokens.js';
+import { createRateLimiter } from './services/rate-limits/limiter.js';
+import { createSessionCache } from './services/sessions/cache.js';
+import { createTokenService } from './services/sessions/access-tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -189,13 +190,14 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     hideUntagged: true,
   });
 
-  await app.register(authRoutes, { config });
+  await app.register(passwordRoutes, { config });
+  await app.register(sessionsRoutes, { config });
+  await app.register(viewerRoutes);
   await app.register(passkeyRoutes, { config });
   await app.register(googleRoutes, { config });
   await app.register(apiKeyRoutes, { config });
   await app.register(accountRoutes, { config });
   await app.register(mfaRoutes, { config });
-  await app.register(sessionsRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes);
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });

@@ -4,10 +4,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { EntityManager } from './db/orm.js';
 import type { RequestObservation } from './observability/request-log.js';
 import { AuthError } from './errors/auth-error.js';
-import type { OperationSpec } from './errors/catalog.js';
-import { looksLikeApiKey } from './services/keys/format.js';
+import type { OperationSpec } from './api/operations.js';
+import { looksLikeApiKey } from './services/api-keys/format.js';
 import type { ServiceDeps } from './services/deps.js';
-import type { Client } from './services/limits/rate-limiter.js';
+import type { Client } from './services/rate-limits/limiter.js';
 import { authenticateAccessToken } from './services/sessions/caller.js';
 import { currentPermissions, type Viewer } from './services/sessions/principal.js';
 

@@ -6,7 +6,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, readEnvironment } from './config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate, openDb } from './db/orm.js';
-import { DEMO_ADMIN_EMAIL, DEMO_TENANT, ensureDemoTenant } from './services/admin/demo.js';
+import { DEMO_ADMIN_EMAIL, DEMO_TENANT, ensureDemoTenant } from './services/operator/demo.js';
 import { createPasswordHasher } from './services/passwords/hasher.js';
 
 async function main(): Promise<void> {

@@ -8,9 +8,9 @@ import { loadConfig, readEnvironment, type Config } from '../config.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded.js';
 import { migrate, openDb, type Db } from '../db/orm.js';
 import type { SignupPolicy } from '../db/entities/tenant.entity.js';
-import { createRole, createTenant, createUser, setTenantSettings, setUserDisabled, setUserPassword } from '../services/admin/commands.js';
-import { importDocument } from '../services/admin/import.js';
-import { AdminError, generatePassword } from '../services/admin/records.js';
+import { createRole, createTenant, createUser, setTenantSettings, setUserDisabled, setUserPassword } from '../services/operator/commands.js';
+import { importDocument } from '../services/operator/import.js';
+import { AdminError, generatePassword } from '../services/operator/records.js';
 import { createPasswordHasher } from '../services/passwords/hasher.js';
 
 export const USAGE = `usage: npm run admin -- <command>

@@ -2,14 +2,14 @@
 // AuthError becomes the REST body or the GraphQL extensions. Unknown errors are masked
 // here; database errors are recognised by db/errors.ts (driver error class or SQLSTATE).
 import { isDatabaseError } from '../db/errors.js';
-import { CALLER_DB_CODES, catalog, hasOwnDbError, type ErrorCode, type OperationSpec } from './catalog.js';
+import { CALLER_DB_CODES, catalog, hasOwnDbError, type ErrorCode } from './catalog.js';
 import { AuthError } from './auth-error.js';
 
 /** For failures outside any catalog operation (unknown GraphQL fields, health routes). */
 export const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalError: 'auth_internal_error' } as const;
 
 /** Classify any thrown value for the given operation. Never returns the original text. */
-export function toAuthError(err: unknown, op: Pick<OperationSpec, 'dbError' | 'internalError'>): AuthError {
+export function toAuthError(err: unknown, op: { dbError: ErrorCode; internalError: ErrorCode }): AuthError {
   if (err instanceof AuthError) {
     // An operation with a database code of its own answers it for any database failure,
     // the caller check's included; the session and key stores' codes are for the others.

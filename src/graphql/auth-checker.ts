@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import type { RequestContext } from '../context.js';
 import { AuthError } from '../errors/auth-error.js';
-import { operationByGraphqlField } from '../errors/catalog.js';
+import { operationByGraphqlField } from '../api/operations.js';
 
 /**
  * `@Authorized()` needs an authenticated caller; `@Authorized('perm', ...)` needs every listed

@@ -4,16 +4,19 @@ import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import type { RequestContext } from '../context.js';
 import { authChecker } from './auth-checker.js';
 import { validateTextInputs } from './text-field.js';
-import { AccountResolver } from './resolvers/account.resolver.js';
-import { ManagementResolver } from './resolvers/management.resolver.js';
+import { AccountResolver } from './resolvers/accounts.resolver.js';
+import { UserResolver } from './resolvers/users.resolver.js';
+import { InvitationResolver } from './resolvers/invitations.resolver.js';
+import { AuditResolver } from './resolvers/audit.resolver.js';
+import { IdentitiesResolver } from './resolvers/identities.resolver.js';
 import { MfaResolver } from './resolvers/mfa.resolver.js';
-import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
+import { ApiKeyResolver } from './resolvers/api-keys.resolver.js';
 import { ErrorCodesResolver } from './resolvers/error-codes.resolver.js';
 import { GoogleResolver } from './resolvers/google.resolver.js';
-import { LoginResolver } from './resolvers/login.resolver.js';
-import { SessionResolver } from './resolvers/session.resolver.js';
+import { PasswordResolver } from './resolvers/passwords.resolver.js';
+import { SessionResolver } from './resolvers/sessions.resolver.js';
 import { ViewerResolver } from './resolvers/viewer.resolver.js';
-import { PasskeyResolver } from './resolvers/passkey.resolver.js';
+import { PasskeyResolver } from './resolvers/passkeys.resolver.js';
 
 /** The tenant a root field names (`input.tenant`) goes into the request's log line. */
 const tenantFromArgs: MiddlewareFn<RequestContext> = ({ args, context, info }, next) => {
@@ -29,7 +32,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccountResolver, MfaResolver, ManagementResolver, LoginResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [AccountResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs],
     // Text fields are checked against services/fields.ts (no class-validator).

@@ -9,11 +9,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
 import type { AuthError } from '../errors/auth-error.js';
-import { operationByGraphqlField } from '../errors/catalog.js';
+import { operationByGraphqlField } from '../api/operations.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
 import { OTHER_OPERATION } from '../observability/metrics.js';
 import { recordDocumentFailure, recordFailure } from '../observability/request-log.js';
-import { graphqlLimits } from './limits.js';
+import { graphqlLimits } from './query-limits.js';
 import { gatewaySchema } from './schema.js';
 
 /**

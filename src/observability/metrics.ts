@@ -2,7 +2,8 @@
 // bounded set: catalog codes, Apollo's document-error codes, operation names and route
 // patterns — never from user input.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { catalog, isErrorCode, operations, type ErrorClass } from '../errors/catalog.js';
+import { catalog, isErrorCode, type ErrorClass } from '../errors/catalog.js';
+import { operations } from '../api/operations.js';
 import { MAIL_KINDS } from '../services/mail/outbox.js';
 import type { MailOutcome } from '../services/mail/sender.js';
 

@@ -2,7 +2,7 @@
 // catalog's status and an X-Error-Code header, for every error the server raises.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../errors/auth-error.js';
-import type { OperationSpec } from '../errors/catalog.js';
+import type { OperationSpec } from '../api/operations.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
 import { GRAPHQL_DOCUMENT, recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 

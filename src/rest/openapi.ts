@@ -4,7 +4,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 import type { Config } from '../config.js';
-import { catalog, type ErrorCode, type OperationSpec } from '../errors/catalog.js';
+import { catalog, type ErrorCode } from '../errors/catalog.js';
+import { type OperationSpec } from '../api/operations.js';
 
 /** What a route plugin is given: the field rules need MAX_PASSWORD_LENGTH. */
 export interface RouteOptions {

@@ -1,7 +1,10 @@
 // REST bodies are snake_case (the FastAPI backend's shape); GraphQL has the camelCase twins.
-import type { ApiKeyInfo } from '../services/keys/manage.js';
+import type { ApiKeyInfo } from '../services/api-keys/manage.js';
 import type { RecoveryCodeSet } from '../services/mfa/factors.js';
 import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
+
+/** The one body of sign-up, resend and forgot, whatever happened: it tells nothing. */
+export const ACCEPTED = { status: 'accepted' } as const;
 
 export function userBody(v: Viewer) {
   return { id: v.id, email: v.email, tenant: v.tenant, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod, mfa_required: v.mfaRequired };

@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
 import type { ErrorCode } from '../errors/catalog.js';
-import type { BreachChecker } from './accounts/breaches.js';
-import type { ApiKeyVerifier } from './keys/verifier.js';
+import type { BreachChecker } from './passwords/breaches.js';
+import type { ApiKeyVerifier } from './api-keys/verifier.js';
 import type { GoogleVerifier } from './google/verifier.js';
 import type { PasswordHasher } from './passwords/hasher.js';
-import type { RateLimiter } from './limits/rate-limiter.js';
-import type { SessionCache } from './sessions/session-cache.js';
-import type { TokenService } from './tokens/access-tokens.js';
+import type { RateLimiter } from './rate-limits/limiter.js';
+import type { SessionCache } from './sessions/cache.js';
+import type { TokenService } from './sessions/access-tokens.js';
 
 /** The narrow set of collaborators services need besides an entity manager. */
 export interface ServiceDeps {

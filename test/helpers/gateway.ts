@@ -9,8 +9,9 @@ import { expect, inject } from 'vitest';
 import { buildApp, type Gateway } from '../../src/app.js';
 import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
 import { migrate, openDb, type Db } from '../../src/db/orm.js';
-import { operations, type ErrorCode, type OperationName, type OperationSpec } from '../../src/errors/catalog.js';
-import { importDocument, type ImportDocument } from '../../src/services/admin/import.js';
+import { type ErrorCode } from '../../src/errors/catalog.js';
+import { operations, type OperationName, type OperationSpec } from '../../src/api/operations.js';
+import { importDocument, type ImportDocument } from '../../src/services/operator/import.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
 import { TcpProxy } from './tcp-proxy.js';
 

@@ -1,6 +1,6 @@
 // The account lifecycle through both doors, with real mail: sign-up, verification, resend, forgotten password, reset and change, and every refusal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportDocument } from '../../src/services/admin/import.js';
+import type { ImportDocument } from '../../src/services/operator/import.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher } from '../helpers/mail-catcher.js';
 import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
@@ -196,6 +196,31 @@ describe('sign-up, verification and sign-in', () => {
         else expectGqlError(res, 'signUp', 'auth_password_weak', 422);
       }
       expect(await usersNamed(email)).toBe(0);
+    });
+  }
+
+  for (const door of DOORS) {
+    it(`a resend after a second sign-up met the pending one mails the set-password link, never a link that activates the first password (${door})`, async () => {
+      const victim = fresh();
+      expectAccepted(await signUp('rest', 'openco', victim, 'attacker planted pass 1'), 'rest');
+      await mailTo(victim, /confirm/);
+      expectAccepted(await signUp('rest', 'openco', victim, 'owner chosen passphrase 2'), 'rest');
+      await mailTo(victim, /already waiting/);
+      // The owner, unsure which mail to follow, asks for a new confirmation link.
+      const before = mail.messages.length;
+      expectAccepted(await resend(door, 'openco', victim), door);
+      await expect.poll(() => mail.messages.length).toBe(before + 1);
+      const resent = mail.messages.at(-1)!;
+      expect(resent.to).toContain(victim);
+      expect(resent.subject).toMatch(/set your password to finish signing up/);
+      expect(resent.text).not.toContain('/verify-email');
+      const link = linkIn(resent, '/reset-password');
+      // Following it sets the owner's password and takes the address clean; the squatter's is gone.
+      expectDone(await reset(door, link.token, 'owner final passphrase 3'), door);
+      expect((await login('openco', victim, 'owner final passphrase 3')).status).toBe(200);
+      expectRestError(await login('openco', victim, 'attacker planted pass 1'), 'login', 'auth_login_invalid_credentials', 401);
+      const [event] = await gw.sql("select a.details from audit_events a join users u on u.id = a.user_id where a.type = 'account_claimed' and u.email = $1", [victim]);
+      expect(event.details).toEqual({ how: 'reset' });
     });
   }
 

@@ -1,6 +1,6 @@
 // A proven owner takes the account clean (SPEC §15): when Google (where it is authoritative), an invitation or a reset link first proves an unverified address, every credential a squatter could have set goes, through both doors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/services/keys/format.js';
+import { generateApiKey } from '../../src/services/api-keys/format.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
@@ -56,6 +56,23 @@ interface Squat {
   apiKey: string;
 }
 
+/** Plants a passkey, an API key, an active TOTP factor with a recovery code, a Google link and a live session on a user; answers the key. */
+async function plant(tenantId: string, userId: string, email: string): Promise<string> {
+  const apiKey = generateApiKey();
+  await gw.sql(
+    `with c as (insert into webauthn_credentials (id, tenant_id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, user_handle, created_at)
+                values (gen_random_uuid(), $1, $2, 'planted-' || gen_random_uuid(), '\\x00', 0, '{}', 'singleDevice', false, 'h', now())),
+          k as (insert into api_keys (id, tenant_id, user_id, name, prefix, key_hash, scopes, created_at) values (gen_random_uuid(), $1, $2, 'planted', $3, $4, '{api_keys:create}', now())),
+          f as (insert into mfa_factors (id, tenant_id, user_id, secret, status, created_at, activated_at) values (gen_random_uuid(), $1, $2, 'x', 'active', now(), now())),
+          r as (insert into mfa_recovery_codes (id, user_id, code_hash, created_at) values (gen_random_uuid(), $2, 'planted-' || gen_random_uuid(), now())),
+          e as (insert into external_identities (id, tenant_id, user_id, issuer, subject, email_at_link, created_at) values (gen_random_uuid(), $1, $2, 'https://accounts.google.com', 'planted-' || gen_random_uuid(), $5, now()))
+     insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at)
+     values (gen_random_uuid(), $1, $2, 'password', '{pwd}', now(), now(), now(), now() + interval '1 day')`,
+    [tenantId, userId, apiKey.slice(0, 12), keyedHash(gw.config.secretKey, apiKey), email],
+  );
+  return apiKey;
+}
+
 /**
  * A squatter signs up the owner's address with a password of their own, and (as if anything
  * else had reached the unverified account) a passkey, an API key, an active TOTP factor with
@@ -66,18 +83,7 @@ async function squat(tenant: string, email: string): Promise<Squat> {
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   const verifyToken = linkIn(await mail.waitFor((m) => m.to.includes(email) && /confirm/.test(m.subject)), '/verify-email').token!;
   const [{ id: userId, tenant_id: tenantId }] = await gw.sql('select u.id, u.tenant_id from users u join tenants t on t.id = u.tenant_id where t.slug = $1 and u.email = $2', [tenant, email]);
-  const apiKey = generateApiKey();
-  await gw.sql(
-    `with c as (insert into webauthn_credentials (id, tenant_id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, user_handle, created_at)
-                values (gen_random_uuid(), $1, $2, 'planted-' || gen_random_uuid(), '\\x00', 0, '{}', 'singleDevice', false, 'h', now())),
-          k as (insert into api_keys (id, tenant_id, user_id, name, prefix, key_hash, scopes, created_at) values (gen_random_uuid(), $1, $2, 'planted', $3, $4, '{api_keys:create}', now())),
-          f as (insert into mfa_factors (id, tenant_id, user_id, secret, status, created_at, activated_at) values (gen_random_uuid(), $1, $2, 'x', 'active', now(), now())),
-          r as (insert into mfa_recovery_codes (id, user_id, code_hash, created_at) values (gen_random_uuid(), $2, 'x', now())),
-          e as (insert into external_identities (id, tenant_id, user_id, issuer, subject, email_at_link, created_at) values (gen_random_uuid(), $1, $2, 'https://accounts.google.com', 'planted-' || gen_random_uuid(), $5, now()))
-     insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at)
-     values (gen_random_uuid(), $1, $2, 'password', '{pwd}', now(), now(), now(), now() + interval '1 day')`,
-    [tenantId, userId, apiKey.slice(0, 12), keyedHash(gw.config.secretKey, apiKey), email],
-  );
+  const apiKey = await plant(tenantId, userId, email);
   expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': apiKey })).status).toBe(200);
   return { userId, verifyToken, apiKey };
 }
@@ -190,3 +196,44 @@ describe('a reset link proves the address', () => {
   });
 });
 const used = new Set<CaughtMail>();
+
+describe('a reset of a verified account proves nothing new', () => {
+  for (const door of DOORS) {
+    it(`keeps the owner's passkeys, TOTP factor, recovery codes and Google links: the next sign-in still asks for the second factor (${door})`, async () => {
+      const email = fresh('open.test');
+      await gw.seed({ tenants: [{ slug: 'open', name: 'Open', roles: ROLES, users: [{ email, password: OWNER, roles: ['boss'] }] }] });
+      const [{ id: userId, tenant_id: tenantId }] = await gw.sql('select u.id, u.tenant_id from users u join tenants t on t.id = u.tenant_id where t.slug = $1 and u.email = $2', ['open', email]);
+      await plant(tenantId, userId, email);
+      const counts = () =>
+        gw.sql(
+          `select (select count(*) from webauthn_credentials where user_id = $1)::int as passkeys,
+                  (select count(*) from mfa_factors where user_id = $1 and status = 'active')::int as factors,
+                  (select count(*) from mfa_recovery_codes where user_id = $1)::int as codes,
+                  (select count(*) from external_identities where user_id = $1)::int as links`,
+          [userId],
+        );
+      expect(await counts()).toEqual([{ passkeys: 1, factors: 1, codes: 1, links: 1 }]);
+      const secondStep = async (password: string) => {
+        const res = await login('open', email, password);
+        expect(res.status, JSON.stringify(res.body)).toBe(401);
+        expect(res.body.detail).toMatchObject({ code: 'auth_mfa_required', methods: ['totp', 'recovery_code'] });
+      };
+      await secondStep(OWNER);
+
+      // Whoever reads the mailbox resets the password...
+      expect((await gw.rest('POST', '/auth/password/forgot', { tenant: 'open', email })).status).toBe(202);
+      const token = linkIn(await mail.waitFor((m) => m.to.includes(email) && /reset your password/.test(m.subject)), '/reset-password').token!;
+      const newPassword = 'mailbox reader chose this 7';
+      const res =
+        door === 'rest'
+          ? await gw.rest('POST', '/auth/password/reset', { token, password: newPassword })
+          : await gw.gql('mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token, password: newPassword } });
+      expect(succeeded(door, res), JSON.stringify(res.body)).toBe(true);
+
+      // ...and still meets the second factor: nothing of the owner's was dropped, no claim recorded.
+      await secondStep(newPassword);
+      expect(await counts()).toEqual([{ passkeys: 1, factors: 1, codes: 1, links: 1 }]);
+      expect(await gw.sql("select 1 from audit_events where type = 'account_claimed' and user_id = $1", [userId])).toEqual([]);
+    });
+  }
+});

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../src/cli/admin.js';
-import { AdminError } from '../../src/services/admin/records.js';
+import { AdminError } from '../../src/services/operator/records.js';
 import { ACME, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

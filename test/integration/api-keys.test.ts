@@ -1,6 +1,6 @@
 // API keys through both doors: scannable format with checksum, keyed-hash storage, scopes within the creator's permissions, tenant isolation, expiry, revocation within the cache bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey, isWellFormedApiKey } from '../../src/services/keys/format.js';
+import { generateApiKey, isWellFormedApiKey } from '../../src/services/api-keys/format.js';
 import { ACME, bearer, expectGqlError, expectRestError, ME, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 const CACHE_TTL_MS = 500;

@@ -1,7 +1,7 @@
 // Google sign-in through both doors, with real ID-token verification against certificates served on loopback: linking by (issuer, sub), domain admission, and every failure code.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setUserDisabled } from '../../src/services/admin/commands.js';
+import { setUserDisabled } from '../../src/services/operator/commands.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { ACME, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 

@@ -92,7 +92,7 @@ describe('brute-force limits', () => {
     expect(await attempts(() => gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme' }), 5)).toEqual([200, 200, 200, 200, 429]);
     const at = (await gw.rest('POST', '/auth/login', ada)).body.access_token;
     expect(await attempts(() => gw.rest('POST', '/auth/api-key', { name: 'k' }, { authorization: `Bearer ${at}` }), 3)).toEqual([201, 201, 429]);
-    const { generateApiKey } = await import('../../src/services/keys/format.js');
+    const { generateApiKey } = await import('../../src/services/api-keys/format.js');
     const keyStatuses = await attempts(() => gw.rest('GET', '/auth/me', undefined, { 'x-api-key': generateApiKey() }), ADDRESS + 1);
     expect(keyStatuses).toEqual([...Array(ADDRESS).fill(401), 429]);
     await waitWindow();

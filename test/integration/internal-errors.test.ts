@@ -1,6 +1,6 @@
 // An unexpected failure becomes the operation's *_internal_error through both doors, with no internal text in the response, and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenService } from '../../src/services/tokens/access-tokens.js';
+import type { TokenService } from '../../src/services/sessions/access-tokens.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { ACME, ADA, expectGqlError, expectRestError, LOGIN, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
 import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
-import type { ImportDocument } from '../../src/services/admin/import.js';
+import type { ImportDocument } from '../../src/services/operator/import.js';
 
 let gw: TestGateway;
 let mail: MailCatcher;

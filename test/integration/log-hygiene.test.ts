@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as orm from '@mikro-orm/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalog, operations } from '../../src/errors/catalog.js';
+import { catalog } from '../../src/errors/catalog.js';
+import { operations } from '../../src/api/operations.js';
 import { ACME, LOGIN, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

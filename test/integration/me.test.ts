@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { base64url, decodeJwt, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/config.js';
-import { setUserDisabled } from '../../src/services/admin/commands.js';
+import { setUserDisabled } from '../../src/services/operator/commands.js';
 import { ACME, AUDIENCE, bearer, expectGqlError, expectRestError, ISSUER, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

@@ -1,6 +1,7 @@
 // Every failure is countable by code: one log line per request with the response's request id and code, Prometheus counters by code, declared codes in OpenAPI, no secrets in logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalog, operations, type OperationSpec } from '../../src/errors/catalog.js';
+import { catalog } from '../../src/errors/catalog.js';
+import { operations, type OperationSpec } from '../../src/api/operations.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { ACME, ADA, assertDeclaredCodes, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 

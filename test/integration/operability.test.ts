@@ -1,6 +1,6 @@
 // What operators count is true: aliases never become labels or change codes, bad text is a request error on both doors, and an operation's own database code wins over the caller check's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations, type OperationName } from '../../src/errors/catalog.js';
+import { operations, type OperationName } from '../../src/api/operations.js';
 import { ACME, ADA, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIL_RETENTION_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeRun, type PurgeTable } from '../../src/services/maintenance/purge.js';
+import type { PurgeRun } from '../../src/services/purge/purge.js';
+import { MAIL_RETENTION_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeTable } from '../../src/services/purge/rules.js';
 import { ACME, ADA, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Interval 0: no background runs, the tests trigger every run. Grace 0: presenting a rotated

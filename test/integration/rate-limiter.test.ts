@@ -2,7 +2,7 @@
 // window it was taken in; a cleared key is forgotten; a refused attempt keeps no point.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/errors/auth-error.js';
-import { createRateLimiter, type LimitKey, type RateLimiter, type Taken } from '../../src/services/limits/rate-limiter.js';
+import { createRateLimiter, type LimitKey, type RateLimiter, type Taken } from '../../src/services/rate-limits/limiter.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

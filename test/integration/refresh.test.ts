@@ -1,7 +1,7 @@
 // Refresh rotation through both doors: a grace window that never logs a user out by accident, reuse that revokes the family, concurrency, lifetimes, logout.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { setUserDisabled, setUserPassword } from '../../src/services/admin/commands.js';
+import { setUserDisabled, setUserPassword } from '../../src/services/operator/commands.js';
 import { ACME, ADA, expectGqlError, expectRestError, LOGIN, ME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const GRACE = 10;

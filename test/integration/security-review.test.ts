@@ -1,9 +1,9 @@
 // The security review's takeover and bypass paths stay closed: credential kinds, raced limits, Google linking, recent authentication, clone alarms, DB-read permissions, decoys, no-store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { operations, type OperationName } from '../../src/errors/catalog.js';
-import { setUserPassword } from '../../src/services/admin/commands.js';
-import { addressKey } from '../../src/services/limits/rate-limiter.js';
+import { operations, type OperationName } from '../../src/api/operations.js';
+import { setUserPassword } from '../../src/services/operator/commands.js';
+import { addressKey } from '../../src/services/rate-limits/limiter.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';

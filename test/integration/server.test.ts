@@ -1,6 +1,6 @@
 // The server's public surface: the error catalog document, JWKS, health, request ids, Sandbox outside production, GraphQL hardening in production.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogDocument } from '../../src/errors/catalog.js';
+import { catalogDocument } from '../../src/api/error-reference.js';
 import { OWASP_ENV, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway;

@@ -1,6 +1,6 @@
 // Passkeys through both doors: registration, login with and without an e-mail, and every check the library leaves to us.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setUserDisabled } from '../../src/services/admin/commands.js';
+import { setUserDisabled } from '../../src/services/operator/commands.js';
 import { SoftAuthenticator, UP, UV, type Tamper } from '../helpers/authenticator.js';
 import { ACME, bearer, expectGqlError, expectRestError, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 

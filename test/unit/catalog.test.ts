@@ -1,8 +1,10 @@
 // The error catalog is complete and consistent, the seed's codes are fixed, and everything derived from it agrees.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { catalog, catalogDocument, errorCodes, operations, type OperationSpec } from '../../src/errors/catalog.js';
-import { renderErrorCodesDoc } from '../../src/errors/render-doc.js';
+import { catalog, errorCodes } from '../../src/errors/catalog.js';
+import { operations, type OperationSpec } from '../../src/api/operations.js';
+import { catalogDocument } from '../../src/api/error-reference.js';
+import { renderErrorCodesDoc } from '../../src/api/error-reference.js';
 import { gatewaySchema, printGatewaySchema } from '../../src/graphql/schema.js';
 import type { GraphQLEnumType } from 'graphql';
 

@@ -1,7 +1,7 @@
 // The password policy: long enough and not too long, not one of the offline list's common passwords (at least 10,000), not the e-mail address or its local part.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { COMMON_PASSWORDS, passwordProblem } from '../../src/services/accounts/policy.js';
+import { COMMON_PASSWORDS, passwordProblem } from '../../src/services/passwords/policy.js';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

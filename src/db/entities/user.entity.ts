@@ -8,7 +8,7 @@ import { Tenant } from './tenant.entity.js';
 // The purge's: sign-ups never verified, by age (partial: verified users are not in it).
 @Index({ name: 'users_unverified_created_idx', expression: 'create index "users_unverified_created_idx" on "users" ("created_at") where not "email_verified"' })
 export class User {
-  [OptionalProps]?: 'id' | 'passwordHash' | 'disabled' | 'createdAt' | 'updatedAt' | 'passwordChangedAt' | 'emailVerified';
+  [OptionalProps]?: 'id' | 'passwordHash' | 'disabled' | 'createdAt' | 'updatedAt' | 'passwordChangedAt' | 'emailVerified' | 'signupContestedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -36,6 +36,10 @@ export class User {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   passwordChangedAt: Date | null = null;
+
+  /** When a second sign-up met this one while it was pending (SPEC §15): resends mail the set-password link from then on. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  signupContestedAt: Date | null = null;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date = new Date();

@@ -12,6 +12,7 @@ import { Migration20261204000000Management } from './Migration20261204000000Mana
 import { Migration20261205000000Invitations } from './Migration20261205000000Invitations.js';
 import { Migration20261206000000UnloggedLimits } from './Migration20261206000000UnloggedLimits.js';
 import { Migration20261207000000Bounds } from './Migration20261207000000Bounds.js';
+import { Migration20261207010000ContestedSignups } from './Migration20261207010000ContestedSignups.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -30,4 +31,5 @@ export const migrationsList = [
   { name: 'Migration20261205000000Invitations', class: Migration20261205000000Invitations },
   { name: 'Migration20261206000000UnloggedLimits', class: Migration20261206000000UnloggedLimits },
   { name: 'Migration20261207000000Bounds', class: Migration20261207000000Bounds },
+  { name: 'Migration20261207010000ContestedSignups', class: Migration20261207010000ContestedSignups },
 ];

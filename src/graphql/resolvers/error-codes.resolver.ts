@@ -1,5 +1,5 @@
 import { Query, Resolver } from 'type-graphql';
-import { catalogDocument } from '../../errors/catalog.js';
+import { catalogDocument } from '../../api/error-reference.js';
 import { ErrorCodeInfo } from '../types/error-code.type.js';
 
 @Resolver()

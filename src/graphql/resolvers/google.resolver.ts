@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
-import { linkGoogle, loginWithGoogle } from '../../services/google/sign-in.js';
+import { linkGoogle, loginWithGoogle } from '../../services/google/login.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { GoogleLinkInput, GoogleLoginInput } from '../types/google.input.js';
 import { LinkedIdentity } from '../types/linked-identity.type.js';

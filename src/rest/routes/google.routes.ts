@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { operations } from '../../errors/catalog.js';
-import { linkGoogle, loginWithGoogle } from '../../services/google/sign-in.js';
-import { textSchema } from '../../services/shared/fields.js';
+import { operations } from '../../api/operations.js';
+import { linkGoogle, loginWithGoogle } from '../../services/google/login.js';
+import { textSchema } from '../schemas.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
 import { tokenBody } from '../serialize.js';
 

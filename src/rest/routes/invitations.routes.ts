@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { operations } from '../../errors/catalog.js';
-import { acceptInvitation } from '../../services/management/invitations.js';
-import { textSchema } from '../../services/shared/fields.js';
+import { operations } from '../../api/operations.js';
+import { acceptInvitation } from '../../services/invitations/accept.js';
+import { textSchema } from '../schemas.js';
 import { tokenBody } from '../serialize.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { catalogDocument } from '../../errors/catalog.js';
-import type { TokenService } from '../../services/tokens/access-tokens.js';
+import { catalogDocument } from '../../api/error-reference.js';
+import type { TokenService } from '../../services/sessions/access-tokens.js';
 
 export interface MetaDeps {
   tokens: TokenService;

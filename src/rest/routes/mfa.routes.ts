@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { operations } from '../../errors/catalog.js';
+import { operations } from '../../api/operations.js';
 import { activateTotp, disableTotp, enrollTotp, regenerateRecoveryCodes } from '../../services/mfa/factors.js';
 import { verifyMfa } from '../../services/mfa/second-step.js';
-import { textSchema } from '../../services/shared/fields.js';
+import { textSchema } from '../schemas.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
 import { recoveryCodesBody, tokenBody } from '../serialize.js';
 

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { operations } from '../../errors/catalog.js';
-import { listOwnSessions, revokeOwnSession, type SessionInfo } from '../../services/management/own-sessions.js';
-import { textSchema } from '../../services/shared/fields.js';
+import { operations } from '../../api/operations.js';
+import { logoutAllSessions, logoutSession } from '../../services/sessions/end.js';
+import { listOwnSessions, revokeOwnSession, type SessionInfo } from '../../services/sessions/own-sessions.js';
+import { refreshSession } from '../../services/sessions/refresh.js';
 import { operationRoute, type RouteOptions } from '../openapi.js';
+import { textObject, textSchema } from '../schemas.js';
+import { tokenBody } from '../serialize.js';
 
 const listed = (s: SessionInfo) => ({
   id: s.id,
@@ -16,6 +19,24 @@ const listed = (s: SessionInfo) => ({
 });
 
 export async function sessionsRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
+  const refreshBody = textObject({ refresh_token: 'refreshToken' }, config);
+
+  app.post<{ Body: { refresh_token: string } }>(
+    '/auth/refresh',
+    operationRoute(operations.refresh, { body: refreshBody }),
+    async (req) => tokenBody(await refreshSession(req.ctx.em, req.ctx.deps, req.body.refresh_token, req.ctx.client)),
+  );
+
+  app.post<{ Body: { refresh_token: string } }>('/auth/logout', operationRoute(operations.logout, { body: refreshBody }), async (req, reply) => {
+    await logoutSession(req.ctx.em, req.ctx.deps, req.body.refresh_token);
+    return reply.status(204).send();
+  });
+
+  app.post('/auth/logout/all', operationRoute(operations.logoutAll), async (req, reply) => {
+    await logoutAllSessions(req.ctx.em, req.ctx.deps, await req.ctx.viewer());
+    return reply.status(204).send();
+  });
+
   app.get('/auth/sessions', operationRoute(operations.sessions), async (req) => ({
     sessions: (await listOwnSessions(req.ctx.em, req.ctx.deps, await req.ctx.viewer())).map(listed),
   }));

@@ -6,13 +6,13 @@ import type { SignupPolicy } from '../../db/entities/tenant.entity.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { type Client } from '../limits/rate-limiter.js';
+import { type Client } from '../rate-limits/limiter.js';
 import { sealMail, type MailKind, type OutgoingMail } from '../mail/outbox.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import { linkOf, signupExistingMail, signupPendingMail, verifyEmailMail, type TenantMailInfo } from './mails.js';
-import { checkPassword } from './policy.js';
-import { countMail, EMAIL_SHAPE } from './limits.js';
+import { linkOf, signupExistingMail, signupPendingMail, verifyEmailMail, type TenantMailInfo } from '../mail/messages.js';
+import { checkPassword } from '../passwords/policy.js';
+import { countMail, EMAIL_SHAPE } from '../mail/budget.js';
 
 type SignupDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'now' | 'mailer' | 'breaches'>;
 
@@ -34,12 +34,14 @@ function admits(tenant: SignupTenant | undefined, email: string): tenant is Sign
 // - an address whose sign-up still waits for verification: nothing of it changes (its password
 //   and its mailed link stay), and the address gets a notice with a set-password link, a reset
 //   token (voiding older ones), which proves the address when used. So nobody can swap the
-//   password of a pending sign-up before its owner reads the mail;
+//   password of a pending sign-up before its owner reads the mail. The sign-up is marked
+//   contested: a resend then mails the set-password link, never the first sign-up's link;
 // - a verified address: a notice to its owner, without a link.
 // The token is made either way and stored for whichever branch applies.
 const SIGN_UP = `
 with existing as (select id, email_verified from users where tenant_id = ? and email = ?),
 pending as (select id from existing where not email_verified),
+contested as (update users set signup_contested_at = coalesce(signup_contested_at, ?) where id in (select id from pending)),
 created as (
   insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)
   select ?, ?, ?, ?, false, false, ?, ? where not exists (select 1 from existing)
@@ -90,6 +92,7 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
   await em.execute(SIGN_UP, [
     tenant.id,
     email,
+    now,
     randomUUID(),
     tenant.id,
     email,

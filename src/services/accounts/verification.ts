@@ -3,10 +3,10 @@
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import type { Client } from '../limits/rate-limiter.js';
+import type { Client } from '../rate-limits/limiter.js';
 import { recordAudit } from '../shared/audit.js';
-import { verifyEmailMail } from './mails.js';
-import { consumeToken, mailToken } from './mailed-tokens.js';
+import { signupContestedMail, verifyEmailMail } from '../mail/messages.js';
+import { consumeToken, mailToken } from '../mail/mailed-tokens.js';
 
 export async function verifyEmail(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'now'>, token: string): Promise<void> {
   await transactional(em, async (tx) => {
@@ -17,7 +17,7 @@ export async function verifyEmail(em: EntityManager, deps: Pick<ServiceDeps, 'co
   });
 }
 
-/** A new verification mail for an unverified address; the same answer for any other. */
+/** A new verification mail for an unverified address (a set-password mail if its sign-up was contested); the same answer for any other. */
 export async function resendVerification(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>, input: { tenant: string; email: string }, client: Client): Promise<void> {
   await mailToken(em, deps, input, client, {
     kind: 'verify_email',
@@ -26,5 +26,8 @@ export async function resendVerification(em: EntityManager, deps: Pick<ServiceDe
     internalError: 'auth_email_internal_error',
     dbError: 'auth_email_db_error',
     compose: verifyEmailMail,
+    // A contested sign-up (SPEC §15): the set-password link, never one that activates the first
+    // sign-up's password for whoever asked.
+    alternative: { kind: 'reset_password', path: 'reset-password', ttlSeconds: deps.config.accounts.passwordResetTtl, compose: signupContestedMail, when: 'u.signup_contested_at is not null' },
   });
 }

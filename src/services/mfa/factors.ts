@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
-import { mfaEnrolledMail, type TenantMailInfo } from '../accounts/mails.js';
-import { keysBeforeFactor, type ApiKeyInfo } from '../keys/manage.js';
+import { mfaEnrolledMail, type TenantMailInfo } from '../mail/messages.js';
+import { keysBeforeFactor, type ApiKeyInfo } from '../api-keys/manage.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { acceptTotp, newRecoveryCode, newTotpSecret, otpauthUri, RECOVERY_CODES, recoveryCodeHash, sealSecret } from './totp.js';
 

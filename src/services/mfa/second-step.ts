@@ -6,25 +6,19 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { AuthMethod } from '../../db/entities/session.entity.js';
-import { recoveryCodeUsedMail } from '../accounts/mails.js';
+import { recoveryCodeUsedMail } from '../mail/messages.js';
 import type { ServiceDeps } from '../deps.js';
-import { credentialKeys, limited, type Client } from '../limits/rate-limiter.js';
+import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { loadPrincipal, type AuthPayload, type Principal, type Proof } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
 import { recordAudit } from '../shared/audit.js';
-import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import { isOpaqueToken, keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import { matchingStep, openSecret, recoveryCodeHash, takeTotpStep } from './totp.js';
 
 export const MFA_TOKEN_TTL_SECONDS = 300;
 export const MFA_MAX_TRIES = 5;
-const MFA_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 const METHODS = ['totp', 'recovery_code'];
-
-/** Whether the user has an active factor (one query). */
-export async function hasActiveFactor(em: EntityManager, userId: string): Promise<boolean> {
-  return ((await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [userId])) as unknown[]).length > 0;
-}
 
 /** At most this many unexpired mfa tokens per user (SPEC §15): a new one voids the oldest. */
 export const MFA_MAX_PENDING = 10;
@@ -67,7 +61,7 @@ export async function verifyMfa(
 ): Promise<AuthPayload> {
   const { config } = deps;
   if (Boolean(input.code) === Boolean(input.recoveryCode)) throw new AuthError('auth_request_invalid');
-  if (!MFA_TOKEN_FORMAT.test(input.mfaToken)) throw new AuthError('auth_mfa_token_invalid');
+  if (!isOpaqueToken(input.mfaToken)) throw new AuthError('auth_mfa_token_invalid');
   const now = deps.now();
   // Every try counts against the token, before the code is looked at: the 6th finds it spent.
   const [challenge] = (await em.execute(

@@ -7,7 +7,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
-import type { Client } from '../limits/rate-limiter.js';
+import type { Client } from '../rate-limits/limiter.js';
 
 /** The WebAuthn user handle: the 16 bytes of the user's UUID (no e-mail or other PII). */
 export function userHandleOf(userId: string): Uint8Array<ArrayBuffer> {

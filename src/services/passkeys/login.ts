@@ -15,10 +15,10 @@ import { Passkey } from '../../db/entities/passkey.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
-import { loadPrincipal, type AuthPayload } from '../sessions/principal.js';
+import { limited, type Client } from '../rate-limits/limiter.js';
+import { hasActiveFactor, loadPrincipal, type AuthPayload } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
-import { hasActiveFactor, requireSecondStep } from '../mfa/second-step.js';
+import { requireSecondStep } from '../mfa/second-step.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES } from './ceremony.js';
 

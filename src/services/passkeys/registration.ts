@@ -14,7 +14,7 @@ import { Passkey } from '../../db/entities/passkey.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
+import { limited, type Client } from '../rate-limits/limiter.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';

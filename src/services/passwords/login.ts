@@ -3,7 +3,7 @@
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { credentialKeys, limitedAlong, type CarriedLimits, type Client, type TakenRow } from '../limits/rate-limiter.js';
+import { credentialKeys, limitedAlong, type CarriedLimits, type Client, type TakenRow } from '../rate-limits/limiter.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from '../sessions/principal.js';
 import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';

@@ -5,9 +5,8 @@ import { AuthError } from '../../errors/auth-error.js';
 import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
-import { acrOf, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
-import { hasActiveFactor } from '../mfa/second-step.js';
-import type { SessionState } from './session-cache.js';
+import { acrOf, hasActiveFactor, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
+import type { SessionState } from './cache.js';
 
 /**
  * One round trip: the session with what a protected call needs of its user and tenant, and

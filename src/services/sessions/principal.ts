@@ -158,3 +158,13 @@ export async function loadPrincipal(em: EntityManager, userId: string): Promise<
   const [row] = (await em.execute(PRINCIPAL_SELECT, [userId])) as PrincipalRow[];
   return row && { ...principalOfRow(row), disabled: row.disabled };
 }
+
+/** Whether the user has an active factor (one query). */
+export async function hasActiveFactor(em: EntityManager, userId: string): Promise<boolean> {
+  return ((await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [userId])) as unknown[]).length > 0;
+}
+
+/** The permission check every management operation starts with (read from the database). */
+export async function requirePermission(em: EntityManager, viewer: Viewer, permission: string): Promise<void> {
+  if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden');
+}

@@ -11,10 +11,10 @@ import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../limits/rate-limiter.js';
-import { keyedHash, safeEqual } from '../shared/secrets.js';
+import { limited, type Client } from '../rate-limits/limiter.js';
+import { isOpaqueToken, keyedHash, safeEqual } from '../shared/secrets.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from './principal.js';
-import { REFRESH_TOKEN_FORMAT, tokenPayload } from './start.js';
+import { tokenPayload } from './start.js';
 
 export function deriveSuccessor(secretKey: string, parent: string): string {
   return keyedHash(secretKey, `refresh-successor\u0000${parent}`);
@@ -103,7 +103,7 @@ insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, 
 
 async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
   const { config } = deps;
-  if (!REFRESH_TOKEN_FORMAT.test(presented)) throw new AuthError('auth_refresh_invalid');
+  if (!isOpaqueToken(presented)) throw new AuthError('auth_refresh_invalid');
   const tokenHash = keyedHash(config.secretKey, presented);
   const now = deps.now();
 

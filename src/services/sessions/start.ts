@@ -1,18 +1,12 @@
-// Starting and ending sessions: one row per sign-in, the `sid` of its access tokens, with its
-// first refresh token; logout ends one, logout everywhere all of a user's.
+// Starting sessions: one row per sign-in, the `sid` of its access tokens, with its first refresh
+// token; and the token payload every sign-in answers with. Ending them is end.ts.
 import { randomUUID } from 'node:crypto';
-import { RefreshToken } from '../../db/entities/refresh-token.entity.js';
-import { Session, type AuthMethod } from '../../db/entities/session.entity.js';
+import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import { acrOf, mfaRestricted, restrictedForMfa, type AuthPayload, type Principal, type Proof, type Viewer } from './principal.js';
-
-export { acrOf, MFA_ENROLL_PERMISSION } from './principal.js';
-
-/** 256 bits in base64url: what newOpaqueToken and deriveSuccessor produce. */
-export const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+import { acrOf, mfaRestricted, restrictedForMfa, type AuthPayload, type Principal, type Proof } from './principal.js';
 
 /** Signs an access token for a session and builds the token payload. */
 export async function tokenPayload(
@@ -148,36 +142,3 @@ export async function startSession(
     return payload;
   });
 }
-
-
-/** End every live session matching `where` (a user, or one session). */
-export async function revokeSessions(
-  em: EntityManager,
-  where: { user: string } | { id: string },
-  reason: string,
-  now = new Date(),
-): Promise<number> {
-  return em.nativeUpdate(Session, { ...where, revokedAt: null }, { revokedAt: now, revokedReason: reason });
-}
-
-/** RFC 7009: revoking an unknown, malformed or already revoked token is not an error. */
-export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'sessions' | 'now'>, presented: string): Promise<void> {
-  if (!REFRESH_TOKEN_FORMAT.test(presented)) return;
-  const token = await em.findOne(RefreshToken, { tokenHash: keyedHash(deps.config.secretKey, presented) }, { fields: ['id', 'session'] });
-  if (!token) return;
-  await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
-  deps.sessions.forgetSession(token.session.id);
-}
-
-/** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
-export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
-  await transactional(em, async (tx) => {
-    const ended = await revokeSessions(tx, { user: viewer.id }, 'logout_all', deps.now());
-    await tx.execute(
-      `insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) select ?, tenant_id, id, id, ?, 'logout_all', ?::jsonb, ? from users where id = ?`,
-      [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.id],
-    );
-  });
-  deps.sessions.forgetUser(viewer.id);
-}
-

@@ -1,6 +1,6 @@
-// Each text field's rules (length and characters), defined once. The REST JSON schemas are
-// built from these rules, GraphQL inputs declare them with @TextField, and both doors answer
-// auth_request_invalid (422) for a value that breaks them, before any lookup.
+// Each text field's rules (length and characters), defined once. The REST JSON schemas
+// (rest/schemas.ts) are built from these rules, GraphQL inputs declare them with @TextField, and
+// both doors answer auth_request_invalid (422) for a value that breaks them, before any lookup.
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 
@@ -19,12 +19,6 @@ export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
  * well-formed pair is one code point and does not match.
  */
 export const LONE_SURROGATE = /\p{Cs}/u;
-/**
- * Both as a JSON Schema `pattern` (which must match the whole value; Fastify's Ajv compiles
- * patterns with the `u` flag, where a surrogate range matches only unpaired halves).
- */
-const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$';
-
 export const FIELDS = {
   tenant: { min: 1, max: 64 },
   email: { min: 1, max: 320 },
@@ -48,13 +42,8 @@ export const FIELDS = {
 
 export type FieldName = keyof typeof FIELDS;
 
-const maxOf = (rule: TextRule, config: Pick<Config, 'maxPasswordLength'>) => (rule.max === 'password' ? config.maxPasswordLength : rule.max);
-
-/** The JSON Schema of a text field for a REST body. */
-export function textSchema(field: FieldName, config: Pick<Config, 'maxPasswordLength'>) {
-  const rule: TextRule = FIELDS[field];
-  return { type: 'string', minLength: rule.min, maxLength: maxOf(rule, config), pattern: NO_CONTROL_CHARACTERS } as const;
-}
+/** A rule's maximum length under this configuration. */
+export const maxOf = (rule: TextRule, config: Pick<Config, 'maxPasswordLength'>) => (rule.max === 'password' ? config.maxPasswordLength : rule.max);
 
 /** Whether a value keeps a field's rules. */
 export function keepsRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): boolean {

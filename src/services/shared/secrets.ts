@@ -7,6 +7,12 @@ export function newOpaqueToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/**
+ * Whether a presented value has the shape of `newOpaqueToken()` (32 bytes, base64url): refresh,
+ * mfa and mailed tokens are checked with it before any lookup.
+ */
+export const isOpaqueToken = (value: string): boolean => /^[A-Za-z0-9_-]{43}$/.test(value);
+
 export function keyedHash(secretKey: string, value: string): string {
   return createHmac('sha256', secretKey).update(value, 'utf8').digest('base64url');
 }

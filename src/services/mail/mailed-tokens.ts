@@ -1,0 +1,117 @@
+// Mailed single-use tokens (verification, reset): 256 random bits, stored only as a keyed
+// hash, expiring, consumed atomically (DELETE ... RETURNING) by their first use. Asking for one
+// mails it through the outbox in the same statement that stores it; the statement is the same
+// whether or not the address has an account, so neither answer nor timing tells.
+import { randomUUID } from 'node:crypto';
+import type { EmailTokenKind } from '../../db/entities/email-token.entity.js';
+import type { EntityManager } from '../../db/orm.js';
+import type { ErrorCode } from '../../errors/catalog.js';
+import type { ServiceDeps } from '../deps.js';
+import type { Client } from '../rate-limits/limiter.js';
+import { sealMail, type MailKind, type OutgoingMail } from './outbox.js';
+import { normaliseEmail } from '../shared/identifiers.js';
+import { isOpaqueToken, keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import { countMail, EMAIL_SHAPE } from './budget.js';
+import { linkOf, type TenantMailInfo } from './messages.js';
+
+// Which users may be mailed a token of each kind.
+const ELIGIBLE: Record<EmailTokenKind, string> = {
+  verify_email: 'not u.email_verified and not u.disabled',
+  reset_password: 'not u.disabled',
+};
+
+// One statement: the older tokens of the kind are voided, the new one stored, its mail queued;
+// for an address without an eligible user, all three touch nothing. With an alternative, the
+// users matching its condition get its kind of token and its mail instead (same token, one row).
+const ISSUE = (kind: EmailTokenKind, alternative?: { kind: EmailTokenKind; when: string }) => {
+  const other = alternative ?? { kind, when: 'false' };
+  return `
+with u as (select id, (${other.when}) as alt from users u where tenant_id = ? and email = ? and ${ELIGIBLE[kind]}),
+main as (select id from u where not alt),
+alt as (select id from u where alt),
+voided as (delete from email_tokens where (user_id in (select id from main) and kind = '${kind}') or (user_id in (select id from alt) and kind = '${other.kind}')),
+token as (
+  insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+  select ?, ?, id, '${kind}', ?, ?, ? from main),
+alt_token as (
+  insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+  select ?, ?, id, '${other.kind}', ?, ?, ? from alt),
+queued as (
+  insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
+  select ?, ?, ?, 'pending', ?, 0, ?, ? from main),
+alt_queued as (
+  insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
+  select ?, ?, ?, 'pending', ?, 0, ?, ? from alt)
+select 1`;
+};
+
+// Where an unknown tenant's request is sent: nowhere (no tenant has this id), at the same cost.
+const NOWHERE: TenantMailInfo = { id: '00000000-0000-0000-0000-000000000000', name: '', app_url: 'http://localhost' };
+
+export interface TokenMail {
+  kind: EmailTokenKind;
+  /** The link's path under app_url. */
+  path: string;
+  ttlSeconds: number;
+  internalError: ErrorCode;
+  /** Logged when the statement after the answer fails. */
+  dbError: ErrorCode;
+  compose(to: string, tenant: TenantMailInfo, link: string, ttlSeconds: number): OutgoingMail & { kind: MailKind };
+  /** Users matching `when` (SQL on the users row `u`) are mailed this instead. */
+  alternative?: Pick<TokenMail, 'kind' | 'path' | 'ttlSeconds' | 'compose'> & { when: string };
+}
+
+/**
+ * Mail a token of `spec.kind` to an address of a tenant, if an eligible user has it; the
+ * same answer and work otherwise. Counted against the mail limits; beyond them nothing is sent.
+ */
+export async function mailToken(
+  em: EntityManager,
+  deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>,
+  input: { tenant: string; email: string },
+  client: Client,
+  spec: TokenMail,
+): Promise<void> {
+  const { config } = deps;
+  const email = normaliseEmail(input.email);
+  if (!EMAIL_SHAPE.test(email)) return;
+  const [found] = (await em.execute('select id, name, app_url from tenants where slug = ?', [input.tenant])) as TenantMailInfo[];
+  if (!(await countMail(deps, input.tenant, email, client))) return;
+  const tenant = found ?? NOWHERE;
+  const now = deps.now();
+  const token = newOpaqueToken();
+  const tokenHash = keyedHash(config.secretKey, token);
+  // Each branch's token row and mail, in the statement's order; only one of them is written.
+  const branch = (b: Pick<TokenMail, 'path' | 'ttlSeconds' | 'compose'>) => {
+    const { kind, ...content } = b.compose(email, tenant, linkOf(config, tenant, b.path, token, spec.internalError), b.ttlSeconds);
+    return {
+      token: [randomUUID(), tenant.id, tokenHash, now, new Date(now.getTime() + b.ttlSeconds * 1000)],
+      mail: [randomUUID(), tenant.id, kind, sealMail(config, content), now, now],
+    };
+  };
+  const main = branch(spec);
+  const alt = branch(spec.alternative ?? spec);
+  // The address-dependent statement runs after the answer: nothing in the answer or its timing
+  // depends on whether the address has an account.
+  const params = [tenant.id, email, ...main.token, ...alt.token, ...main.mail, ...alt.mail];
+  deps.later(async () => {
+    await em.execute(ISSUE(spec.kind, spec.alternative), params);
+    deps.mailer?.wake();
+  }, spec.dbError);
+}
+
+export interface ConsumedToken {
+  userId: string;
+  tenantId: string;
+}
+
+/** Consume a token of `kind` inside `tx`: the first use wins; unknown, expired or used → undefined. */
+export async function consumeToken(tx: EntityManager, deps: Pick<ServiceDeps, 'config' | 'now'>, token: string, kind: EmailTokenKind): Promise<ConsumedToken | undefined> {
+  if (!isOpaqueToken(token)) return undefined;
+  const [row] = (await tx.execute('delete from email_tokens where token_hash = ? and kind = ? returning user_id, tenant_id, expires_at', [
+    keyedHash(deps.config.secretKey, token),
+    kind,
+  ])) as Array<{ user_id: string; tenant_id: string; expires_at: Date }>;
+  if (!row || new Date(row.expires_at) <= deps.now()) return undefined;
+  return { userId: row.user_id, tenantId: row.tenant_id };
+}

@@ -1,0 +1,125 @@
+// The admin CLI's single commands: create a tenant, a role or a user; disable, enable or set a
+// user's password (both end the user's sessions; a password change also revokes their keys).
+import { ApiKey } from '../../db/entities/api-key.entity.js';
+import { Role } from '../../db/entities/role.entity.js';
+import { Tenant } from '../../db/entities/tenant.entity.js';
+import { User } from '../../db/entities/user.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { revokeSessions } from '../sessions/end.js';
+import type { Config } from '../../config.js';
+import { passwordProblem } from '../passwords/policy.js';
+import { normaliseEmail } from '../shared/identifiers.js';
+import { LONE_SURROGATE } from '../shared/fields.js';
+import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
+
+export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
+  return transactional(em, async (tx) => {
+    check(!(await tx.findOne(Tenant, { slug: input.slug })), `tenant ${input.slug} already exists`);
+    return upsertTenant(tx, input, { created: 0, updated: 0, unchanged: 0 });
+  });
+}
+
+/** Change a tenant's settings; what is not given stays as it is. */
+export async function setTenantSettings(
+  em: EntityManager,
+  slug: string,
+  settings: Pick<TenantInput, 'googleDomains' | 'defaultRoles' | 'signup' | 'signupDomains' | 'appUrl' | 'mfaRequiredRoles'> & { name?: string },
+): Promise<Tenant> {
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, slug);
+    return upsertTenant(
+      tx,
+      {
+        slug,
+        name: settings.name ?? tenant.name,
+        googleDomains: settings.googleDomains ?? tenant.googleDomains,
+        defaultRoles: settings.defaultRoles ?? tenant.defaultRoles,
+        signup: settings.signup,
+        signupDomains: settings.signupDomains,
+        appUrl: settings.appUrl,
+        mfaRequiredRoles: settings.mfaRequiredRoles,
+      },
+      { created: 0, updated: 0, unchanged: 0 },
+    );
+  });
+}
+
+export async function createRole(em: EntityManager, tenantSlug: string, name: string, permissions: string[]): Promise<Role> {
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    check(name.trim() !== '', 'the role name is required');
+    check(!(await tx.findOne(Role, { tenant, name })), `tenant ${tenantSlug} already has a role ${name}`);
+    return upsertRole(tx, tenant, name, permissions, { created: 0, updated: 0, unchanged: 0 });
+  });
+}
+
+/** The password policy of the sign-up forms holds for the CLI too (config: its settings). */
+export type PasswordPolicy = Pick<Config, 'accounts' | 'maxPasswordLength'>;
+
+function checkPolicy(policy: PasswordPolicy | undefined, password: string, email: string): void {
+  check(!LONE_SURROGATE.test(password), 'the password has an unpaired UTF-16 surrogate');
+  if (!policy) return check(password.length >= 8, 'the password must have at least 8 characters');
+  const problem = passwordProblem(policy, password, email);
+  check(problem === null, `the password is refused by the password policy: ${problem}`);
+}
+
+export async function createUser(
+  em: EntityManager,
+  passwords: PasswordHasher,
+  input: { tenant: string; email: string; password: string; roles?: string[]; disabled?: boolean },
+  policy?: PasswordPolicy,
+): Promise<User> {
+  const email = normaliseEmail(input.email);
+  check(EMAIL.test(email), 'not an e-mail address');
+  checkPolicy(policy, input.password, email);
+  const passwordHash = await passwords.hash(input.password);
+  return transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, input.tenant);
+    check(!(await tx.findOne(User, { tenant, email })), `tenant ${input.tenant} already has a user ${email}`);
+    const user = tx.create(User, { tenant, email, passwordHash, disabled: input.disabled ?? false });
+    user.roles.set(await rolesByName(tx, tenant, input.roles ?? []));
+    return user;
+  });
+}
+
+export async function setUserDisabled(em: EntityManager, tenantSlug: string, email: string, disabled: boolean): Promise<void> {
+  await transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
+    if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    user.disabled = disabled;
+    if (disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+  });
+}
+
+/**
+ * Sets a new password (never the current one); every session of the user ends, every API key
+ * is revoked and every pending second step voided, as a reset does.
+ */
+export async function setUserPassword(
+  em: EntityManager,
+  passwords: PasswordHasher,
+  tenantSlug: string,
+  email: string,
+  password: string,
+  policy?: PasswordPolicy,
+): Promise<void> {
+  checkPolicy(policy, password, normaliseEmail(email));
+  const passwordHash = await passwords.hash(password);
+  await transactional(em, async (tx) => {
+    const tenant = await tenantBySlug(tx, tenantSlug);
+    const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
+    if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    check(user.passwordHash === null || !(await passwords.verify(user.passwordHash, password)).ok, 'the new password is the current one');
+    user.passwordHash = passwordHash;
+    user.passwordChangedAt = new Date();
+    await revokeSessions(tx, { user: user.id }, 'password_changed');
+    // A sign-in half-way through its second step proved the old password.
+    await tx.execute('delete from mfa_challenges where user_id = ?', [user.id]);
+    // A password change answers a suspected compromise: the keys minted with the old
+    // password go too (other instances drop them within API_KEY_CACHE_TTL_MS).
+    await tx.nativeUpdate(ApiKey, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+  });
+}
+

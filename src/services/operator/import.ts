@@ -1,0 +1,105 @@
+// The import document: declarative and idempotent. Tenants, roles (their permission sets)
+// and users (their roles and disabled flag) are brought in line with the document in one
+// transaction; importing it twice changes nothing (passwords are set only when a user is created).
+import { User } from '../../db/entities/user.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import type { PasswordHasher } from '../passwords/hasher.js';
+import { normaliseEmail } from '../shared/identifiers.js';
+import { Role } from '../../db/entities/role.entity.js';
+import { revokeSessions } from '../sessions/end.js';
+import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.entity.js';
+import { check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
+
+export type { ImportReport };
+
+export interface ImportDocument {
+  tenants: Array<{
+    slug: string;
+    name: string;
+    google_domains?: string[];
+    default_roles?: string[];
+    signup?: SignupPolicy;
+    signup_domains?: string[];
+    app_url?: string | null;
+    mfa_required_roles?: string[];
+    roles?: Array<{ name: string; permissions: string[] }>;
+    users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
+  }>;
+}
+
+
+/** Validate the shape of an import document (README: Admin CLI), with messages a person can act on. */
+export function parseImportDocument(doc: unknown): ImportDocument {
+  check(doc && typeof doc === 'object' && Array.isArray((doc as ImportDocument).tenants), 'the document must be {"tenants": [...]}');
+  for (const [i, t] of (doc as ImportDocument).tenants.entries()) {
+    const where = `tenants[${i}]`;
+    check(t && typeof t === 'object', `${where} must be an object`);
+    check(typeof t.slug === 'string' && SLUG.test(t.slug), `${where}.slug must be lower-case letters, digits and dashes`);
+    check(typeof t.name === 'string' && t.name.trim() !== '', `${where}.name is required`);
+    strings(t.google_domains, `${where}.google_domains`);
+    strings(t.default_roles, `${where}.default_roles`);
+    strings(t.signup_domains, `${where}.signup_domains`);
+    strings(t.mfa_required_roles, `${where}.mfa_required_roles`);
+    check(t.signup === undefined || SIGNUP_POLICIES.includes(t.signup), `${where}.signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
+    check(t.app_url === undefined || t.app_url === null || typeof t.app_url === 'string', `${where}.app_url must be a URL or null`);
+    checkAppUrl(t.app_url, `${where}.app_url`);
+    for (const [j, r] of (t.roles ?? []).entries()) {
+      check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
+      for (const p of strings(r.permissions, `${where}.roles[${j}].permissions`)) check(PERMISSION.test(p), `invalid permission name ${JSON.stringify(p)}`);
+    }
+    for (const [j, u] of (t.users ?? []).entries()) {
+      check(typeof u?.email === 'string' && EMAIL.test(u.email.trim()), `${where}.users[${j}].email is not an e-mail address`);
+      check(u.password === undefined || (typeof u.password === 'string' && u.password.length >= 8), `${where}.users[${j}].password must have at least 8 characters`);
+      check(u.disabled === undefined || typeof u.disabled === 'boolean', `${where}.users[${j}].disabled must be true or false`);
+      strings(u.roles, `${where}.users[${j}].roles`);
+    }
+  }
+  return doc as ImportDocument;
+}
+
+
+export async function importDocument(em: EntityManager, passwords: PasswordHasher, raw: unknown): Promise<ImportReport> {
+  const doc = parseImportDocument(raw);
+  const report: ImportReport = { created: 0, updated: 0, unchanged: 0 };
+  const hashes = new Map<string, string>();
+  await transactional(em, async (tx) => {
+    for (const t of doc.tenants) {
+      const tenant = await upsertTenant(
+        tx,
+        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url, mfaRequiredRoles: t.mfa_required_roles },
+        report,
+      );
+      const roles = new Map<string, Role>();
+      for (const r of t.roles ?? []) roles.set(r.name, await upsertRole(tx, tenant, r.name, r.permissions, report));
+      for (const u of t.users ?? []) {
+        const email = normaliseEmail(u.email);
+        const wantedRoles = u.roles ?? [];
+        const resolved = await Promise.all(
+          wantedRoles.map(async (name) => roles.get(name) ?? (await rolesByName(tx, tenant, [name]))[0]),
+        );
+        const user = await tx.findOne(User, { tenant, email }, { populate: ['roles'] });
+        if (!user) {
+          const password = u.password ?? generatePassword();
+          const key = `${t.slug}/${email}`;
+          if (!hashes.has(key)) hashes.set(key, await passwords.hash(password));
+          const created = tx.create(User, { tenant, email, passwordHash: hashes.get(key)!, disabled: u.disabled ?? false });
+          created.roles.set(resolved);
+          report.created++;
+          continue;
+        }
+        const disabled = u.disabled ?? false;
+        const sameRoles = sameSet(user.roles.getItems().map((r) => r.name), wantedRoles);
+        if (sameRoles && user.disabled === disabled) {
+          report.unchanged++;
+          continue;
+        }
+        if (!sameRoles) user.roles.set(resolved);
+        if (disabled && !user.disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+        user.disabled = disabled;
+        report.updated++;
+      }
+    }
+  });
+  return report;
+}
+

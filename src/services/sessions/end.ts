@@ -1,0 +1,41 @@
+// Ending sessions: logout (by refresh token, RFC 7009), logout of every session of the caller,
+// and the revocation other operations use (disable, password change, claims).
+import { randomUUID } from 'node:crypto';
+import { RefreshToken } from '../../db/entities/refresh-token.entity.js';
+import { Session } from '../../db/entities/session.entity.js';
+import { transactional, type EntityManager } from '../../db/orm.js';
+import type { ServiceDeps } from '../deps.js';
+import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
+import type { Viewer } from './principal.js';
+
+/** End every live session matching `where` (a user, or one session). */
+export async function revokeSessions(
+  em: EntityManager,
+  where: { user: string } | { id: string },
+  reason: string,
+  now = new Date(),
+): Promise<number> {
+  return em.nativeUpdate(Session, { ...where, revokedAt: null }, { revokedAt: now, revokedReason: reason });
+}
+
+/** RFC 7009: revoking an unknown, malformed or already revoked token is not an error. */
+export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'sessions' | 'now'>, presented: string): Promise<void> {
+  if (!isOpaqueToken(presented)) return;
+  const token = await em.findOne(RefreshToken, { tokenHash: keyedHash(deps.config.secretKey, presented) }, { fields: ['id', 'session'] });
+  if (!token) return;
+  await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
+  deps.sessions.forgetSession(token.session.id);
+}
+
+/** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
+export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
+  await transactional(em, async (tx) => {
+    const ended = await revokeSessions(tx, { user: viewer.id }, 'logout_all', deps.now());
+    await tx.execute(
+      `insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) select ?, tenant_id, id, id, ?, 'logout_all', ?::jsonb, ? from users where id = ?`,
+      [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.id],
+    );
+  });
+  deps.sessions.forgetUser(viewer.id);
+}
+
