@@ -33,6 +33,7 @@ import { createApiKeyVerifier } from './services/api-keys/verifier.js';
 import { createGoogleVerifier } from './services/google/verifier.js';
 import { createPasswordHasher, timedPasswordHasher } from './services/passwords/hasher.js';
 import { createPurgeService, type PurgeService } from './services/purge/purge.js';
+import { MAIL_KINDS } from './services/mail/outbox.js';
 import { countPendingMail, createMailSender, type MailSender } from './services/mail/sender.js';
 import { createRateLimiter } from './services/rate-limits/limiter.js';
 import { createSessionCache } from './services/sessions/cache.js';
@@ -57,7 +58,7 @@ export interface Gateway {
   deps: ServiceDeps;
   /** Deletes expired rows every PURGE_INTERVAL_SECONDS; `purge.runOnce()` runs it now. */
   purge: PurgeService;
-  /** Delivers the mail outbox (README: Mail); `runOnce()` / `drain()` run passes now, `wake()` one soon. */
+  /** Delivers the mail outbox (docs/accounts.md, Mail); `runOnce()` / `drain()` run passes now, `wake()` one soon. */
   mailer: MailSender;
   /** Readiness goes false; used by graceful shutdown. */
   stopAccepting(): void;
@@ -76,7 +77,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   // Background failures (the throttled last-used write of API keys) are logged, never thrown.
   let logBackground: (err: unknown) => void = () => {};
   let runLater: ServiceDeps['later'] = () => {};
-  const metrics = createMetrics(() => poolStats(orm), () => countPendingMail(orm));
+  const metrics = createMetrics(() => poolStats(orm), { kinds: MAIL_KINDS, pending: () => countPendingMail(orm) });
   // One clock for the services and their caches (tests may replace it).
   const now = options.deps?.now ?? (() => new Date());
   const deps: ServiceDeps = {

@@ -52,7 +52,7 @@ export function oneOf<T extends string>(env: Env, name: string, values: readonly
   return raw as T;
 }
 
-/** Caches whose lifetime is a revocation bound: at most `max` ms (revocations take effect within 5 s: README, Security). */
+/** Caches whose lifetime is a revocation bound: at most `max` ms (revocations take effect within 5 s: docs/security.md). */
 export function bound(env: Env, name: string, fallback: number, max: number): number {
   const v = int(env, name, fallback);
   if (v > max) throw new ConfigError(`${name} must be at most ${max} (it bounds how long a revoked credential keeps working)`);

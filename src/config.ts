@@ -1,103 +1,17 @@
-import os from 'node:os';
 // The only reader of process.env. Parsed once at boot; bad or missing production
-// secrets refuse the start (README: Configuration).
+// secrets refuse the start (every variable: docs/configuration.md). The shape is
+// config-types.ts, the parsing helpers config-parse.ts.
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, read, trustProxy, type Env, type SigningJwk } from './config-parse.js';
+import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, read, trustProxy, type Env } from './config-parse.js';
+import type { Config } from './config-types.js';
 
 export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
+export type { Config } from './config-types.js';
 
 /** Rows per purge statement: a batch of dead sessions with their tokens takes 30–60 ms at 500 on the slower bench machine (1,000 took up to 220 ms). */
 export const PURGE_BATCH_SIZE_DEFAULT = 500;
-
-export interface Config {
-  env: 'development' | 'production' | 'test';
-  production: boolean;
-  host: string;
-  port: number;
-  dataDir: string;
-  /** Unset: the embedded PostgreSQL under dataDir is used. */
-  databaseUrl: string | undefined;
-  migrateOnStart: boolean;
-  db: {
-    poolMax: number;
-    acquireTimeoutMs: number;
-    connectTimeoutMs: number;
-    statementTimeoutMs: number;
-    queryTimeoutMs: number;
-    idleInTransactionTimeoutMs: number;
-  };
-  secretKey: string;
-  jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };
-  accessTokenTtl: number;
-  refreshTokenTtl: number;
-  refreshReuseGrace: number;
-  sessionIdleTimeout: number;
-  sessionCacheTtlMs: number;
-  /** Seconds since the session's last proof of a credential within which adding a sign-in method is allowed. */
-  reauthMaxAge: number;
-  /** argon2id parameters, and how many hashes may run at once (the rest wait their turn). */
-  password: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number };
-  webauthn: {
-    rpId: string;
-    rpName: string;
-    origins: string[];
-    userVerification: 'required' | 'preferred' | 'discouraged';
-    challengeTtl: number;
-  };
-  google: { clientIds: string[]; certsUrl: string | undefined };
-  trustProxy: boolean | number | string[];
-  graphql: { introspection: boolean; sandbox: boolean };
-  demoPage: boolean;
-  apiKeys: { cacheTtlMs: number; lastUsedIntervalMs: number };
-  rateLimit: {
-    enabled: boolean;
-    windowSeconds: number;
-    accountFailures: number;
-    addressFailures: number;
-    optionsPerAddress: number;
-    apiKeyCreates: number;
-    /**
-     * Sign-up, resend and forgot mails per hour: per client address, per account and client
-     * address together (strangers cannot spend the owner's budget), and per account whatever
-     * the address (what one inbox receives).
-     */
-    mailsPerAddress: number;
-    mailsPerAccount: number;
-    mailsPerAccountTotal: number;
-    /** Invitations one user may send per hour. */
-    invitationsPerInviter: number;
-    redisUrl: string | undefined;
-  };
-  graphqlLimits: { maxAliases: number; maxDepth: number; maxTokens: number; maxCost: number };
-  /** Purge of expired rows (src/services/purge.service.ts); intervalSeconds 0 disables it. */
-  purge: { intervalSeconds: number; batchSize: number; auditRetentionDays: number };
-  /** The outbox's sender (src/services/mail/sender.ts). smtpUrl unset: files under dataDir/mail outside production, queued in production. */
-  mail: { smtpUrl: string | undefined; from: string; maxAttempts: number; pollIntervalMs: number; retryBaseMs: number; retryMaxMs: number };
-  maxPasswordLength: number;
-  accounts: {
-    passwordMinLength: number;
-    /** Seconds a mailed verification / reset token stays valid. */
-    emailVerifyTtl: number;
-    passwordResetTtl: number;
-    /** Seconds an invitation stays valid (7 days), and how many may be pending in a tenant at once. */
-    invitationTtl: number;
-    maxPendingInvitations: number;
-    /** Seconds a self-service sign-up may stay unverified before the purge removes it (7 days). */
-    unverifiedTtl: number;
-    /** The base of mailed links for tenants without an app_url of their own (unset in production). */
-    appUrl: string | undefined;
-    /** `hibp`: new passwords are also looked up in Have I Been Pwned's range API (k-anonymity). */
-    breachCheck: 'off' | 'hibp';
-    hibpUrl: string;
-    hibpTimeoutMs: number;
-  };
-  logLevel: string;
-  bodyLimit: number;
-  shutdownTimeoutMs: number;
-  shutdownReadyDelayMs: number;
-}
-
 
 // OWASP's minimum for argon2id; production may only go up from here.
 export const OWASP_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -243,7 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** Delivery of the mail outbox (README: Mail): the first retry within 5 s, no wait over 60 s. */
+/** Delivery of the mail outbox (docs/accounts.md, Mail): the first retry within 5 s, no wait over 60 s. */
 function mailConfig(env: Env): Config['mail'] {
   const smtpUrl = read(env, 'SMTP_URL');
   if (smtpUrl !== undefined && !/^smtps?:\/\/[^/?#]+/.test(smtpUrl)) throw new ConfigError('SMTP_URL must be smtp://host:port or smtps://host:port (credentials as user:pass@)');

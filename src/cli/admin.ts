@@ -1,4 +1,4 @@
-// The admin command line (README: Admin CLI): npm run admin -- <command>. It talks to DATABASE_URL,
+// The admin command line (docs/operations.md, Admin CLI): npm run admin -- <command>. It talks to DATABASE_URL,
 // or to the embedded PostgreSQL under the data folder when that is unset.
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // MikroORM wiring: every DB call is bounded (pool acquire, connect, statement and
 // client-side query timeouts) so a dead or hung database becomes a *_db_error within
-// a few seconds instead of a hung request (README: Resilience and scaling).
+// a few seconds instead of a hung request (docs/resilience.md; test/integration/db-faults.test.ts keeps it true).
 import { MikroORM, type Options, PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
 import { DriverException } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';

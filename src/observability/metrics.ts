@@ -4,13 +4,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { catalog, isErrorCode, type ErrorClass } from '../errors/catalog.js';
 import { operations } from '../api/operations.js';
-import { MAIL_KINDS } from '../services/mail/outbox.js';
-import type { MailOutcome } from '../services/mail/sender.js';
 
 export type Transport = 'rest' | 'graphql';
 export type Outcome = 'success' | ErrorClass;
 
-// Apollo's codes for errors in the GraphQL document itself (kept as they are: README, Errors).
+// Apollo's codes for errors in the GraphQL document itself (kept as they are: docs/errors.md).
 const APOLLO_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -59,15 +57,21 @@ export interface Metrics {
   breachCheck(outcome: 'breached' | 'clean' | 'fallback'): void;
   /** One purge run: rows deleted per table (a bounded set of table names), its duration, whether every table went through. */
   purge(deleted: Record<string, number>, seconds: number, outcome: 'success' | 'failure'): void;
-  /** One delivery of the mail outbox; kinds outside MAIL_KINDS are labelled 'other'. */
-  mail(kind: string, outcome: MailOutcome): void;
+  /** One delivery of the mail outbox; kinds outside the ones the metrics were told are labelled 'other'. */
+  mail(kind: string, outcome: 'sent' | 'retried' | 'abandoned'): void;
 }
 
-const MAIL_KIND_LABELS = new Set<string>(MAIL_KINDS);
+/** What the metrics are told of the mail outbox: its kinds (the label's values) and how to count what waits. */
+export interface MailMetricsSource {
+  kinds: readonly string[];
+  pending(): Promise<number>;
+}
+
 /** Bound on the scrape's count of pending mail; past it the gauge keeps its last value. */
 export const MAIL_PENDING_TIMEOUT_MS = 1000;
 
-export function createMetrics(pool: () => PoolStats | undefined, mailPending?: () => Promise<number>): Metrics {
+export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetricsSource): Metrics {
+  const mailKinds = new Set<string>(mail?.kinds ?? []);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -146,10 +150,10 @@ export function createMetrics(pool: () => PoolStats | undefined, mailPending?: (
     help: 'Mails of the outbox waiting to be sent (counted in the database at scrape time).',
     registers: [registry],
     async collect() {
-      if (!mailPending) return this.set(0);
+      if (!mail) return this.set(0);
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAIL_PENDING_TIMEOUT_MS)));
-      const n = await Promise.race([mailPending().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+      const n = await Promise.race([mail.pending().catch(() => undefined), late]).finally(() => clearTimeout(timer));
       if (n !== undefined) this.set(n);
     },
   });
@@ -166,6 +170,6 @@ export function createMetrics(pool: () => PoolStats | undefined, mailPending?: (
       purgeRuns.inc({ outcome });
       purgeDuration.observe(seconds);
     },
-    mail: (kind, outcome) => mailSent.inc({ kind: MAIL_KIND_LABELS.has(kind) ? kind : 'other', outcome }),
+    mail: (kind, outcome) => mailSent.inc({ kind: mailKinds.has(kind) ? kind : 'other', outcome }),
   };
 }

@@ -5,7 +5,7 @@ export const JSON_TYPE = 'application/json';
 export const FORM = 'application/x-www-form-urlencoded';
 
 // Names under which clients put credentials in URLs; such requests are refused and the
-// value is never looked up (README: Operations).
+// value is never looked up (docs/api.md, REST conventions).
 const CREDENTIAL_PARAMS = new Set(['access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'api-key', 'key', 'token', 'password', 'credential']);
 
 /** Request hygiene for every route: no credentials in query strings, only declared body types. */

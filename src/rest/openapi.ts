@@ -38,7 +38,7 @@ function errorResponses(op: OperationSpec): Record<string, unknown> {
   const byStatus = new Map<number, ErrorCode[]>();
   const add = (status: number, code: ErrorCode) => byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   for (const code of op.codes) add(catalog[code].status, code);
-  // A body over the size limit answers 413 with the request-invalid body (README: Operations).
+  // A body over the size limit answers 413 with the request-invalid body (docs/api.md, REST conventions).
   if (op.codes.includes('auth_request_invalid')) add(413, 'auth_request_invalid');
   return Object.fromEntries(
     [...byStatus].map(([status, codes]) => [

@@ -83,8 +83,8 @@ export async function requestJson(url: string, method: string, body?: unknown, h
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** The two doors of every operation: the REST shim and GraphQL. */
-export type Door = 'rest' | 'gql';
-export const DOORS: readonly Door[] = ['rest', 'gql'];
+export type Door = 'rest' | 'graphql';
+export const DOORS: readonly Door[] = ['rest', 'graphql'];
 
 /** ACME's admin: api_keys:create and users:read. */
 export const ADA = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' } as const;
@@ -232,7 +232,7 @@ const restOperations = (Object.values(operations) as OperationSpec[]).flatMap((o
   o.rest ? [{ op: o, method: o.rest.method, pattern: new RegExp(`^${o.rest.path.replace(/:[a-z]+/g, '[^/]+')}$`) }] : [],
 );
 
-/** Fails the test when a response carries a code its operation does not declare (README: Errors). */
+/** Fails the test when a response carries a code its operation does not declare (docs/errors.md). */
 export function assertDeclaredCodes(method: string, route: string, res: HttpResult): void {
   const path = route.split('?')[0];
   if (path === '/graphql') {

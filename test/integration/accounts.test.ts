@@ -147,11 +147,11 @@ describe('sign-up, verification and sign-in', () => {
     const victim = fresh();
     expectAccepted(await signUp('rest', 'openco', victim, 'attacker planted pass 1'), 'rest');
     const squatters = linkIn(await mailTo(victim, /confirm/), '/verify-email');
-    expectAccepted(await signUp('gql', 'openco', victim, 'owner chosen passphrase 2'), 'gql');
+    expectAccepted(await signUp('graphql', 'openco', victim, 'owner chosen passphrase 2'), 'graphql');
     const setPassword = linkIn(await mailTo(victim, /already waiting/), '/reset-password');
     // The owner's own password did not replace the squatter's: nothing changes without the mailbox.
     expectRestError(await login('openco', victim, 'owner chosen passphrase 2'), 'login', 'auth_login_invalid_credentials', 401);
-    expectDone(await reset('gql', setPassword.token, 'owner final passphrase 3'), 'gql');
+    expectDone(await reset('graphql', setPassword.token, 'owner final passphrase 3'), 'graphql');
     expect((await login('openco', victim, 'owner final passphrase 3')).status).toBe(200);
     expect((await login('openco', victim, 'attacker planted pass 1')).status).toBe(401);
     expectRestError(await verify('rest', squatters.token), 'verifyEmail', 'auth_email_token_invalid', 400);
@@ -162,14 +162,14 @@ describe('sign-up, verification and sign-in', () => {
   it('refuses addresses a mailer would rewrite into other recipients, on both doors', async () => {
     for (const email of ['a@evil.test,openco.test', '"<b>hi</b>"@ex.test', 'alice@openco.test;', 'alice@openco.test(x)', 'a b@openco.test', 'a@localhost']) {
       expectRestError(await signUp('rest', 'openco', email), 'signUp', 'auth_request_invalid', 422);
-      expectGqlError(await signUp('gql', 'openco', email), 'signUp', 'auth_request_invalid', 422);
+      expectGqlError(await signUp('graphql', 'openco', email), 'signUp', 'auth_request_invalid', 422);
     }
   });
 
   it('a new password over MAX_PASSWORD_LENGTH is the policy\'s refusal (auth_password_weak)', async () => {
     const long = 'x'.repeat(gw.config.maxPasswordLength + 1);
     expectRestError(await signUp('rest', 'openco', fresh(), long), 'signUp', 'auth_password_weak', 422);
-    expectGqlError(await signUp('gql', 'openco', fresh(), long), 'signUp', 'auth_password_weak', 422);
+    expectGqlError(await signUp('graphql', 'openco', fresh(), long), 'signUp', 'auth_password_weak', 422);
   });
 
   for (const door of DOORS) {

@@ -7,7 +7,7 @@ import { ACME, ADA, expectGqlError, expectRestError, LOGIN, ME, startTestGateway
 let gw: TestGateway;
 let accessToken: string;
 const ada = ADA;
-// The bound the README promises operators: a dead or hung database answers within 3 seconds.
+// The bound docs/resilience.md promises operators: a dead or hung database answers within 3 seconds.
 const BOUND_MS = 3000;
 
 beforeAll(async () => {
@@ -161,11 +161,11 @@ describe('refresh under database faults', () => {
 
 describe('passkeys under database faults', () => {
   const auth = new SoftAuthenticator();
-  const options = async (door: 'rest' | 'gql') =>
+  const options = async (door: 'rest' | 'graphql') =>
     door === 'rest'
       ? gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme', email: ada.email })
       : gw.gql('mutation($i: WebauthnLoginOptionsInput!) { webauthnLoginOptions(input: $i) }', { i: { tenant: 'acme', email: ada.email } });
-  const verify = (door: 'rest' | 'gql', response: unknown) =>
+  const verify = (door: 'rest' | 'graphql', response: unknown) =>
     door === 'rest'
       ? gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response })
       : gw.gql('mutation($i: WebauthnLoginVerifyInput!) { webauthnLoginVerify(input: $i) { accessToken } }', { i: { tenant: 'acme', response } });
@@ -184,9 +184,9 @@ describe('passkeys under database faults', () => {
     const rest = await timed(() => options('rest'));
     expectRestError(rest, 'webauthnLoginOptions', 'auth_webauthn_db_error', 503);
     expect(rest.ms).toBeLessThan(BOUND_MS);
-    expectGqlError(await options('gql'), 'webauthnLoginOptions', 'auth_webauthn_db_error', 503);
+    expectGqlError(await options('graphql'), 'webauthnLoginOptions', 'auth_webauthn_db_error', 503);
     expectRestError(await verify('rest', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
-    expectGqlError(await verify('gql', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
+    expectGqlError(await verify('graphql', auth.get(pending)), 'webauthnLoginVerify', 'auth_webauthn_db_error', 503);
     const at = { authorization: `Bearer ${accessToken}` };
     // The caller's session cannot be checked: the operation's own code answers, whatever step failed.
     expectRestError(await gw.rest('POST', '/auth/webauthn/register/options', {}, at), 'webauthnRegisterOptions', 'auth_webauthn_db_error', 503);
@@ -216,7 +216,7 @@ describe('passkeys under database faults', () => {
     }
     expect(await counter()).toBe(before);
     expect(await sessionCount()).toBe(sessionsBefore);
-    const again = (await options('gql')).body.data.webauthnLoginOptions;
-    expect((await verify('gql', auth.get(again))).body.data.webauthnLoginVerify.accessToken).toBeTruthy();
+    const again = (await options('graphql')).body.data.webauthnLoginOptions;
+    expect((await verify('graphql', auth.get(again))).body.data.webauthnLoginVerify.accessToken).toBeTruthy();
   });
 });

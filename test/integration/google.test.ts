@@ -48,12 +48,12 @@ describe('signing in', () => {
     const links = await gw.sql("select issuer, subject, email_at_link from external_identities where subject = $1", [sub]);
     expect(links).toEqual([{ issuer: 'https://accounts.google.com', subject: sub, email_at_link: 'ada@acme.test' }]);
     // An e-mail change at Google does not re-link; the bare-host issuer spelling is the same issuer.
-    const later = await signIn('gql', 'acme', await google.idToken({ sub, email: 'ada.lovelace@acme.test', iss: 'accounts.google.com' }));
-    expect(user('gql', later)).toMatchObject({ id: await adaId(), email: 'ada@acme.test', authMethod: 'google' });
+    const later = await signIn('graphql', 'acme', await google.idToken({ sub, email: 'ada.lovelace@acme.test', iss: 'accounts.google.com' }));
+    expect(user('graphql', later)).toMatchObject({ id: await adaId(), email: 'ada@acme.test', authMethod: 'google' });
   });
 
   it('creates a user just in time when the tenant admits the account\'s domain, with the tenant\'s default roles', async () => {
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const email = `new-${door}@acme.test`;
       const sub = `20000000000000000${door === 'rest' ? 1 : 2}`;
       const res = await signIn(door, 'acme', await google.idToken({ sub, email }));
@@ -78,10 +78,10 @@ describe('signing in', () => {
   it('creates exactly one user for concurrent first sign-ins of one account', async () => {
     const sub = '3000000000000000001';
     const tokens = await Promise.all(Array.from({ length: 10 }, () => google.idToken({ sub, email: 'racer@acme.test' })));
-    const results = await Promise.all(tokens.map((t, i) => signIn(i % 2 ? 'gql' : 'rest', 'acme', t)));
+    const results = await Promise.all(tokens.map((t, i) => signIn(i % 2 ? 'graphql' : 'rest', 'acme', t)));
     const ids = results.map((r, i) => {
       expect(r.status, JSON.stringify(r.body)).toBe(200);
-      return user(i % 2 ? 'gql' : 'rest', r).id;
+      return user(i % 2 ? 'graphql' : 'rest', r).id;
     });
     expect(new Set(ids).size).toBe(1);
     expect(await gw.sql("select id from users where email = 'racer@acme.test'")).toHaveLength(1);
@@ -109,7 +109,7 @@ describe('refusals, through both doors', () => {
   for (const [what, make] of invalid) {
     it(`${what}: auth_google_token_invalid, and the token is echoed nowhere`, async () => {
       const token = await make();
-      for (const door of ['rest', 'gql'] as const) {
+      for (const door of ['rest', 'graphql'] as const) {
         const res = await signIn(door, 'acme', token);
         expectGoogleError(res, door, 'auth_google_token_invalid', 401);
         expect(JSON.stringify(res.body)).not.toContain(token);
@@ -119,7 +119,7 @@ describe('refusals, through both doors', () => {
   }
 
   it('an unverified e-mail: auth_google_email_unverified', async () => {
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       expectGoogleError(await signIn(door, 'acme', await google.idToken({ email: 'ada@acme.test', email_verified: false })), door, 'auth_google_email_unverified', 403);
     }
   });
@@ -136,7 +136,7 @@ describe('refusals, through both doors', () => {
       { tenant: 'nowhere', claims: { email: 'ada@acme.test' } },
     ];
     for (const c of cases) {
-      for (const door of ['rest', 'gql'] as const) {
+      for (const door of ['rest', 'graphql'] as const) {
         expectGoogleError(await signIn(door, c.tenant, await google.idToken(c.claims)), door, 'auth_google_account_not_allowed', 403);
       }
     }
@@ -146,7 +146,7 @@ describe('refusals, through both doors', () => {
   it('a linked but disabled user: auth_login_account_disabled', async () => {
     await setUserDisabled(gw.orm.em.fork(), 'acme', 'ada@acme.test', true);
     try {
-      for (const door of ['rest', 'gql'] as const) {
+      for (const door of ['rest', 'graphql'] as const) {
         expectGoogleError(await signIn(door, 'acme', await google.idToken({ sub: '1000000000000000001', email: 'ada@acme.test' })), door, 'auth_login_account_disabled', 403);
       }
     } finally {
@@ -195,7 +195,7 @@ describe('the gateway\'s own faults', () => {
     const started = performance.now();
     expectGoogleError(await signIn('rest', 'acme', token), 'rest', 'auth_google_db_error', 503);
     expect(performance.now() - started).toBeLessThan(3000);
-    expectGoogleError(await signIn('gql', 'acme', token), 'gql', 'auth_google_db_error', 503);
+    expectGoogleError(await signIn('graphql', 'acme', token), 'graphql', 'auth_google_db_error', 503);
     await gw.proxy!.restore();
     expect(await sessions()).toBe(before);
     expect((await signIn('rest', 'acme', token)).status).toBe(200);

@@ -216,7 +216,7 @@ describe('accepting as a new user', () => {
     const email = fresh();
     const { token } = await invited(email);
     for (const door of DOORS) expectAcceptError(door, await accept(door, token, 'password'), 'auth_password_weak', 422);
-    expect((await accept('gql', token, NEW_PASSWORD)).status).toBe(200);
+    expect((await accept('graphql', token, NEW_PASSWORD)).status).toBe(200);
   });
 
   it('refuses forged, malformed and expired tokens, and control characters', async () => {
@@ -303,7 +303,7 @@ describe('accepting as a new user', () => {
     const { token } = await invited(email, ['reader'], inviterEmail);
     const inviterId = (await gw.sql('select id from users where email = $1', [inviterEmail]))[0].id;
     expect((await gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["reader"]) { roles } }', { id: inviterId }, bearer(boss))).body.data.setUserRoles.roles).toEqual(['reader']);
-    expectAcceptError('gql', await accept('gql', token, NEW_PASSWORD), 'auth_invitation_invalid', 400);
+    expectAcceptError('graphql', await accept('graphql', token, NEW_PASSWORD), 'auth_invitation_invalid', 400);
     expect(await gw.sql('select count(*)::int as n from users where email = $1', [email])).toEqual([{ n: 0 }]);
   });
 });
@@ -359,7 +359,7 @@ describe('accepting with an existing account', () => {
       expectAcceptError(door, await accept(door, token, undefined, { 'x-api-key': apiKey }), 'auth_forbidden', 403);
       expectAcceptError(door, await accept(door, token), 'auth_unauthenticated', 401);
     }
-    expect((await accept('gql', token, undefined, bearer(owner.body.access_token))).status).toBe(200);
+    expect((await accept('graphql', token, undefined, bearer(owner.body.access_token))).status).toBe(200);
   });
 });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACME, AUDIENCE, ISSUER, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
 
-// README (Observability): lines reach their destination within one second of the request.
+// docs/observability.md: lines reach their destination within one second of the request.
 const BOUND_MS = 1000;
 let db: TestGateway;
 let child: GatewayProcess;

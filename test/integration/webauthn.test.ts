@@ -90,7 +90,7 @@ describe('registration', () => {
   it('still takes the deprecated response and name arguments over GraphQL, but not both forms at once', async () => {
     // A user of its own, so the other tests' passkey counts stay as they are.
     const dee = await signIn('acme', 'dee@acme.test', 'dee password 123');
-    const response = new SoftAuthenticator().create(await registerOptions(dee, 'gql'));
+    const response = new SoftAuthenticator().create(await registerOptions(dee, 'graphql'));
     const both = await gw.gql('mutation($r: JSONObject!) { webauthnRegisterVerify(input: {response: $r}, response: $r) { id } }', { r: response }, bearer(dee));
     expectGqlError(both, 'webauthnRegisterVerify', 'auth_request_invalid', 422);
     const neither = await gw.gql('mutation { webauthnRegisterVerify { id } }', undefined, bearer(dee));
@@ -121,9 +121,9 @@ describe('registration', () => {
   });
 
   it('excludes registered credentials from new options, and registers a second passkey over GraphQL', async () => {
-    const options = await registerOptions(adaToken, 'gql');
+    const options = await registerOptions(adaToken, 'graphql');
     expect(options.excludeCredentials.map((c: { id: string }) => c.id)).toEqual([ada.credentials[0].id]);
-    const res = await registerVerify(adaToken, 'gql', ada.create(options), 'phone');
+    const res = await registerVerify(adaToken, 'graphql', ada.create(options), 'phone');
     expect(res.body.data.webauthnRegisterVerify).toMatchObject({ name: 'phone', deviceType: 'singleDevice', backedUp: false, transports: ['internal'] });
   });
 
@@ -159,7 +159,7 @@ describe('registration', () => {
 });
 
 describe('login', () => {
-  for (const door of ['rest', 'gql'] as const) {
+  for (const door of ['rest', 'graphql'] as const) {
     it(`with an e-mail (allowCredentials), over ${door}`, async () => {
       const options = await loginOptions(door, 'acme', 'ada@acme.test');
       expect(options.allowCredentials.map((c: { id: string }) => c.id)).toEqual([ada.credentials[0].id]);
@@ -211,7 +211,7 @@ describe('refusals', () => {
     ['a userHandle of someone else', { userHandle: Buffer.alloc(16, 7).toString('base64url') }],
   ];
 
-  for (const door of ['rest', 'gql'] as const) {
+  for (const door of ['rest', 'graphql'] as const) {
     for (const [what, tamper] of tampering) {
       it(`${what} (${door}): verification fails and the counter does not move`, async () => {
         const before = await counterOf(ada.credentials[0].id);
@@ -226,7 +226,7 @@ describe('refusals', () => {
   }
 
   it('a replayed verify body: the challenge was consumed by its first use', async () => {
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const body = ada.get(await loginOptions(door, 'acme', 'ada@acme.test'));
       expect((await loginVerify(door, 'acme', body)).status).toBe(200);
       expectLoginError(await loginVerify(door, 'acme', body), door, 'auth_webauthn_challenge_invalid', 400);
@@ -242,10 +242,10 @@ describe('refusals', () => {
   it('an unknown challenge, and an expired one', async () => {
     const options = await loginOptions('rest', 'acme', 'ada@acme.test');
     expectLoginError(await loginVerify('rest', 'acme', ada.get(options, { challenge: 'bm90LWEtY2hhbGxlbmdl' })), 'rest', 'auth_webauthn_challenge_invalid', 400);
-    const late = await loginOptions('gql', 'acme', 'ada@acme.test');
+    const late = await loginOptions('graphql', 'acme', 'ada@acme.test');
     clock += (TTL + 1) * 1000;
     try {
-      expectLoginError(await loginVerify('gql', 'acme', ada.get(late)), 'gql', 'auth_webauthn_challenge_invalid', 400);
+      expectLoginError(await loginVerify('graphql', 'acme', ada.get(late)), 'graphql', 'auth_webauthn_challenge_invalid', 400);
     } finally {
       clock = Date.now();
     }
@@ -254,7 +254,7 @@ describe('refusals', () => {
   it('an unknown credential', async () => {
     const stranger = new SoftAuthenticator();
     stranger.create(await registerOptions(adaToken, 'rest')); // made, never sent: unknown to the gateway
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const res = await loginVerify(door, 'acme', stranger.get(await loginOptions(door, 'acme')));
       expectLoginError(res, door, 'auth_webauthn_verification_failed', 401);
     }
@@ -263,7 +263,7 @@ describe('refusals', () => {
   it('user B\'s credential in user A\'s ceremony', async () => {
     const cyAuth = new SoftAuthenticator();
     await register(cyAuth, await signIn('acme', 'cy@acme.test', 'cy password 123'));
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const options = await loginOptions(door, 'acme', 'ada@acme.test');
       const res = await loginVerify(door, 'acme', cyAuth.get(options, { credential: cyAuth.credentials[0] }));
       expectLoginError(res, door, 'auth_webauthn_verification_failed', 401);
@@ -271,7 +271,7 @@ describe('refusals', () => {
   });
 
   it('another tenant\'s credential', async () => {
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const res = await loginVerify(door, 'globex', ada.get(await loginOptions(door, 'globex')));
       expectLoginError(res, door, 'auth_webauthn_verification_failed', 401);
       // Nor can options of one tenant be spent in another.
@@ -287,7 +287,7 @@ describe('refusals', () => {
 
   it('a counter regression: refused, recorded as a possible cloned authenticator', async () => {
     const stored = await counterOf(ada.credentials[0].id);
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const res = await loginVerify(door, 'acme', ada.get(await loginOptions(door, 'acme', 'ada@acme.test'), { counter: stored }));
       expectLoginError(res, door, 'auth_webauthn_verification_failed', 401);
     }
@@ -302,7 +302,7 @@ describe('refusals', () => {
     const deeAuth = new SoftAuthenticator();
     await register(deeAuth, await signIn('acme', 'dee@acme.test', 'dee password 123'));
     await setUserDisabled(gw.orm.em.fork(), 'acme', 'dee@acme.test', true);
-    for (const door of ['rest', 'gql'] as const) {
+    for (const door of ['rest', 'graphql'] as const) {
       const res = await loginVerify(door, 'acme', deeAuth.get(await loginOptions(door, 'acme', 'dee@acme.test')));
       expectLoginError(res, door, 'auth_login_account_disabled', 403);
     }

@@ -75,7 +75,7 @@ describe('secrets', () => {
 });
 
 describe('defaults', () => {
-  it('are the documented ones (README: Configuration)', () => {
+  it('are the documented ones (docs/configuration.md)', () => {
     const c = loadConfig({ DATA_DIR: tmp() });
     expect([c.host, c.port, c.accessTokenTtl, c.refreshTokenTtl, c.refreshReuseGrace]).toEqual(['127.0.0.1', 4000, 900, 2592000, 10]);
     expect(c.password).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1, concurrency: os.availableParallelism() });

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ACCEPT_INVITATION_HTML, LINK_JS, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/link-pages.js';
-import { DEMO_HTML, DEMO_JS } from '../../demo/page.js';
+import { ACCEPT_INVITATION_HTML, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/links/pages.js';
+import { LINK_JS } from '../../demo/links/script.js';
+import { DEMO_HTML } from '../../demo/sign-in/page.js';
+import { DEMO_JS } from '../../demo/sign-in/script.js';
 
 // The page may run its own scripts and call this origin; nothing else.
 const DEMO_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";

@@ -1,4 +1,4 @@
-// The sending side of the mail outbox (README: Mail). Every instance runs one sender. A pass
+// The sending side of the mail outbox (docs/accounts.md, Mail). Every instance runs one sender. A pass
 // claims due rows in one short statement (autocommit) that locks them with FOR UPDATE SKIP
 // LOCKED, counts the attempt and pushes next_attempt_at forward by a lease: another instance's
 // claim skips the locked rows while the statement runs, and once it has committed the rows are

@@ -28,7 +28,7 @@ export interface ImportDocument {
 }
 
 
-/** Validate the shape of an import document (README: Admin CLI), with messages a person can act on. */
+/** Validate the shape of an import document (docs/operations.md, Admin CLI), with messages a person can act on. */
 export function parseImportDocument(doc: unknown): ImportDocument {
   check(doc && typeof doc === 'object' && Array.isArray((doc as ImportDocument).tenants), 'the document must be {"tenants": [...]}');
   for (const [i, t] of (doc as ImportDocument).tenants.entries()) {

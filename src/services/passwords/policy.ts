@@ -4,11 +4,12 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { normaliseEmail } from '../shared/identifiers.js';
 import type { BreachChecker } from './breaches.js';
 
 const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
 
-/** How many passwords the offline list holds (the README states it). */
+/** How many passwords the offline list holds (docs/accounts.md states it). */
 export const COMMON_PASSWORDS = COMMON.size;
 
 /** Why a password is refused, or null when it keeps the policy. */
@@ -19,7 +20,7 @@ export function passwordProblem(config: Pick<Config, 'accounts' | 'maxPasswordLe
   if (normal.length > config.maxPasswordLength) return 'too long';
   const lower = normal.toLowerCase();
   if (COMMON.has(lower)) return 'a common password';
-  const address = email.trim().toLowerCase();
+  const address = normaliseEmail(email);
   if (lower === address || lower === address.slice(0, address.lastIndexOf('@'))) return 'the e-mail address';
   return null;
 }

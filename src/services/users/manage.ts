@@ -9,7 +9,7 @@ import type { ServiceDeps } from '../deps.js';
 import { currentPermissions, currentPrincipal, requirePermission, type Viewer } from '../sessions/principal.js';
 import { pageWindow, toPage, type Page } from '../shared/pages.js';
 import { recordAudit } from '../shared/audit.js';
-import { canonicalId } from '../shared/identifiers.js';
+import { canonicalId, normaliseEmail } from '../shared/identifiers.js';
 
 export interface UserInfo {
   id: string;
@@ -74,7 +74,7 @@ export async function listUsers(em: EntityManager, viewer: Viewer, args: { first
   const f = args.filter ?? {};
   if (f.email) {
     where.push(`u.email like ? escape '\\'`);
-    params.push(`%${f.email.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    params.push(`%${normaliseEmail(f.email).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
   if (f.disabled !== undefined && f.disabled !== null) {
     where.push('u.disabled = ?');

@@ -1,0 +1,34 @@
+// The script every demo page starts with: how it calls the REST shim and shows errors.
+/** What every page's script starts with: $, the API call, and run() showing errors as the API returned them. */
+export const DEMO_API_JS = `'use strict';
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body, bearer, method = body === undefined ? 'GET' : 'POST') {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (bearer) headers.authorization = 'Bearer ' + bearer;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const detail = data && data.detail;
+    const err = new Error((detail && detail.message) || res.statusText);
+    err.code = (detail && detail.code) || String(res.status);
+    err.detail = detail;
+    throw err;
+  }
+  return data;
+}
+
+const fail = (code, message) => Object.assign(new Error(message), { code });
+
+async function run(action) {
+  $('error').textContent = '';
+  $('notice').textContent = '';
+  try {
+    await action();
+  } catch (e) {
+    $('error').textContent = (e.code || e.name) + ': ' + e.message;
+  }
+}
+`;

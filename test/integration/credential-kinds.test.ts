@@ -1,0 +1,155 @@
+// Who may call what: an API key never authenticates what changes how the account signs in; adding a sign-in method needs a recent proof; tenant-wide key management reads its permission from the database; a password set by an operator revokes the keys.
+import { describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
+import { operations, type OperationName } from '../../src/api/operations.js';
+import { setUserPassword } from '../../src/services/operator/commands.js';
+import { bearer, expectGqlError, expectRestError, type HttpResult } from '../helpers/gateway.js';
+import { gw, google, signIn, ada, apiKey, staleAccessToken, useReviewGateway } from '../helpers/review-fixture.js';
+
+useReviewGateway();
+
+describe('credential kinds: an API key never authenticates what changes how the account signs in', () => {
+  // Each session-only operation of the catalog, called through both doors with `headers`.
+  const calls: Record<string, (h: Record<string, string>) => [rest: (() => Promise<HttpResult>) | null, gql: () => Promise<HttpResult>]> = {
+    sessions: (h) => [() => gw.rest('GET', '/auth/sessions', undefined, h), () => gw.gql('{ sessions { id } }', undefined, h)],
+    revokeSession: (h) => [
+      () => gw.rest('DELETE', '/auth/sessions/0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11', undefined, h),
+      () => gw.gql('mutation { revokeSession(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h),
+    ],
+    identities: (h) => [null, () => gw.gql('{ identities { password } }', undefined, h)],
+    setUserRoles: (h) => [null, () => gw.gql('mutation { setUserRoles(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11", roles: []) { id } }', undefined, h)],
+    disableUser: (h) => [null, () => gw.gql('mutation { disableUser(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { id } }', undefined, h)],
+    enableUser: (h) => [null, () => gw.gql('mutation { enableUser(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { id } }', undefined, h)],
+    revokeUserSessions: (h) => [null, () => gw.gql('mutation { revokeUserSessions(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    resetUserMfa: (h) => [null, () => gw.gql('mutation { resetUserMfa(userId: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { id } }', undefined, h)],
+    inviteUser: (h) => [null, () => gw.gql('mutation { inviteUser(input: {email: "new@acme.test", roles: []}) { id } }', undefined, h)],
+    invitations: (h) => [null, () => gw.gql('{ invitations { edges { node { id } } } }', undefined, h)],
+    revokeInvitation: (h) => [null, () => gw.gql('mutation { revokeInvitation(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],
+    webauthnRegisterOptions: (h) => [() => gw.rest('POST', '/auth/webauthn/register/options', {}, h), () => gw.gql('mutation { webauthnRegisterOptions }', undefined, h)],
+    webauthnRegisterVerify: (h) => [
+      () => gw.rest('POST', '/auth/webauthn/register/verify', { response: { id: 'x' } }, h),
+      () => gw.gql('mutation($r: JSONObject!) { webauthnRegisterVerify(response: $r) { id } }', { r: { id: 'x' } }, h),
+    ],
+    passkeys: (h) => [() => gw.rest('GET', '/auth/webauthn/credentials', undefined, h), () => gw.gql('{ passkeys { id } }', undefined, h)],
+    deletePasskey: (h) => [
+      () => gw.rest('DELETE', '/auth/webauthn/credentials/0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11', undefined, h),
+      () => gw.gql('mutation { deletePasskey(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h),
+    ],
+    linkGoogle: (h) => [
+      () => gw.rest('POST', '/auth/login/google/link', { id_token: 'x.y.z' }, h),
+      () => gw.gql('mutation { linkGoogle(input: {idToken: "x.y.z"}) { id } }', undefined, h),
+    ],
+    createApiKey: (h) => [() => gw.rest('POST', '/auth/api-key', { name: 'bred' }, h), () => gw.gql('mutation { createApiKey(input: {name: "bred"}) { id } }', undefined, h)],
+    revokeApiKeys: (h) => [
+      () => gw.rest('POST', '/auth/api-keys/revoke', { ids: ['0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11'] }, h),
+      () => gw.gql('mutation { revokeApiKeys(ids: ["0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11"]) }', undefined, h),
+    ],
+    mfaTotpEnroll: (h) => [() => gw.rest('POST', '/auth/mfa/totp/enroll', {}, h), () => gw.gql('mutation { mfaTotpEnroll { secret } }', undefined, h)],
+    mfaTotpActivate: (h) => [
+      () => gw.rest('POST', '/auth/mfa/totp/activate', { code: '123456' }, h),
+      () => gw.gql('mutation { mfaTotpActivate(code: "123456") { recoveryCodes } }', undefined, h),
+    ],
+    mfaRecoveryCodes: (h) => [() => gw.rest('POST', '/auth/mfa/recovery-codes', {}, h), () => gw.gql('mutation { mfaRecoveryCodes { recoveryCodes } }', undefined, h)],
+    mfaTotpDisable: (h) => [() => gw.rest('DELETE', '/auth/mfa/totp', { code: '123456' }, h), () => gw.gql('mutation { mfaTotpDisable(code: "123456") }', undefined, h)],
+    changePassword: (h) => [
+      () => gw.rest('POST', '/auth/password/change', { current_password: 'correct horse battery', new_password: 'taken over passphrase 1' }, h),
+      () => gw.gql('mutation { changePassword(input: {currentPassword: "correct horse battery", newPassword: "taken over passphrase 1"}) }', undefined, h),
+    ],
+  };
+  const sessionOnly = (Object.keys(operations) as OperationName[]).filter((k) => operations[k].caller === 'session');
+
+  it('the table covers every operation the catalog marks session-only', () => {
+    expect(Object.keys(calls).sort()).toEqual([...sessionOnly].sort());
+  });
+
+  for (const op of sessionOnly) {
+    it(`${op}: auth_forbidden to an API key, as Bearer or X-API-Key, through both doors`, async () => {
+      const key = await apiKey(await ada(), ['users:read']);
+      for (const headers of [bearer(key), { 'x-api-key': key }]) {
+        const [rest, gql] = calls[op](headers);
+        if (rest) expectRestError(await rest(), op, 'auth_forbidden', 403);
+        expectGqlError(await gql(), op, 'auth_forbidden', 403);
+      }
+    });
+  }
+
+  it('the reported takeover fails: a scoped key gets no registration challenge and leaves no passkey', async () => {
+    const key = await apiKey(await ada(), ['users:read']);
+    const before = await gw.sql('select count(*)::int as n from webauthn_challenges');
+    expect((await gw.rest('POST', '/auth/webauthn/register/options', {}, { 'x-api-key': key })).status).toBe(403);
+    expect(await gw.sql('select count(*)::int as n from webauthn_challenges')).toEqual(before);
+    // The key still does what it is for.
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).status).toBe(200);
+  });
+});
+
+describe('adding a sign-in method needs a recent proof of a credential', () => {
+  it('access tokens carry auth_time and amr, and a refresh keeps them', async () => {
+    const s = await ada();
+    const claims = decodeJwt(s.access_token);
+    expect(claims.amr).toEqual(['pwd']);
+    expect(Math.abs((claims.auth_time as number) - Date.now() / 1000)).toBeLessThan(60);
+    await new Promise((r) => setTimeout(r, 1100));
+    const refreshed = decodeJwt((await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token })).body.access_token);
+    expect(refreshed.auth_time).toBe(claims.auth_time);
+    expect(refreshed.amr).toEqual(['pwd']);
+    expect(refreshed.iat).toBeGreaterThan(claims.iat!);
+  });
+
+  const stale: Array<[OperationName, (at: string) => Promise<HttpResult>, (at: string) => Promise<HttpResult>]> = [
+    [
+      'webauthnRegisterOptions',
+      (at) => gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(at)),
+      (at) => gw.gql('mutation { webauthnRegisterOptions }', undefined, bearer(at)),
+    ],
+    ['createApiKey', (at) => gw.rest('POST', '/auth/api-key', { name: 'late' }, bearer(at)), (at) => gw.gql('mutation { createApiKey(input: {name: "late"}) { id } }', undefined, bearer(at))],
+    [
+      'linkGoogle',
+      async (at) => gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken() }, bearer(at)),
+      async (at) => gw.gql('mutation($t: String!) { linkGoogle(input: {idToken: $t}) { id } }', { t: await google.idToken() }, bearer(at)),
+    ],
+  ];
+  for (const [op, rest, gql] of stale) {
+    it(`${op}: auth_reauthentication_required past REAUTH_MAX_AGE, through both doors; fine after signing in again`, async () => {
+      const at = await staleAccessToken(await ada(), gw.config.reauthMaxAge + 60);
+      expectRestError(await rest(at), op, 'auth_reauthentication_required', 401);
+      expectGqlError(await gql(at), op, 'auth_reauthentication_required', 401);
+      const fresh = (await ada()).access_token;
+      const ok = await rest(fresh);
+      expect(ok.status, JSON.stringify(ok.body)).toBeLessThan(300);
+    });
+  }
+});
+
+describe('tenant-wide key management reads the permission from the database', () => {
+  it('after api_keys:manage is taken away, the old token lists and revokes only its own keys', async () => {
+    const kim = await signIn('acme', 'kim@acme.test', 'kim password 123');
+    const other = await apiKey(await signIn('acme', 'pat@acme.test', 'pat password 123'));
+    const [otherRow] = await gw.sql("select id from api_keys where prefix = $1", [other.slice(0, 12)]);
+    const listed = async () => (await gw.rest('GET', '/auth/api-keys', undefined, bearer(kim.access_token))).body.api_keys.map((k: { id: string }) => k.id);
+    expect(await listed()).toContain(otherRow.id);
+
+    await gw.sql(`delete from user_roles where user_id = (select id from users where email = 'kim@acme.test')`);
+    // The token still claims api_keys:manage.
+    expect(decodeJwt(kim.access_token).permissions).toContain('api_keys:manage');
+    expect(await listed()).not.toContain(otherRow.id);
+    expect((await gw.gql('{ apiKeys { id } }', undefined, bearer(kim.access_token))).body.data.apiKeys.map((k: { id: string }) => k.id)).not.toContain(otherRow.id);
+    expectRestError(await gw.rest('DELETE', `/auth/api-key/${otherRow.id}`, undefined, bearer(kim.access_token)), 'revokeApiKey', 'auth_api_key_not_found', 404);
+    expectGqlError(await gw.gql(`mutation { revokeApiKey(id: "${otherRow.id}") }`, undefined, bearer(kim.access_token)), 'revokeApiKey', 'auth_api_key_not_found', 404);
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': other })).status).toBe(200);
+  });
+});
+
+describe('an operator-set password', () => {
+  it('a password set with the admin CLI also revokes the user\'s API keys', async () => {
+    const pat = await signIn('acme', 'pat@acme.test', 'pat password 123');
+    const key = await apiKey(pat);
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).status).toBe(200);
+    await setUserPassword(gw.orm.em.fork(), gw.gateway.deps.passwords, 'acme', 'pat@acme.test', 'pat password 456');
+    await new Promise((r) => setTimeout(r, gw.config.apiKeys.cacheTtlMs + 100));
+    expectRestError(await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key }), 'me', 'auth_api_key_invalid', 401);
+    await setUserPassword(gw.orm.em.fork(), gw.gateway.deps.passwords, 'acme', 'pat@acme.test', 'pat password 123');
+  });
+});

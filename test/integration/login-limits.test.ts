@@ -1,0 +1,68 @@
+// Brute-force limits are taken before the password is checked, in PostgreSQL and Redis, and given back when an attempt does not count.
+import { describe, expect, it } from 'vitest';
+import { addressKey } from '../../src/services/rate-limits/limiter.js';
+import { ACME, startTestGateway } from '../helpers/gateway.js';
+
+describe('brute-force limits are taken before the password is checked', () => {
+  const racing = (env: Record<string, string>) => async () => {
+    const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '10', RATE_LIMIT_ADDRESS_FAILURES: '1000', ...env } });
+    try {
+      await limited.seed(ACME);
+      const wrong = { tenant: 'acme', email: 'ada@acme.test', password: 'wrong password' };
+      const query = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }';
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          i % 2 ? limited.rest('POST', '/auth/login', wrong).then((r) => r.headers.get('x-error-code')) : limited.gql(query, { i: wrong }).then((r) => r.body.errors?.[0]?.extensions?.code),
+        ),
+      );
+      const verdicts = answers.filter((c) => c === 'auth_login_invalid_credentials').length;
+      expect(verdicts).toBeLessThanOrEqual(10);
+      expect(verdicts).toBeGreaterThan(0);
+      expect(answers.filter((c) => c === 'auth_rate_limited')).toHaveLength(60 - verdicts);
+      // Spent: even the right password is refused until the window passes.
+      expect((await limited.rest('POST', '/auth/login', { ...wrong, password: 'correct horse battery' })).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  };
+  it('60 concurrent wrong passwords for one account, through both doors: at most 10 verdicts (PostgreSQL)', racing({}));
+  it('the same in Redis', racing({ REDIS_URL: 'redis://127.0.0.1:6379' }));
+
+  const burst = (env: Record<string, string>) => async () => {
+    const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '1000', RATE_LIMIT_ADDRESS_FAILURES: '3', ...env } });
+    try {
+      await limited.seed(ACME);
+      const right = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+      const statuses = await Promise.all(Array.from({ length: 30 }, () => limited.rest('POST', '/auth/login', right).then((r) => r.status)));
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s !== 429 && s !== 200)).toEqual([]);
+      // Successes gave their points back, and the refused attempts kept none: the address is not spent.
+      expect((await limited.rest('POST', '/auth/login', right)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  };
+  it('a refused attempt keeps no point: after a burst of right passwords over the address limit, the next one succeeds (PostgreSQL)', burst({}));
+  it('the same in Redis', burst({ REDIS_URL: 'redis://127.0.0.1:6379' }));
+
+  it('a success gives its point back: more successful logins than the address limit all succeed', async () => {
+    const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_ADDRESS_FAILURES: '3' } });
+    try {
+      await limited.seed(ACME);
+      for (let i = 0; i < 6; i++) {
+        expect((await limited.rest('POST', '/auth/login', { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' })).status).toBe(200);
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts IPv6 clients by /64, IPv4-mapped addresses as IPv4', () => {
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+    expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));
+    expect(addressKey('2001:0db8:0001:0002:0:0:0:1')).toBe(addressKey('2001:db8:1:2::9'));
+    expect(addressKey('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(addressKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(addressKey('::1')).toBe(addressKey('::2'));
+  });
+});
