@@ -100,7 +100,7 @@ class Context implements RequestContext {
         credential.kind === 'api_key'
           ? await deps.apiKeys.authenticate(em, deps, credential.value, client)
           : await authenticateAccessToken(em, deps, credential.value);
-      observe.tenant ??= v.tenant;
+      observe.tenant ??= v.tenantSlug;
       return v;
     })();
     return scope.viewer;

@@ -7,7 +7,7 @@ import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
 export const ACCEPTED = { status: 'accepted' } as const;
 
 export function userBody(v: Viewer) {
-  return { id: v.id, email: v.email, tenant: v.tenant, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod, mfa_required: v.mfaRequired };
+  return { id: v.userId, email: v.email, tenant: v.tenantSlug, roles: v.roles, permissions: v.permissions, auth_method: v.authMethod, mfa_required: v.mfaRequired };
 }
 
 export function tokenBody(p: AuthPayload) {

@@ -5,7 +5,7 @@ import { AuthError } from '../../src/errors/auth-error.js';
 import { authChecker } from '../../src/graphql/auth-checker.js';
 import type { Viewer } from '../../src/services/sessions/principal.js';
 
-const viewer: Viewer = { id: 'u', email: 'a@b.c', tenant: 't', roles: ['admin'], permissions: ['api_keys:create'], authMethod: 'password', authTime: 0, amr: ['pwd'], mfaRequired: false };
+const viewer: Viewer = { userId: 'u', email: 'a@b.c', tenantSlug: 't', roles: ['admin'], permissions: ['api_keys:create'], authMethod: 'password', authTime: 0, amr: ['pwd'], mfaRequired: false };
 const calls: string[] = [];
 // The database's view: the token still claims api_keys:create, the database no longer has it.
 const held = ['users:read'];

@@ -2,8 +2,8 @@ import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
 import { listAuditEvents } from '../../services/audit/events.js';
 import { textArg } from '../text-field.js';
-import { AuditFilter } from '../types/management.input.js';
-import { AuditEventConnection } from '../types/management.type.js';
+import { AuditFilter } from '../types/audit-filter.input.js';
+import { AuditEventConnection } from '../types/audit-event.type.js';
 
 @Resolver()
 export class AuditResolver {

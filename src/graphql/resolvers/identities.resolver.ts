@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphq
 import type { RequestContext } from '../../context.js';
 import { listIdentities, unlinkGoogle } from '../../services/identities/linked.js';
 import { textArg } from '../text-field.js';
-import { Identities } from '../types/management.type.js';
+import { Identities } from '../types/identities.type.js';
 
 @Resolver()
 export class IdentitiesResolver {

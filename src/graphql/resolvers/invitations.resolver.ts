@@ -4,8 +4,8 @@ import { acceptInvitation } from '../../services/invitations/accept.js';
 import { inviteUser, listInvitations, revokeInvitation } from '../../services/invitations/manage.js';
 import { textArg } from '../text-field.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
-import { AcceptInvitationInput, InviteUserInput } from '../types/management.input.js';
-import { Invitation, InvitationConnection, InvitationStatus } from '../types/management.type.js';
+import { AcceptInvitationInput, InviteUserInput } from '../types/invitation.input.js';
+import { Invitation, InvitationConnection, InvitationStatus } from '../types/invitation.type.js';
 
 @Resolver()
 export class InvitationResolver {

@@ -5,7 +5,7 @@ import { listOwnSessions, revokeOwnSession } from '../../services/sessions/own-s
 import { refreshSession } from '../../services/sessions/refresh.js';
 import { textArg } from '../text-field.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
-import { SessionInfo } from '../types/management.type.js';
+import { SessionInfo } from '../types/session-info.type.js';
 import { RefreshInput } from '../types/refresh.input.js';
 
 @Resolver()

@@ -3,8 +3,8 @@ import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-g
 import type { RequestContext } from '../../context.js';
 import { getUser, listUsers, resetUserMfa, revokeUserSessions, setUserDisabledByAdmin, setUserRoles } from '../../services/users/manage.js';
 import { textArg } from '../text-field.js';
-import { UserFilter } from '../types/management.input.js';
-import { UserConnection, UserInfo } from '../types/management.type.js';
+import { UserFilter } from '../types/user-filter.input.js';
+import { UserConnection, UserInfo } from '../types/user-info.type.js';
 
 @Resolver()
 export class UserResolver {

@@ -7,14 +7,14 @@ registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How the caller 
 
 @ObjectType({ description: 'The authenticated user as the gateway sees them.' })
 export class Viewer {
-  @Field(() => ID)
-  id!: string;
+  @Field(() => ID, { name: 'id' })
+  userId!: string;
 
   @Field(() => String)
   email!: string;
 
-  @Field(() => String, { description: 'The tenant slug.' })
-  tenant!: string;
+  @Field(() => String, { name: 'tenant', description: 'The tenant slug.' })
+  tenantSlug!: string;
 
   @Field(() => [String])
   roles!: string[];

@@ -66,14 +66,14 @@ export async function createApiKey(
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
-  await deps.limiter.consume([['api_key_create_account', viewer.id]]);
+  await deps.limiter.consume([['api_key_create_account', viewer.userId]]);
 
   const apiKey = generateApiKey();
   const now = deps.now();
-  const tenant = await em.findOneOrFail(Tenant, { slug: viewer.tenant });
+  const tenant = await em.findOneOrFail(Tenant, { slug: viewer.tenantSlug });
   const row = em.create(ApiKey, {
     tenant,
-    user: em.getReference(User, viewer.id),
+    user: em.getReference(User, viewer.userId),
     name,
     prefix: apiKey.slice(0, DISPLAY_CHARS),
     keyHash: keyedHash(deps.config.secretKey, apiKey),
@@ -83,7 +83,7 @@ export async function createApiKey(
   });
   await transactional(em, async (tx) => {
     await tx.flush();
-    await recordAudit(tx, now, { tenantId: tenant.id, userId: viewer.id, sessionId: viewer.sessionId, type: 'api_key_created', details: { keyId: row.id, prefix: row.prefix, scopes } });
+    await recordAudit(tx, now, { tenantId: tenant.id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'api_key_created', details: { keyId: row.id, prefix: row.prefix, scopes } });
   });
   const { lastUsedAt: _l, revokedAt: _r, ...created } = info(row);
   return { ...created, apiKey };
@@ -101,7 +101,7 @@ async function managesTenantKeys(em: EntityManager, viewer: Viewer): Promise<boo
 
 /** The caller's keys, or the whole tenant's for a holder of api_keys:manage; revoked ones included. */
 export async function listApiKeys(em: EntityManager, viewer: Viewer): Promise<ApiKeyInfo[]> {
-  const where = (await managesTenantKeys(em, viewer)) ? { tenant: { slug: viewer.tenant } } : { user: viewer.id };
+  const where = (await managesTenantKeys(em, viewer)) ? { tenant: { slug: viewer.tenantSlug } } : { user: viewer.userId };
   return (await em.find(ApiKey, where, { orderBy: { createdAt: 'asc', id: 'asc' } })).map(info);
 }
 
@@ -113,14 +113,14 @@ export async function listApiKeys(em: EntityManager, viewer: Viewer): Promise<Ap
 export async function revokeApiKey(em: EntityManager, deps: Pick<ServiceDeps, 'apiKeys' | 'now'>, viewer: Viewer, id: string): Promise<void> {
   const keyId = canonicalId(id);
   const manage = keyId !== undefined && (await managesTenantKeys(em, viewer));
-  const key = keyId ? await em.findOne(ApiKey, manage ? { id: keyId, tenant: { slug: viewer.tenant } } : { id: keyId, user: viewer.id }) : null;
+  const key = keyId ? await em.findOne(ApiKey, manage ? { id: keyId, tenant: { slug: viewer.tenantSlug } } : { id: keyId, user: viewer.userId }) : null;
   if (!key) throw new AuthError('auth_api_key_not_found');
   if (viewer.authMethod === 'api_key' && !manage && key.id !== viewer.apiKeyId) throw new AuthError('auth_forbidden');
   if (!key.revokedAt) {
     key.revokedAt = deps.now();
     await transactional(em, async (tx) => {
       await tx.flush();
-      await recordAudit(tx, deps.now(), { tenantId: key.tenant.id, userId: viewer.id, subjectId: key.user.id, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: key.id, prefix: key.prefix } });
+      await recordAudit(tx, deps.now(), { tenantId: key.tenant.id, userId: viewer.userId, subjectId: key.user.id, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: key.id, prefix: key.prefix } });
     });
   }
   deps.apiKeys.forget(key.keyHash);
@@ -141,14 +141,14 @@ export async function revokeApiKeys(em: EntityManager, deps: Pick<ServiceDeps, '
   const now = deps.now();
   const revoked = await transactional(em, async (tx) => {
     const rows = (await tx.execute('select id, tenant_id, prefix, key_hash, revoked_at from api_keys where user_id = ? and id = any(?::uuid[]) for update', [
-      viewer.id,
+      viewer.userId,
       `{${wanted.join(',')}}`,
     ])) as Array<{ id: string; tenant_id: string; prefix: string; key_hash: string; revoked_at: Date | null }>;
     if (rows.length !== wanted.length) throw new AuthError('auth_api_key_not_found');
     const live = rows.filter((r) => r.revoked_at === null);
     for (const k of live) {
       await tx.execute('update api_keys set revoked_at = ? where id = ?', [now, k.id]);
-      await recordAudit(tx, now, { tenantId: k.tenant_id, userId: viewer.id, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: k.id, prefix: k.prefix } });
+      await recordAudit(tx, now, { tenantId: k.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId ?? null, type: 'api_key_revoked', details: { keyId: k.id, prefix: k.prefix } });
     }
     return rows;
   });

@@ -112,9 +112,9 @@ export function createApiKeyVerifier(
     }
     touch(em, key, now);
     return {
-      id: key.userId,
+      userId: key.userId,
       email: key.email,
-      tenant: key.tenant,
+      tenantSlug: key.tenant,
       roles: [],
       permissions: key.permissions,
       authMethod: 'api_key',

@@ -146,7 +146,7 @@ export async function linkGoogle(em: EntityManager, deps: GoogleDeps, viewer: Vi
   return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
     const identity = await deps.google.verify(idToken);
     if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
-    const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+    const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
     if (!admits(user.tenant, identity)) throw new AuthError('auth_google_account_not_allowed');
     const existing = () => em.fork().findOne(ExternalIdentity, { tenant: user.tenant, issuer: GOOGLE_ISSUER, subject: identity.subject }, { populate: ['user'] });
     const decide = (found: ExternalIdentity) => {

@@ -27,8 +27,8 @@ async function googleLinks(em: EntityManager, userId: string): Promise<LinkedIde
 }
 
 export async function listIdentities(em: EntityManager, viewer: Viewer): Promise<Identities> {
-  const [{ has_password }] = (await em.execute('select password_hash is not null as has_password from users where id = ?', [viewer.id])) as Array<{ has_password: boolean }>;
-  return { password: has_password, passkeys: await listPasskeys(em, viewer), google: await googleLinks(em, viewer.id) };
+  const [{ has_password }] = (await em.execute('select password_hash is not null as has_password from users where id = ?', [viewer.userId])) as Array<{ has_password: boolean }>;
+  return { password: has_password, passkeys: await listPasskeys(em, viewer), google: await googleLinks(em, viewer.userId) };
 }
 
 export async function unlinkGoogle(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, viewer: Viewer, id: string): Promise<void> {
@@ -41,11 +41,11 @@ export async function unlinkGoogle(em: EntityManager, deps: Pick<ServiceDeps, 'n
               (select count(*) from external_identities e where e.user_id = u.id)::int as links,
               exists(select 1 from external_identities e where e.user_id = u.id and e.id = ?) as owns
          from users u where u.id = ? for update`,
-      [id, viewer.id],
+      [id, viewer.userId],
     )) as Array<{ tenant_id: string; has_password: boolean; passkeys: number; links: number; owns: boolean }>;
     if (!user?.owns) throw new AuthError('auth_identity_not_found');
     if (!user.has_password && user.passkeys === 0 && user.links <= 1) throw new AuthError('auth_identity_last_method');
     await tx.execute('delete from external_identities where id = ?', [id]);
-    await recordAudit(tx, deps.now(), { tenantId: user.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'google_unlinked', details: { identityId: id } });
+    await recordAudit(tx, deps.now(), { tenantId: user.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'google_unlinked', details: { identityId: id } });
   });
 }

@@ -48,9 +48,9 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
       const [current] = (await tx.execute('select expires_at from sessions where id = ? and revoked_at is null for update', [viewer.sessionId])) as Array<{ expires_at: Date }>;
       if (!current) throw new AuthError('auth_unauthenticated');
       const invitation = await consume(tx, deps, tokenHash);
-      await grant(tx, deps, invitation, viewer.id, client, false);
+      await grant(tx, deps, invitation, viewer.userId, client, false);
       await revokeSessions(tx, { id: viewer.sessionId! }, 'replaced', deps.now());
-      const principal = (await loadPrincipal(tx, viewer.id))!;
+      const principal = (await loadPrincipal(tx, viewer.userId))!;
       // Accepting proves nothing new: the same method, authentication time and end of life.
       return startSession(tx, deps, principal, {
         method: viewer.authMethod,
@@ -60,7 +60,7 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
       });
     });
     deps.sessions.forgetSession(viewer.sessionId);
-    deps.sessions.forgetUser(viewer.id);
+    deps.sessions.forgetUser(viewer.userId);
     return payload;
   }
 

@@ -77,7 +77,7 @@ export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Vi
   if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
   const tenantId = await tenantOf(em, viewer);
   const roles = await grantableRoles(em, viewer, tenantId, input.roles);
-  await deps.limiter.consume([['invitations_inviter', viewer.id]]);
+  await deps.limiter.consume([['invitations_inviter', viewer.userId]]);
 
   const { config } = deps;
   const now = deps.now();
@@ -87,7 +87,7 @@ export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Vi
     tenant_id: tenantId,
     email,
     roles: roles.map((r) => r.name),
-    invited_by: viewer.id,
+    invited_by: viewer.userId,
     created_at: now,
     expires_at: new Date(now.getTime() + config.accounts.invitationTtl * 1000),
     accepted_at: null,
@@ -115,11 +115,11 @@ export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Vi
     }
     await tx.execute(
       'insert into invitations (id, tenant_id, email, roles, token_hash, invited_by, created_at, expires_at) values (?, ?, ?, ?::text[], ?, ?, ?, ?)',
-      [row.id, tenantId, email, pgTextArray(row.roles), keyedHash(config.secretKey, token), viewer.id, now, row.expires_at],
+      [row.id, tenantId, email, pgTextArray(row.roles), keyedHash(config.secretKey, token), viewer.userId, now, row.expires_at],
     );
     const link = linkOf(config, tenant, 'accept-invitation', token, 'auth_admin_internal_error');
     await enqueueMail(tx, deps, { tenantId, ...invitationMail(email, tenant, link, config.accounts.invitationTtl, viewer.email, row.roles) });
-    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'user_invited', details: { invitation: row.id, email, roles: row.roles }, client });
+    await recordAudit(tx, now, { tenantId, userId: viewer.userId, subjectId: null, type: 'user_invited', details: { invitation: row.id, email, roles: row.roles }, client });
   });
   deps.mailer?.wake();
   return toInfo(row, now);
@@ -172,6 +172,6 @@ export async function revokeInvitation(em: EntityManager, deps: Pick<ServiceDeps
     ])) as Array<{ email: string; roles: string[] }>;
     if (!row) throw new AuthError('auth_invitation_invalid');
     await requireCoversRoles(tx, viewer, tenantId, row.roles);
-    await recordAudit(tx, now, { tenantId, userId: viewer.id, subjectId: null, type: 'invitation_revoked', details: { invitation: invitationId, email: row.email }, client });
+    await recordAudit(tx, now, { tenantId, userId: viewer.userId, subjectId: null, type: 'invitation_revoked', details: { invitation: invitationId, email: row.email }, client });
   });
 }

@@ -18,7 +18,7 @@ type CodeDeps = MfaDeps & Pick<ServiceDeps, 'limiter' | 'sessions'>;
 
 /** A code typed to change the factor is a credential check: wrong ones count against the account's login limit. */
 const checkingCode = <T>(deps: CodeDeps, viewer: Viewer, client: Client, attempt: () => Promise<T>) =>
-  limited(deps.limiter, credentialKeys(viewer.tenant, viewer.email, client.ip), ['auth_mfa_code_invalid'], attempt);
+  limited(deps.limiter, credentialKeys(viewer.tenantSlug, viewer.email, client.ip), ['auth_mfa_code_invalid'], attempt);
 
 interface FactorRow {
   id: string;
@@ -44,12 +44,12 @@ async function newRecoveryCodes(tx: EntityManager, deps: MfaDeps, userId: string
 export async function enrollTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<{ secret: string; otpauthUri: string }> {
   requireRecentAuthentication(deps, viewer);
   const secret = newTotpSecret();
-  const [tenant] = (await em.execute('select t.id, t.name from tenants t join users u on u.tenant_id = t.id where u.id = ?', [viewer.id])) as Array<{ id: string; name: string }>;
+  const [tenant] = (await em.execute('select t.id, t.name from tenants t join users u on u.tenant_id = t.id where u.id = ?', [viewer.userId])) as Array<{ id: string; name: string }>;
   const rows = await em.execute(
     `insert into mfa_factors (id, tenant_id, user_id, kind, secret, status, created_at) values (?, ?, ?, 'totp', ?, 'pending', ?)
      on conflict (user_id) do update set secret = excluded.secret, last_step = null, created_at = excluded.created_at where mfa_factors.status = 'pending'
      returning id`,
-    [randomUUID(), tenant.id, viewer.id, sealSecret(deps.config, secret), deps.now()],
+    [randomUUID(), tenant.id, viewer.userId, sealSecret(deps.config, secret), deps.now()],
   );
   if ((rows as unknown[]).length === 0) throw new AuthError('auth_mfa_already_enrolled');
   return { secret, otpauthUri: otpauthUri(secret, tenant.name, viewer.email) };
@@ -67,7 +67,7 @@ export interface RecoveryCodeSet {
  */
 export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<ServiceDeps, 'mailer'>, viewer: Viewer, code: string, client: Client): Promise<RecoveryCodeSet> {
   requireRecentAuthentication(deps, viewer);
-  const factor = await factorOf(em, viewer.id);
+  const factor = await factorOf(em, viewer.userId);
   if (!factor) throw new AuthError('auth_mfa_not_enrolled');
   if (factor.status === 'active') throw new AuthError('auth_mfa_already_enrolled');
   await checkingCode(deps, viewer, client, async () => {
@@ -78,19 +78,19 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<Serv
     // Sessions opened with one factor before it, elsewhere, end: from now on the second step counts.
     await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [
       deps.now(),
-      viewer.id,
+      viewer.userId,
       viewer.sessionId ?? '00000000-0000-0000-0000-000000000000',
     ]);
-    const fresh = await newRecoveryCodes(tx, deps, viewer.id);
-    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
-    const before = await keysBeforeFactor(tx, viewer.id, deps.now());
+    const fresh = await newRecoveryCodes(tx, deps, viewer.userId);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
+    const before = await keysBeforeFactor(tx, viewer.userId, deps.now());
     if (before.length) {
       const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ?', [factor.tenant_id])) as TenantMailInfo[];
       await enqueueMail(tx, deps, { tenantId: factor.tenant_id, ...mfaEnrolledMail(viewer.email, tenant, before) });
     }
     return { recoveryCodes: fresh, apiKeysBeforeFactor: before };
   });
-  deps.sessions.forgetUser(viewer.id);
+  deps.sessions.forgetUser(viewer.userId);
   if (codes.apiKeysBeforeFactor.length) deps.mailer?.wake();
   return codes;
 }
@@ -99,19 +99,19 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<Serv
 export async function regenerateRecoveryCodes(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<RecoveryCodeSet> {
   requireRecentAuthentication(deps, viewer);
   await requireSecondFactorIfEnrolled(em, viewer);
-  const factor = await factorOf(em, viewer.id);
+  const factor = await factorOf(em, viewer.userId);
   if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
   return transactional(em, async (tx) => {
-    const codes = await newRecoveryCodes(tx, deps, viewer.id);
-    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_recovery_codes_regenerated' });
-    return { recoveryCodes: codes, apiKeysBeforeFactor: await keysBeforeFactor(tx, viewer.id, deps.now()) };
+    const codes = await newRecoveryCodes(tx, deps, viewer.userId);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'mfa_recovery_codes_regenerated' });
+    return { recoveryCodes: codes, apiKeysBeforeFactor: await keysBeforeFactor(tx, viewer.userId, deps.now()) };
   });
 }
 
 /** Disabling needs recent authentication and a current code; the factor and its codes go. */
 export async function disableTotp(em: EntityManager, deps: CodeDeps, viewer: Viewer, code: string, client: Client): Promise<void> {
   requireRecentAuthentication(deps, viewer);
-  const factor = await factorOf(em, viewer.id);
+  const factor = await factorOf(em, viewer.userId);
   if (factor?.status !== 'active') throw new AuthError('auth_mfa_not_enrolled');
   await requireSecondFactorIfEnrolled(em, viewer);
   await checkingCode(deps, viewer, client, async () => {
@@ -119,7 +119,7 @@ export async function disableTotp(em: EntityManager, deps: CodeDeps, viewer: Vie
   });
   await transactional(em, async (tx) => {
     await tx.execute('delete from mfa_factors where id = ?', [factor.id]);
-    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [viewer.id]);
-    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'mfa_disabled' });
+    await tx.execute('delete from mfa_recovery_codes where user_id = ?', [viewer.userId]);
+    await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'mfa_disabled' });
   });
 }

@@ -29,15 +29,15 @@ export const toPasskey = (c: Passkey): PasskeyInfo => ({
 
 
 export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<PasskeyInfo[]> {
-  return (await credentialsOf(em, viewer.id)).map(toPasskey);
+  return (await credentialsOf(em, viewer.userId)).map(toPasskey);
 }
 
 export async function deletePasskey(em: EntityManager, viewer: Viewer, id: string, now = new Date()): Promise<void> {
   const passkeyId = canonicalId(id);
   const gone = passkeyId
-    ? ((await em.execute('delete from webauthn_credentials where id = ? and user_id = ? returning tenant_id, name', [passkeyId, viewer.id])) as Array<{ tenant_id: string; name: string }>)
+    ? ((await em.execute('delete from webauthn_credentials where id = ? and user_id = ? returning tenant_id, name', [passkeyId, viewer.userId])) as Array<{ tenant_id: string; name: string }>)
     : [];
   if (gone.length === 0) throw new AuthError('auth_webauthn_credential_not_found');
-  await recordAudit(em, now, { tenantId: gone[0].tenant_id, userId: viewer.id, sessionId: viewer.sessionId, type: 'passkey_removed', details: { passkeyId, name: gone[0].name } });
+  await recordAudit(em, now, { tenantId: gone[0].tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'passkey_removed', details: { passkeyId, name: gone[0].name } });
 }
 

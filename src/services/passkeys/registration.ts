@@ -30,7 +30,7 @@ export async function registrationOptions(em: EntityManager, deps: RegistrationD
   await requireSecondFactorIfEnrolled(em, viewer);
   await countOptions(deps, client);
   const { webauthn } = deps.config;
-  const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+  const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
   const existing = await credentialsOf(em, user.id);
   const options = await generateRegistrationOptions({
     rpName: webauthn.rpName,
@@ -66,7 +66,7 @@ async function storeRegistration(
   name: string | undefined,
 ): Promise<PasskeyInfo> {
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
-  if (challenge.userId !== viewer.id) throw new AuthError('auth_webauthn_challenge_invalid');
+  if (challenge.userId !== viewer.userId) throw new AuthError('auth_webauthn_challenge_invalid');
 
   let verified;
   try {
@@ -76,7 +76,7 @@ async function storeRegistration(
   }
   if (!verified.verified) throw fail();
   const info = verified.registrationInfo;
-  const user = await em.findOneOrFail(User, { id: viewer.id }, { populate: ['tenant'] });
+  const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
   try {
     return await transactional(em, async (tx) => {
       const credential = tx.create(Passkey, {

@@ -118,8 +118,8 @@ export async function changePassword(
 ): Promise<void> {
   requireRecentAuthentication(deps, viewer);
   // Wrong current passwords count against the account's login limit: this is a password check too.
-  await limited(deps.limiter, credentialKeys(viewer.tenant, viewer.email, client.ip), ['auth_password_change_invalid'], async () => {
-    const [holder] = (await em.execute(`${HOLDER_WITH_HASH} where u.id = ?`, [viewer.id])) as Array<Holder & { password_hash: string | null }>;
+  await limited(deps.limiter, credentialKeys(viewer.tenantSlug, viewer.email, client.ip), ['auth_password_change_invalid'], async () => {
+    const [holder] = (await em.execute(`${HOLDER_WITH_HASH} where u.id = ?`, [viewer.userId])) as Array<Holder & { password_hash: string | null }>;
     const check = await deps.passwords.verify(holder?.password_hash ?? null, input.currentPassword);
     if (!holder || !check.ok) throw new AuthError('auth_password_change_invalid');
     await checkPassword(deps, input.newPassword, holder.email);
@@ -127,7 +127,7 @@ export async function changePassword(
     const hash = await deps.passwords.hash(input.newPassword);
     await transactional(em, (tx) => replacePassword(tx, deps, holder, hash, 'change', viewer.sessionId));
   });
-  deps.sessions.forgetUser(viewer.id);
-  deps.apiKeys.forgetUser(viewer.id);
+  deps.sessions.forgetUser(viewer.userId);
+  deps.apiKeys.forgetUser(viewer.userId);
   deps.mailer?.wake();
 }

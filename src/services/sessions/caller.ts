@@ -85,9 +85,9 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
   // whatever the token was issued with.
   const mfaRequired = claims.mfa_required === true || session.mfaRestricted;
   return {
-    id: session.userId,
+    userId: session.userId,
     email: session.email,
-    tenant: session.tenantSlug,
+    tenantSlug: session.tenantSlug,
     roles: mfaRequired ? [] : claims.roles,
     permissions: mfaRequired ? [MFA_ENROLL_PERMISSION] : claims.permissions,
     authMethod: claims.auth_method,
@@ -112,7 +112,7 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
  */
 export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: Viewer): Promise<void> {
   if (acrOf(viewer.amr) === 'aal2') return;
-  if (await hasActiveFactor(em, viewer.id)) throw new AuthError('auth_reauthentication_required');
+  if (await hasActiveFactor(em, viewer.userId)) throw new AuthError('auth_reauthentication_required');
 }
 
 export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {

@@ -30,12 +30,12 @@ export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, '
 /** Ends every session of the caller (users belong to one tenant, so this is "in this tenant"). */
 export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
   await transactional(em, async (tx) => {
-    const ended = await revokeSessions(tx, { user: viewer.id }, 'logout_all', deps.now());
+    const ended = await revokeSessions(tx, { user: viewer.userId }, 'logout_all', deps.now());
     await tx.execute(
       `insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) select ?, tenant_id, id, id, ?, 'logout_all', ?::jsonb, ? from users where id = ?`,
-      [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.id],
+      [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.userId],
     );
   });
-  deps.sessions.forgetUser(viewer.id);
+  deps.sessions.forgetUser(viewer.userId);
 }
 

@@ -28,7 +28,7 @@ export async function listOwnSessions(em: EntityManager, deps: Pick<ServiceDeps,
   const idleSince = new Date(now.getTime() - deps.config.sessionIdleTimeout * 1000);
   const rows = (await em.execute(
     `select id, auth_method, created_at, last_used_at, ip, user_agent, expires_at from sessions where ${LIVE} order by created_at desc, id desc`,
-    [viewer.id, now, idleSince],
+    [viewer.userId, now, idleSince],
   )) as Array<{ id: string; auth_method: AuthMethod; created_at: Date; last_used_at: Date; ip: string | null; user_agent: string | null; expires_at: Date }>;
   return rows.map((r) => ({
     id: r.id,
@@ -47,9 +47,9 @@ export async function revokeOwnSession(em: EntityManager, deps: Pick<ServiceDeps
   const idleSince = new Date(now.getTime() - deps.config.sessionIdleTimeout * 1000);
   const sessionId = canonicalId(id);
   const ended = sessionId
-    ? ((await em.execute(`update sessions set revoked_at = ?, revoked_reason = 'revoked_by_user' where id = ? and ${LIVE} returning tenant_id`, [now, sessionId, viewer.id, now, idleSince])) as Array<{ tenant_id: string }>)
+    ? ((await em.execute(`update sessions set revoked_at = ?, revoked_reason = 'revoked_by_user' where id = ? and ${LIVE} returning tenant_id`, [now, sessionId, viewer.userId, now, idleSince])) as Array<{ tenant_id: string }>)
     : [];
   if (ended.length === 0) throw new AuthError('auth_session_not_found');
   deps.sessions.forgetSession(sessionId!);
-  await recordAudit(em, now, { tenantId: ended[0].tenant_id, userId: viewer.id, sessionId, type: 'session_revoked', details: { by: 'user' } });
+  await recordAudit(em, now, { tenantId: ended[0].tenant_id, userId: viewer.userId, sessionId, type: 'session_revoked', details: { by: 'user' } });
 }

@@ -5,9 +5,9 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 
 export interface Viewer {
-  id: string;
+  userId: string;
   email: string;
-  tenant: string;
+  tenantSlug: string;
   roles: string[];
   permissions: string[];
   authMethod: AuthMethod;
@@ -141,7 +141,7 @@ export function currentPrincipal(em: EntityManager, viewer: Viewer): Promise<Pri
   let p = loaded.get(viewer);
   if (!p) {
     p = (async () => {
-      const [row] = (await em.execute(CALLER_SELECT, [viewer.sessionId ?? null, viewer.id])) as Array<PrincipalRow & { session_amr: string[] | null }>;
+      const [row] = (await em.execute(CALLER_SELECT, [viewer.sessionId ?? null, viewer.userId])) as Array<PrincipalRow & { session_amr: string[] | null }>;
       if (!row || row.disabled) throw new AuthError('auth_unauthenticated');
       const user = { ...principalOfRow(row), disabled: row.disabled };
       if (viewer.authMethod === 'api_key') return user;

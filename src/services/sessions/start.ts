@@ -42,9 +42,9 @@ export async function tokenPayload(
     refreshToken,
     refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
     user: {
-      id: p.userId,
+      userId: p.userId,
       email: p.email,
-      tenant: p.tenantSlug,
+      tenantSlug: p.tenantSlug,
       roles,
       permissions,
       authMethod: session.authMethod,

@@ -120,7 +120,7 @@ async function coveredTarget(em: EntityManager, viewer: Viewer, id: string): Pro
   const found = await target(em, viewer, id);
   const held = new Set(await currentPermissions(em, viewer));
   if (!(await permissionsOf(em, found.row.id)).every((p) => held.has(p))) throw new AuthError('auth_forbidden');
-  return { ...found, self: found.row.id === viewer.id };
+  return { ...found, self: found.row.id === viewer.userId };
 }
 
 export async function getUser(em: EntityManager, viewer: Viewer, id: string): Promise<UserInfo> {
@@ -177,7 +177,7 @@ export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: V
   await transactional(em, async (tx) => {
     await tx.execute('delete from user_roles where user_id = ?', [row.id]);
     for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [row.id, r.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'roles_changed', details: { subject: row.id, roles: roles.map((r) => r.name).sort() } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'roles_changed', details: { subject: row.id, roles: roles.map((r) => r.name).sort() } });
   });
   deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
@@ -191,7 +191,7 @@ export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps,
   await transactional(em, async (tx) => {
     await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), row.id]);
     if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), row.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: row.id } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: row.id } });
   });
   deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
@@ -203,7 +203,7 @@ export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, vie
   const { row, tenantId } = await coveredTarget(em, viewer, id);
   return transactional(em, async (tx) => {
     const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), row.id])) as unknown[];
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'sessions_revoked_by_admin', details: { subject: row.id, sessions: ended.length } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'sessions_revoked_by_admin', details: { subject: row.id, sessions: ended.length } });
     deps.sessions.forgetUser(row.id);
     return ended.length;
   });
@@ -216,7 +216,7 @@ export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: V
   await transactional(em, async (tx) => {
     await tx.execute('delete from mfa_factors where user_id = ?', [row.id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [row.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.id, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id } });
   });
   return getUser(em, viewer, row.id);
 }
