@@ -118,7 +118,11 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
           result.batches[table]++;
           result.deleted[table] += n;
         }
-        if (row.tokens < size && row.sessions < size) break;
+        // Done when a batch finds nothing. A short batch is not the end here: its candidates come
+        // from index scans that stop after `size` rows, locked ones included, so while another
+        // instance holds most of them a batch can come back short with dead sessions left beyond
+        // them (both instances then stopped early, seen under load).
+        if (row.tokens === 0 && row.sessions === 0) break;
       }
     });
     result.durationMs = Math.round((performance.now() - t0) * 10) / 10;
