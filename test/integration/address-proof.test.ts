@@ -116,6 +116,16 @@ const googleSignIn = (door: Door, tenant: string, idToken: string): Promise<Http
     : gw.gql('mutation($i: GoogleLoginInput!) { loginWithGoogle(input: $i) { accessToken user { email } } }', { i: { tenant, idToken } });
 const succeeded = (door: Door, res: HttpResult) => (door === 'rest' ? res.status >= 200 && res.status < 300 : res.body.errors === undefined && res.body.data !== null);
 
+/** The reset link of the latest reset mail to `email`, asked for now. */
+async function resetLinkFor(email: string): Promise<string> {
+  expect((await gw.rest('POST', '/auth/password/forgot', { tenant: 'open', email })).status).toBe(202);
+  return linkIn(await mail.waitFor((m) => m.to.includes(email) && /reset your password/.test(m.subject)), '/reset-password').token!;
+}
+const resetThrough = (door: Door, token: string, password: string): Promise<HttpResult> =>
+  door === 'rest'
+    ? gw.rest('POST', '/auth/password/reset', { token, password })
+    : gw.gql('mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token, password } });
+
 describe('Google proves an address it is authoritative for', () => {
   for (const door of DOORS) {
     it(`a planted @gmail.com sign-up: the owner's Google sign-in succeeds and the squatter's password, key, passkey, factor and link are gone (${door})`, async () => {
@@ -170,12 +180,7 @@ describe('a reset link proves the address', () => {
     it(`the reset takes a planted sign-up clean (${door})`, async () => {
       const email = fresh('open.test');
       const s = await squat('open', email);
-      expect((await gw.rest('POST', '/auth/password/forgot', { tenant: 'open', email })).status).toBe(202);
-      const token = linkIn(await mail.waitFor((m) => m.to.includes(email) && /reset your password/.test(m.subject)), '/reset-password').token!;
-      const res =
-        door === 'rest'
-          ? await gw.rest('POST', '/auth/password/reset', { token, password: OWNER })
-          : await gw.gql('mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token, password: OWNER } });
+      const res = await resetThrough(door, await resetLinkFor(email), OWNER);
       expect(succeeded(door, res), JSON.stringify(res.body)).toBe(true);
       await expectTakenClean('open', email, s, 'reset', 0);
       expect((await login('open', email, OWNER)).status).toBe(200);
@@ -221,13 +226,8 @@ describe('a reset of a verified account proves nothing new', () => {
       await secondStep(OWNER);
 
       // Whoever reads the mailbox resets the password...
-      expect((await gw.rest('POST', '/auth/password/forgot', { tenant: 'open', email })).status).toBe(202);
-      const token = linkIn(await mail.waitFor((m) => m.to.includes(email) && /reset your password/.test(m.subject)), '/reset-password').token!;
       const newPassword = 'mailbox reader chose this 7';
-      const res =
-        door === 'rest'
-          ? await gw.rest('POST', '/auth/password/reset', { token, password: newPassword })
-          : await gw.gql('mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token, password: newPassword } });
+      const res = await resetThrough(door, await resetLinkFor(email), newPassword);
       expect(succeeded(door, res), JSON.stringify(res.body)).toBe(true);
 
       // ...and still meets the second factor: nothing of the owner's was dropped, no claim recorded.
