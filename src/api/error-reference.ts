@@ -1,4 +1,5 @@
-import { catalog, errorCodes, type CatalogEntry } from '../errors/catalog.js';
+import { FIELD_RULES, PASSWORD_RULES } from '../errors/auth-error.js';
+import { catalog, errorCodes, type CatalogEntry, type ErrorCode } from '../errors/catalog.js';
 import { operations, type OperationSpec } from './operations.js';
 
 /** The catalog as published at GET /auth/error-codes (and rendered to docs/error-codes.md). */
@@ -25,6 +26,16 @@ export function catalogDocument() {
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
+
+const list = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(', ');
+
+/** What a refusal carries beside its code and message (SPEC §16), in both doors. */
+const CARRIES: Partial<Record<ErrorCode, string>> = {
+  auth_request_invalid: `\`fields\`: each input that broke a rule, as \`{"field", "rule"}\` with the input's JSON path (\`body\` for the body as a whole) and one of ${list(FIELD_RULES)}`,
+  auth_password_weak: `\`rules\`: the checks the password failed, among ${list(PASSWORD_RULES)}`,
+  auth_forbidden: '`missing`: for a missing permission, the permissions the operation needs that the caller lacks (absent for any other refusal)',
+  auth_mfa_required: '`mfa_token` (GraphQL `mfaToken`) and `methods`: what the second step needs',
+};
 
 /** docs/error-codes.md, rendered from the catalog (never edited by hand). */
 export function renderErrorCodesDoc(): string {
@@ -56,6 +67,7 @@ export function renderErrorCodesDoc(): string {
       `- GraphQL fields: ${c.graphql_fields.map((f) => `\`${f}\``).join(', ')}`,
       `- Meaning: ${c.meaning}`,
       `- Action: ${c.action}`,
+      ...(CARRIES[c.code] ? [`- Carries: ${CARRIES[c.code]}`] : []),
       '',
     );
   }

@@ -3,7 +3,7 @@
 // here; database errors are recognised by db/errors.ts (driver error class or SQLSTATE).
 import { isDatabaseError } from '../db/errors.js';
 import { CALLER_DB_CODES, catalog, hasOwnDbError, type ErrorCode } from './catalog.js';
-import { AuthError } from './auth-error.js';
+import { AuthError, type Remedy } from './auth-error.js';
 
 /** For failures outside any catalog operation (unknown GraphQL fields, health routes). */
 export const OUTSIDE_OPERATIONS = { dbError: 'auth_internal_error', internalError: 'auth_internal_error' } as const;
@@ -21,13 +21,15 @@ export function toAuthError(err: unknown, op: { dbError: ErrorCode; internalErro
 }
 
 export interface RestErrorBody {
-  detail: { status: 'error'; code: ErrorCode; message: string; mfa_token?: string; methods?: string[] };
+  detail: { status: 'error'; code: ErrorCode; message: string; mfa_token?: string; methods?: string[] } & Remedy;
 }
 
 export function restErrorBody(err: AuthError): RestErrorBody {
   const detail: RestErrorBody['detail'] = { status: 'error', code: err.code, message: catalog[err.code].message };
   // auth_mfa_required: the second step's token and methods sit beside the code.
   if (err.mfa) Object.assign(detail, { mfa_token: err.mfa.mfaToken, methods: err.mfa.methods });
+  // What to fix (SPEC §16): fields, rules or missing, as the error carries them.
+  if (err.remedy) Object.assign(detail, err.remedy);
   return { detail };
 }
 
@@ -37,12 +39,13 @@ export function restErrorHeaders(err: AuthError): Record<string, string> {
   return headers;
 }
 
-export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: number; retryAfter?: number; mfaToken?: string; methods?: string[] } {
+export function graphqlExtensions(err: AuthError): { code: ErrorCode; status: number; retryAfter?: number; mfaToken?: string; methods?: string[] } & Remedy {
   return {
     code: err.code,
     status: err.status,
     ...(err.retryAfter === undefined ? {} : { retryAfter: Math.max(1, Math.ceil(err.retryAfter)) }),
     ...(err.mfa ? { mfaToken: err.mfa.mfaToken, methods: err.mfa.methods } : {}),
+    ...err.remedy,
   };
 }
 

@@ -15,6 +15,8 @@ export const authChecker: AuthChecker<RequestContext> = async ({ context, info }
   await (sessionOnly ? context.sessionViewer() : context.viewer());
   if (permissions.length === 0) return true;
   const held = await context.permissions();
-  if (permissions.every((p) => held.includes(p))) return true;
-  throw new AuthError('auth_forbidden');
+  const missing = permissions.filter((p) => !held.includes(p));
+  if (missing.length === 0) return true;
+  // The permissions the field needs that the caller lacks (SPEC §16): the schema says as much.
+  throw new AuthError('auth_forbidden', { missing });
 };

@@ -3,7 +3,8 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type MiddlewareFn } from 'type-graphql';
 import type { RequestContext } from '../context.js';
 import { authChecker } from './auth-checker.js';
-import { validateTextInputs } from './text-field.js';
+import { graphqlPath, validateTextInputs } from './text-field.js';
+import { AuthError } from '../errors/auth-error.js';
 import { AccountResolver } from './resolvers/accounts.resolver.js';
 import { UserResolver } from './resolvers/users.resolver.js';
 import { InvitationResolver } from './resolvers/invitations.resolver.js';
@@ -27,6 +28,17 @@ const tenantFromArgs: MiddlewareFn<RequestContext> = ({ args, context, info }, n
   return next();
 };
 
+/** A refusal's `fields` named by a service (REST names) become paths of this field's arguments (SPEC §16). */
+const fieldPaths: MiddlewareFn<RequestContext> = async ({ args }, next) => {
+  try {
+    return await next();
+  } catch (e) {
+    if (!(e instanceof AuthError) || !e.remedy?.fields) throw e;
+    const fields = e.remedy.fields.map((f) => ({ field: graphqlPath(args, f.field), rule: f.rule }));
+    throw new AuthError(e.code, { cause: e.cause, status: e.status, retryAfter: e.retryAfter, event: e.event, mfa: e.mfa, ...e.remedy, fields });
+  }
+};
+
 let schema: Promise<GraphQLSchema> | undefined;
 
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
@@ -34,7 +46,7 @@ export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
     resolvers: [AccountResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
-    globalMiddlewares: [tenantFromArgs],
+    globalMiddlewares: [tenantFromArgs, fieldPaths],
     // Text fields are checked against services/fields.ts (no class-validator).
     validateFn: validateTextInputs,
   });

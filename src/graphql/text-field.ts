@@ -30,20 +30,39 @@ export function TextListField(field: FieldName, options: FieldOptions = {}): Pro
   };
 }
 
-const check = (field: FieldName, value: unknown, context: RequestContext) => {
+const check = (field: FieldName, value: unknown, context: RequestContext, path: string) => {
   for (const item of Array.isArray(value) ? value : [value]) {
-    if (typeof item === 'string') checkText(field, item, context.deps.config);
+    if (typeof item === 'string') checkText(field, item, context.deps.config, path);
   }
 };
 
+/** The name of the argument `value` came in (inputs are objects: the one argument with its properties). */
+function argumentOf(args: Record<string, unknown>, value: unknown, property?: string): string | undefined {
+  const names = Object.keys(args);
+  if (property === undefined) return names.find((n) => args[n] === value) ?? names.find((n) => JSON.stringify(args[n]) === JSON.stringify(value));
+  return names.find((n) => typeof args[n] === 'object' && args[n] !== null && property in (args[n] as object));
+}
+
 /** The schema's validateFn: checks every input object whose class declared text fields. */
-export const validateTextInputs: ValidatorFn = (value, _type, { context }) => {
+export const validateTextInputs: ValidatorFn = (value, _type, { context, args }) => {
   if (value === null || typeof value !== 'object') return;
-  for (const [property, field] of rules.get(value.constructor) ?? []) check(field, (value as Record<string, unknown>)[property], context as RequestContext);
+  for (const [property, field] of rules.get(value.constructor) ?? []) {
+    const argument = argumentOf(args, value, property);
+    check(field, (value as Record<string, unknown>)[property], context as RequestContext, argument ? `${argument}.${property}` : property);
+  }
 };
 
 /** Options for a scalar String argument kept to the rules of `field`. */
 export const textArg = (field: FieldName, options: ArgOptions = {}): ArgOptions => ({
   ...options,
-  validateFn: (value, _type, { context }) => check(field, value, context as RequestContext),
+  validateFn: (value, _type, { context, args }) => check(field, value, context as RequestContext, argumentOf(args, value) ?? field),
 });
+
+/** SPEC §16: a service names an input as the REST body does (`email`, `recovery_code`); here it becomes the argument's path (`input.email`, `input.recoveryCode`). */
+export const graphqlPath = (args: Record<string, unknown>, field: string): string => {
+  if (field in args || field.includes('.')) return field;
+  const camel = field.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  if (camel in args) return camel;
+  const argument = Object.keys(args).find((n) => typeof args[n] === 'object' && args[n] !== null && camel in (args[n] as object));
+  return argument ? `${argument}.${camel}` : camel;
+};

@@ -4,7 +4,7 @@
 // written by the logger's `err` serializer (error-log.ts: a database error's class,
 // SQLSTATE and frames, never its SQL or values), and the SQLSTATE again as `sqlstate`.
 import type { FastifyBaseLogger } from 'fastify';
-import type { AuthError } from '../errors/auth-error.js';
+import type { AuthError, Remedy } from '../errors/auth-error.js';
 import { catalog, type CatalogEntry } from '../errors/catalog.js';
 import { sqlstateOf } from './error-log.js';
 import { classOf, type Metrics, type Outcome, type Transport } from './metrics.js';
@@ -12,6 +12,8 @@ import { classOf, type Metrics, type Outcome, type Transport } from './metrics.j
 export interface Failure {
   code: string;
   operation: string;
+  /** What the refusal said to fix (SPEC §16): field names and rules, never values. */
+  remedy?: Remedy;
   /** Kept for 5xx only: the log line carries cause and stack (database errors without their SQL); client errors carry none. */
   cause?: unknown;
 }
@@ -33,7 +35,7 @@ export function newObservation(transport: Transport, operation?: string): Reques
 
 /** Note a failure of the request; security events are logged as they happen. */
 export function recordFailure(obs: RequestObservation, log: FastifyBaseLogger, err: AuthError, operation: string): void {
-  obs.failures.push({ code: err.code, operation, cause: err.status >= 500 ? (err.cause ?? err) : undefined });
+  obs.failures.push({ code: err.code, operation, remedy: err.remedy, cause: err.status >= 500 ? (err.cause ?? err) : undefined });
   const entry: CatalogEntry = catalog[err.code];
   if (entry.securityEvent || err.event) {
     log.warn({ transport: obs.transport, operation, tenant: obs.tenant, code: err.code, security_event: err.event ?? true }, catalog[err.code].message);
@@ -64,6 +66,8 @@ export function finishRequest(
     duration_ms: Math.round(durationMs * 1000) / 1000,
     code: codes[0],
     codes: codes.length > 1 ? codes : undefined,
+    // Why a refusal was made, as the client was told (field names and rules, never values).
+    ...obs.failures.find((f) => f.remedy)?.remedy,
     // The database's SQLSTATE, for queries and alerts by condition (57014, 55P03, 08006, ...).
     sqlstate: cause === undefined ? undefined : sqlstateOf(cause),
     // A GraphQL response is HTTP 200 even when a field failed with a 5xx-class code.

@@ -17,13 +17,13 @@ export function registerRequestChecks(app: FastifyInstance): void {
     // A page that a mailed link opens may carry that link's one `token` (the demo's pages).
     if (req.routeOptions.config?.mailedLinkToken && keys.length === 1 && keys[0] === 'token') return;
     for (const key of keys) {
-      if (CREDENTIAL_PARAMS.has(key.toLowerCase())) throw new AuthError('auth_request_invalid');
+      if (CREDENTIAL_PARAMS.has(key.toLowerCase())) throw new AuthError('auth_request_invalid', { fields: [{ field: key.toLowerCase(), rule: 'credential_in_query' }] });
     }
   });
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined) return;
     const mime = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const allowed = req.routeOptions.config?.contentTypes ?? [JSON_TYPE];
-    if (!allowed.includes(mime)) throw new AuthError('auth_request_invalid');
+    if (!allowed.includes(mime)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'body', rule: 'unknown_content_type' }] });
   });
 }

@@ -1,17 +1,50 @@
 // REST side of the one formatter: FastAPI-shaped {"detail": {...}} bodies with the
 // catalog's status and an X-Error-Code header, for every error the server raises.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError } from '../errors/auth-error.js';
+import { AuthError, type FieldProblem, type FieldRule } from '../errors/auth-error.js';
 import type { OperationSpec } from '../api/operations.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, restErrorBody, restErrorHeaders, toAuthError } from '../errors/format.js';
 import { GRAPHQL_DOCUMENT, recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 
-/** Fastify's own 4xx errors (body parsing, content type, schema validation, size) are request errors. */
+/** How Ajv names a broken JSON Schema keyword in SPEC §16's words. */
+const RULE_OF_KEYWORD: Record<string, FieldRule> = {
+  required: 'required',
+  anyOf: 'required',
+  type: 'type',
+  maxLength: 'too_long',
+  maxItems: 'too_long',
+  minLength: 'too_short',
+  minItems: 'too_short',
+  // The one pattern of the text fields: no control characters, no lone surrogates (rest/schemas.ts).
+  pattern: 'control_characters',
+};
+
+/** The inputs a schema validation refused, by JSON path (a route's parameters by their names). */
+function validationFields(error: FastifyError): FieldProblem[] {
+  const seen = new Map<string, FieldProblem>();
+  for (const e of error.validation ?? []) {
+    const path = e.instancePath.split('/').filter(Boolean);
+    const missing = (e.params as { missingProperty?: string }).missingProperty;
+    if (missing) path.push(missing);
+    if (e.keyword === 'anyOf') continue; // its branches' `required` errors name the fields
+    const field = path.join('.') || 'body';
+    if (!seen.has(field)) seen.set(field, { field, rule: RULE_OF_KEYWORD[e.keyword] ?? 'format' });
+  }
+  return [...seen.values()];
+}
+
+/** Fastify's own 4xx errors (body parsing, content type, schema validation, size) are request errors, with what broke (SPEC §16). */
 function requestError(error: FastifyError): AuthError | undefined {
   if (error instanceof AuthError) return undefined;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AuthError('auth_request_invalid', { cause: error, status: 413 });
+  const body = (rule: FieldRule): FieldProblem[] => [{ field: 'body', rule }];
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AuthError('auth_request_invalid', { cause: error, status: 413, fields: body('too_large') });
+  if (error.validation) return new AuthError('auth_request_invalid', { cause: error, fields: validationFields(error) });
+  if (isMalformedJson(error) || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AuthError('auth_request_invalid', { cause: error, fields: body('malformed_json') });
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || error.code === 'FST_ERR_CTP_EMPTY_TYPE') {
+    return new AuthError('auth_request_invalid', { cause: error, fields: body('unknown_content_type') });
+  }
   const status = error.statusCode ?? 0;
-  if (error.validation || (status >= 400 && status < 500)) return new AuthError('auth_request_invalid', { cause: error });
+  if (status >= 400 && status < 500) return new AuthError('auth_request_invalid', { cause: error });
   return undefined;
 }
 
@@ -73,6 +106,6 @@ export function registerErrorHandlers(app: FastifyInstance): void {
  * over the length limit) get the catalog's body too, never the framework's own.
  */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const authError = new AuthError('auth_request_invalid', { cause: error });
+  const authError = new AuthError('auth_request_invalid', { cause: error, fields: [{ field: 'url', rule: 'format' }] });
   void reply.status(authError.status).headers(restErrorHeaders(authError)).send(restErrorBody(authError));
 }

@@ -4,6 +4,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifySchema, RouteShorthandOptions } from 'fastify';
 import type { Config } from '../config.js';
+import { FIELD_RULES, PASSWORD_RULES } from '../errors/auth-error.js';
 import { catalog, type ErrorCode } from '../errors/catalog.js';
 import { type OperationSpec } from '../api/operations.js';
 
@@ -27,6 +28,22 @@ export function errorBodySchema(codes: readonly ErrorCode[]) {
           // auth_mfa_required: what the second step needs, beside the code.
           ...(codes.includes('auth_mfa_required')
             ? { mfa_token: { type: 'string', description: 'auth_mfa_required: the token of the second step (POST /auth/mfa/verify).' }, methods: { type: 'array', items: { type: 'string' } } }
+            : {}),
+          // What to fix (SPEC §16): the names of inputs and checks, never a value of the request.
+          ...(codes.includes('auth_request_invalid')
+            ? {
+                fields: {
+                  type: 'array',
+                  description: 'auth_request_invalid: each input that broke a rule, by its JSON path (`body` for the body as a whole).',
+                  items: { type: 'object', required: ['field', 'rule'], properties: { field: { type: 'string' }, rule: { type: 'string', enum: [...FIELD_RULES] } } },
+                },
+              }
+            : {}),
+          ...(codes.includes('auth_password_weak')
+            ? { rules: { type: 'array', description: 'auth_password_weak: the checks the password failed.', items: { type: 'string', enum: [...PASSWORD_RULES] } } }
+            : {}),
+          ...(codes.includes('auth_forbidden')
+            ? { missing: { type: 'array', description: 'auth_forbidden for a missing permission: the permissions the operation needs that the caller lacks.', items: { type: 'string' } } }
             : {}),
         },
       },

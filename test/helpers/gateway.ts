@@ -10,6 +10,7 @@ import { buildApp, type Gateway } from '../../src/app.js';
 import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
 import { migrate, openDb, type Db } from '../../src/db/orm.js';
 import { type ErrorCode } from '../../src/errors/catalog.js';
+import { FIELD_RULES, PASSWORD_RULES } from '../../src/errors/auth-error.js';
 import { operations, type OperationName, type OperationSpec } from '../../src/api/operations.js';
 import { importDocument, type ImportDocument } from '../../src/services/operator/import.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
@@ -252,10 +253,34 @@ export function assertDeclaredCodes(method: string, route: string, res: HttpResu
   }
 }
 
+/**
+ * What a refusal says to fix (SPEC §16), beside the code: `fields` always for
+ * auth_request_invalid, `rules` always for auth_password_weak, `missing` for some
+ * auth_forbidden; each of the documented shape, and nothing else.
+ */
+export function expectRemedy(code: ErrorCode, where: Record<string, unknown>, known: string[]): void {
+  const extra = Object.keys(where).filter((k) => !known.includes(k)).sort();
+  const allowed = code === 'auth_request_invalid' ? ['fields'] : code === 'auth_password_weak' ? ['rules'] : code === 'auth_forbidden' ? ['missing'] : [];
+  expect(extra.filter((k) => !allowed.includes(k)), JSON.stringify(where)).toEqual([]);
+  if (code === 'auth_request_invalid') {
+    expect(where.fields, JSON.stringify(where)).toEqual(expect.arrayContaining([expect.anything()]));
+    for (const f of where.fields as Array<{ field: string; rule: string }>) {
+      expect(Object.keys(f).sort()).toEqual(['field', 'rule']);
+      expect(typeof f.field).toBe('string');
+      expect(FIELD_RULES).toContain(f.rule);
+    }
+  }
+  if (code === 'auth_password_weak') {
+    expect(where.rules, JSON.stringify(where)).toEqual(expect.arrayContaining([expect.anything()]));
+    for (const r of where.rules as string[]) expect(PASSWORD_RULES).toContain(r);
+  }
+  if (where.missing !== undefined) for (const m of where.missing as string[]) expect(m).toMatch(/^[a-z_]+:[a-z_]+$/);
+}
+
 /** The REST error body and header carry `code`, and `code` is one the operation declares. */
 export function expectRestError(res: HttpResult, op: OperationName, code: ErrorCode, status?: number): void {
   expect(res.body, JSON.stringify(res.body)).toMatchObject({ detail: { status: 'error', code } });
-  expect(Object.keys(res.body.detail).sort()).toEqual(['code', 'message', 'status']);
+  expectRemedy(code, res.body.detail, ['code', 'message', 'status']);
   expect(res.headers.get('x-error-code')).toBe(code);
   if (status !== undefined) expect(res.status).toBe(status);
   expect(operations[op].codes).toContain(code);
@@ -267,6 +292,7 @@ export function expectGqlError(res: HttpResult, op: OperationName, code: ErrorCo
   expect(res.body.errors, JSON.stringify(res.body)).toHaveLength(1);
   const [err] = res.body.errors;
   expect(err.extensions.code).toBe(code);
+  expectRemedy(code, err.extensions, ['code', 'status', 'retryAfter', 'mfaToken', 'methods']);
   if (status !== undefined) expect(err.extensions.status).toBe(status);
   expect(err.extensions).not.toHaveProperty('stacktrace');
   expect(err.path).toEqual([operations[op].graphql]);

@@ -224,6 +224,38 @@ describe('sign-up, verification and sign-in', () => {
     });
   }
 
+  it('two sign-ups of one address at the same moment: one is the sign-up, the other the contest (a set-password notice, the mark that turns resends into set-password mails)', async () => {
+    for (let round = 0; round < 8; round++) {
+      const email = fresh();
+      const [a, b] = await Promise.all([
+        gw.rest('POST', '/auth/signup', { tenant: 'openco', email, password: 'first racer passphrase 1' }, { 'x-forwarded-for': '198.51.100.1' }),
+        gw.rest('POST', '/auth/signup', { tenant: 'openco', email, password: 'second racer passphrase 2' }, { 'x-forwarded-for': '203.0.113.2' }),
+      ]);
+      expectAccepted(a, 'rest');
+      expectAccepted(b, 'rest');
+      await mailTo(email, /confirm/);
+      await mailTo(email, /already waiting/);
+      const [row] = await gw.sql('select count(*)::int as n, bool_and(signup_contested_at is not null) as contested from users where email = $1', [email]);
+      expect(row, `round ${round}`).toEqual({ n: 1, contested: true });
+    }
+  });
+
+  it('following the verification link and a set-password link of one address at once: one wins, never a 5xx', async () => {
+    for (let round = 0; round < 20; round++) {
+      const email = fresh();
+      expectAccepted(await signUp('rest', 'openco', email, 'first sign-up passphrase 1'), 'rest');
+      const verifyLink = linkIn(await mailTo(email, /confirm/), '/verify-email');
+      expectAccepted(await signUp('rest', 'openco', email, 'second sign-up passphrase 2'), 'rest');
+      const setLink = linkIn(await mailTo(email, /already waiting/), '/reset-password');
+      // The reset hashes the new password before its transaction: the verification is sent a
+      // little later each round, so that some round meets the reset inside its transaction.
+      const [r, v] = await Promise.all([reset('rest', setLink.token, 'owner final passphrase 3'), new Promise((ok) => setTimeout(ok, round % 10)).then(() => verify('rest', verifyLink.token))]);
+      for (const res of [v, r]) expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+      expect(r.status).toBe(204);
+      expect((await login('openco', email, 'owner final passphrase 3')).status).toBe(200);
+    }
+  });
+
   it('resends a verification link only to an unverified address, answering the same for any other', async () => {
     const email = fresh();
     await signUp('rest', 'openco', email);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { operations, type OperationName } from '../../src/api/operations.js';
 import { setUserPassword } from '../../src/services/operator/commands.js';
-import { bearer, expectGqlError, expectRestError, type HttpResult } from '../helpers/gateway.js';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
+import { bearer, expectGqlError, expectRestError, registerPasskey, type HttpResult } from '../helpers/gateway.js';
 import { gw, google, signIn, ada, apiKey, staleAccessToken, useReviewGateway } from '../helpers/review-fixture.js';
 
 useReviewGateway();
@@ -121,6 +122,52 @@ describe('adding a sign-in method needs a recent proof of a credential', () => {
       expect(ok.status, JSON.stringify(ok.body)).toBeLessThan(300);
     });
   }
+});
+
+describe('a passkey holder whose role needs two factors', () => {
+  it('a session the password alone opened cannot add a way in beside the passkey (passkey, TOTP, Google link): auth_reauthentication_required through both doors; a passkey session can', async () => {
+    await gw.seed({
+      tenants: [
+        {
+          slug: 'vaultco',
+          name: 'Vault Co',
+          mfa_required_roles: ['vault'],
+          roles: [{ name: 'vault', permissions: ['users:read'] }],
+          users: [{ email: 'val@vault.test', password: 'val password 123', roles: ['vault'] }],
+        },
+      ],
+    });
+    const who = { tenant: 'vaultco', email: 'val@vault.test', password: 'val password 123' };
+    const auth = new SoftAuthenticator();
+    // The first strong way in comes from the restricted session the password opens: that is what it is for.
+    const first = await signIn(who.tenant, who.email, who.password);
+    expect(decodeJwt(first.access_token).acr).toBe('aal1');
+    await registerPasskey(gw, auth, first.access_token);
+    const passwordOnly = (await signIn(who.tenant, who.email, who.password)).access_token;
+    const ways: Array<[OperationName, () => Promise<HttpResult>, () => Promise<HttpResult>]> = [
+      ['webauthnRegisterOptions', () => gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(passwordOnly)), () => gw.gql('mutation { webauthnRegisterOptions }', undefined, bearer(passwordOnly))],
+      ['mfaTotpEnroll', () => gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(passwordOnly)), () => gw.gql('mutation { mfaTotpEnroll { secret } }', undefined, bearer(passwordOnly))],
+      [
+        'linkGoogle',
+        async () => gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken() }, bearer(passwordOnly)),
+        async () => gw.gql('mutation($t: String!) { linkGoogle(input: {idToken: $t}) { id } }', { t: await google.idToken() }, bearer(passwordOnly)),
+      ],
+    ];
+    for (const [op, rest, gql] of ways) {
+      expectRestError(await rest(), op, 'auth_reauthentication_required', 401);
+      expectGqlError(await gql(), op, 'auth_reauthentication_required', 401);
+    }
+    expect(await gw.sql("select count(*)::int as n from mfa_factors f join users u on u.id = f.user_id where u.email = 'val@vault.test'")).toEqual([{ n: 0 }]);
+    expect(await gw.sql("select count(*)::int as n from webauthn_credentials c join users u on u.id = c.user_id where u.email = 'val@vault.test'")).toEqual([{ n: 1 }]);
+
+    // Signed in with the passkey (user verified: two factors), the same calls go through.
+    const options = await gw.rest('POST', '/auth/webauthn/login/options', { tenant: who.tenant, email: who.email });
+    const signedIn = await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: who.tenant, response: auth.get(options.body) });
+    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200);
+    expect(decodeJwt(signedIn.body.access_token).acr).toBe('aal2');
+    expect((await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(signedIn.body.access_token))).status).toBe(200);
+    expect((await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(signedIn.body.access_token))).status).toBe(200);
+  });
 });
 
 describe('tenant-wide key management reads the permission from the database', () => {

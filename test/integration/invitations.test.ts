@@ -279,7 +279,7 @@ describe('accepting as a new user', () => {
       await holder.query('begin');
       await holder.query('select id from users where email = $1 for update', [email]);
       const racing = gw.rest('POST', '/auth/signup', { tenant: 'acme', email, password: 'squatter passphrase 2' });
-      await expect.poll(async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%existing as%'"))[0].n).toBe(1);
+      await expect.poll(async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%with upsert as%'"))[0].n).toBe(1);
       // What the acceptance commits: the owner's password, verified.
       await holder.query('update users set password_hash = $1, email_verified = true where email = $2', [await gw.gateway.deps.passwords.hash(NEW_PASSWORD), email]);
       await holder.query('commit');

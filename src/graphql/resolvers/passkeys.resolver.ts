@@ -29,7 +29,7 @@ export class PasskeyResolver {
   ) {
     // Exactly one way of passing the response: the input object, or the old arguments.
     const registration = input ?? (response ? { response, name } : undefined);
-    if (!registration || (input && (response || name))) throw new AuthError('auth_request_invalid');
+    if (!registration || (input && (response || name))) throw new AuthError('auth_request_invalid', { fields: [registration ? { field: 'response', rule: 'format' } : { field: 'input.response', rule: 'required' }] });
     const viewer = await ctx.viewer();
     return verifyRegistration(ctx.em, ctx.deps, viewer, registration.response as unknown as RegistrationResponseJSON, registration.name ?? undefined, ctx.client);
   }

@@ -35,17 +35,21 @@ function admits(tenant: SignupTenant | undefined, email: string): tenant is Sign
 //   and its mailed link stay), and the address gets a notice with a set-password link, a reset
 //   token (voiding older ones), which proves the address when used. So nobody can swap the
 //   password of a pending sign-up before its owner reads the mail. The sign-up is marked
-//   contested: a resend then mails the set-password link, never the first sign-up's link;
+//   contested: a resend then mails the set-password link, never the first sign-up's link.
+//   The insert's own conflict decides (not a read before it), so of two sign-ups at the same
+//   moment the second waits for the first and is the contest;
 // - a verified address: a notice to its owner, without a link.
 // The token is made either way and stored for whichever branch applies.
 const SIGN_UP = `
-with existing as (select id, email_verified from users where tenant_id = ? and email = ?),
-pending as (select id from existing where not email_verified),
-contested as (update users set signup_contested_at = coalesce(signup_contested_at, ?) where id in (select id from pending)),
-created as (
+with upsert as (
   insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at)
-  select ?, ?, ?, ?, false, false, ?, ? where not exists (select 1 from existing)
-  on conflict do nothing returning id),
+  values (?, ?, ?, ?, false, false, ?, ?)
+  on conflict (tenant_id, email) do update set signup_contested_at = coalesce(users.signup_contested_at, excluded.created_at)
+  where not users.email_verified
+  returning id, xmax = 0 as created),
+created as (select id from upsert where created),
+pending as (select id from upsert where not created),
+verified as (select id from users where tenant_id = ? and email = ? and email_verified and not exists (select 1 from upsert)),
 granted as (insert into user_roles (user_id, role_id) select c.id, r.id from created c join roles r on r.tenant_id = ? and r.name = any(?::text[])),
 voided as (delete from email_tokens where user_id in (select id from pending) and kind = 'reset_password'),
 verify_token as (
@@ -62,13 +66,13 @@ pending_mail as (
   select ?, ?, 'signup_pending', 'pending', ?, 0, ?, ? from pending),
 notice as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from existing where email_verified)
+  select ?, ?, 'signup_existing', 'pending', ?, 0, ?, ? from verified)
 select 1`;
 
 export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenant: string; email: string; password: string }, client: Client): Promise<void> {
   const { config } = deps;
   const email = normaliseEmail(input.email);
-  if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
+  if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'email', rule: 'format' }] });
   // Refusals come first and never count against the limits.
   await checkPassword(deps, input.password, email);
   const [tenant] = (await em.execute('select id, name, app_url, signup, signup_domains, default_roles from tenants where slug = ?', [input.tenant])) as SignupTenant[];
@@ -90,15 +94,14 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
     return sealMail(config, content);
   };
   await em.execute(SIGN_UP, [
-    tenant.id,
-    email,
-    now,
     randomUUID(),
     tenant.id,
     email,
     passwordHash,
     now,
     now,
+    tenant.id,
+    email,
     tenant.id,
     pgTextArray(tenant.default_roles),
     randomUUID(),

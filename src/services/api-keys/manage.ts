@@ -53,16 +53,17 @@ export async function createApiKey(
 ): Promise<CreatedApiKey> {
   const name = input.name.trim();
   const days = input.expiresInDays ?? null;
-  if (name === '' || name.length > 100 || (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650))) {
-    throw new AuthError('auth_request_invalid');
+  if (name === '' || name.length > 100) throw new AuthError('auth_request_invalid', { fields: [{ field: 'name', rule: name === '' ? 'too_short' : 'too_long' }] });
+  if (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'expires_in_days', rule: 'format' }] });
+  if (input.scopes && (input.scopes.length > 100 || !input.scopes.every((s) => SCOPE.test(s)))) {
+    throw new AuthError('auth_request_invalid', { fields: [{ field: 'scopes', rule: input.scopes.length > 100 ? 'too_long' : 'format' }] });
   }
-  if (input.scopes && (input.scopes.length > 100 || !input.scopes.every((s) => SCOPE.test(s)))) throw new AuthError('auth_request_invalid');
   // Keys are minted with a signed-in session that proved a credential recently, never by
   // another key (a leaked key must not breed).
   requireRecentAuthentication(deps, viewer);
   await requireSecondFactorIfEnrolled(em, viewer);
   const permissions = await currentPermissions(em, viewer);
-  if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden');
+  if (!permissions.includes(CREATE_PERMISSION)) throw new AuthError('auth_forbidden', { missing: [CREATE_PERMISSION] });
   const scopes = [...new Set(input.scopes ?? permissions)].sort();
   if (!scopes.every((s) => permissions.includes(s))) throw new AuthError('auth_forbidden');
 
@@ -135,7 +136,7 @@ export const REVOKE_MANY_MAX = 100;
  * is revoked. Answers how many were live and are revoked now.
  */
 export async function revokeApiKeys(em: EntityManager, deps: Pick<ServiceDeps, 'apiKeys' | 'now'>, viewer: Viewer, ids: string[]): Promise<number> {
-  if (ids.length === 0 || ids.length > REVOKE_MANY_MAX) throw new AuthError('auth_request_invalid');
+  if (ids.length === 0 || ids.length > REVOKE_MANY_MAX) throw new AuthError('auth_request_invalid', { fields: [{ field: 'ids', rule: ids.length === 0 ? 'too_short' : 'too_long' }] });
   const wanted = [...new Set(ids.map(canonicalId))];
   if (wanted.some((k) => k === undefined)) throw new AuthError('auth_api_key_not_found');
   const now = deps.now();

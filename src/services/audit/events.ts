@@ -39,7 +39,7 @@ export async function listAuditEvents(em: EntityManager, viewer: Viewer, args: {
   const first = pageWindow(args, 'a', where, params);
   const f = args.filter ?? {};
   if (f.userId) {
-    if (!isUuid(f.userId)) throw new AuthError('auth_request_invalid');
+    if (!isUuid(f.userId)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'filter.userId', rule: 'format' }] });
     where.push('(a.user_id = ? or a.subject_id = ?)');
     params.push(f.userId, f.userId);
   }

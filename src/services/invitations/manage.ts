@@ -74,7 +74,7 @@ type InviteDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'mailer'>;
 export async function inviteUser(em: EntityManager, deps: InviteDeps, viewer: Viewer, input: { email: string; roles: string[] }, client: Client): Promise<InvitationInfo> {
   await requirePermission(em, viewer, 'users:manage');
   const email = normaliseEmail(input.email);
-  if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid');
+  if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'email', rule: 'format' }] });
   const tenantId = await tenantOf(em, viewer);
   const roles = await grantableRoles(em, viewer, tenantId, input.roles);
   await deps.limiter.consume([['invitations_inviter', viewer.userId]]);

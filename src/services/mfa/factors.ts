@@ -43,6 +43,8 @@ async function newRecoveryCodes(tx: EntityManager, deps: MfaDeps, userId: string
 /** A new pending factor (replacing a pending one): its secret and otpauth:// URI, shown once. */
 export async function enrollTotp(em: EntityManager, deps: MfaDeps, viewer: Viewer): Promise<{ secret: string; otpauthUri: string }> {
   requireRecentAuthentication(deps, viewer);
+  // A session restricted by mfa_required_roles enrols no factor beside the user's passkey.
+  if (viewer.mfaRequired) await requireSecondFactorIfEnrolled(em, viewer);
   const secret = newTotpSecret();
   const [tenant] = (await em.execute('select t.id, t.name from tenants t join users u on u.tenant_id = t.id where u.id = ?', [viewer.userId])) as Array<{ id: string; name: string }>;
   const rows = await em.execute(

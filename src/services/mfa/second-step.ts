@@ -60,7 +60,7 @@ export async function verifyMfa(
   client: Client,
 ): Promise<AuthPayload> {
   const { config } = deps;
-  if (Boolean(input.code) === Boolean(input.recoveryCode)) throw new AuthError('auth_request_invalid');
+  if (Boolean(input.code) === Boolean(input.recoveryCode)) throw new AuthError('auth_request_invalid', { fields: [{ field: input.code ? 'recovery_code' : 'code', rule: input.code ? 'format' : 'required' }] });
   if (!isOpaqueToken(input.mfaToken)) throw new AuthError('auth_mfa_token_invalid');
   const now = deps.now();
   // Every try counts against the token, before the code is looked at: the 6th finds it spent.

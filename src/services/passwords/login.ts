@@ -20,7 +20,7 @@ type PasswordLoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 
 
 export async function passwordLogin(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client): Promise<AuthPayload> {
   // Refused before hashing: a megabyte "password" must not buy a megabyte of argon2 input.
-  if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid');
+  if (input.password.length > deps.config.maxPasswordLength) throw new AuthError('auth_request_invalid', { fields: [{ field: 'password', rule: 'too_long' }] });
   const [account, address] = credentialKeys(input.tenant, normaliseEmail(input.email), client.ip);
   // A successful login clears its account's failures.
   return limitedAlong(deps.limiter, [account, address], ['auth_login_invalid_credentials'], (limits) => verifyAndStart(em, deps, input, client, limits), [account]);

@@ -50,6 +50,10 @@ async function replacePassword(
   // update: a statement's RETURNING sees the row as updated, and a CTE of the same statement
   // that it reads runs after the update too (then finding no row: every reset looked like a
   // first proof and dropped the factors of verified accounts).
+  // A reset proves the address: the user's verification links go first, before the user's row
+  // is locked, the order a verification takes (its token, then the user), so a verification
+  // and a reset at once never deadlock.
+  if (how === 'reset') await tx.execute("delete from email_tokens where user_id = ? and kind = 'verify_email'", [holder.user_id]);
   const [before] = (await tx.execute('select email_verified from users where id = ? for update', [holder.user_id])) as Array<{ email_verified: boolean }>;
   const wasVerified = before?.email_verified === true;
   await tx.execute('update users set password_hash = ?, password_changed_at = ?, updated_at = ?, email_verified = email_verified or ? where id = ?', [
@@ -77,7 +81,7 @@ async function replacePassword(
 
 /** auth_password_weak for a "new" password that is the current one (SPEC §15). */
 async function refuseSamePassword(deps: Pick<ServiceDeps, 'passwords'>, current: string | null, candidate: string): Promise<void> {
-  if (current !== null && (await deps.passwords.verify(current, candidate)).ok) throw new AuthError('auth_password_weak');
+  if (current !== null && (await deps.passwords.verify(current, candidate)).ok) throw new AuthError('auth_password_weak', { rules: ['same_as_current'] });
 }
 
 const HOLDER = `select u.id as user_id, u.email, te.id, te.name, te.app_url from users u join tenants te on te.id = u.tenant_id`;

@@ -5,7 +5,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
-import { acrOf, hasActiveFactor, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
+import { acrOf, hasActiveFactor, hasStrongerWayIn, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
 import type { SessionState } from './cache.js';
 
 /**
@@ -99,22 +99,26 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
 }
 
 /**
+ * Once a user has a second factor, what adds a way in or changes the factor needs a session
+ * that used it (acr aal2: the second step, or a user-verified passkey): a session opened with
+ * the password alone (before enrolment, or by whoever knows the password) cannot mint recovery
+ * codes, add a passkey or a key, link an account, or turn the factor off. A session that
+ * mfa_required_roles restricts (the password alone, for a role that needs two factors) may add
+ * the user's first strong way in, never one beside a passkey the user already has: otherwise
+ * the password alone would turn into two factors. Either gets auth_reauthentication_required:
+ * sign in again, with the second step or the passkey.
+ */
+export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: Viewer): Promise<void> {
+  if (acrOf(viewer.amr) === 'aal2') return;
+  const enrolled = viewer.mfaRequired ? await hasStrongerWayIn(em, viewer.userId) : await hasActiveFactor(em, viewer.userId);
+  if (enrolled) throw new AuthError('auth_reauthentication_required');
+}
+
+/**
  * Adding a sign-in method, changing a credential and creating an API key need a session
  * whose user proved a credential within REAUTH_MAX_AGE (OIDC auth_time); older sessions
  * get auth_reauthentication_required and the client signs in again.
  */
-/**
- * Once a user has a second factor, what adds a way in or changes the factor needs a session
- * that used it (acr aal2, or a user-verified passkey): a session opened with the password
- * alone (before enrolment, or by whoever knows the password) cannot mint recovery codes, add a
- * passkey or a key, link an account, or turn the factor off. Such a session gets
- * auth_reauthentication_required: sign in again, with the second step.
- */
-export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: Viewer): Promise<void> {
-  if (acrOf(viewer.amr) === 'aal2') return;
-  if (await hasActiveFactor(em, viewer.userId)) throw new AuthError('auth_reauthentication_required');
-}
-
 export function requireRecentAuthentication(deps: Pick<ServiceDeps, 'config' | 'now'>, viewer: Viewer): void {
   if (viewer.authMethod === 'api_key') throw new AuthError('auth_forbidden');
   const age = deps.now().getTime() / 1000 - viewer.authTime;

@@ -159,6 +159,19 @@ export async function loadPrincipal(em: EntityManager, userId: string): Promise<
   return row && { ...principalOfRow(row), disabled: row.disabled };
 }
 
+/**
+ * Whether the user can sign in with more than a password: an active TOTP factor, or a passkey
+ * (with WEBAUTHN_USER_VERIFICATION=required, the default, a passkey sign-in is two factors).
+ * One query.
+ */
+export async function hasStrongerWayIn(em: EntityManager, userId: string): Promise<boolean> {
+  const [row] = (await em.execute(
+    "select exists (select 1 from mfa_factors where user_id = ? and status = 'active') or exists (select 1 from webauthn_credentials where user_id = ?) as stronger",
+    [userId, userId],
+  )) as Array<{ stronger: boolean }>;
+  return row.stronger;
+}
+
 /** Whether the user has an active factor (one query). */
 export async function hasActiveFactor(em: EntityManager, userId: string): Promise<boolean> {
   return ((await em.execute("select 1 from mfa_factors where user_id = ? and status = 'active'", [userId])) as unknown[]).length > 0;
@@ -166,5 +179,5 @@ export async function hasActiveFactor(em: EntityManager, userId: string): Promis
 
 /** The permission check every management operation starts with (read from the database). */
 export async function requirePermission(em: EntityManager, viewer: Viewer, permission: string): Promise<void> {
-  if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden');
+  if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden', { missing: [permission] });
 }

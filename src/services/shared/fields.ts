@@ -2,7 +2,7 @@
 // (rest/schemas.ts) are built from these rules, GraphQL inputs declare them with @TextField, and
 // both doors answer auth_request_invalid (422) for a value that breaks them, before any lookup.
 import type { Config } from '../../config.js';
-import { AuthError } from '../../errors/auth-error.js';
+import { AuthError, type FieldRule } from '../../errors/auth-error.js';
 
 export interface TextRule {
   /** Minimum length in characters (UTF-16 code units, as JSON Schema and JavaScript count). */
@@ -45,13 +45,23 @@ export type FieldName = keyof typeof FIELDS;
 /** A rule's maximum length under this configuration. */
 export const maxOf = (rule: TextRule, config: Pick<Config, 'maxPasswordLength'>) => (rule.max === 'password' ? config.maxPasswordLength : rule.max);
 
-/** Whether a value keeps a field's rules. */
-export function keepsRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): boolean {
+/** The rule a value breaks of its field's (SPEC §16's words), or undefined when it keeps them. */
+export function brokenRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): FieldRule | undefined {
   const rule: TextRule = FIELDS[field];
-  return value.length >= rule.min && value.length <= maxOf(rule, config) && !CONTROL_CHARACTERS.test(value) && !LONE_SURROGATE.test(value);
+  if (value.length < rule.min) return 'too_short';
+  if (value.length > maxOf(rule, config)) return 'too_long';
+  if (CONTROL_CHARACTERS.test(value) || LONE_SURROGATE.test(value)) return 'control_characters';
+  return undefined;
 }
 
-/** Throws auth_request_invalid when a present value breaks its field's rules. */
-export function checkText(field: FieldName, value: string | null | undefined, config: Pick<Config, 'maxPasswordLength'>): void {
-  if (value !== null && value !== undefined && !keepsRule(field, value, config)) throw new AuthError('auth_request_invalid');
+/** Whether a value keeps a field's rules. */
+export function keepsRule(field: FieldName, value: string, config: Pick<Config, 'maxPasswordLength'>): boolean {
+  return brokenRule(field, value, config) === undefined;
+}
+
+/** Throws auth_request_invalid, naming `path` and the rule, when a present value breaks its field's rules. */
+export function checkText(field: FieldName, value: string | null | undefined, config: Pick<Config, 'maxPasswordLength'>, path: string = field): void {
+  if (value === null || value === undefined) return;
+  const rule = brokenRule(field, value, config);
+  if (rule) throw new AuthError('auth_request_invalid', { fields: [{ field: path, rule }] });
 }

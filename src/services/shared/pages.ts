@@ -19,7 +19,7 @@ function decodeCursor(cursor: string): [Date, string] {
     if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
     return [date, id];
   } catch {
-    throw new AuthError('auth_request_invalid');
+    throw new AuthError('auth_request_invalid', { fields: [{ field: 'after', rule: 'format' }] });
   }
 }
 
@@ -29,7 +29,7 @@ function decodeCursor(cursor: string): [Date, string] {
  */
 export function pageWindow(args: { first?: number | null; after?: string | null }, alias: string, where: string[], params: unknown[]): number {
   const first = args.first ?? 20;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new AuthError('auth_request_invalid');
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new AuthError('auth_request_invalid', { fields: [{ field: 'first', rule: first < 1 ? 'too_short' : first > MAX_PAGE ? 'too_long' : 'type' }] });
   if (args.after) {
     const [at, id] = decodeCursor(args.after);
     where.push(`(${alias}.created_at, ${alias}.id) < (?, ?)`);
