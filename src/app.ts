@@ -200,7 +200,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(accountRoutes, { config });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
-  if (config.demoPage) await app.register(demoRoutes);
+  if (config.demoPage) await app.register(demoRoutes, { config });
   await app.register(metaRoutes, { tokens: deps.tokens, ping: () => ping(orm), accepting: () => accepting, metrics: metrics.registry });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

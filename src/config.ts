@@ -96,7 +96,8 @@ export function loadConfig(env: Env = process.env): Config {
     webauthn: {
       rpId,
       rpName: read(env, 'WEBAUTHN_RP_NAME') ?? 'Auth Gateway',
-      origins: list(env, 'WEBAUTHN_ORIGINS', ['http://localhost:4000']),
+      // The demo page's origin on a host name passkeys accept (localhost), at whatever PORT says.
+      origins: list(env, 'WEBAUTHN_ORIGINS', [`http://localhost:${port}`]),
       userVerification: oneOf(env, 'WEBAUTHN_USER_VERIFICATION', ['required', 'preferred', 'discouraged'] as const, 'required'),
       challengeTtl: int(env, 'WEBAUTHN_CHALLENGE_TTL', 300, 1),
     },

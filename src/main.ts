@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     if (password) {
       // Printed once, to the terminal only (never to the JSON log): it is not stored anywhere.
       process.stdout.write(
-        `\n  Demo tenant "${DEMO_TENANT}" created. Admin: ${DEMO_ADMIN_EMAIL}  password: ${password}\n  (shown once; reset it with: npm run admin -- user create ...)\n\n`,
+        `\n  Demo tenant "${DEMO_TENANT}" created. Admin: ${DEMO_ADMIN_EMAIL}  password: ${password}\n  (shown once; set another with: npm run admin -- user password ${DEMO_ADMIN_EMAIL} --tenant ${DEMO_TENANT} --password-stdin)\n\n`,
       );
     }
   }
@@ -54,6 +54,10 @@ async function main(): Promise<void> {
   // Log lines are buffered (up to 250 ms, log-destination.ts): the start line goes out now,
   // for people and supervisors waiting on it.
   (gateway.app.log as unknown as pino.Logger).flush();
+  if (config.demoPage) {
+    // Passkeys refuse an IP address as their relying party: the demo page on localhost.
+    process.stdout.write(`\n  Demo sign-in page: http://localhost:${new URL(address).port}/demo\n\n`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -166,7 +166,8 @@ async function main(): Promise<void> {
   const config = loadConfig(readEnvironment());
   const quiet = { info: () => {}, debug: () => {} };
   let databaseUrl = config.databaseUrl;
-  const embedded = databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, quiet);
+  // Beside a running `npm start`, its embedded server is joined (and left running).
+  const embedded = databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, quiet, 'pg', { join: true });
   if (embedded) {
     await ensureDatabase(embedded.adminUrl, 'auth_gateway');
     databaseUrl = embedded.urlFor('auth_gateway');

@@ -129,6 +129,27 @@ function readOwner(file: string): { gateway: number; postmaster: number } | unde
 }
 
 /**
+ * The server of this data directory that a live gateway runs (the owner file names both, and
+ * the server is still that gateway's child), with the port it listens on (postmaster.pid's
+ * fourth line); undefined for anything else. The admin CLI joins such a server instead of
+ * refusing to start while `npm start` runs.
+ */
+export function liveOwnedServer(databaseDir: string, ownerFile: string): { pid: number; port: number } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const [pid, port] = [Number(lines[0]), Number(lines[3])];
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0 || !isRunning(pid)) return undefined;
+  const info = inspectProcess(pid);
+  const owner = readOwner(ownerFile);
+  if (!info || isPostgresOf(info, databaseDir).ofThisDir !== true || owner?.postmaster !== pid || info.ppid !== owner.gateway) return undefined;
+  return { pid, port };
+}
+
+/**
  * A gateway that was SIGKILLed leaves its PostgreSQL server running, holding the data
  * folder (postmaster.pid): a new start would fail. Before starting, look at the pid file:
  * - its process is gone: PostgreSQL's own stale-lock handling replaces the file (it also

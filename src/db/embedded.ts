@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { clearStaleServer, ownerFileOf } from './embedded-stale.js';
+import { clearStaleServer, liveOwnedServer, ownerFileOf } from './embedded-stale.js';
 
 export interface EmbeddedDatabase {
   /** A superuser URL of the cluster's `postgres` database. */
@@ -69,9 +69,21 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-export async function startEmbeddedPostgres(dataDir: string, log: Log, name = 'pg'): Promise<EmbeddedDatabase> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
+/**
+ * Start the embedded cluster of `dataDir`. With `join`, a server of it that a live gateway
+ * runs is used as it is (the admin CLI beside `npm start`): stopping the handle leaves it running.
+ */
+export async function startEmbeddedPostgres(dataDir: string, log: Log, name = 'pg', options: { join?: boolean } = {}): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, name);
+  const urlOf = (password: string, port: number) => (database: string) =>
+    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const running = options.join ? liveOwnedServer(databaseDir, ownerFileOf(dataDir, name)) : undefined;
+  if (running) {
+    const urlFor = urlOf(readFileSync(path.join(dataDir, `${name}.password`), 'utf8').trim(), running.port);
+    log.info({ postgres_pid: running.pid }, 'embedded PostgreSQL: joined the server a running gateway owns');
+    return { adminUrl: urlFor('postgres'), urlFor, stop: async () => {}, start: async () => {} };
+  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   mkdirSync(dataDir, { recursive: true });
   if (process.getuid?.() === 0) {
     grantTraverse(databaseDir, log);
@@ -112,8 +124,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Log, name = 'p
     rmSync(ownerFile, { force: true });
   };
   await start();
-  const urlFor = (database: string) =>
-    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const urlFor = urlOf(password, port);
   return { adminUrl: urlFor('postgres'), urlFor, stop, start };
 }
 

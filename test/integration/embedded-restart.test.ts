@@ -89,6 +89,48 @@ async function get(url: string) {
   return { status: res.status, body: await res.text() };
 }
 
+/**
+ * The first start's promises to a newcomer (SPEC §16): the admin's password is printed once with
+ * the command that sets another, and the demo page on a host name passkeys accept; the admin
+ * holds every permission the README's examples use (invite a user, read the audit log); the
+ * demo page opened on 127.0.0.1 sends the browser to localhost.
+ */
+async function expectFirstHour(g: Started): Promise<void> {
+  // Printed just after the listening line that startGateway waited for.
+  await expect.poll(() => g.output()).toContain('Demo sign-in page');
+  const out = g.output();
+  const password = /Admin: admin@demo\.test {2}password: (\S+)/.exec(out)?.[1];
+  expect(password, out.slice(-2000)).toBeTruthy();
+  expect(out).toContain('set another with: npm run admin -- user password admin@demo.test --tenant demo --password-stdin');
+  const port = new URL(g.url).port;
+  expect(out).toContain(`Demo sign-in page: http://localhost:${port}/demo`);
+
+  const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${g.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  const login = await post('/auth/login', { tenant: 'demo', email: 'admin@demo.test', password });
+  expect(login.status, JSON.stringify(login.body)).toBe(200);
+  const auth = { authorization: `Bearer ${login.body.access_token}` };
+  const invited = await post('/graphql', { query: 'mutation { inviteUser(input: {email: "colleague@demo.test", roles: ["admin"]}) { id status } }' }, auth);
+  expect(invited.body, JSON.stringify(invited.body)).toMatchObject({ data: { inviteUser: { status: 'PENDING' } } });
+  const audit = await post('/graphql', { query: '{ auditEvents(first: 5) { edges { node { type } } } }' }, auth);
+  expect(audit.body.errors, JSON.stringify(audit.body)).toBeUndefined();
+  expect(audit.body.data.auditEvents.edges.map((e: { node: { type: string } }) => e.node.type)).toContain('user_invited');
+
+  // The admin CLI joins the running gateway's embedded server instead of refusing to start.
+  const cli = spawnSync(process.execPath, ['dist/src/cli/admin.js', 'tenant', 'create', 'second', '--name', 'Second'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(cli.status, `${cli.stdout}${cli.stderr}`).toBe(0);
+  expect(cli.stdout).toMatch(/^tenant second created/);
+  expect((await get(`${g.url}/readyz`)).status).toBe(200);
+
+  const redirect = await fetch(`${g.url}/demo`, { redirect: 'manual' });
+  expect(redirect.status).toBe(302);
+  expect(redirect.headers.get('location')).toBe(`http://localhost:${port}/demo`);
+}
+
 beforeAll(() => {
   buildIfStale();
 }, 120_000);
@@ -105,6 +147,7 @@ describe('embedded PostgreSQL after a hard kill', () => {
     'a SIGKILLed gateway leaves its server running; the next start stops it, serves, and shuts down leaving none',
     async () => {
       const first = await startGateway();
+      await expectFirstHour(first);
       const stalePid = postmasterPid();
       expect(isPostgresOfDataDir(stalePid)).toBe(true);
 

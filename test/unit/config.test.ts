@@ -82,6 +82,9 @@ describe('defaults', () => {
     expect(c.jwt.issuer).toBe('http://127.0.0.1:4000');
     expect(c.trustProxy).toBe(false);
     expect(c.databaseUrl).toBeUndefined();
+    // Passkeys' origin is the demo page's on localhost, at whatever PORT says (SPEC §16).
+    expect(c.webauthn.origins).toEqual(['http://localhost:4000']);
+    expect(loadConfig({ DATA_DIR: tmp(), PORT: '4100' }).webauthn.origins).toEqual(['http://localhost:4100']);
   });
 
   it('caps the caches that bound revocations at 5 seconds', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Config } from '../../config.js';
 import { ACCEPT_INVITATION_HTML, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/links/pages.js';
 import { LINK_JS } from '../../demo/links/script.js';
 import { DEMO_HTML } from '../../demo/sign-in/page.js';
@@ -21,7 +22,16 @@ const LINK_PAGES = new Map([
   ['/demo/accept-invitation', ACCEPT_INVITATION_HTML],
 ]);
 
-export async function demoRoutes(app: FastifyInstance): Promise<void> {
+/** An IP literal as the Host header's name (127.0.0.1, [::1], ...), where passkeys fail. */
+const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d+)?$/i;
+
+export async function demoRoutes(app: FastifyInstance, { config }: { config: Pick<Config, 'env'> }): Promise<void> {
+  // In development the demo is opened on localhost, where passkeys work: an IP host is sent there.
+  if (config.env === 'development') {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/demo') && IP_HOST.test(req.headers.host ?? '')) return reply.redirect(`http://localhost:${req.socket.localPort}${req.url}`, 302);
+    });
+  }
   // @simplewebauthn/browser's own browser bundle, served from node_modules (no CDN).
   const main = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
   const bundle = readFileSync(path.join(path.dirname(main), '..', 'dist', 'bundle', 'index.umd.min.js'), 'utf8');

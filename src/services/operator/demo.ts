@@ -7,7 +7,8 @@ import { generatePassword } from './records.js';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_ADMIN_EMAIL = 'admin@demo.test';
-export const DEMO_PERMISSIONS = ['api_keys:create', 'api_keys:manage', 'users:read'];
+/** Every permission the README's examples use (SPEC §16): the demo admin can run them all. */
+export const DEMO_PERMISSIONS = ['api_keys:create', 'api_keys:manage', 'users:read', 'users:manage', 'audit:read'];
 
 /**
  * Seed the embedded database's `demo` tenant with an `admin` role and an admin user.
