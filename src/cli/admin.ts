@@ -20,7 +20,8 @@ export const USAGE = `usage: npm run admin -- <command>
                 [--signup closed|open|domains] [--signup-domains a.com,b.com] [--app-url https://app.example]
                 [--mfa-required-roles r1,r2]
   tenant set <slug> [--name <name>] [the same options as create]   change what is given, keep the rest
-  role create <name> --tenant <slug> [--permissions p1,p2]
+  role create <name> --tenant <slug> [--permissions p1,p2] [--force]
+                                              a permission no operation checks and no role holds is refused without --force
   user create <email> --tenant <slug> [--roles r1,r2] [--password-stdin] [--disabled]
                                               without --password-stdin a password is generated and printed
   user password <email> --tenant <slug> [--password-stdin]
@@ -55,6 +56,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       roles: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       disabled: { type: 'boolean' },
+      force: { type: 'boolean' },
     },
   });
   const [area, verb, arg] = positionals;
@@ -108,7 +110,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       return 0;
     }
     case 'role create': {
-      const r = await createRole(em, need(values.tenant, '--tenant'), need(arg, 'the role name'), csv(values.permissions));
+      const r = await createRole(em, need(values.tenant, '--tenant'), need(arg, 'the role name'), csv(values.permissions), values.force === true);
       io.out(`role ${r.name} created in ${values.tenant} with ${r.permissions.length} permission(s)`);
       return 0;
     }

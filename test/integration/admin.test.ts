@@ -130,6 +130,16 @@ describe('commands', () => {
     await expect(admin(['user', 'password', 'milton@initech.test', '--tenant', 'initech', '--password-stdin'], 'lone \ud800 surrogate\n')).rejects.toThrow(/surrogate/);
   });
 
+  it('refuses a permission no operation checks and no role holds (a typo), naming the likely one; --force creates it, and later roles may use it', async () => {
+    await expect(admin(['role', 'create', 'typo', '--tenant', 'initech', '--permissions', 'users:mange'])).rejects.toThrow(/users:mange .*did you mean users:manage\?.*--force/);
+    await expect(admin(['role', 'create', 'typo', '--tenant', 'initech', '--permissions', 'audit:raed,users:read'])).rejects.toThrow(/audit:raed .*did you mean audit:read\?/);
+    expect(await gw.sql("select count(*)::int as n from roles where name = 'typo'")).toEqual([{ n: 0 }]);
+    // An application's own permission: the first role needs --force, later ones do not.
+    await expect(admin(['role', 'create', 'reporter', '--tenant', 'initech', '--permissions', 'invoices:approve'])).rejects.toThrow(/invoices:approve is checked by no operation/);
+    expect((await admin(['role', 'create', 'reporter', '--tenant', 'initech', '--permissions', 'invoices:approve', '--force'])).code).toBe(0);
+    expect((await admin(['role', 'create', 'reader2', '--tenant', 'initech', '--permissions', 'invoices:approve,users:read'])).code).toBe(0);
+  });
+
   it('refuses duplicates and unknown tenants, and prints usage for unknown commands', async () => {
     await expect(admin(['tenant', 'create', 'initech', '--name', 'again'])).rejects.toThrow(/already exists/);
     await expect(admin(['role', 'create', 'x', '--tenant', 'nowhere'])).rejects.toThrow(/does not exist/);

@@ -4,13 +4,14 @@ import { ApiKey } from '../../db/entities/api-key.entity.js';
 import { Role } from '../../db/entities/role.entity.js';
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import { User } from '../../db/entities/user.entity.js';
-import { transactional, type EntityManager } from '../../db/orm.js';
+import { pgTextArray, transactional, type EntityManager } from '../../db/orm.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import { revokeSessions } from '../sessions/end.js';
 import type { Config } from '../../config.js';
 import { passwordProblem } from '../passwords/policy.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { LONE_SURROGATE } from '../shared/fields.js';
+import { GATEWAY_PERMISSIONS } from '../shared/permissions.js';
 import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
 
 export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
@@ -45,13 +46,40 @@ export async function setTenantSettings(
   });
 }
 
-export async function createRole(em: EntityManager, tenantSlug: string, name: string, permissions: string[]): Promise<Role> {
+/**
+ * Create a role. A permission that no operation of the gateway checks and no role holds yet is
+ * most likely a typo (`users:mange`): refused, naming the closest known one, unless `force`
+ * (an application's own permission, the first time).
+ */
+export async function createRole(em: EntityManager, tenantSlug: string, name: string, permissions: string[], force = false): Promise<Role> {
   return transactional(em, async (tx) => {
     const tenant = await tenantBySlug(tx, tenantSlug);
     check(name.trim() !== '', 'the role name is required');
     check(!(await tx.findOne(Role, { tenant, name })), `tenant ${tenantSlug} already has a role ${name}`);
+    if (!force) await refuseUnknownPermissions(tx, permissions);
     return upsertRole(tx, tenant, name, permissions, { created: 0, updated: 0, unchanged: 0 });
   });
+}
+
+/** Edit distance (Levenshtein), for naming the permission a typo meant. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+async function refuseUnknownPermissions(tx: EntityManager, permissions: string[]): Promise<void> {
+  const unknown = permissions.filter((p) => !(GATEWAY_PERMISSIONS as readonly string[]).includes(p));
+  if (unknown.length === 0) return;
+  const held = (await tx.execute('select distinct p.name from permissions p join role_permissions rp on rp.permission_id = p.id where p.name = any(?)', [pgTextArray(unknown)])) as Array<{ name: string }>;
+  for (const p of unknown.filter((u) => !held.some((h) => h.name === u))) {
+    const closest = [...GATEWAY_PERMISSIONS].sort((a, b) => distance(p, a) - distance(p, b))[0];
+    check(false, `permission ${p} is checked by no operation of the gateway and held by no role${distance(p, closest) <= 2 ? ` (did you mean ${closest}?)` : ''}; pass --force to create it anyway`);
+  }
 }
 
 /** The password policy of the sign-up forms holds for the CLI too (config: its settings). */

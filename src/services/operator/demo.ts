@@ -2,13 +2,14 @@
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
+import { GATEWAY_PERMISSIONS } from '../shared/permissions.js';
 import { importDocument } from './import.js';
 import { generatePassword } from './records.js';
 
 export const DEMO_TENANT = 'demo';
 export const DEMO_ADMIN_EMAIL = 'admin@demo.test';
 /** Every permission the README's examples use (SPEC §16): the demo admin can run them all. */
-export const DEMO_PERMISSIONS = ['api_keys:create', 'api_keys:manage', 'users:read', 'users:manage', 'audit:read'];
+export const DEMO_PERMISSIONS = [...GATEWAY_PERMISSIONS];
 
 /**
  * Seed the embedded database's `demo` tenant with an `admin` role and an admin user.
