@@ -85,6 +85,8 @@ describe('the demo page', () => {
     expect(String(page.body)).toContain('/demo/simplewebauthn-browser.js');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect((await gw.rest('GET', '/demo/simplewebauthn-browser.js')).status).toBe(200);
+    const icon = await gw.rest('GET', '/favicon.ico');
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
     expect((await prod.rest('GET', '/demo')).status).toBe(404);
   });
 });

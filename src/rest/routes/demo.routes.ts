@@ -22,6 +22,9 @@ const LINK_PAGES = new Map([
   ['/demo/accept-invitation', ACCEPT_INVITATION_HTML],
 ]);
 
+/** A key in a circle: the demo's icon (SVG; browsers take it at /favicon.ico). */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#1d2330"/><circle cx="12" cy="16" r="5" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M17 16h9m-3 0v4" stroke="#fff" stroke-width="2.5" fill="none"/></svg>`;
+
 /** An IP literal as the Host header's name (127.0.0.1, [::1], ...), where passkeys fail. */
 const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d+)?$/i;
 
@@ -48,6 +51,8 @@ export async function demoRoutes(app: FastifyInstance, { config }: { config: Pic
   app.get('/demo/link.js', send(JS, LINK_JS));
   app.get('/demo/simplewebauthn-browser.js', send(JS, bundle));
   app.get('/demo/qr.js', send(JS, qr));
+  // Browsers ask for it on every page: a small mark instead of a 404 in the console.
+  app.get('/favicon.ico', send('image/svg+xml', FAVICON));
   // Mailed links are `...?token=<token>` by design: these pages may carry that one
   // parameter (every other route refuses a token in a URL). The server never reads it; the
   // page's script takes it out of the address bar and POSTs it.
