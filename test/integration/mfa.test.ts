@@ -390,7 +390,7 @@ describe('mfa_required_roles holds at every permission check (SPEC §15)', () =>
     const refreshed = decodeJwt((await gw.rest('POST', '/auth/refresh', { refresh_token: s.refresh_token })).body.access_token);
     expect(refreshed).toMatchObject({ roles: [], permissions: ['mfa:enroll'], mfa_required: true, acr: 'aal1' });
     // A key minted with one factor cannot take the second step: it gets nothing until a factor is active.
-    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).body.permissions).toEqual([]);
+    expect((await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': key })).body).toMatchObject({ permissions: [], mfa_required: true });
     expectGqlError(await gw.gql(USERS, undefined, { 'x-api-key': key }), 'users', 'auth_forbidden', 403);
   });
 });

@@ -17,6 +17,8 @@ interface CachedKey {
   email: string;
   /** The key's scopes, limited to what its user holds now. */
   permissions: string[];
+  /** Its user holds a role of mfa_required_roles without an active factor: the key holds nothing. */
+  mfaRequired: boolean;
   expiresAt: number | null;
   revoked: boolean;
   userDisabled: boolean;
@@ -74,7 +76,8 @@ export function createApiKeyVerifier(
     // mfa_required_roles (SPEC §15): a key cannot take a second step, so a user who holds such a
     // role but has no factor yet gets nothing through a key (what they minted with one factor
     // included); once a factor is active, only sessions that used it mint keys.
-    const held = new Set(row.mfa_required_role && !row.has_factor ? [] : row.permissions);
+    const restricted = row.mfa_required_role && !row.has_factor;
+    const held = new Set(restricted ? [] : row.permissions);
     const time = (d: Date | null) => (d === null ? null : new Date(d).getTime());
     return {
       id: row.id,
@@ -82,6 +85,7 @@ export function createApiKeyVerifier(
       userId: row.user_id,
       email: row.email,
       permissions: row.scopes.filter((s) => held.has(s)),
+      mfaRequired: restricted,
       expiresAt: time(row.expires_at),
       revoked: row.revoked_at !== null,
       userDisabled: row.disabled,
@@ -121,7 +125,8 @@ export function createApiKeyVerifier(
       authTime: 0,
       amr: [],
       apiKeyId: key.id,
-      mfaRequired: false,
+      // `me` says why such a key holds nothing: the user's role needs a second factor first.
+      mfaRequired: key.mfaRequired,
     };
   }
 
