@@ -93,7 +93,7 @@ export const operations = {
     'auth_rate_limited',
   ]),
   passkeys: webauthn('passkeys', 'GET', '/auth/webauthn/credentials', 'session', []),
-  deletePasskey: webauthn('deletePasskey', 'DELETE', '/auth/webauthn/credentials/:id', 'session', ['auth_webauthn_credential_not_found']),
+  deletePasskey: webauthn('deletePasskey', 'DELETE', '/auth/webauthn/credentials/:id', 'session', ['auth_webauthn_credential_not_found', 'auth_reauthentication_required']),
   webauthnLoginOptions: webauthn('webauthnLoginOptions', 'POST', '/auth/webauthn/login/options', 'none', ['auth_rate_limited']),
   webauthnLoginVerify: webauthn('webauthnLoginVerify', 'POST', '/auth/webauthn/login/verify', 'none', [
     'auth_webauthn_challenge_invalid',
@@ -133,7 +133,7 @@ export const operations = {
   sessions: op('sessions', 'GET', '/auth/sessions', 'session', 'auth_session_db_error', 'auth_internal_error', []),
   revokeSession: op('revokeSession', 'DELETE', '/auth/sessions/:id', 'session', 'auth_session_db_error', 'auth_internal_error', ['auth_session_not_found']),
   identities: op('identities', null, null, 'session', 'auth_session_db_error', 'auth_internal_error', []),
-  unlinkGoogle: op('unlinkGoogle', null, null, 'session', 'auth_google_db_error', 'auth_google_internal_error', ['auth_identity_not_found', 'auth_identity_last_method']),
+  unlinkGoogle: op('unlinkGoogle', null, null, 'session', 'auth_google_db_error', 'auth_google_internal_error', ['auth_identity_not_found', 'auth_identity_last_method', 'auth_reauthentication_required']),
   users: admin('users', 'any', []),
   user: admin('user', 'any', ['auth_user_not_found']),
   setUserRoles: admin('setUserRoles', 'session', ['auth_user_not_found']),

@@ -22,13 +22,23 @@ async function api(path, body, bearer, method = body === undefined ? 'GET' : 'PO
 
 const fail = (code, message) => Object.assign(new Error(message), { code });
 
+// What a refusal says to fix (SPEC 16): the inputs and their rules, the failed password
+// checks, the permissions missing. Names only: the API never echoes a value.
+function remedy(detail) {
+  if (!detail) return '';
+  if (detail.fields) return ' What to fix: ' + detail.fields.map((f) => f.field + ' (' + f.rule.replace(/_/g, ' ') + ')').join(', ') + '.';
+  if (detail.rules) return ' Failed checks: ' + detail.rules.map((r) => r.replace(/_/g, ' ')).join(', ') + '.';
+  if (detail.missing) return ' Missing permission: ' + detail.missing.join(', ') + '.';
+  return '';
+}
+
 async function run(action) {
   $('error').textContent = '';
   $('notice').textContent = '';
   try {
     await action();
   } catch (e) {
-    $('error').textContent = (e.code || e.name) + ': ' + e.message;
+    $('error').textContent = (e.code || e.name) + ': ' + e.message + remedy(e.detail);
   }
 }
 `;

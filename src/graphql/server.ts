@@ -17,6 +17,26 @@ import { graphqlLimits } from './query-limits.js';
 import { gatewaySchema } from './schema.js';
 
 /**
+ * graphql-js writes the offending value into the messages of variable and literal errors
+ * (`Variable "$i" got invalid value { password: "..." }; ...`, `String cannot represent a non
+ * string value: 5`). Nothing of the request is echoed (SPEC §16): the value goes, the names,
+ * types and the path stay.
+ */
+export function withoutValues(message: string): string {
+  const variable = /^Variable "(\$[_A-Za-z][_0-9A-Za-z]*)" got invalid value /.exec(message);
+  if (variable) {
+    const at = / at "([_A-Za-z][_0-9A-Za-z]*(?:\.[_A-Za-z][_0-9A-Za-z]*|\[\d+\])*)"; /.exec(message);
+    const reason =
+      /Field "[_A-Za-z][_0-9A-Za-z]*" (?:is not defined by type|of required type) "[_A-Za-z][_0-9A-Za-z!\[\]]*"(?: was not provided)?/.exec(message)?.[0] ??
+      /Expected type "[_A-Za-z][_0-9A-Za-z!\[\]]*" to be an object/.exec(message)?.[0] ??
+      /\b[_A-Za-z][_0-9A-Za-z]* cannot represent/.exec(message)?.[0].concat(' the value given') ??
+      'the value does not fit its type';
+    return `Variable "${variable[1]}" got an invalid value${at ? ` at "${at[1]}"` : ''}: ${reason}.`;
+  }
+  return message.replace(/(cannot represent [^:]*value): [\s\S]*$/, '$1.').replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.');
+}
+
+/**
  * GraphQL side of the one formatter. Document errors (parse, validation, variable
  * coercion) keep Apollo's standard codes; anything raised while resolving a field is
  * classified through the catalog for that field's operation and masked.
@@ -25,7 +45,7 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
   if (!formatted.path || formatted.path.length === 0) {
     const { extensions, message, ...rest } = formatted;
     // The parser's token-limit message names the limit; limits are not told.
-    const masked = /contains more th(?:an|at) \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : message;
+    const masked = /contains more th(?:an|at) \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : withoutValues(message);
     return { ...rest, message: masked, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
   }
   const authError = classifyFieldError(rootFieldOf(formatted.path, error), error);

@@ -139,6 +139,33 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('lists the account\'s sessions and ends one, then this one, from "Your sessions"', async () => {
+    // Another device's session: a sign-in over the API.
+    const other = await gw.rest('POST', '/auth/login', { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' }, { 'user-agent': 'Other Device/1.0' });
+    expect(other.status).toBe(200);
+    const page = await openPage(`${origin}/demo`);
+    await fill(page, 'acme', 'ada@acme.test', 'correct horse battery');
+    await page.click('#login');
+    await expect.poll(() => page.textContent('#who')).toContain('Signed in as ada@acme.test');
+    await page.click('#sessions-show');
+    await expect.poll(() => page.textContent('#sessions-list')).toContain('Other Device/1.0');
+    expect(await page.textContent('#sessions-list')).toContain('this session');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-sessions.png`, fullPage: true });
+
+    // End the other device's session: its refresh token stops working.
+    await page.click('#sessions-list li:has-text("Other Device/1.0") button');
+    await expect.poll(() => page.textContent('#notice')).toBe('Session ended.');
+    expect((await gw.rest('POST', '/auth/refresh', { refresh_token: other.body.refresh_token })).status).toBe(401);
+    await expect.poll(() => page.textContent('#sessions-list')).not.toContain('Other Device/1.0');
+
+    // End this one: the page is signed out.
+    await page.click('#sessions-list li:has-text("this session") button');
+    await expect.poll(() => page.textContent('#who')).toBe('Signed out');
+    expect(await page.textContent('#notice')).toBe('This session has ended; you are signed out.');
+    expect(await page.textContent('#error')).toBe('');
+    await page.close();
+  }, 30_000);
+
   it('shows a wrong password\'s code and message as the API returned them', async () => {
     const page = await openPage(`${origin}/demo`);
     await fill(page, 'acme', 'ada@acme.test', 'wrong password');
@@ -276,7 +303,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     // A password the policy refuses leaves the link usable.
     await page.fill('#reset-password', 'password');
     await page.click('#reset');
-    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_password_weak'));
+    await expect.poll(() => page.textContent('#error')).toBe(`${shown('auth_password_weak')} Failed checks: common.`);
     await page.screenshot({ path: `${ARTIFACTS}/demo-reset-weak.png`, fullPage: true });
     await page.fill('#reset-password', reset);
     await page.click('#reset');
@@ -379,7 +406,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.waitForURL(`${origin}/demo/accept-invitation`);
     await page.fill('#accept-password', 'password');
     await page.click('#accept');
-    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_password_weak'));
+    await expect.poll(() => page.textContent('#error')).toBe(`${shown('auth_password_weak')} Failed checks: common.`);
     await page.fill('#accept-password', chosen);
     await page.click('#accept');
     await expect.poll(() => page.textContent('#notice')).toBe(`Invitation accepted: signed in as ${email} in ${INVITING.slug} (roles: reader).`);

@@ -21,7 +21,7 @@ export function ensureBuilt(): void {
 export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
   ensureBuilt();
   const proc = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_ITERATIONS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', WEBAUTHN_ORIGINS: 'http://localhost:4000', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', PASSWORD_HASH_MEMORY_KIB: '1024', PASSWORD_HASH_ITERATIONS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,4 +1,5 @@
 // The account lifecycle through both doors, with real mail: sign-up, verification, resend, forgotten password, reset and change, and every refusal.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDocument } from '../../src/services/operator/import.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
@@ -238,6 +239,32 @@ describe('sign-up, verification and sign-in', () => {
       const [row] = await gw.sql('select count(*)::int as n, bool_and(signup_contested_at is not null) as contested from users where email = $1', [email]);
       expect(row, `round ${round}`).toEqual({ n: 1, contested: true });
     }
+  });
+
+  it('a resend that meets a contesting sign-up waits for it, then mails the set-password link, not a verify link', async () => {
+    const email = fresh();
+    expectAccepted(await signUp('rest', 'openco', email, 'first sign-up passphrase 1'), 'rest');
+    await mailTo(email, /confirm/);
+    const holder = new pg.Client({ connectionString: gw.databaseUrl });
+    await holder.connect();
+    const waiting = async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"))[0].n;
+    try {
+      // The user's row is held; the contesting sign-up queues for it first, the resend second.
+      await holder.query('begin');
+      await holder.query('select id from users where email = $1 for update', [email]);
+      const contest = signUp('rest', 'openco', email, 'second sign-up passphrase 2');
+      await expect.poll(waiting).toBe(1);
+      const again = resend('rest', 'openco', email);
+      expectAccepted(await again, 'rest'); // answered at once; the mail is decided after the answer
+      await expect.poll(waiting).toBe(2);
+      await holder.query('commit');
+      expectAccepted(await contest, 'rest');
+    } finally {
+      await holder.end();
+    }
+    await mailTo(email, /already waiting/);
+    await mailTo(email, /set your password to finish signing up/);
+    expect(mail.messages.filter((m) => m.to.includes(email) && /confirm/.test(m.subject))).toHaveLength(1);
   });
 
   it('following the verification link and a set-password link of one address at once: one wins, never a 5xx', async () => {

@@ -125,7 +125,7 @@ describe('adding a sign-in method needs a recent proof of a credential', () => {
 });
 
 describe('a passkey holder whose role needs two factors', () => {
-  it('a session the password alone opened cannot add a way in beside the passkey (passkey, TOTP, Google link): auth_reauthentication_required through both doors; a passkey session can', async () => {
+  it('a session the password alone opened cannot add or remove a way in beside the passkey (passkey, TOTP, Google link, password): auth_reauthentication_required through both doors; a passkey session can', async () => {
     await gw.seed({
       tenants: [
         {
@@ -157,6 +157,17 @@ describe('a passkey holder whose role needs two factors', () => {
       expectRestError(await rest(), op, 'auth_reauthentication_required', 401);
       expectGqlError(await gql(), op, 'auth_reauthentication_required', 401);
     }
+    // Nor remove one: else it could remove the passkey and add its own as the "first".
+    const [{ id: passkeyId }] = await gw.sql("select c.id from webauthn_credentials c join users u on u.id = c.user_id where u.email = 'val@vault.test'");
+    expectRestError(await gw.rest('DELETE', `/auth/webauthn/credentials/${passkeyId}`, undefined, bearer(passwordOnly)), 'deletePasskey', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation($id: ID!) { deletePasskey(id: $id) }', { id: passkeyId }, bearer(passwordOnly)), 'deletePasskey', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation($id: ID!) { unlinkGoogle(id: $id) }', { id: passkeyId }, bearer(passwordOnly)), 'unlinkGoogle', 'auth_reauthentication_required', 401);
+    expectRestError(
+      await gw.rest('POST', '/auth/password/change', { current_password: who.password, new_password: 'taken over passphrase 9' }, bearer(passwordOnly)),
+      'changePassword',
+      'auth_reauthentication_required',
+      401,
+    );
     expect(await gw.sql("select count(*)::int as n from mfa_factors f join users u on u.id = f.user_id where u.email = 'val@vault.test'")).toEqual([{ n: 0 }]);
     expect(await gw.sql("select count(*)::int as n from webauthn_credentials c join users u on u.id = c.user_id where u.email = 'val@vault.test'")).toEqual([{ n: 1 }]);
 

@@ -211,7 +211,11 @@ describe('the second step', () => {
   it('a password changed between the two steps voids the mfa token of the old password', async () => {
     const user = await enrolled();
     const { mfaToken } = await firstStep('rest', user.email);
-    const changed = await gw.rest('POST', '/auth/password/change', { current_password: PASSWORD, new_password: 'a changed passphrase 55' }, bearer(user.at));
+    // The enrolling session proved the password alone: a new password needs a session that used the factor.
+    expectRestError(await gw.rest('POST', '/auth/password/change', { current_password: PASSWORD, new_password: 'a changed passphrase 55' }, bearer(user.at)), 'changePassword', 'auth_reauthentication_required', 401);
+    nextStep();
+    const both = tokensOf(await verify('rest', { mfaToken: (await firstStep('rest', user.email)).mfaToken, code: codeFor(user.secret) }), 'rest');
+    const changed = await gw.rest('POST', '/auth/password/change', { current_password: PASSWORD, new_password: 'a changed passphrase 55' }, bearer(both));
     expect(changed.status, JSON.stringify(changed.body)).toBe(204);
     nextStep();
     for (const door of DOORS) expectVerifyCode(await verify(door, { mfaToken, code: codeFor(user.secret) }), door, 'auth_mfa_token_invalid');

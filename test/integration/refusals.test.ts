@@ -82,6 +82,34 @@ describe('auth_request_invalid names the input and the rule', () => {
     expect(fieldsOf(res)).toEqual([{ field: 'after', rule: 'format' }]);
   });
 
+  it('GraphQL document errors never echo a variable or a literal: only names, types and paths', async () => {
+    const secret = 'Secret-Passphrase-do-not-echo 7';
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { tenant: 'acme', email: 'ada@acme.test', password: secret, otp: 'x' } }],
+      ['mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { tenant: 'acme', email: 'ada@acme.test', password: [secret] } }],
+      ['mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token: secret, password: secret, extra: secret } }],
+      ['mutation($i: RefreshInput!) { refresh(input: $i) { accessToken } }', { i: secret }],
+      [`mutation { login(input: {tenant: "acme", email: "ada@acme.test", password: 5${secret.length}}) { accessToken } }`, {}],
+    ];
+    for (const [query, variables] of cases) {
+      const res = await gw.gql(query, variables);
+      const text = JSON.stringify(res.body);
+      expect(res.body.errors?.length, text).toBeGreaterThan(0);
+      expect(text).not.toContain('do-not-echo');
+      expect(text).not.toContain(`5${secret.length}`);
+    }
+    const unknownField = await gw.gql(cases[0][0], cases[0][1]);
+    expect(unknownField.body.errors[0].message).toBe('Variable "$i" got an invalid value: Field "otp" is not defined by type "LoginInput".');
+  });
+
+  it('REST: any other content type is unknown_content_type, whatever its family', async () => {
+    for (const type of ['text/whatever', 'application/xml', 'application/json-seq']) {
+      const res = await raw('/auth/login', JSON.stringify({ tenant: 'acme', email: 'ada@acme.test', password: 'x' }), type);
+      expectRestError(res, 'login', 'auth_request_invalid', 422);
+      expect(fieldsOf(res), type).toEqual([{ field: 'body', rule: 'unknown_content_type' }]);
+    }
+  });
+
   it('the log line carries the same fields and rules, never the value sent', async () => {
     const secret = 'pass\u0007word-never-logged';
     await gw.rest('POST', '/auth/login', { tenant: 'acme', email: 'ada@acme.test', password: secret });

@@ -42,6 +42,11 @@ ${DEMO_STYLE}
 </fieldset>
 <pre id="me-out"></pre>
 <fieldset>
+  <legend>Your sessions</legend>
+  <button id="sessions-show">Show my sessions</button>
+  <ul id="sessions-list" aria-live="polite"></ul>
+</fieldset>
+<fieldset>
   <legend>Two-factor (TOTP)</legend>
   <button id="totp-enroll">Enrol</button>
   <div id="totp-enrolment" hidden>

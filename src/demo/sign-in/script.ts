@@ -177,4 +177,35 @@ $('change').onclick = () => run(async () => {
   $('change-new').value = '';
   $('notice').textContent = 'Password changed; your other sessions were ended and your API keys revoked.';
 });
+
+// Your sessions: where this account is signed in, each with a button that ends it.
+async function showSessions() {
+  const { sessions } = await api('/auth/sessions', undefined, accessToken());
+  const list = $('sessions-list');
+  list.replaceChildren();
+  for (const s of sessions) {
+    const item = document.createElement('li');
+    const when = new Date(s.last_used_at || s.created_at).toLocaleString();
+    item.textContent = s.auth_method + ' sign-in, last used ' + when + (s.user_agent ? ' (' + s.user_agent.slice(0, 60) + ')' : '') + (s.current ? ' — this session ' : ' ');
+    const end = document.createElement('button');
+    end.textContent = s.current ? 'End this session' : 'End';
+    end.dataset.session = s.id;
+    end.onclick = () => run(async () => {
+      await api('/auth/sessions/' + encodeURIComponent(s.id), undefined, accessToken(), 'DELETE');
+      if (s.current) {
+        tokens = null;
+        render();
+        list.replaceChildren();
+        $('notice').textContent = 'This session has ended; you are signed out.';
+        return;
+      }
+      $('notice').textContent = 'Session ended.';
+      await showSessions();
+    });
+    item.append(end);
+    list.append(item);
+  }
+  if (!sessions.length) list.textContent = 'No live sessions.';
+}
+$('sessions-show').onclick = () => run(showSessions);
 `;

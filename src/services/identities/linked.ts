@@ -3,6 +3,7 @@
 import type { EntityManager } from '../../db/orm.js';
 import { transactional } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { LinkedIdentity } from '../google/login.js';
 import type { ServiceDeps } from '../deps.js';
 import { listPasskeys, type PasskeyInfo } from '../passkeys/manage.js';
@@ -32,6 +33,8 @@ export async function listIdentities(em: EntityManager, viewer: Viewer): Promise
 }
 
 export async function unlinkGoogle(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, viewer: Viewer, id: string): Promise<void> {
+  // Removing a way in needs what adding one needs (SPEC §15).
+  await requireSecondFactorIfEnrolled(em, viewer);
   if (!isUuid(id)) throw new AuthError('auth_identity_not_found');
   await transactional(em, async (tx) => {
     // The user's row is locked: two unlinks at once cannot both think the other link remains.

@@ -23,10 +23,12 @@ const ELIGIBLE: Record<EmailTokenKind, string> = {
 // One statement: the older tokens of the kind are voided, the new one stored, its mail queued;
 // for an address without an eligible user, all three touch nothing. With an alternative, the
 // users matching its condition get its kind of token and its mail instead (same token, one row).
+// The user's row is locked and read as it is then (not as the statement's snapshot saw it): a
+// sign-up that contests it at the same moment either commits first, and is seen, or waits.
 const ISSUE = (kind: EmailTokenKind, alternative?: { kind: EmailTokenKind; when: string }) => {
   const other = alternative ?? { kind, when: 'false' };
   return `
-with u as (select id, (${other.when}) as alt from users u where tenant_id = ? and email = ? and ${ELIGIBLE[kind]}),
+with u as (select id, (${other.when}) as alt from users u where tenant_id = ? and email = ? and ${ELIGIBLE[kind]} for update),
 main as (select id from u where not alt),
 alt as (select id from u where alt),
 voided as (delete from email_tokens where (user_id in (select id from main) and kind = '${kind}') or (user_id in (select id from alt) and kind = '${other.kind}')),

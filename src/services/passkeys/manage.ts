@@ -2,6 +2,7 @@
 import { Passkey } from '../../db/entities/passkey.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { canonicalId } from '../shared/identifiers.js';
@@ -33,6 +34,9 @@ export async function listPasskeys(em: EntityManager, viewer: Viewer): Promise<P
 }
 
 export async function deletePasskey(em: EntityManager, viewer: Viewer, id: string, now = new Date()): Promise<void> {
+  // Removing a way in needs what adding one needs: else a session the password alone opened
+  // could remove the passkey, then add its own as the "first" (SPEC §15).
+  await requireSecondFactorIfEnrolled(em, viewer);
   const passkeyId = canonicalId(id);
   const gone = passkeyId
     ? ((await em.execute('delete from webauthn_credentials where id = ? and user_id = ? returning tenant_id, name', [passkeyId, viewer.userId])) as Array<{ tenant_id: string; name: string }>)

@@ -6,7 +6,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
-import { requireRecentAuthentication } from '../sessions/caller.js';
+import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
@@ -121,6 +121,9 @@ export async function changePassword(
   client: Client,
 ): Promise<void> {
   requireRecentAuthentication(deps, viewer);
+  // A new password changes a way in: with a second factor (or a passkey, for a role that needs
+  // two factors), only a session that used it may (SPEC §15).
+  await requireSecondFactorIfEnrolled(em, viewer);
   // Wrong current passwords count against the account's login limit: this is a password check too.
   await limited(deps.limiter, credentialKeys(viewer.tenantSlug, viewer.email, client.ip), ['auth_password_change_invalid'], async () => {
     const [holder] = (await em.execute(`${HOLDER_WITH_HASH} where u.id = ?`, [viewer.userId])) as Array<Holder & { password_hash: string | null }>;
