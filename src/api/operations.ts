@@ -90,6 +90,8 @@ export const operations = {
   webauthnRegisterVerify: webauthn('webauthnRegisterVerify', 'POST', '/auth/webauthn/register/verify', 'session', [
     'auth_webauthn_challenge_invalid',
     'auth_webauthn_verification_failed',
+    // The rules of the options, checked again when the ceremony ends (SPEC §15).
+    'auth_reauthentication_required',
     'auth_rate_limited',
   ]),
   passkeys: webauthn('passkeys', 'GET', '/auth/webauthn/credentials', 'session', []),

@@ -33,7 +33,13 @@ export function withoutValues(message: string): string {
       'the value does not fit its type';
     return `Variable "${variable[1]}" got an invalid value${at ? ` at "${at[1]}"` : ''}: ${reason}.`;
   }
-  return message.replace(/(cannot represent [^:]*value): [\s\S]*$/, '$1.').replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.');
+  return message
+    .replace(/(cannot represent [^:]*value): [\s\S]*$/, '$1.')
+    .replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.')
+    .replace(/^Value "[\s\S]*" does not exist in "([_A-Za-z][_0-9A-Za-z]*)" enum\.[\s\S]*$/, 'The value does not exist in "$1" enum.')
+    // The lexer quotes what it could not read (part of a string: a password, a token).
+    .replace(/^(Syntax Error: (?:Invalid|Unexpected|Unterminated)[^:"]*?)(?::| found)? ?"[\s\S]*$/, '$1.')
+    .replace(/^(Syntax Error: Expected [^,]+), found [\s\S]*$/, '$1.');
 }
 
 /**

@@ -1,6 +1,7 @@
 // Who may call what: an API key never authenticates what changes how the account signs in; adding a sign-in method needs a recent proof; tenant-wide key management reads its permission from the database; a password set by an operator revokes the keys.
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
+import { Secret, TOTP } from 'otpauth';
 import { operations, type OperationName } from '../../src/api/operations.js';
 import { setUserPassword } from '../../src/services/operator/commands.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
@@ -178,6 +179,64 @@ describe('a passkey holder whose role needs two factors', () => {
     expect(decodeJwt(signedIn.body.access_token).acr).toBe('aal2');
     expect((await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(signedIn.body.access_token))).status).toBe(200);
     expect((await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(signedIn.body.access_token))).status).toBe(200);
+  });
+});
+
+describe('the first strong way in of a holder of a role that needs two factors', () => {
+  let n = 0;
+  /** A fresh holder of the vault role (mfa_required_roles) with nothing but a password. */
+  async function holder(): Promise<{ tenant: string; email: string; password: string }> {
+    const who = { tenant: 'vaultco', email: `first${n++}.${Date.now()}@vault.test`, password: 'first way passphrase 1' };
+    await gw.seed({ tenants: [{ slug: 'vaultco', name: 'Vault Co', mfa_required_roles: ['vault'], roles: [{ name: 'vault', permissions: ['users:read'] }], users: [{ email: who.email, password: who.password, roles: ['vault'] }] }] });
+    return who;
+  }
+  const restricted = async (who: { tenant: string; email: string; password: string }) => {
+    const at = (await signIn(who.tenant, who.email, who.password)).access_token;
+    expect(decodeJwt(at).acr).toBe('aal1');
+    return at;
+  };
+  const countOf = async (table: 'webauthn_credentials' | 'mfa_factors', email: string, where = 'true') =>
+    (await gw.sql(`select count(*)::int as n from ${table} t join users u on u.id = t.user_id where u.email = $1 and ${where}`, [email]))[0].n;
+
+  it('a TOTP enrolment begun before the owner\'s passkey cannot be activated after it by a password session', async () => {
+    const who = await holder();
+    const { secret } = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(await restricted(who)))).body;
+    await registerPasskey(gw, new SoftAuthenticator(), await restricted(who));
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate();
+    expectRestError(await gw.rest('POST', '/auth/mfa/totp/activate', { code }, bearer(await restricted(who))), 'mfaTotpActivate', 'auth_reauthentication_required', 401);
+    expect(await countOf('mfa_factors', who.email, "t.status = 'active'")).toBe(0);
+  });
+
+  it('registration options fetched before the owner\'s passkey carry no right when the ceremony ends (both doors)', async () => {
+    const who = await holder();
+    const early = await restricted(who);
+    const auth = new SoftAuthenticator();
+    const rest = (await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(early))).body;
+    const gql = (await gw.gql('mutation { webauthnRegisterOptions }', undefined, bearer(early))).body.data.webauthnRegisterOptions;
+    await registerPasskey(gw, new SoftAuthenticator(), await restricted(who));
+    const late = await restricted(who);
+    expectRestError(await gw.rest('POST', '/auth/webauthn/register/verify', { response: auth.create(rest) }, bearer(late)), 'webauthnRegisterVerify', 'auth_reauthentication_required', 401);
+    expectGqlError(
+      await gw.gql('mutation($i: WebauthnRegisterVerifyInput) { webauthnRegisterVerify(input: $i) { id } }', { i: { response: auth.create(gql) } }, bearer(late)),
+      'webauthnRegisterVerify',
+      'auth_reauthentication_required',
+      401,
+    );
+    expect(await countOf('webauthn_credentials', who.email)).toBe(1);
+  });
+
+  it('two first ways in at once: one is added, the other refused', async () => {
+    const who = await holder();
+    const at = await restricted(who);
+    const [a, b] = [new SoftAuthenticator(), new SoftAuthenticator()];
+    const optionsA = (await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(at))).body;
+    const optionsB = (await gw.rest('POST', '/auth/webauthn/register/options', {}, bearer(at))).body;
+    const results = await Promise.all([
+      gw.rest('POST', '/auth/webauthn/register/verify', { response: a.create(optionsA) }, bearer(at)),
+      gw.rest('POST', '/auth/webauthn/register/verify', { response: b.create(optionsB) }, bearer(at)),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 401]);
+    expect(await countOf('webauthn_credentials', who.email)).toBe(1);
   });
 });
 

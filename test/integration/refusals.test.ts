@@ -90,12 +90,18 @@ describe('auth_request_invalid names the input and the rule', () => {
       ['mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }', { i: { token: secret, password: secret, extra: secret } }],
       ['mutation($i: RefreshInput!) { refresh(input: $i) { accessToken } }', { i: secret }],
       [`mutation { login(input: {tenant: "acme", email: "ada@acme.test", password: 5${secret.length}}) { accessToken } }`, {}],
+      // An enum literal, and a string the lexer cannot read (a bad escape in a password).
+      [`query { invitations(status: do_not_echo_${secret.length}) { edges { cursor } } }`, {}],
+      [`mutation { login(input: {tenant: "acme", email: "ada@acme.test", password: "\\udo-not-echo"}) { accessToken } }`, {}],
+      [`mutation { login(input: {tenant: "acme", email: "ada@acme.test" password: "do-not-echo" x}) { accessToken } }`, {}],
     ];
     for (const [query, variables] of cases) {
       const res = await gw.gql(query, variables);
       const text = JSON.stringify(res.body);
       expect(res.body.errors?.length, text).toBeGreaterThan(0);
       expect(text).not.toContain('do-not-echo');
+      expect(text).not.toContain('do_not_echo');
+      expect(text).not.toContain('udo');
       expect(text).not.toContain(`5${secret.length}`);
     }
     const unknownField = await gw.gql(cases[0][0], cases[0][1]);

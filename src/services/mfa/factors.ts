@@ -5,7 +5,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
-import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
+import { requireFirstWayIn, requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { mfaEnrolledMail, type TenantMailInfo } from '../mail/messages.js';
@@ -76,6 +76,8 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<Serv
     if (!(await acceptTotp(em, deps.config, factor, code, deps.now()))) throw new AuthError('auth_mfa_code_invalid');
   });
   const codes = await transactional(em, async (tx) => {
+    // A session that mfa_required_roles restricts activates only the user's first strong way in.
+    if (viewer.mfaRequired) await requireFirstWayIn(tx, viewer);
     await tx.execute("update mfa_factors set status = 'active', activated_at = ? where id = ?", [deps.now(), factor.id]);
     // Sessions opened with one factor before it, elsewhere, end: from now on the second step counts.
     await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [

@@ -15,7 +15,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../rate-limits/limiter.js';
-import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
+import { requireFirstWayIn, requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
@@ -65,6 +65,8 @@ async function storeRegistration(
   response: RegistrationResponseJSON,
   name: string | undefined,
 ): Promise<PasskeyInfo> {
+  // The options' rules hold when the ceremony ends too: a challenge fetched earlier carries no right.
+  requireRecentAuthentication(deps, viewer);
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
   if (challenge.userId !== viewer.userId) throw new AuthError('auth_webauthn_challenge_invalid');
 
@@ -79,6 +81,7 @@ async function storeRegistration(
   const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
   try {
     return await transactional(em, async (tx) => {
+      await requireFirstWayIn(tx, viewer);
       const credential = tx.create(Passkey, {
         tenant: tx.getReference(Tenant, user.tenant.id),
         user: tx.getReference(User, user.id),

@@ -115,6 +115,16 @@ export async function requireSecondFactorIfEnrolled(em: EntityManager, viewer: V
 }
 
 /**
+ * The same rule, inside the transaction that adds the way in, with the user's row locked: two
+ * additions at once (a passkey and a TOTP activation, two passkeys) cannot both be the "first",
+ * and a ceremony begun before another way in appeared is judged as things are when it ends.
+ */
+export async function requireFirstWayIn(tx: EntityManager, viewer: Viewer): Promise<void> {
+  await tx.execute('select 1 from users where id = ? for update', [viewer.userId]);
+  await requireSecondFactorIfEnrolled(tx, viewer);
+}
+
+/**
  * Adding a sign-in method, changing a credential and creating an API key need a session
  * whose user proved a credential within REAUTH_MAX_AGE (OIDC auth_time); older sessions
  * get auth_reauthentication_required and the client signs in again.
