@@ -33,6 +33,10 @@ function remedy(detail) {
 }
 
 async function run(action) {
+  // The answer shows beside the form whose button asked, not at the top of a long page.
+  const asking = document.activeElement;
+  const form = asking && asking.closest ? asking.closest('fieldset') : null;
+  if (form) form.append($('notice'), $('error'));
   $('error').textContent = '';
   $('notice').textContent = '';
   try {

@@ -221,6 +221,9 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.click('#signup');
     await expect.poll(() => page.textContent('#notice')).toContain('Check your mail');
     expect(await page.textContent('#error')).toBe('');
+    // The answer stands beside the form that asked, not at the top of the page.
+    const formOf = (id: string) => page.evaluate((i) => document.getElementById(i)?.closest('fieldset')?.querySelector('legend')?.textContent, id);
+    expect([await formOf('notice'), await formOf('error')]).toEqual(['Sign up', 'Sign up']);
     expect(await page.inputValue('#signup-password')).toBe('');
     const voided = await mailTo(email, /confirm your e-mail address/);
 
