@@ -225,6 +225,65 @@ describe('the first strong way in of a holder of a role that needs two factors',
     expect(await countOf('webauthn_credentials', who.email)).toBe(1);
   });
 
+  it('a restricted session links no Google account (it would outlive a reset of the password): auth_reauthentication_required through both doors', async () => {
+    const who = await holder();
+    const at = await restricted(who);
+    expectRestError(await gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken() }, bearer(at)), 'linkGoogle', 'auth_reauthentication_required', 401);
+    expectGqlError(await gw.gql('mutation($t: String!) { linkGoogle(input: {idToken: $t}) { id } }', { t: await google.idToken() }, bearer(at)), 'linkGoogle', 'auth_reauthentication_required', 401);
+    expect(await gw.sql('select count(*)::int as n from external_identities e join users u on u.id = e.user_id where u.email = $1', [who.email])).toEqual([{ n: 0 }]);
+  });
+
+  it('the first passkey ends the other one-factor sessions, as a TOTP activation does, and the owner is told of it', async () => {
+    const who = await holder();
+    const other = await signIn(who.tenant, who.email, who.password);
+    const notices = async () => (await gw.sql("select count(*)::int as n from mail_outbox m join tenants t on t.id = m.tenant_id where t.slug = 'vaultco' and m.kind = 'way_in_added'"))[0].n;
+    const before = await notices();
+    await registerPasskey(gw, new SoftAuthenticator(), await restricted(who));
+    expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: other.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
+    expect(await notices()).toBe(before + 1);
+  });
+
+  it('a passkey planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes it and ends its sessions', async () => {
+    const email = `promoted${Date.now()}@vault.test`;
+    await gw.seed({
+      tenants: [
+        {
+          slug: 'vaultco',
+          name: 'Vault Co',
+          mfa_required_roles: ['vault'],
+          roles: [
+            { name: 'vault', permissions: ['users:read'] },
+            { name: 'plain', permissions: [] },
+            { name: 'keeper', permissions: ['users:read', 'users:manage'] },
+          ],
+          users: [
+            { email, password: 'promoted passphrase 1', roles: ['plain'] },
+            { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
+          ],
+        },
+      ],
+    });
+    const notices = async () => (await gw.sql("select count(*)::int as n from mail_outbox m join tenants t on t.id = m.tenant_id where t.slug = 'vaultco' and m.kind = 'way_in_added'"))[0].n;
+    const before = await notices();
+    // Before the promotion the password alone may add a passkey (the account needs no second factor yet)...
+    const planted = new SoftAuthenticator();
+    await registerPasskey(gw, planted, (await signIn('vaultco', email, 'promoted passphrase 1')).access_token);
+    expect(await notices()).toBe(before + 1); // ...and the owner of the mailbox is told.
+    const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
+    const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
+    expect((await gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["vault"]) { roles } }', { id: userId }, bearer(keeper))).body.data.setUserRoles.roles).toEqual(['vault']);
+    const options = await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'vaultco', email });
+    const withPlanted = await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'vaultco', response: planted.get(options.body) });
+    expect(withPlanted.status).toBe(200);
+
+    // The administrator's recovery: the passkey (here the second factor) and its sessions go.
+    const reset = await gw.gql('mutation($id: ID!) { resetUserMfa(userId: $id) { passkeyCount mfaEnabled } }', { id: userId }, bearer(keeper));
+    expect(reset.body.data.resetUserMfa).toEqual({ passkeyCount: 0, mfaEnabled: false });
+    expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: withPlanted.body.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
+    const again = await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'vaultco' }); // discoverable: the authenticator still holds it
+    expect((await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'vaultco', response: planted.get(again.body) })).status).toBe(401);
+  });
+
   it('two first ways in at once: one is added, the other refused', async () => {
     const who = await holder();
     const at = await restricted(who);

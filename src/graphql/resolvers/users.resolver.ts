@@ -50,7 +50,7 @@ export class UserResolver {
   }
 
   @Authorized('users:manage')
-  @Mutation(() => UserInfo, { description: 'Clear a user\'s second factor and recovery codes (users:manage).' })
+  @Mutation(() => UserInfo, { description: 'Clear a user\'s second factor and recovery codes, and end their sessions (users:manage). For a holder of a role in mfa_required_roles, their passkeys go too: there they are the second factor.' })
   async resetUserMfa(@Arg('userId', () => ID, textArg('id')) userId: string, @Ctx() ctx: RequestContext) {
     return resetUserMfa(ctx.em, ctx.deps, await ctx.viewer(), userId);
   }

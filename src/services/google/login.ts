@@ -10,6 +10,8 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
+import { wayInAddedMail } from '../mail/messages.js';
+import { enqueueMail } from '../mail/outbox.js';
 import { limited, type Client } from '../rate-limits/limiter.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import { hasActiveFactor, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
@@ -140,9 +142,12 @@ const linked = (i: ExternalIdentity): LinkedIdentity => ({ id: i.id, provider: '
  * way in for an address Google is not authoritative for. Linking the same account again is
  * a no-op; an account linked to another user of the tenant is auth_google_link_conflict.
  */
-export async function linkGoogle(em: EntityManager, deps: GoogleDeps, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
+export async function linkGoogle(em: EntityManager, deps: GoogleDeps & Pick<ServiceDeps, 'mailer'>, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
   requireRecentAuthentication(deps, viewer);
   await requireSecondFactorIfEnrolled(em, viewer);
+  // A session restricted by mfa_required_roles may add only a strong first way in (a TOTP
+  // factor or a passkey): a Google link would outlive a reset of the password it came from.
+  if (viewer.mfaRequired) throw new AuthError('auth_reauthentication_required');
   return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
     const identity = await deps.google.verify(idToken);
     if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
@@ -156,7 +161,14 @@ export async function linkGoogle(em: EntityManager, deps: GoogleDeps, viewer: Vi
     const before = await existing();
     if (before) return decide(before);
     try {
-      return linked(await transactional(em, async (tx) => link(tx, deps, user.tenant, tx.getReference(User, user.id), identity, 'explicit')));
+      const made = await transactional(em, async (tx) => {
+        const identityRow = link(tx, deps, user.tenant, tx.getReference(User, user.id), identity, 'explicit');
+        // The owner hears of a new way in, whoever added it.
+        await enqueueMail(tx, deps, { tenantId: user.tenant.id, ...wayInAddedMail(user.email, { id: user.tenant.id, name: user.tenant.name, app_url: user.tenant.appUrl }, 'google') });
+        return identityRow;
+      });
+      deps.mailer?.wake();
+      return linked(made);
     } catch (e) {
       if (!(e instanceof UniqueConstraintViolationException)) throw e;
       // A concurrent link of the same account won.

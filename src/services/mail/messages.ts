@@ -107,9 +107,31 @@ export function recoveryCodeUsedMail(to: string, tenant: TenantMailInfo, left: n
 export function mfaEnrolledMail(to: string, tenant: TenantMailInfo, keys: Array<{ name: string; prefix: string }>): OutgoingMail & { kind: MailKind } {
   return {
     kind: 'mfa_enrolled',
-    ...mail(to, `${tenant.name}: two-step sign-in is on; review your API keys`, [
-      `Two-step sign-in was turned on for ${to} at ${tenant.name}. These API keys were made before it and still work without a second step: ${keys.map((k) => `${k.name} (${k.prefix}…)`).join(', ')}.`,
-      'If you did not make one of them, revoke it now (the activation answer lists them; revokeApiKeys takes their ids).',
+    ...mail(
+      to,
+      keys.length ? `${tenant.name}: two-step sign-in is on; review your API keys` : `${tenant.name}: two-step sign-in is on`,
+      [
+        `Two-step sign-in was turned on for ${to} at ${tenant.name}.`,
+        ...(keys.length
+          ? [
+              `These API keys were made before it and still work without a second step: ${keys.map((k) => `${k.name} (${k.prefix}…)`).join(', ')}.`,
+              'If you did not make one of them, revoke it now (the activation answer lists them; revokeApiKeys takes their ids).',
+            ]
+          : []),
+        'If it was not you, someone has your password: reset it, and ask an administrator to reset your two-step sign-in.',
+      ],
+    ),
+  };
+}
+
+/** A new way to sign in was added (SPEC §15): the owner hears of it, whoever added it. */
+export function wayInAddedMail(to: string, tenant: TenantMailInfo, what: 'passkey' | 'google'): OutgoingMail & { kind: MailKind } {
+  const added = what === 'passkey' ? 'A passkey was added' : 'A Google account was linked';
+  return {
+    kind: 'way_in_added',
+    ...mail(to, `${tenant.name}: ${added.toLowerCase()} to your account`, [
+      `${added} to ${to} at ${tenant.name}: it can now be used to sign in.`,
+      'If it was not you, someone has your password: reset it, then remove it from your sign-in methods (or ask an administrator).',
     ]),
   };
 }

@@ -9,7 +9,7 @@ import type { ServiceDeps } from '../deps.js';
 import { derivedKey, seal, unseal } from '../shared/secrets.js';
 
 /** What a mail is for: its template, and the `kind` label of the mail metrics. */
-export const MAIL_KINDS = ['verify_email', 'reset_password', 'signup_existing', 'signup_pending', 'password_changed', 'recovery_code_used', 'mfa_enrolled', 'invitation'] as const;
+export const MAIL_KINDS = ['verify_email', 'reset_password', 'signup_existing', 'signup_pending', 'password_changed', 'recovery_code_used', 'mfa_enrolled', 'invitation', 'way_in_added'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 export interface OutgoingMail {

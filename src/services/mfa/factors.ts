@@ -88,14 +88,13 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<Serv
     const fresh = await newRecoveryCodes(tx, deps, viewer.userId);
     await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
     const before = await keysBeforeFactor(tx, viewer.userId, deps.now());
-    if (before.length) {
-      const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ?', [factor.tenant_id])) as TenantMailInfo[];
-      await enqueueMail(tx, deps, { tenantId: factor.tenant_id, ...mfaEnrolledMail(viewer.email, tenant, before) });
-    }
+    // The owner hears of it, whoever turned it on (and of the keys made before it).
+    const [tenant] = (await tx.execute('select id, name, app_url from tenants where id = ?', [factor.tenant_id])) as TenantMailInfo[];
+    await enqueueMail(tx, deps, { tenantId: factor.tenant_id, ...mfaEnrolledMail(viewer.email, tenant, before) });
     return { recoveryCodes: fresh, apiKeysBeforeFactor: before };
   });
   deps.sessions.forgetUser(viewer.userId);
-  if (codes.apiKeysBeforeFactor.length) deps.mailer?.wake();
+  deps.mailer?.wake();
   return codes;
 }
 

@@ -20,9 +20,11 @@ import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
 import { recordAudit } from '../shared/audit.js';
+import { enqueueMail } from '../mail/outbox.js';
+import { wayInAddedMail } from '../mail/messages.js';
 
 /** What registering a passkey touches. */
-type RegistrationDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now'>;
+type RegistrationDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'sessions' | 'mailer'>;
 
 export async function registrationOptions(em: EntityManager, deps: RegistrationDeps, viewer: Viewer, client: Client): Promise<PublicKeyCredentialCreationOptionsJSON> {
   // Adding a way to sign in needs a recent proof: a stolen, long-lived session cannot plant a passkey.
@@ -80,7 +82,7 @@ async function storeRegistration(
   const info = verified.registrationInfo;
   const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
   try {
-    return await transactional(em, async (tx) => {
+    const added = await transactional(em, async (tx) => {
       await requireFirstWayIn(tx, viewer);
       const credential = tx.create(Passkey, {
         tenant: tx.getReference(Tenant, user.tenant.id),
@@ -96,8 +98,21 @@ async function storeRegistration(
         createdAt: deps.now(),
       });
       await recordAudit(tx, deps.now(), { tenantId: user.tenant.id, userId: user.id, sessionId: viewer.sessionId, type: 'passkey_added', details: { passkeyId: credential.id, name: credential.name } });
+      // For a holder of a role that needs two factors the passkey is that factor: as when a TOTP
+      // factor is turned on, the other sessions opened with one factor end.
+      if (viewer.mfaRequired) {
+        await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [
+          deps.now(),
+          user.id,
+          viewer.sessionId ?? '00000000-0000-0000-0000-000000000000',
+        ]);
+      }
+      await enqueueMail(tx, deps, { tenantId: user.tenant.id, ...wayInAddedMail(user.email, { id: user.tenant.id, name: user.tenant.name, app_url: user.tenant.appUrl ?? null }, 'passkey') });
       return toPasskey(credential);
     });
+    if (viewer.mfaRequired) deps.sessions.forgetUser(user.id);
+    deps.mailer?.wake();
+    return added;
   } catch (e) {
     // The same authenticator credential registered twice in this tenant.
     if (e instanceof UniqueConstraintViolationException) throw fail(e);

@@ -6,6 +6,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { pgTextArray, transactional } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
+import { revokeSessions } from '../sessions/end.js';
 import { currentPermissions, currentPrincipal, requirePermission, type Viewer } from '../sessions/principal.js';
 import { pageWindow, toPage, type Page } from '../shared/pages.js';
 import { recordAudit } from '../shared/audit.js';
@@ -216,7 +217,21 @@ export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: V
   await transactional(em, async (tx) => {
     await tx.execute('delete from mfa_factors where user_id = ?', [row.id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [row.id]);
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id } });
+    // For a holder of a role in mfa_required_roles a passkey is the second factor too: it goes,
+    // so that a factor planted with the password alone (before a promotion, say) cannot stay.
+    const [{ removed }] = (await tx.execute(
+      `with gone as (
+         delete from webauthn_credentials where user_id = ? and exists (
+           select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
+            where ur.user_id = ? and r.name = any(t.mfa_required_roles))
+         returning 1)
+       select count(*)::int as removed from gone`,
+      [row.id, row.id],
+    )) as Array<{ removed: number }>;
+    // Whatever signed in with the old factors ends: the user signs in again and enrols anew.
+    await revokeSessions(tx, { user: row.id }, 'mfa_reset', deps.now());
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id, passkeys_removed: removed } });
   });
+  deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
 }
