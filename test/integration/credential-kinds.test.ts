@@ -1,4 +1,5 @@
 // Who may call what: an API key never authenticates what changes how the account signs in; adding a sign-in method needs a recent proof; tenant-wide key management reads its permission from the database; a password set by an operator revokes the keys.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { Secret, TOTP } from 'otpauth';
@@ -243,7 +244,7 @@ describe('the first strong way in of a holder of a role that needs two factors',
     expect(await notices()).toBe(before + 1);
   });
 
-  it('a passkey planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes it and ends its sessions', async () => {
+  it('a passkey and a Google link planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes them and ends their sessions', async () => {
     const email = `promoted${Date.now()}@vault.test`;
     await gw.seed({
       tenants: [
@@ -267,8 +268,11 @@ describe('the first strong way in of a holder of a role that needs two factors',
     const before = await notices();
     // Before the promotion the password alone may add a passkey (the account needs no second factor yet)...
     const planted = new SoftAuthenticator();
-    await registerPasskey(gw, planted, (await signIn('vaultco', email, 'promoted passphrase 1')).access_token);
-    expect(await notices()).toBe(before + 1); // ...and the owner of the mailbox is told.
+    const beforePromotion = (await signIn('vaultco', email, 'promoted passphrase 1')).access_token;
+    await registerPasskey(gw, planted, beforePromotion);
+    const googleToken = await google.idToken({ email: 'planter@elsewhere.test', hd: undefined });
+    expect((await gw.rest('POST', '/auth/login/google/link', { id_token: googleToken }, bearer(beforePromotion))).status).toBe(201);
+    expect(await notices()).toBe(before + 2); // ...and the owner of the mailbox is told of each.
     const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
     const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
     expect((await gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["vault"]) { roles } }', { id: userId }, bearer(keeper))).body.data.setUserRoles.roles).toEqual(['vault']);
@@ -279,9 +283,56 @@ describe('the first strong way in of a holder of a role that needs two factors',
     // The administrator's recovery: the passkey (here the second factor) and its sessions go.
     const reset = await gw.gql('mutation($id: ID!) { resetUserMfa(userId: $id) { passkeyCount mfaEnabled } }', { id: userId }, bearer(keeper));
     expect(reset.body.data.resetUserMfa).toEqual({ passkeyCount: 0, mfaEnabled: false });
+    expect(await gw.sql('select count(*)::int as n from external_identities where user_id = $1', [userId])).toEqual([{ n: 0 }]);
+    const viaGoogle = await gw.rest('POST', '/auth/login/google', { tenant: 'vaultco', id_token: googleToken });
+    expect(viaGoogle.body.user?.email).not.toBe(email);
     expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: withPlanted.body.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
     const again = await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'vaultco' }); // discoverable: the authenticator still holds it
     expect((await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'vaultco', response: planted.get(again.body) })).status).toBe(401);
+  });
+
+  it('a manager who covers a user only until a promotion commits cannot act on them after it: coverage is judged under the user\'s row lock', async () => {
+    const email = `racing${Date.now()}@vault.test`;
+    await gw.seed({
+      tenants: [
+        {
+          slug: 'vaultco',
+          name: 'Vault Co',
+          mfa_required_roles: ['vault'],
+          roles: [
+            { name: 'vault', permissions: ['users:read'] },
+            { name: 'plain', permissions: [] },
+            { name: 'keeper', permissions: ['users:read', 'users:manage'] },
+            { name: 'desk', permissions: ['users:manage'] },
+          ],
+          users: [
+            { email, password: 'racing passphrase 1', roles: ['plain'] },
+            { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
+            { email: 'desk@vault.test', password: 'desk passphrase 1', roles: ['desk'] },
+          ],
+        },
+      ],
+    });
+    const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
+    const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
+    const desk = (await signIn('vaultco', 'desk@vault.test', 'desk passphrase 1')).access_token;
+    const holder = new pg.Client({ connectionString: gw.databaseUrl });
+    await holder.connect();
+    const waiting = async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"))[0].n;
+    try {
+      await holder.query('begin');
+      await holder.query('select id from users where id = $1 for update', [userId]);
+      // The promotion queues for the user's row first, the reset second.
+      const promotion = gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["vault"]) { roles } }', { id: userId }, bearer(keeper));
+      await expect.poll(waiting).toBe(1);
+      const reset = gw.gql('mutation($id: ID!) { resetUserMfa(userId: $id) { mfaEnabled } }', { id: userId }, bearer(desk));
+      await expect.poll(waiting).toBe(2);
+      await holder.query('commit');
+      expect((await promotion).body.data.setUserRoles.roles).toEqual(['vault']);
+      expectGqlError(await reset, 'resetUserMfa', 'auth_forbidden', 403);
+    } finally {
+      await holder.end();
+    }
   });
 
   it('two first ways in at once: one is added, the other refused', async () => {

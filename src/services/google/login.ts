@@ -164,7 +164,7 @@ export async function linkGoogle(em: EntityManager, deps: GoogleDeps & Pick<Serv
       const made = await transactional(em, async (tx) => {
         const identityRow = link(tx, deps, user.tenant, tx.getReference(User, user.id), identity, 'explicit');
         // The owner hears of a new way in, whoever added it.
-        await enqueueMail(tx, deps, { tenantId: user.tenant.id, ...wayInAddedMail(user.email, { id: user.tenant.id, name: user.tenant.name, app_url: user.tenant.appUrl }, 'google') });
+        await enqueueMail(tx, deps, { tenantId: user.tenant.id, ...wayInAddedMail(user.email, { id: user.tenant.id, name: user.tenant.name, app_url: user.tenant.appUrl }, { google: identity.email }) });
         return identityRow;
       });
       deps.mailer?.wake();

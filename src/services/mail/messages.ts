@@ -125,11 +125,11 @@ export function mfaEnrolledMail(to: string, tenant: TenantMailInfo, keys: Array<
 }
 
 /** A new way to sign in was added (SPEC §15): the owner hears of it, whoever added it. */
-export function wayInAddedMail(to: string, tenant: TenantMailInfo, what: 'passkey' | 'google'): OutgoingMail & { kind: MailKind } {
-  const added = what === 'passkey' ? 'A passkey was added' : 'A Google account was linked';
+export function wayInAddedMail(to: string, tenant: TenantMailInfo, what: 'passkey' | { google: string }): OutgoingMail & { kind: MailKind } {
+  const added = what === 'passkey' ? 'A passkey was added' : `The Google account ${what.google} was linked`;
   return {
     kind: 'way_in_added',
-    ...mail(to, `${tenant.name}: ${added.toLowerCase()} to your account`, [
+    ...mail(to, `${tenant.name}: ${what === 'passkey' ? 'a passkey was added' : 'a Google account was linked'} to your account`, [
       `${added} to ${to} at ${tenant.name}: it can now be used to sign in.`,
       'If it was not you, someone has your password: reset it, then remove it from your sign-in methods (or ask an administrator).',
     ]),

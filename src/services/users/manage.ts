@@ -117,10 +117,13 @@ async function permissionsOf(em: EntityManager, userId: string): Promise<string[
  * disable, strip or sign out an owner. Oneself is always covered, and is recognised by the row
  * found, whatever case or form the id was sent in.
  */
-async function coveredTarget(em: EntityManager, viewer: Viewer, id: string): Promise<{ row: UserRow; tenantId: string; self: boolean }> {
-  const found = await target(em, viewer, id);
-  const held = new Set(await currentPermissions(em, viewer));
-  if (!(await permissionsOf(em, found.row.id)).every((p) => held.has(p))) throw new AuthError('auth_forbidden');
+async function coveredTarget(tx: EntityManager, viewer: Viewer, id: string): Promise<{ row: UserRow; tenantId: string; self: boolean }> {
+  const found = await target(tx, viewer, id);
+  // Judged under the target's row lock, in the transaction of the change: a promotion
+  // committing meanwhile is seen (every change to a user takes this lock first).
+  await tx.execute('select 1 from users where id = ? for update', [found.row.id]);
+  const held = new Set(await currentPermissions(tx, viewer));
+  if (!(await permissionsOf(tx, found.row.id)).every((p) => held.has(p))) throw new AuthError('auth_forbidden');
   return { ...found, self: found.row.id === viewer.userId };
 }
 
@@ -172,13 +175,14 @@ export async function grantableRoles(em: EntityManager, viewer: Viewer, tenantId
  */
 export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, roleNames: string[]): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  const { row, tenantId, self } = await coveredTarget(em, viewer, id);
-  const roles = await grantableRoles(em, viewer, tenantId, roleNames);
-  if (self && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
-  await transactional(em, async (tx) => {
+  const row = await transactional(em, async (tx) => {
+    const { row, tenantId, self } = await coveredTarget(tx, viewer, id);
+    const roles = await grantableRoles(tx, viewer, tenantId, roleNames);
+    if (self && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
     await tx.execute('delete from user_roles where user_id = ?', [row.id]);
     for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [row.id, r.id]);
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'roles_changed', details: { subject: row.id, roles: roles.map((r) => r.name).sort() } });
+    return row;
   });
   deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
@@ -187,12 +191,13 @@ export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: V
 /** Disable (ending every session) or enable a user the caller covers; nobody disables themself. */
 export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string, disabled: boolean): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  const { row, tenantId, self } = await coveredTarget(em, viewer, id);
-  if (disabled && self) throw new AuthError('auth_forbidden');
-  await transactional(em, async (tx) => {
+  const row = await transactional(em, async (tx) => {
+    const { row, tenantId, self } = await coveredTarget(tx, viewer, id);
+    if (disabled && self) throw new AuthError('auth_forbidden');
     await tx.execute('update users set disabled = ?, updated_at = ? where id = ?', [disabled, deps.now(), row.id]);
     if (disabled) await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'user_disabled' where user_id = ? and revoked_at is null", [deps.now(), row.id]);
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: disabled ? 'user_disabled' : 'user_enabled', details: { subject: row.id } });
+    return row;
   });
   deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
@@ -201,8 +206,8 @@ export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps,
 /** End every session of a user the caller covers; answers how many. */
 export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<number> {
   await requirePermission(em, viewer, 'users:manage');
-  const { row, tenantId } = await coveredTarget(em, viewer, id);
   return transactional(em, async (tx) => {
+    const { row, tenantId } = await coveredTarget(tx, viewer, id);
     const ended = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'revoked_by_admin' where user_id = ? and revoked_at is null returning id", [deps.now(), row.id])) as unknown[];
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'sessions_revoked_by_admin', details: { subject: row.id, sessions: ended.length } });
     deps.sessions.forgetUser(row.id);
@@ -213,24 +218,25 @@ export async function revokeUserSessions(em: EntityManager, deps: AdminDeps, vie
 /** Clear the second factor and recovery codes of a user the caller covers (they lost their device). */
 export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: Viewer, id: string): Promise<UserInfo> {
   await requirePermission(em, viewer, 'users:manage');
-  const { row, tenantId } = await coveredTarget(em, viewer, id);
-  await transactional(em, async (tx) => {
+  const row = await transactional(em, async (tx) => {
+    const { row, tenantId } = await coveredTarget(tx, viewer, id);
     await tx.execute('delete from mfa_factors where user_id = ?', [row.id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [row.id]);
-    // For a holder of a role in mfa_required_roles a passkey is the second factor too: it goes,
-    // so that a factor planted with the password alone (before a promotion, say) cannot stay.
-    const [{ removed }] = (await tx.execute(
-      `with gone as (
-         delete from webauthn_credentials where user_id = ? and exists (
-           select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
-            where ur.user_id = ? and r.name = any(t.mfa_required_roles))
-         returning 1)
-       select count(*)::int as removed from gone`,
-      [row.id, row.id],
-    )) as Array<{ removed: number }>;
+    // For a holder of a role in mfa_required_roles every way in the password alone could have
+    // added goes too: passkeys (there the second factor) and Google links (a way back in to
+    // enrol a factor of one's own), so that nothing planted before a promotion stays.
+    const holds = `exists (select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
+                            where ur.user_id = ? and r.name = any(t.mfa_required_roles))`;
+    const [{ passkeys, links }] = (await tx.execute(
+      `with keys as (delete from webauthn_credentials where user_id = ? and ${holds} returning 1),
+            linked as (delete from external_identities where user_id = ? and ${holds} returning 1)
+       select (select count(*) from keys)::int as passkeys, (select count(*) from linked)::int as links`,
+      [row.id, row.id, row.id, row.id],
+    )) as Array<{ passkeys: number; links: number }>;
     // Whatever signed in with the old factors ends: the user signs in again and enrols anew.
     await revokeSessions(tx, { user: row.id }, 'mfa_reset', deps.now());
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id, passkeys_removed: removed } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id, passkeys_removed: passkeys, links_removed: links } });
+    return row;
   });
   deps.sessions.forgetUser(row.id);
   return getUser(em, viewer, row.id);
