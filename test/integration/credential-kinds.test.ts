@@ -244,7 +244,7 @@ describe('the first strong way in of a holder of a role that needs two factors',
     expect(await notices()).toBe(before + 1);
   });
 
-  it('a passkey and a Google link planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes them and ends their sessions', async () => {
+  it('a passkey, a Google link and an API key planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes them and ends their sessions', async () => {
     const email = `promoted${Date.now()}@vault.test`;
     await gw.seed({
       tenants: [
@@ -254,8 +254,8 @@ describe('the first strong way in of a holder of a role that needs two factors',
           mfa_required_roles: ['vault'],
           roles: [
             { name: 'vault', permissions: ['users:read'] },
-            { name: 'plain', permissions: [] },
-            { name: 'keeper', permissions: ['users:read', 'users:manage'] },
+            { name: 'plain', permissions: ['api_keys:create'] },
+            { name: 'keeper', permissions: ['users:read', 'users:manage', 'api_keys:create'] },
           ],
           users: [
             { email, password: 'promoted passphrase 1', roles: ['plain'] },
@@ -273,6 +273,7 @@ describe('the first strong way in of a holder of a role that needs two factors',
     const googleToken = await google.idToken({ email: 'planter@elsewhere.test', hd: undefined });
     expect((await gw.rest('POST', '/auth/login/google/link', { id_token: googleToken }, bearer(beforePromotion))).status).toBe(201);
     expect(await notices()).toBe(before + 2); // ...and the owner of the mailbox is told of each.
+    expect((await gw.rest('POST', '/auth/api-key', { name: 'planted' }, bearer(beforePromotion))).status).toBe(201);
     const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
     const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
     expect((await gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["vault"]) { roles } }', { id: userId }, bearer(keeper))).body.data.setUserRoles.roles).toEqual(['vault']);
@@ -284,6 +285,7 @@ describe('the first strong way in of a holder of a role that needs two factors',
     const reset = await gw.gql('mutation($id: ID!) { resetUserMfa(userId: $id) { passkeyCount mfaEnabled } }', { id: userId }, bearer(keeper));
     expect(reset.body.data.resetUserMfa).toEqual({ passkeyCount: 0, mfaEnabled: false });
     expect(await gw.sql('select count(*)::int as n from external_identities where user_id = $1', [userId])).toEqual([{ n: 0 }]);
+    expect(await gw.sql('select count(*)::int as n from api_keys where user_id = $1 and revoked_at is null', [userId])).toEqual([{ n: 0 }]);
     const viaGoogle = await gw.rest('POST', '/auth/login/google', { tenant: 'vaultco', id_token: googleToken });
     expect(viaGoogle.body.user?.email).not.toBe(email);
     expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: withPlanted.body.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);

@@ -133,7 +133,7 @@ export async function getUser(em: EntityManager, viewer: Viewer, id: string): Pr
   return toInfo(row, await rolesOf(em, [row.id]));
 }
 
-type AdminDeps = Pick<ServiceDeps, 'sessions' | 'now'>;
+type AdminDeps = Pick<ServiceDeps, 'sessions' | 'apiKeys' | 'now'>;
 
 export interface GrantedRole {
   id: string;
@@ -185,6 +185,7 @@ export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: V
     return row;
   });
   deps.sessions.forgetUser(row.id);
+  deps.apiKeys.forgetUser(row.id);
   return getUser(em, viewer, row.id);
 }
 
@@ -200,6 +201,7 @@ export async function setUserDisabledByAdmin(em: EntityManager, deps: AdminDeps,
     return row;
   });
   deps.sessions.forgetUser(row.id);
+  deps.apiKeys.forgetUser(row.id);
   return getUser(em, viewer, row.id);
 }
 
@@ -223,21 +225,24 @@ export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: V
     await tx.execute('delete from mfa_factors where user_id = ?', [row.id]);
     await tx.execute('delete from mfa_recovery_codes where user_id = ?', [row.id]);
     // For a holder of a role in mfa_required_roles every way in the password alone could have
-    // added goes too: passkeys (there the second factor) and Google links (a way back in to
-    // enrol a factor of one's own), so that nothing planted before a promotion stays.
+    // added goes too: passkeys (there the second factor), Google links (a way back in to enrol
+    // a factor of one's own) and API keys (live again once a factor is), so that nothing
+    // planted before a promotion stays.
     const holds = `exists (select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
                             where ur.user_id = ? and r.name = any(t.mfa_required_roles))`;
-    const [{ passkeys, links }] = (await tx.execute(
-      `with keys as (delete from webauthn_credentials where user_id = ? and ${holds} returning 1),
-            linked as (delete from external_identities where user_id = ? and ${holds} returning 1)
-       select (select count(*) from keys)::int as passkeys, (select count(*) from linked)::int as links`,
-      [row.id, row.id, row.id, row.id],
-    )) as Array<{ passkeys: number; links: number }>;
+    const [{ passkeys, links, keys }] = (await tx.execute(
+      `with removed as (delete from webauthn_credentials where user_id = ? and ${holds} returning 1),
+            linked as (delete from external_identities where user_id = ? and ${holds} returning 1),
+            revoked as (update api_keys set revoked_at = ? where user_id = ? and revoked_at is null and ${holds} returning 1)
+       select (select count(*) from removed)::int as passkeys, (select count(*) from linked)::int as links, (select count(*) from revoked)::int as keys`,
+      [row.id, row.id, row.id, row.id, deps.now(), row.id, row.id],
+    )) as Array<{ passkeys: number; links: number; keys: number }>;
     // Whatever signed in with the old factors ends: the user signs in again and enrols anew.
     await revokeSessions(tx, { user: row.id }, 'mfa_reset', deps.now());
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id, passkeys_removed: passkeys, links_removed: links } });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'mfa_reset', details: { subject: row.id, passkeys_removed: passkeys, links_removed: links, api_keys_revoked: keys } });
     return row;
   });
   deps.sessions.forgetUser(row.id);
+  deps.apiKeys.forgetUser(row.id);
   return getUser(em, viewer, row.id);
 }
