@@ -65,4 +65,9 @@ export class AuthError extends Error {
       this.remedy = { ...(fields?.length ? { fields } : {}), ...(rules?.length ? { rules } : {}), ...(missing?.length ? { missing } : {}) };
     }
   }
+
+  /** The same refusal saying `remedy` instead (the GraphQL door names inputs by their argument paths). */
+  withRemedy(remedy: Remedy): AuthError {
+    return new AuthError(this.code, { cause: this.cause, status: this.status, retryAfter: this.retryAfter, event: this.event, mfa: this.mfa, ...remedy });
+  }
 }

@@ -34,8 +34,7 @@ const fieldPaths: MiddlewareFn<RequestContext> = async ({ args }, next) => {
     return await next();
   } catch (e) {
     if (!(e instanceof AuthError) || !e.remedy?.fields) throw e;
-    const fields = e.remedy.fields.map((f) => ({ field: graphqlPath(args, f.field), rule: f.rule }));
-    throw new AuthError(e.code, { cause: e.cause, status: e.status, retryAfter: e.retryAfter, event: e.event, mfa: e.mfa, ...e.remedy, fields });
+    throw e.withRemedy({ ...e.remedy, fields: e.remedy.fields.map((f) => ({ field: graphqlPath(args, f.field), rule: f.rule })) });
   }
 };
 

@@ -83,6 +83,28 @@ export async function requestJson(url: string, method: string, body?: unknown, h
 /** The Authorization header of an access token or an API key. */
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/**
+ * Holds a user's row (FOR UPDATE, on a connection of its own) while `during` runs, to make
+ * requests queue for it in a known order: `queued()` counts this database's statements
+ * waiting on a lock, `release()` commits the hold. The connection ends afterwards.
+ */
+export async function holdingUserRow<T>(
+  gw: Pick<TestGateway, 'databaseUrl' | 'sql'>,
+  where: { email: string } | { id: string },
+  during: (hold: { queued(): Promise<number>; release(): Promise<void> }) => Promise<T>,
+): Promise<T> {
+  const holder = new pg.Client({ connectionString: gw.databaseUrl });
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query(`select id from users where ${'email' in where ? 'email' : 'id'} = $1 for update`, ['email' in where ? where.email : where.id]);
+    const queued = async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"))[0].n as number;
+    return await during({ queued, release: async () => void (await holder.query('commit')) });
+  } finally {
+    await holder.end();
+  }
+}
+
 /** The two doors of every operation: the REST shim and GraphQL. */
 export type Door = 'rest' | 'graphql';
 export const DOORS: readonly Door[] = ['rest', 'graphql'];

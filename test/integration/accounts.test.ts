@@ -1,10 +1,9 @@
 // The account lifecycle through both doors, with real mail: sign-up, verification, resend, forgotten password, reset and change, and every refusal.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDocument } from '../../src/services/operator/import.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
 import { linkIn, MailCatcher } from '../helpers/mail-catcher.js';
-import { bearer, expectGqlError, expectRestError, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
+import { bearer, expectGqlError, expectRestError, holdingUserRow, signIn, startTestGateway, type HttpResult, type TestGateway, DOORS, type Door } from '../helpers/gateway.js';
 
 let gw: TestGateway;
 let mail: MailCatcher;
@@ -245,23 +244,15 @@ describe('sign-up, verification and sign-in', () => {
     const email = fresh();
     expectAccepted(await signUp('rest', 'openco', email, 'first sign-up passphrase 1'), 'rest');
     await mailTo(email, /confirm/);
-    const holder = new pg.Client({ connectionString: gw.databaseUrl });
-    await holder.connect();
-    const waiting = async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"))[0].n;
-    try {
-      // The user's row is held; the contesting sign-up queues for it first, the resend second.
-      await holder.query('begin');
-      await holder.query('select id from users where email = $1 for update', [email]);
+    // The user's row is held; the contesting sign-up queues for it first, the resend second.
+    await holdingUserRow(gw, { email }, async ({ queued, release }) => {
       const contest = signUp('rest', 'openco', email, 'second sign-up passphrase 2');
-      await expect.poll(waiting).toBe(1);
-      const again = resend('rest', 'openco', email);
-      expectAccepted(await again, 'rest'); // answered at once; the mail is decided after the answer
-      await expect.poll(waiting).toBe(2);
-      await holder.query('commit');
+      await expect.poll(queued).toBe(1);
+      expectAccepted(await resend('rest', 'openco', email), 'rest'); // answered at once; the mail is decided after the answer
+      await expect.poll(queued).toBe(2);
+      await release();
       expectAccepted(await contest, 'rest');
-    } finally {
-      await holder.end();
-    }
+    });
     await mailTo(email, /already waiting/);
     await mailTo(email, /set your password to finish signing up/);
     expect(mail.messages.filter((m) => m.to.includes(email) && /confirm/.test(m.subject))).toHaveLength(1);

@@ -1,15 +1,23 @@
 // Who may call what: an API key never authenticates what changes how the account signs in; adding a sign-in method needs a recent proof; tenant-wide key management reads its permission from the database; a password set by an operator revokes the keys.
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { operations, type OperationName } from '../../src/api/operations.js';
 import { setUserPassword } from '../../src/services/operator/commands.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
-import { bearer, expectGqlError, expectRestError, registerPasskey, type HttpResult } from '../helpers/gateway.js';
+import type { ImportDocument } from '../../src/services/operator/import.js';
+import { bearer, expectGqlError, expectRestError, holdingUserRow, registerPasskey, type HttpResult } from '../helpers/gateway.js';
 import { gw, google, signIn, ada, apiKey, staleAccessToken, useReviewGateway } from '../helpers/review-fixture.js';
 
 useReviewGateway();
+
+type Tenant = ImportDocument['tenants'][number];
+/** Vault Co, whose `vault` role needs two factors (mfa_required_roles), with `users` and the roles beside it. */
+const seedVault = (users: NonNullable<Tenant['users']>, roles: NonNullable<Tenant['roles']> = []) =>
+  gw.seed({ tenants: [{ slug: 'vaultco', name: 'Vault Co', mfa_required_roles: ['vault'], roles: [{ name: 'vault', permissions: ['users:read'] }, ...roles], users }] });
+/** How many notices of a new way in Vault Co has mailed so far. */
+const wayInNotices = async (): Promise<number> =>
+  (await gw.sql("select count(*)::int as n from mail_outbox m join tenants t on t.id = m.tenant_id where t.slug = 'vaultco' and m.kind = 'way_in_added'"))[0].n;
 
 describe('credential kinds: an API key never authenticates what changes how the account signs in', () => {
   // Each session-only operation of the catalog, called through both doors with `headers`.
@@ -128,17 +136,7 @@ describe('adding a sign-in method needs a recent proof of a credential', () => {
 
 describe('a passkey holder whose role needs two factors', () => {
   it('a session the password alone opened cannot add or remove a way in beside the passkey (passkey, TOTP, Google link, password): auth_reauthentication_required through both doors; a passkey session can', async () => {
-    await gw.seed({
-      tenants: [
-        {
-          slug: 'vaultco',
-          name: 'Vault Co',
-          mfa_required_roles: ['vault'],
-          roles: [{ name: 'vault', permissions: ['users:read'] }],
-          users: [{ email: 'val@vault.test', password: 'val password 123', roles: ['vault'] }],
-        },
-      ],
-    });
+    await seedVault([{ email: 'val@vault.test', password: 'val password 123', roles: ['vault'] }]);
     const who = { tenant: 'vaultco', email: 'val@vault.test', password: 'val password 123' };
     const auth = new SoftAuthenticator();
     // The first strong way in comes from the restricted session the password opens: that is what it is for.
@@ -188,7 +186,7 @@ describe('the first strong way in of a holder of a role that needs two factors',
   /** A fresh holder of the vault role (mfa_required_roles) with nothing but a password. */
   async function holder(): Promise<{ tenant: string; email: string; password: string }> {
     const who = { tenant: 'vaultco', email: `first${n++}.${Date.now()}@vault.test`, password: 'first way passphrase 1' };
-    await gw.seed({ tenants: [{ slug: 'vaultco', name: 'Vault Co', mfa_required_roles: ['vault'], roles: [{ name: 'vault', permissions: ['users:read'] }], users: [{ email: who.email, password: who.password, roles: ['vault'] }] }] });
+    await seedVault([{ email: who.email, password: who.password, roles: ['vault'] }]);
     return who;
   }
   const restricted = async (who: { tenant: string; email: string; password: string }) => {
@@ -237,42 +235,32 @@ describe('the first strong way in of a holder of a role that needs two factors',
   it('the first passkey ends the other one-factor sessions, as a TOTP activation does, and the owner is told of it', async () => {
     const who = await holder();
     const other = await signIn(who.tenant, who.email, who.password);
-    const notices = async () => (await gw.sql("select count(*)::int as n from mail_outbox m join tenants t on t.id = m.tenant_id where t.slug = 'vaultco' and m.kind = 'way_in_added'"))[0].n;
-    const before = await notices();
+    const before = await wayInNotices();
     await registerPasskey(gw, new SoftAuthenticator(), await restricted(who));
     expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: other.refresh_token }), 'refresh', 'auth_refresh_invalid', 401);
-    expect(await notices()).toBe(before + 1);
+    expect(await wayInNotices()).toBe(before + 1);
   });
 
   it('a passkey, a Google link and an API key planted with the password alone before a promotion: the owner is told, and an administrator\'s resetUserMfa removes them and ends their sessions', async () => {
     const email = `promoted${Date.now()}@vault.test`;
-    await gw.seed({
-      tenants: [
-        {
-          slug: 'vaultco',
-          name: 'Vault Co',
-          mfa_required_roles: ['vault'],
-          roles: [
-            { name: 'vault', permissions: ['users:read'] },
-            { name: 'plain', permissions: ['api_keys:create'] },
-            { name: 'keeper', permissions: ['users:read', 'users:manage', 'api_keys:create'] },
-          ],
-          users: [
-            { email, password: 'promoted passphrase 1', roles: ['plain'] },
-            { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
-          ],
-        },
+    await seedVault(
+      [
+        { email, password: 'promoted passphrase 1', roles: ['plain'] },
+        { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
       ],
-    });
-    const notices = async () => (await gw.sql("select count(*)::int as n from mail_outbox m join tenants t on t.id = m.tenant_id where t.slug = 'vaultco' and m.kind = 'way_in_added'"))[0].n;
-    const before = await notices();
+      [
+        { name: 'plain', permissions: ['api_keys:create'] },
+        { name: 'keeper', permissions: ['users:read', 'users:manage', 'api_keys:create'] },
+      ],
+    );
+    const before = await wayInNotices();
     // Before the promotion the password alone may add a passkey (the account needs no second factor yet)...
     const planted = new SoftAuthenticator();
     const beforePromotion = (await signIn('vaultco', email, 'promoted passphrase 1')).access_token;
     await registerPasskey(gw, planted, beforePromotion);
     const googleToken = await google.idToken({ email: 'planter@elsewhere.test', hd: undefined });
     expect((await gw.rest('POST', '/auth/login/google/link', { id_token: googleToken }, bearer(beforePromotion))).status).toBe(201);
-    expect(await notices()).toBe(before + 2); // ...and the owner of the mailbox is told of each.
+    expect(await wayInNotices()).toBe(before + 2); // ...and the owner of the mailbox is told of each.
     expect((await gw.rest('POST', '/auth/api-key', { name: 'planted' }, bearer(beforePromotion))).status).toBe(201);
     const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
     const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
@@ -295,46 +283,31 @@ describe('the first strong way in of a holder of a role that needs two factors',
 
   it('a manager who covers a user only until a promotion commits cannot act on them after it: coverage is judged under the user\'s row lock', async () => {
     const email = `racing${Date.now()}@vault.test`;
-    await gw.seed({
-      tenants: [
-        {
-          slug: 'vaultco',
-          name: 'Vault Co',
-          mfa_required_roles: ['vault'],
-          roles: [
-            { name: 'vault', permissions: ['users:read'] },
-            { name: 'plain', permissions: [] },
-            { name: 'keeper', permissions: ['users:read', 'users:manage'] },
-            { name: 'desk', permissions: ['users:manage'] },
-          ],
-          users: [
-            { email, password: 'racing passphrase 1', roles: ['plain'] },
-            { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
-            { email: 'desk@vault.test', password: 'desk passphrase 1', roles: ['desk'] },
-          ],
-        },
+    await seedVault(
+      [
+        { email, password: 'racing passphrase 1', roles: ['plain'] },
+        { email: 'keeper@vault.test', password: 'keeper passphrase 1', roles: ['keeper'] },
+        { email: 'desk@vault.test', password: 'desk passphrase 1', roles: ['desk'] },
       ],
-    });
+      [
+        { name: 'plain', permissions: [] },
+        { name: 'keeper', permissions: ['users:read', 'users:manage'] },
+        { name: 'desk', permissions: ['users:manage'] },
+      ],
+    );
     const [{ id: userId }] = await gw.sql('select id from users where email = $1', [email]);
     const keeper = (await signIn('vaultco', 'keeper@vault.test', 'keeper passphrase 1')).access_token;
     const desk = (await signIn('vaultco', 'desk@vault.test', 'desk passphrase 1')).access_token;
-    const holder = new pg.Client({ connectionString: gw.databaseUrl });
-    await holder.connect();
-    const waiting = async () => (await gw.sql("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"))[0].n;
-    try {
-      await holder.query('begin');
-      await holder.query('select id from users where id = $1 for update', [userId]);
-      // The promotion queues for the user's row first, the reset second.
+    // The promotion queues for the user's row first, the reset second.
+    await holdingUserRow(gw, { id: userId }, async ({ queued, release }) => {
       const promotion = gw.gql('mutation($id: ID!) { setUserRoles(userId: $id, roles: ["vault"]) { roles } }', { id: userId }, bearer(keeper));
-      await expect.poll(waiting).toBe(1);
+      await expect.poll(queued).toBe(1);
       const reset = gw.gql('mutation($id: ID!) { resetUserMfa(userId: $id) { mfaEnabled } }', { id: userId }, bearer(desk));
-      await expect.poll(waiting).toBe(2);
-      await holder.query('commit');
+      await expect.poll(queued).toBe(2);
+      await release();
       expect((await promotion).body.data.setUserRoles.roles).toEqual(['vault']);
       expectGqlError(await reset, 'resetUserMfa', 'auth_forbidden', 403);
-    } finally {
-      await holder.end();
-    }
+    });
   });
 
   it('two first ways in at once: one is added, the other refused', async () => {

@@ -8,11 +8,11 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { type Client } from '../rate-limits/limiter.js';
 import { sealMail, type MailKind, type OutgoingMail } from '../mail/outbox.js';
-import { normaliseEmail } from '../shared/identifiers.js';
+import { EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import { linkOf, signupExistingMail, signupPendingMail, verifyEmailMail, type TenantMailInfo } from '../mail/messages.js';
 import { checkPassword } from '../passwords/policy.js';
-import { countMail, EMAIL_SHAPE } from '../mail/budget.js';
+import { countMail } from '../mail/budget.js';
 
 type SignupDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'now' | 'mailer' | 'breaches'>;
 

@@ -144,10 +144,10 @@ const linked = (i: ExternalIdentity): LinkedIdentity => ({ id: i.id, provider: '
  */
 export async function linkGoogle(em: EntityManager, deps: GoogleDeps & Pick<ServiceDeps, 'mailer'>, viewer: Viewer, idToken: string, client: Client): Promise<LinkedIdentity> {
   requireRecentAuthentication(deps, viewer);
-  await requireSecondFactorIfEnrolled(em, viewer);
   // A session restricted by mfa_required_roles may add only a strong first way in (a TOTP
   // factor or a passkey): a Google link would outlive a reset of the password it came from.
   if (viewer.mfaRequired) throw new AuthError('auth_reauthentication_required');
+  await requireSecondFactorIfEnrolled(em, viewer);
   return limited(deps.limiter, [['google_address', client.ip]], [...GOOGLE_FAILURES, 'auth_google_link_conflict'], async () => {
     const identity = await deps.google.verify(idToken);
     if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');

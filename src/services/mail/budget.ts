@@ -1,9 +1,7 @@
-// What sign-up, resend and forgot share: the shape of an address, and the mail limits.
+// The mail budgets that sign-up, resend and forgot share.
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { addressKey, type Client } from '../rate-limits/limiter.js';
-
-export { EMAIL_SHAPE } from '../shared/identifiers.js';
 
 /**
  * Takes one mail from the hourly budgets: the client address's (RATE_LIMIT_MAILS_PER_ADDRESS),

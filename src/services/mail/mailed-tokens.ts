@@ -9,9 +9,9 @@ import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
 import { sealMail, type MailKind, type OutgoingMail } from './outbox.js';
-import { normaliseEmail } from '../shared/identifiers.js';
+import { EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
 import { isOpaqueToken, keyedHash, newOpaqueToken } from '../shared/secrets.js';
-import { countMail, EMAIL_SHAPE } from './budget.js';
+import { countMail } from './budget.js';
 import { linkOf, type TenantMailInfo } from './messages.js';
 
 // Which users may be mailed a token of each kind.
@@ -21,31 +21,26 @@ const ELIGIBLE: Record<EmailTokenKind, string> = {
 };
 
 // One statement: the older tokens of the kind are voided, the new one stored, its mail queued;
-// for an address without an eligible user, all three touch nothing. With an alternative, the
-// users matching its condition get its kind of token and its mail instead (same token, one row).
+// for an address without an eligible user, all three touch nothing. Each branch is a kind of
+// token and mail for the users matching its condition (one branch, or two: the alternative's
+// users get its kind instead; same token, one row either way).
 // The user's row is locked and read as it is then (not as the statement's snapshot saw it): a
 // sign-up that contests it at the same moment either commits first, and is seen, or waits.
-const ISSUE = (kind: EmailTokenKind, alternative?: { kind: EmailTokenKind; when: string }) => {
-  const other = alternative ?? { kind, when: 'false' };
-  return `
-with u as (select id, (${other.when}) as alt from users u where tenant_id = ? and email = ? and ${ELIGIBLE[kind]} for update),
-main as (select id from u where not alt),
-alt as (select id from u where alt),
-voided as (delete from email_tokens where (user_id in (select id from main) and kind = '${kind}') or (user_id in (select id from alt) and kind = '${other.kind}')),
-token as (
+const ISSUE = (eligible: string, branches: Array<{ kind: EmailTokenKind; when: string }>) => `
+with u as (select * from users u where tenant_id = ? and email = ? and ${eligible} for update),
+${branches
+  .map(
+    (b, i) => `b${i} as (select id from u where ${b.when}),
+voided${i} as (delete from email_tokens where user_id in (select id from b${i}) and kind = '${b.kind}'),
+token${i} as (
   insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
-  select ?, ?, id, '${kind}', ?, ?, ? from main),
-alt_token as (
-  insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
-  select ?, ?, id, '${other.kind}', ?, ?, ? from alt),
-queued as (
+  select ?, ?, id, '${b.kind}', ?, ?, ? from b${i}),
+queued${i} as (
   insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, ?, 'pending', ?, 0, ?, ? from main),
-alt_queued as (
-  insert into mail_outbox (id, tenant_id, kind, status, payload, attempts, next_attempt_at, created_at)
-  select ?, ?, ?, 'pending', ?, 0, ?, ? from alt)
+  select ?, ?, ?, 'pending', ?, 0, ?, ? from b${i})`,
+  )
+  .join(',\n')}
 select 1`;
-};
 
 // Where an unknown tenant's request is sent: nowhere (no tenant has this id), at the same cost.
 const NOWHERE: TenantMailInfo = { id: '00000000-0000-0000-0000-000000000000', name: '', app_url: 'http://localhost' };
@@ -84,20 +79,18 @@ export async function mailToken(
   const token = newOpaqueToken();
   const tokenHash = keyedHash(config.secretKey, token);
   // Each branch's token row and mail, in the statement's order; only one of them is written.
-  const branch = (b: Pick<TokenMail, 'path' | 'ttlSeconds' | 'compose'>) => {
+  const { alternative } = spec;
+  const branches = alternative ? [{ ...spec, when: `not (${alternative.when})` }, alternative] : [{ ...spec, when: 'true' }];
+  const params: unknown[] = [tenant.id, email];
+  for (const b of branches) {
     const { kind, ...content } = b.compose(email, tenant, linkOf(config, tenant, b.path, token, spec.internalError), b.ttlSeconds);
-    return {
-      token: [randomUUID(), tenant.id, tokenHash, now, new Date(now.getTime() + b.ttlSeconds * 1000)],
-      mail: [randomUUID(), tenant.id, kind, sealMail(config, content), now, now],
-    };
-  };
-  const main = branch(spec);
-  const alt = branch(spec.alternative ?? spec);
+    params.push(randomUUID(), tenant.id, tokenHash, now, new Date(now.getTime() + b.ttlSeconds * 1000));
+    params.push(randomUUID(), tenant.id, kind, sealMail(config, content), now, now);
+  }
   // The address-dependent statement runs after the answer: nothing in the answer or its timing
   // depends on whether the address has an account.
-  const params = [tenant.id, email, ...main.token, ...alt.token, ...main.mail, ...alt.mail];
   deps.later(async () => {
-    await em.execute(ISSUE(spec.kind, spec.alternative), params);
+    await em.execute(ISSUE(ELIGIBLE[spec.kind], branches), params);
     deps.mailer?.wake();
   }, spec.dbError);
 }

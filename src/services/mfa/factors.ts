@@ -5,6 +5,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
+import { revokeSessions } from '../sessions/end.js';
 import { requireFirstWayIn, requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
@@ -80,11 +81,7 @@ export async function activateTotp(em: EntityManager, deps: CodeDeps & Pick<Serv
     if (viewer.mfaRequired) await requireFirstWayIn(tx, viewer);
     await tx.execute("update mfa_factors set status = 'active', activated_at = ? where id = ?", [deps.now(), factor.id]);
     // Sessions opened with one factor before it, elsewhere, end: from now on the second step counts.
-    await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [
-      deps.now(),
-      viewer.userId,
-      viewer.sessionId ?? '00000000-0000-0000-0000-000000000000',
-    ]);
+    await revokeSessions(tx, { user: viewer.userId }, 'mfa_enrolled', deps.now(), viewer.sessionId);
     const fresh = await newRecoveryCodes(tx, deps, viewer.userId);
     await recordAudit(tx, deps.now(), { tenantId: factor.tenant_id, userId: viewer.userId, sessionId: viewer.sessionId, type: 'mfa_enrolled' });
     const before = await keysBeforeFactor(tx, viewer.userId, deps.now());

@@ -15,6 +15,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../rate-limits/limiter.js';
+import { revokeSessions } from '../sessions/end.js';
 import { requireFirstWayIn, requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
@@ -100,13 +101,7 @@ async function storeRegistration(
       await recordAudit(tx, deps.now(), { tenantId: user.tenant.id, userId: user.id, sessionId: viewer.sessionId, type: 'passkey_added', details: { passkeyId: credential.id, name: credential.name } });
       // For a holder of a role that needs two factors the passkey is that factor: as when a TOTP
       // factor is turned on, the other sessions opened with one factor end.
-      if (viewer.mfaRequired) {
-        await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'mfa_enrolled' where user_id = ? and revoked_at is null and id <> ?", [
-          deps.now(),
-          user.id,
-          viewer.sessionId ?? '00000000-0000-0000-0000-000000000000',
-        ]);
-      }
+      if (viewer.mfaRequired) await revokeSessions(tx, { user: user.id }, 'mfa_enrolled', deps.now(), viewer.sessionId);
       await enqueueMail(tx, deps, { tenantId: user.tenant.id, ...wayInAddedMail(user.email, { id: user.tenant.id, name: user.tenant.name, app_url: user.tenant.appUrl ?? null }, 'passkey') });
       return toPasskey(credential);
     });

@@ -6,6 +6,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limited, type Client } from '../rate-limits/limiter.js';
 import { enqueueMail } from '../mail/outbox.js';
+import { revokeSessions } from '../sessions/end.js';
 import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
@@ -64,12 +65,7 @@ async function replacePassword(
     holder.user_id,
   ]);
   if (how === 'reset' && !wasVerified) await dropUnprovenCredentials(tx, now, holder.user_id, 'reset');
-  await tx.execute(`update sessions set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null${keepSession ? ' and id <> ?' : ''}`, [
-    now,
-    how === 'reset' ? 'password_reset' : 'password_changed',
-    holder.user_id,
-    ...(keepSession ? [keepSession] : []),
-  ]);
+  await revokeSessions(tx, { user: holder.user_id }, how === 'reset' ? 'password_reset' : 'password_changed', now, keepSession);
   // A sign-in half-way through its second step proved the old password: its mfa token dies.
   await tx.execute('delete from mfa_challenges where user_id = ?', [holder.user_id]);
   // A new password answers a lost, stolen or suspected one: the API keys minted with the old one

@@ -8,14 +8,15 @@ import type { ServiceDeps } from '../deps.js';
 import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
 import type { Viewer } from './principal.js';
 
-/** End every live session matching `where` (a user, or one session). */
+/** End every live session matching `where` (a user, or one session), but `except` (the caller's own, when it goes on). */
 export async function revokeSessions(
   em: EntityManager,
   where: { user: string } | { id: string },
   reason: string,
   now = new Date(),
+  except?: string,
 ): Promise<number> {
-  return em.nativeUpdate(Session, { ...where, revokedAt: null }, { revokedAt: now, revokedReason: reason });
+  return em.nativeUpdate(Session, { ...where, revokedAt: null, ...(except ? { id: { $ne: except } } : {}) }, { revokedAt: now, revokedReason: reason });
 }
 
 /** RFC 7009: revoking an unknown, malformed or already revoked token is not an error. */

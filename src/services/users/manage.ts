@@ -228,14 +228,15 @@ export async function resetUserMfa(em: EntityManager, deps: AdminDeps, viewer: V
     // added goes too: passkeys (there the second factor), Google links (a way back in to enrol
     // a factor of one's own) and API keys (live again once a factor is), so that nothing
     // planted before a promotion stays.
-    const holds = `exists (select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
-                            where ur.user_id = ? and r.name = any(t.mfa_required_roles))`;
     const [{ passkeys, links, keys }] = (await tx.execute(
-      `with removed as (delete from webauthn_credentials where user_id = ? and ${holds} returning 1),
-            linked as (delete from external_identities where user_id = ? and ${holds} returning 1),
-            revoked as (update api_keys set revoked_at = ? where user_id = ? and revoked_at is null and ${holds} returning 1)
+      `with holder as (
+         select exists (select 1 from user_roles ur join roles r on r.id = ur.role_id join tenants t on t.id = r.tenant_id
+                         where ur.user_id = ? and r.name = any(t.mfa_required_roles)) as yes),
+       removed as (delete from webauthn_credentials where user_id = ? and (select yes from holder) returning 1),
+       linked as (delete from external_identities where user_id = ? and (select yes from holder) returning 1),
+       revoked as (update api_keys set revoked_at = ? where user_id = ? and revoked_at is null and (select yes from holder) returning 1)
        select (select count(*) from removed)::int as passkeys, (select count(*) from linked)::int as links, (select count(*) from revoked)::int as keys`,
-      [row.id, row.id, row.id, row.id, deps.now(), row.id, row.id],
+      [row.id, row.id, row.id, deps.now(), row.id],
     )) as Array<{ passkeys: number; links: number; keys: number }>;
     // Whatever signed in with the old factors ends: the user signs in again and enrols anew.
     await revokeSessions(tx, { user: row.id }, 'mfa_reset', deps.now());
