@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/helpers/sequencer.js';
 
 export default defineConfig({
   // One copy of graphql in the module graph, or `instanceof GraphQLError` silently fails.
@@ -12,6 +13,8 @@ export default defineConfig({
     maxWorkers: 4,
     // Files share a worker's module graph: each file still starts its own gateways and databases.
     isolate: false,
+    // A fresh clone has no durations cached: the long files are named (test/helpers/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

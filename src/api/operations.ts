@@ -169,6 +169,8 @@ export const operations = {
   signUp: op('signUp', 'POST', '/auth/signup', 'none', 'auth_signup_db_error', 'auth_signup_internal_error', ['auth_signup_not_allowed', 'auth_password_weak']),
   verifyEmail: op('verifyEmail', 'POST', '/auth/email/verify', 'none', 'auth_email_db_error', 'auth_email_internal_error', ['auth_email_token_invalid']),
   resendVerification: op('resendVerification', 'POST', '/auth/email/verify/resend', 'none', 'auth_email_db_error', 'auth_email_internal_error', []),
+  // What a mailed link's page shows before anything is spent (read-only, public: the token is the secret).
+  inspectLink: op('inspectLink', 'POST', '/auth/links/inspect', 'none', 'auth_link_db_error', 'auth_link_internal_error', []),
   forgotPassword: op('forgotPassword', 'POST', '/auth/password/forgot', 'none', 'auth_password_db_error', 'auth_password_internal_error', []),
   resetPassword: op('resetPassword', 'POST', '/auth/password/reset', 'none', 'auth_password_db_error', 'auth_password_internal_error', [
     'auth_email_token_invalid',

@@ -310,6 +310,8 @@ export const catalog = {
   },
   auth_admin_db_error: { ...db('Database failure in a management operation (users, roles, sessions of others).', 'Database failure during a management operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
   auth_admin_internal_error: { ...internal('Unexpected server error in a management operation.', 'Unexpected error during a management operation.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_link_db_error: { ...db('Database failure looking at a mailed link (inspectLink) before its page spends it.', 'Database failure checking the link.', 'Treat as 5xx; investigate DB health. The link is unspent: the page can be reloaded.'), since: '0.3.0' },
+  auth_link_internal_error: { ...internal('Unexpected server error looking at a mailed link (inspectLink).', 'Unexpected error checking the link.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',

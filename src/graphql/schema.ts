@@ -6,6 +6,7 @@ import { authChecker } from './auth-checker.js';
 import { graphqlPath, validateTextInputs } from './text-field.js';
 import { AuthError } from '../errors/auth-error.js';
 import { AccountResolver } from './resolvers/accounts.resolver.js';
+import { LinkResolver } from './resolvers/links.resolver.js';
 import { UserResolver } from './resolvers/users.resolver.js';
 import { InvitationResolver } from './resolvers/invitations.resolver.js';
 import { AuditResolver } from './resolvers/audit.resolver.js';
@@ -43,7 +44,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccountResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [AccountResolver, LinkResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs, fieldPaths],
     // Text fields are checked against services/fields.ts (no class-validator).

@@ -8,7 +8,7 @@ import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../context.js';
-import type { AuthError } from '../errors/auth-error.js';
+import { AuthError } from '../errors/auth-error.js';
 import { operationByGraphqlField } from '../api/operations.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
 import { OTHER_OPERATION } from '../observability/metrics.js';
@@ -50,6 +50,9 @@ export function withoutValues(message: string): string {
 export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   if (!formatted.path || formatted.path.length === 0) {
     const { extensions, message, ...rest } = formatted;
+    // A refusal of the whole document by one of our plugins (credentialFieldsNeedPost).
+    const original = (error as Partial<GraphQLError>).originalError;
+    if (original instanceof AuthError) return { ...rest, message: original.message, extensions: graphqlExtensions(original) };
     // The parser's token-limit message names the limit; limits are not told.
     const masked = /contains more th(?:an|at) \d+ tokens/.test(message) ? 'Syntax Error: the document is too large.' : withoutValues(message);
     return { ...rest, message: masked, extensions: { code: extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };

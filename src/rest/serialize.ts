@@ -1,5 +1,6 @@
 // REST bodies are snake_case (the FastAPI backend's shape); GraphQL has the camelCase twins.
 import type { ApiKeyInfo } from '../services/api-keys/manage.js';
+import type { LinkInfo } from '../services/links/inspect.js';
 import type { RecoveryCodeSet } from '../services/mfa/factors.js';
 import type { AuthPayload, Viewer } from '../services/sessions/principal.js';
 
@@ -36,4 +37,8 @@ export function apiKeyBody(k: ApiKeyInfo) {
 
 export function recoveryCodesBody(set: RecoveryCodeSet) {
   return { recovery_codes: set.recoveryCodes, api_keys_before_factor: set.apiKeysBeforeFactor.map(apiKeyBody) };
+}
+
+export function linkInfoBody(l: LinkInfo) {
+  return { kind: l.kind, state: l.state, tenant: l.tenant, email: l.email, invited_by: l.invitedBy, roles: l.roles, expires_at: l.expiresAt };
 }

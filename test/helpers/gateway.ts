@@ -21,13 +21,13 @@ export const ISSUER = 'https://auth.test.example';
 export const OWASP_ENV = { PASSWORD_HASH_MEMORY_KIB: '19456', PASSWORD_HASH_ITERATIONS: '2', PASSWORD_HASH_PARALLELISM: '1' };
 export const AUDIENCE = 'https://api.test.example';
 
-/** Create an empty database on the run's server; answers its URL. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+/** Create a database on the run's server, migrated (a copy of the run's template) unless `empty`; answers its URL. */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const adminUrl = inject('pgAdminUrl');
   const name = `gw_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(options.empty ? `create database ${name}` : `create database ${name} template ${inject('pgTemplate')}`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

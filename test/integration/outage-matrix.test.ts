@@ -422,6 +422,15 @@ const routes: Route[] = [
     },
   },
   {
+    op: 'inspectLink',
+    singleQuery: true,
+    prepare: async (d) => {
+      // A live reset link (looking spends nothing: a case needs no user of its own).
+      const token = await mailedToken(ada.email, 'reset_password');
+      return d === 'rest' ? () => gw.rest('POST', '/auth/links/inspect', { token }) : gqlCall('query($i: TokenInput!) { inspectLink(input: $i) { state } }', { i: { token } });
+    },
+  },
+  {
     op: 'acceptInvitation',
     label: 'acceptInvitation (signed in)',
     caller: 'access_token',

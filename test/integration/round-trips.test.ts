@@ -49,4 +49,11 @@ describe('round trips per operation', () => {
     expect(await roundTrips(async () => expect((await gw.rest('GET', '/auth/me', undefined, bearer(access_token))).status).toBe(200), 1)).toBe(1);
     expect(await roundTrips(async () => expect((await gw.rest('GET', '/auth/me', undefined, bearer(access_token))).status).toBe(200))).toBe(0);
   });
+
+  it('inspectLink: one statement over both homes of mailed tokens, whatever the token', async () => {
+    const token = 'C'.repeat(43);
+    expect(await roundTrips(async () => expect((await gw.rest('POST', '/auth/links/inspect', { token })).body.state).toBe('unknown'))).toBe(1);
+    const query = 'query($i: TokenInput!) { inspectLink(input: $i) { state } }';
+    expect(await roundTrips(async () => expect((await gw.gql(query, { i: { token } })).body.data.inspectLink.state).toBe('UNKNOWN'))).toBe(1);
+  });
 });
