@@ -1,5 +1,7 @@
 // The script every demo page starts with: how it calls the REST shim and shows errors.
-/** What every page's script starts with: $, the API call, and run() showing errors as the API returned them. */
+import { FIELD_WORDS, PASSWORD_WORDS, USER_WORDS } from './words.js';
+
+/** What every page's script starts with: $, the API call, and run() showing a refusal in words, with its code. */
 export const DEMO_API_JS = `'use strict';
 const $ = (id) => document.getElementById(id);
 
@@ -22,14 +24,30 @@ async function api(path, body, bearer, method = body === undefined ? 'GET' : 'PO
 
 const fail = (code, message) => Object.assign(new Error(message), { code });
 
-// What a refusal says to fix (SPEC 16): the inputs and their rules, the failed password
-// checks, the permissions missing. Names only: the API never echoes a value.
+// In words a person understands (src/demo/words.ts), with what to fix when the API says
+// (SPEC 16: the inputs and their rules, the failed password checks, the missing permissions).
+// Names only: the API never echoes a value, and neither does the page.
+const WORDS = ${JSON.stringify(USER_WORDS)};
+const FIELD_WORDS = ${JSON.stringify(FIELD_WORDS)};
+const PASSWORD_WORDS = ${JSON.stringify(PASSWORD_WORDS)};
+const fieldName = (f) => f.replace(/^input\./, '').replace(/_/g, ' ').replace(/\bemail\b/, 'e-mail');
 function remedy(detail) {
   if (!detail) return '';
-  if (detail.fields) return ' What to fix: ' + detail.fields.map((f) => f.field + ' (' + f.rule.replace(/_/g, ' ') + ')').join(', ') + '.';
-  if (detail.rules) return ' Failed checks: ' + detail.rules.map((r) => r.replace(/_/g, ' ')).join(', ') + '.';
-  if (detail.missing) return ' Missing permission: ' + detail.missing.join(', ') + '.';
+  if (detail.fields) return ' ' + detail.fields.map((f) => 'The ' + fieldName(f.field) + ' ' + (FIELD_WORDS[f.rule] || f.rule) + '.').join(' ');
+  if (detail.rules) return ' It cannot be used because ' + detail.rules.map((r) => PASSWORD_WORDS[r] || r).join(', and ') + '.';
+  if (detail.missing) return ' It needs the permission ' + detail.missing.join(', ') + '.';
   return '';
+}
+
+/** Shows a refusal: the sentence for people, then the code, small, for developers. */
+function showError(e) {
+  const says = document.createElement('span');
+  says.className = 'says';
+  says.textContent = (WORDS[e.code] || e.message) + remedy(e.detail);
+  const code = document.createElement('small');
+  code.className = 'code';
+  code.textContent = e.code || e.name;
+  $('error').replaceChildren(says, ' ', code);
 }
 
 async function run(action) {
@@ -42,7 +60,7 @@ async function run(action) {
   try {
     await action();
   } catch (e) {
-    $('error').textContent = (e.code || e.name) + ': ' + e.message + remedy(e.detail);
+    showError(e);
   }
 }
 `;

@@ -7,7 +7,8 @@ export const DEMO_STYLE = `<style>
   input { width: 100%; box-sizing: border-box; padding: 0.35rem; }
   button { margin: 0.25rem 0.35rem 0.25rem 0; padding: 0.4rem 0.8rem; }
   #who { font-weight: 600; }
-  #error { color: #a40e26; font-family: ui-monospace, monospace; min-height: 1.5em; }
+  #error { color: #a40e26; min-height: 1.5em; }
+  #error .code { font-family: ui-monospace, monospace; font-size: 0.8em; color: #5b6475; }
   #notice { color: #136c2e; min-height: 1.5em; }
   pre { background: #f3f5f9; padding: 0.75rem; border-radius: 6px; overflow: auto; }
   pre:empty { display: none; }

@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { decodeQR } from 'qr/decode.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
+import { PASSWORD_WORDS, USER_WORDS } from '../../src/demo/words.js';
 import { ACME, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
 
@@ -63,8 +64,9 @@ async function totpCode(secret: string, offset: -1 | 0 | 1): Promise<string> {
   return new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + offset * 30_000 });
 }
 
-/** The page's error line for `code`: code and message as the API returned them. */
-const shown = (code: ErrorCode) => `${code}: ${catalog[code].message}`;
+/** The page's error line for `code`: the words for people (src/demo/words.ts, else the catalog's message), what to fix, then the code, small. */
+const shown = (code: ErrorCode, remedy = '') => `${USER_WORDS[code] ?? catalog[code].message}${remedy} ${code}`;
+const weak = (rule: keyof typeof PASSWORD_WORDS) => shown('auth_password_weak', ` It cannot be used because ${PASSWORD_WORDS[rule]}.`);
 
 // .ci/run installs Debian's chromium when it is missing; elsewhere this file needs it too.
 describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
@@ -166,11 +168,18 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.close();
   }, 30_000);
 
-  it('shows a wrong password\'s code and message as the API returned them', async () => {
+  it('shows a wrong password in words a person understands, with the code small beside them', async () => {
     const page = await openPage(`${origin}/demo`);
     await fill(page, 'acme', 'ada@acme.test', 'wrong password');
     await page.click('#login');
-    await expect.poll(() => page.textContent('#error')).toBe('auth_login_invalid_credentials: Invalid credentials.');
+    await expect.poll(() => page.textContent('#error .says')).toBe(USER_WORDS.auth_login_invalid_credentials);
+    expect(await page.textContent('#error small.code')).toBe('auth_login_invalid_credentials');
+    expect(await page.textContent('#error')).toBe(shown('auth_login_invalid_credentials'));
+    // Smaller than the words: for developers, not in the way.
+    const size = (sel: string) => page.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+    expect(await size('#error small.code')).toBeLessThan(await size('#error .says'));
+    expect(await page.getAttribute('#error', 'role')).toBe('alert');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-wrong-password.png`, fullPage: true });
     await page.close();
   }, 30_000);
 
@@ -184,7 +193,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
       await page.click('#login');
       await expect.poll(() => page.textContent('#who')).toContain('Signed in');
       await page.click('#register');
-      await expect.poll(() => page.textContent('#error')).toBe('auth_webauthn_verification_failed: Passkey verification failed.');
+      await expect.poll(() => page.textContent('#error')).toBe(shown('auth_webauthn_verification_failed'));
       await page.close();
     } finally {
       await other.close();
@@ -240,9 +249,12 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     const link = linkIn(latest, '/verify-email');
     expect(link.url.startsWith(`${origin}/demo/verify-email?token=`)).toBe(true);
 
+    // The replaced link says so when it opens, offers a new one, and has no button that would fail.
     await openLink(page, linkIn(voided, '/verify-email').url);
-    await page.click('#verify');
-    await expect.poll(() => page.textContent('#error')).toBe(shown('auth_email_token_invalid'));
+    await expect.poll(() => page.textContent('#link-state')).toBe('This link was already used, or a newer mail replaced it. If your address is confirmed, just sign in. You can ask for a new one below.');
+    expect(await page.isVisible('#verify')).toBe(false);
+    expect(await page.isVisible('#renew-form')).toBe(true);
+    expect(await page.inputValue('#renew-tenant')).toBe('');
 
     // The real link from the mail: the page drops the token from the address bar at once, and verifies when its button is pressed.
     const { response, referer } = await openLink(page, link.url);
@@ -302,17 +314,19 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(opened.response.headers()['referrer-policy']).toBe('no-referrer');
     expect(opened.referer).toBeUndefined();
     await page.waitForURL(`${origin}/demo/reset-password`);
+    await expect.poll(() => page.textContent('#link-state')).toBe(`A new password for ${email} at ${OPEN.name} (tenant ${OPEN.slug}).`);
 
     // A password the policy refuses leaves the link usable.
     await page.fill('#reset-password', 'password');
     await page.click('#reset');
-    await expect.poll(() => page.textContent('#error')).toBe(`${shown('auth_password_weak')} Failed checks: common.`);
+    await expect.poll(() => page.textContent('#error')).toBe(weak('common'));
     await page.screenshot({ path: `${ARTIFACTS}/demo-reset-weak.png`, fullPage: true });
     await page.fill('#reset-password', reset);
     await page.click('#reset');
     await expect.poll(() => page.textContent('#notice')).toBe('Password changed, sign in with the new one.');
     expect(await page.textContent('#error')).toBe('');
     expect(await page.isVisible('#reset-form')).toBe(false);
+    expect(await page.isVisible('#notice')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/demo-reset-done.png`, fullPage: true });
 
     await page.click('#next a');
@@ -347,7 +361,9 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(await verified()).toBe(false);
     const refused = await signIn();
     expect(refused.body).toMatchObject({ detail: { code: 'auth_email_not_verified' } });
-    expect(calls).toEqual([]);
+    // Its one call asked what the link is, which spends nothing.
+    expect(calls).toEqual(['POST /auth/links/inspect']);
+    expect(await page.textContent('#link-state')).toBe(`Confirm ${email} for ${OPEN.name} (tenant ${OPEN.slug}).`);
     expect(await page.textContent('#notice')).toBe('');
     expect(await page.textContent('#error')).toBe('');
     expect(await page.isVisible('#verify')).toBe(true);
@@ -358,7 +374,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.focus('#verify');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.textContent('#notice')).toBe('Address verified, you can sign in.');
-    expect(calls).toEqual(['POST /auth/email/verify']);
+    expect(calls).toEqual(['POST /auth/links/inspect', 'POST /auth/email/verify']);
     expect(await page.textContent('#error')).toBe('');
     expect(await page.isVisible('#verify')).toBe(false);
     expect(await page.isVisible('#next a')).toBe(true);
@@ -377,12 +393,12 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect((await requestJson(`${origin}/demo/reset-password?password=abc`, 'GET')).status).toBe(422);
 
     const page = await openPage(`${origin}/demo/verify-email`);
-    await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    const noToken = 'The link has no token: open the whole link from the mail. link_without_token';
+    await expect.poll(() => page.textContent('#error')).toBe(noToken);
     expect(await page.isVisible('#verify')).toBe(false);
     await page.goto(`${origin}/demo/reset-password`);
-    await page.fill('#reset-password', 'quiet harbour violin 09');
-    await page.click('#reset');
-    await expect.poll(() => page.textContent('#error')).toBe('link_without_token: The link has no token: open the whole link from the mail.');
+    await expect.poll(() => page.textContent('#error')).toBe(noToken);
+    expect(await page.isVisible('#reset-form')).toBe(false);
     await page.close();
   }, 30_000);
 
@@ -407,9 +423,11 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     const opened = await openLink(page, link.url);
     expect(opened.referer).toBeUndefined();
     await page.waitForURL(`${origin}/demo/accept-invitation`);
+    // Who invited whom, where, as what: said when the page opens.
+    await expect.poll(() => page.textContent('#link-state')).toBe(`${admin.email} invited ${email} to ${INVITING.name} (tenant ${INVITING.slug}) as reader.`);
     await page.fill('#accept-password', 'password');
     await page.click('#accept');
-    await expect.poll(() => page.textContent('#error')).toBe(`${shown('auth_password_weak')} Failed checks: common.`);
+    await expect.poll(() => page.textContent('#error')).toBe(weak('common'));
     await page.fill('#accept-password', chosen);
     await page.click('#accept');
     await expect.poll(() => page.textContent('#notice')).toBe(`Invitation accepted: signed in as ${email} in ${INVITING.slug} (roles: reader).`);
@@ -422,12 +440,53 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await page.fill('#accept-password', 'another passphrase 12');
     await page.click('#accept');
     await expect.poll(() => page.textContent('#error')).toBe(shown('auth_unauthenticated'));
-    await page.fill('#existing-tenant', INVITING.slug);
-    await page.fill('#existing-email', email);
+    // The tenant and the address are filled in from the link: only the password is asked for.
+    expect([await page.inputValue('#existing-tenant'), await page.inputValue('#existing-email')]).toEqual([INVITING.slug, email]);
     await page.fill('#existing-password', chosen);
     await page.click('#accept-existing');
     await expect.poll(() => page.textContent('#notice')).toBe(`Invitation accepted: signed in as ${email} in ${INVITING.slug} (roles: reader).`);
     expect(await page.textContent('#error')).toBe('');
+    await page.close();
+  }, 30_000);
+
+  it('a link that no longer works says why when it opens: an expired reset link asks for a new one with the tenant filled in; a late invitation names whom to ask', async () => {
+    const email = `late-${randomBytes(4).toString('hex')}@open.test`;
+    expect((await gw.rest('POST', '/auth/signup', { tenant: OPEN.slug, email, password: 'lantern meadow copper 31' })).status).toBe(202);
+    expect((await gw.rest('POST', '/auth/password/forgot', { tenant: OPEN.slug, email })).status).toBe(202);
+    const expired = await mailTo(email, /set your password|reset your password/);
+    await gw.sql("update email_tokens set expires_at = now() - interval '1 second' where user_id = (select id from users where email = $1)", [email]);
+
+    const page = await openPage(`${origin}/demo`);
+    await openLink(page, linkIn(expired, '/reset-password').url);
+    await expect.poll(() => page.textContent('#link-state')).toBe('This link has expired. Ask for a new one below.');
+    expect(await page.isVisible('#reset-form')).toBe(false);
+    expect(await page.isVisible('#renew-form')).toBe(true);
+    expect(await page.inputValue('#renew-tenant')).toBe(OPEN.slug);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('renew-email');
+    await page.screenshot({ path: `${ARTIFACTS}/demo-reset-link-expired.png`, fullPage: true });
+    await page.fill('#renew-email', email);
+    await page.click('#renew');
+    await expect.poll(() => page.textContent('#notice')).toBe(`If ${email} has an account at ${OPEN.slug}, a new link is on its way. Check your mail.`);
+    expect(await page.isVisible('#notice')).toBe(true);
+    // The new mail's link works: its page names the address.
+    const fresh = await mailTo(email, /set your password|reset your password/, [expired]);
+    await openLink(page, linkIn(fresh, '/reset-password').url);
+    await expect.poll(() => page.textContent('#link-state')).toBe(`A new password for ${email} at ${OPEN.name} (tenant ${OPEN.slug}).`);
+    expect(await page.isVisible('#reset-form')).toBe(true);
+
+    // An invitation past its time: no form to fill, and who to ask.
+    const admin = INVITING.users[0];
+    const session = await requestJson(`${origin}/auth/login`, 'POST', { tenant: INVITING.slug, email: admin.email, password: admin.password });
+    const invitee = `late-${randomBytes(4).toString('hex')}@inviting.test`;
+    const invited = await requestJson(`${origin}/graphql`, 'POST', { query: 'mutation($i: InviteUserInput!) { inviteUser(input: $i) { id } }', variables: { i: { email: invitee, roles: ['reader'] } } }, { authorization: `Bearer ${session.body.access_token}` });
+    const invitation = linkIn(await mailTo(invitee, /you are invited/), '/accept-invitation');
+    await gw.sql("update invitations set expires_at = now() - interval '1 second' where id = $1", [invited.body.data.inviteUser.id]);
+    await openLink(page, invitation.url);
+    await expect.poll(() => page.textContent('#link-state')).toBe(`This invitation to ${INVITING.name} (tenant ${INVITING.slug}) has expired. Ask ${admin.email} to invite you again.`);
+    expect(await page.isVisible('#accept-form')).toBe(false);
+    expect(await page.isVisible('#existing-form')).toBe(false);
+    expect(await page.isVisible('#next a')).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-invitation-expired.png`, fullPage: true });
     await page.close();
   }, 30_000);
 
@@ -502,7 +561,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     // The password alone now asks for a code; a wrong one may be retried.
     await signInOnPage(page, TWO_FACTOR.slug, user.email, user.password);
     await expect.poll(() => page.isVisible('#mfa-step')).toBe(true);
-    expect(await page.textContent('#mfa-prompt')).toContain(`auth_mfa_required: ${catalog.auth_mfa_required.message}`);
+    expect(await page.textContent('#mfa-prompt')).toContain('This account has a second factor.');
     expect(await page.textContent('#error')).toBe('');
     expect(await page.textContent('#who')).toBe('Signed out');
     await page.screenshot({ path: `${ARTIFACTS}/demo-mfa-prompt.png`, fullPage: true });

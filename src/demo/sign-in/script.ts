@@ -24,7 +24,7 @@ function mfaStep(state, err) {
   $('mfa-step').hidden = !state;
   $('mfa-code').value = '';
   if (!state) return;
-  $('mfa-prompt').textContent = err.code + ': ' + err.message + ' Enter the code your authenticator app shows, or one of your recovery codes.';
+  $('mfa-prompt').textContent = 'This account has a second factor. Enter the code your authenticator app shows, or one of your recovery codes.';
   $('mfa-switch').hidden = !state.methods.includes('recovery_code');
   mfaMode(false);
   $('mfa-code').focus();
