@@ -12,7 +12,7 @@ import { AuthError } from '../errors/auth-error.js';
 import { operationByGraphqlField } from '../api/operations.js';
 import { graphqlExtensions, OUTSIDE_OPERATIONS, toAuthError } from '../errors/format.js';
 import { OTHER_OPERATION } from '../observability/metrics.js';
-import { recordDocumentFailure, recordFailure } from '../observability/request-log.js';
+import { GRAPHQL_DOCUMENT, recordDocumentFailure, recordFailure } from '../observability/request-log.js';
 import { graphqlLimits } from './query-limits.js';
 import { gatewaySchema } from './schema.js';
 
@@ -96,7 +96,9 @@ const observePlugin: ApolloServerPlugin<RequestContext> = {
       },
       async didEncounterErrors({ errors, contextValue }) {
         for (const e of errors) {
-          if (!e.path?.length) recordDocumentFailure(contextValue.observe, String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          // A document our own plugin refused carries its catalog error (code and remedy) for the log and metrics too.
+          if (!e.path?.length && e.originalError instanceof AuthError) recordFailure(contextValue.observe, contextValue.log, e.originalError, GRAPHQL_DOCUMENT);
+          else if (!e.path?.length) recordDocumentFailure(contextValue.observe, String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           else {
             const field = rootFieldOf(e.path, e);
             recordFailure(contextValue.observe, contextValue.log, classifyFieldError(field, e), field ?? OTHER_OPERATION);

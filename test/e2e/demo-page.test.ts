@@ -487,6 +487,11 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     expect(await page.isVisible('#existing-form')).toBe(false);
     expect(await page.isVisible('#next a')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/demo-invitation-expired.png`, fullPage: true });
+    // An invitation's token on the reset page is no link for that page: nothing of it is shown.
+    await openLink(page, invitation.url.replace('/accept-invitation', '/reset-password'));
+    await expect.poll(() => page.textContent('#link-state')).toBe('This link was already used, or a newer mail replaced it. You can ask for a new one below.');
+    expect(await page.inputValue('#renew-tenant')).toBe('');
+    expect(await page.isVisible('#reset-form')).toBe(false);
     await page.close();
   }, 30_000);
 

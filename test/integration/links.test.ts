@@ -102,6 +102,13 @@ describe('inspectLink refusals', () => {
     expect(body.errors[0].extensions.fields).toEqual([{ field: 'query', rule: 'credential_in_query' }]);
     expect(JSON.stringify(body)).not.toContain(token);
     expect(body.data?.inspectLink ?? null).toBeNull();
+    // The log line and the metric carry the catalog code and what to fix, never the token.
+    const line = gw.logs().split('\n').filter((l) => l.includes('"transport":"graphql"') && l.includes('credential_in_query')).pop();
+    expect(line, 'a log line with the refusal').toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ code: 'auth_request_invalid' });
+    expect(gw.logs()).not.toContain(token);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_request_invalid"[^}]*operation="graphql_document"/);
     // A query without such a field still runs over GET.
     const me = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ errorCodes { code } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect((await me.json()).errors).toBeUndefined();

@@ -359,10 +359,16 @@ describe('without SMTP_URL', () => {
     gw.gateway.deps.mailer!.wake();
     await expect.poll(async () => (await rows(gw))[0]?.status, { timeout: 3000, interval: 20 }).toBe('sent');
     const dir = path.join(gw.config.dataDir, 'mail');
-    const files = readdirSync(dir);
-    expect(files).toHaveLength(1);
+    const [eml, txt, ...more] = readdirSync(dir).sort();
+    const files = [eml];
+    expect(more).toEqual([]);
     expect(files[0]).toMatch(/\.eml$/);
-    expect(statSync(path.join(dir, files[0])).mode & 0o077).toBe(0);
+    expect(txt).toBe(eml.replace(/\.eml$/, '.txt'));
+    for (const f of [eml, txt]) expect(statSync(path.join(dir, f)).mode & 0o077).toBe(0);
+    // The text part as it reads, with its link whole on one line (the .eml is quoted-printable).
+    const text = readFileSync(path.join(dir, txt), 'utf8');
+    expect(text).toBe(`To: ${m.to}\nSubject: ${m.subject}\n\n${m.text}\n`);
+    expect(text).toContain(m.link);
     const parsed = await simpleParser(readFileSync(path.join(dir, files[0])));
     expect(parsed.subject).toBe(m.subject);
     expect(parsed.text?.trim()).toBe(m.text);

@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PurgeRun } from '../../src/services/purge/purge.js';
-import { MAIL_RETENTION_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeTable } from '../../src/services/purge/rules.js';
+import { MAIL_RETENTION_MS, EXPIRED_LINKS_KEPT_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, type PurgeTable } from '../../src/services/purge/rules.js';
 import { ACME, ADA, expectRestError, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Interval 0: no background runs, the tests trigger every run. Grace 0: presenting a rotated
@@ -280,24 +280,27 @@ describe('one run', () => {
 
   it('deletes expired mailed tokens, mfa tokens and pending invitations, history past the retention, and sign-ups never verified in UNVERIFIED_TTL', async () => {
     const skew = PURGE_CLOCK_SKEW_MS;
+    // A mailed link is kept a while past its expiry, so that its page can say it expired.
+    const link = EXPIRED_LINKS_KEPT_MS;
     const retention = gw.config.purge.auditRetentionDays * DAY;
     const unverified = gw.config.accounts.unverifiedTtl * 1000;
     const gone = {
-      email_tokens: await emailTokens(3, ago(skew + MINUTE)),
+      email_tokens: await emailTokens(3, ago(link + MINUTE)),
       mfa_challenges: await mfaChallenges(3, ago(skew + MINUTE)),
       invitations: [
-        ...(await invitations(2, { expires: ago(skew + MINUTE) })),
-        ...(await invitations(1, { expires: ago(skew + MINUTE), revoked: ago(DAY) })),
+        ...(await invitations(2, { expires: ago(link + MINUTE) })),
+        ...(await invitations(1, { expires: ago(link + MINUTE), revoked: ago(DAY) })),
         ...(await invitations(1, { expires: ago(retention + DAY), accepted: ago(retention + MINUTE) })),
       ],
       api_keys: [...(await apiKeys(2, { revoked: ago(retention + MINUTE) })), ...(await apiKeys(1, { expires: ago(retention + MINUTE) }))],
       users: await unverifiedUsers(3, ago(unverified + MINUTE)),
     };
     const kept = {
-      email_tokens: [...(await emailTokens(1, ago(skew / 2))), ...(await emailTokens(1, new Date(Date.now() + MINUTE)))],
+      email_tokens: [...(await emailTokens(1, ago(link - MINUTE))), ...(await emailTokens(1, new Date(Date.now() + MINUTE)))],
       mfa_challenges: [...(await mfaChallenges(1, ago(skew / 2))), ...(await mfaChallenges(1, new Date(Date.now() + MINUTE)))],
       invitations: [
         ...(await invitations(1, { expires: new Date(Date.now() + DAY) })),
+        ...(await invitations(1, { expires: ago(link - MINUTE) })),
         ...(await invitations(1, { expires: ago(retention - DAY), accepted: ago(retention - 2 * DAY) })),
       ],
       api_keys: [...(await apiKeys(1, {})), ...(await apiKeys(1, { revoked: ago(retention - DAY) })), ...(await apiKeys(1, { expires: ago(retention - DAY) }))],
@@ -361,9 +364,9 @@ describe('concurrent runs', () => {
         sessions: dead.length,
         audit_events: (await auditEvents(150, ago(gw.config.purge.auditRetentionDays * DAY + MINUTE))).length,
         mail_outbox: (await mails(150, 'sent', ago(MAIL_RETENTION_MS + MINUTE))).length,
-        email_tokens: (await emailTokens(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        email_tokens: (await emailTokens(30, ago(EXPIRED_LINKS_KEPT_MS + MINUTE))).length,
         mfa_challenges: (await mfaChallenges(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
-        invitations: (await invitations(30, { expires: ago(PURGE_CLOCK_SKEW_MS + MINUTE) })).length,
+        invitations: (await invitations(30, { expires: ago(EXPIRED_LINKS_KEPT_MS + MINUTE) })).length,
         api_keys: (await apiKeys(30, { revoked: ago(gw.config.purge.auditRetentionDays * DAY + MINUTE) })).length,
         users: (await unverifiedUsers(30, ago(gw.config.accounts.unverifiedTtl * 1000 + MINUTE))).length,
       };

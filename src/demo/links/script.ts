@@ -40,9 +40,12 @@ function stale(link) {
   (link.tenant ? $('renew-email') : $('renew-tenant')).focus();
 }
 
-// What the link is, before anything is spent (POST /auth/links/inspect spends nothing).
+// What the link is, before anything is spent (POST /auth/links/inspect spends nothing). A
+// link of another kind (an invitation's token on the reset page) is no link for this page.
+const KIND = { 'verify-email': 'verify_email', 'reset-password': 'reset_password', 'accept-invitation': 'invitation' };
 async function look() {
-  const link = await api('/auth/links/inspect', { token });
+  const found = await api('/auth/links/inspect', { token });
+  const link = found.kind === null || found.kind === KIND[page] ? found : { ...found, state: 'unknown', tenant: null };
   if (link.state !== 'valid') return stale(link);
   if (page === 'verify-email') say('Confirm ' + link.email + ' for ' + at(link) + '.');
   if (page === 'reset-password') say('A new password for ' + link.email + ' at ' + at(link) + '.');

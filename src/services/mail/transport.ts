@@ -80,7 +80,11 @@ export function smtpTransport(config: Pick<Config, 'mail'>, onError: (err: unkno
   };
 }
 
-/** Development without SMTP_URL: each mail whole (RFC 822, both parts) in DATA_DIR/mail/<time>-<kind>-<id>.eml. */
+/**
+ * Development without SMTP_URL: each mail whole (RFC 822, both parts) in
+ * DATA_DIR/mail/<time>-<kind>-<id>.eml, and beside it its text part as it reads (<same>.txt):
+ * the .eml is quoted-printable, which breaks a long link across lines.
+ */
 export function fileTransport(config: Pick<Config, 'mail' | 'dataDir'>): MailTransport {
   const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', logger: false });
   const dir = path.join(config.dataDir, 'mail');
@@ -92,6 +96,7 @@ export function fileTransport(config: Pick<Config, 'mail' | 'dataDir'>): MailTra
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${d.kind.replace(/[^a-z_]/g, '') || 'mail'}-${d.id}.eml`;
       await writeFile(path.join(dir, file), info.message as Buffer, { mode: 0o600 });
+      await writeFile(path.join(dir, file.replace(/\.eml$/, '.txt')), `To: ${d.mail.to}\nSubject: ${d.mail.subject}\n\n${d.mail.text}\n`, { mode: 0o600 });
       return { to_domain: recipientDomain(d.mail.to), file: path.join(dir, file) };
     },
     close: () => {},

@@ -26,7 +26,11 @@ export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHas
         // Anyone may sign up on the demo page, whose pages follow the mailed links.
         signup: 'open',
         app_url: appUrl ?? null,
-        roles: [{ name: 'admin', permissions: DEMO_PERMISSIONS }],
+        // `viewer`: a role to invite a colleague with, as docs/management.md does.
+        roles: [
+          { name: 'admin', permissions: DEMO_PERMISSIONS },
+          { name: 'viewer', permissions: ['users:read'] },
+        ],
         users: [{ email: DEMO_ADMIN_EMAIL, password, roles: ['admin'] }],
       },
     ],

@@ -6,7 +6,7 @@
 // What goes, table by table, is rules.ts; a test fails when a table with an expiry column has no rule there.
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
-import { FAMILIES, familiesParams, MAIL_RETENTION_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, RULES, type Cutoffs, type PurgeTable } from './rules.js';
+import { FAMILIES, familiesParams, MAIL_RETENTION_MS, EXPIRED_LINKS_KEPT_MS, PURGE_CLOCK_SKEW_MS, PURGE_TABLES, RULES, type Cutoffs, type PurgeTable } from './rules.js';
 
 /** The first run comes this long (plus up to as much again, spreading instances) after start. */
 export const PURGE_FIRST_RUN_DELAY_MS = 5_000;
@@ -99,6 +99,7 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
 
     const cutoffs: Cutoffs = {
       expired: new Date(now - PURGE_CLOCK_SKEW_MS),
+      expiredLink: new Date(now - EXPIRED_LINKS_KEPT_MS),
       retained: new Date(now - config.purge.auditRetentionDays * 86_400_000),
       mail: new Date(now - MAIL_RETENTION_MS),
       unverified: new Date(now - config.accounts.unverifiedTtl * 1000),

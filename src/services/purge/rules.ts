@@ -1,6 +1,8 @@
 // What goes (`now` is the instance's clock; SKEW allows for instances whose clocks disagree):
 // - rows past their own expiry by more than SKEW: webauthn_challenges, rate_limits (the
-//   limiter treats such a row as absent), email_tokens, mfa_challenges, pending invitations;
+//   limiter treats such a row as absent), mfa_challenges;
+// - mailed links (email_tokens, pending invitations) EXPIRED_LINKS_KEPT_MS past their expiry:
+//   until then a link's page can say it expired (and name its tenant) instead of "unknown";
 // - history past AUDIT_RETENTION_DAYS: audit_events, accepted invitations, API keys revoked or
 //   expired that long ago;
 // - sent and abandoned mail after MAIL_RETENTION_MS (its payload is already gone);
@@ -29,6 +31,8 @@ export type PurgeTable = (typeof PURGE_TABLES)[number];
 
 /** Allowance for instances whose clocks disagree. */
 export const PURGE_CLOCK_SKEW_MS = 60_000;
+/** How long an expired mailed link is kept, so that its page can say it expired (inspectLink). */
+export const EXPIRED_LINKS_KEPT_MS = 7 * 86_400_000;
 /** How long sent and abandoned mail rows are kept (for operators counting them). */
 export const MAIL_RETENTION_MS = 86_400_000;
 
@@ -42,6 +46,7 @@ delete from ${table} where ${key} = any(array(
 /** The cut-off times of one run, each a rule's parameter. */
 export interface Cutoffs {
   expired: Date;
+  expiredLink: Date;
   retained: Date;
   mail: Date;
   unverified: Date;
@@ -51,10 +56,10 @@ export interface Cutoffs {
 export const RULES: Array<{ table: Exclude<PurgeTable, 'refresh_tokens' | 'sessions'>; sql: string; params(c: Cutoffs): unknown[] }> = [
   { table: 'webauthn_challenges', sql: batchOf('webauthn_challenges', 'expires_at < ?'), params: (c) => [c.expired] },
   { table: 'rate_limits', sql: batchOf('rate_limits', 'expire < ?', 'key'), params: (c) => [c.expired.getTime()] },
-  { table: 'email_tokens', sql: batchOf('email_tokens', 'expires_at < ?'), params: (c) => [c.expired] },
+  { table: 'email_tokens', sql: batchOf('email_tokens', 'expires_at < ?'), params: (c) => [c.expiredLink] },
   { table: 'mfa_challenges', sql: batchOf('mfa_challenges', 'expires_at < ?'), params: (c) => [c.expired] },
-  // Pending ones once expired; accepted ones (history, like the audit) after the retention.
-  { table: 'invitations', sql: batchOf('invitations', 'expires_at < ? and (accepted_at is null or accepted_at < ?)'), params: (c) => [c.expired, c.retained] },
+  // Pending ones as expired links; accepted ones (history, like the audit) after the retention.
+  { table: 'invitations', sql: batchOf('invitations', 'expires_at < ? and (accepted_at is null or accepted_at < ?)'), params: (c) => [c.expiredLink, c.retained] },
   { table: 'api_keys', sql: batchOf('api_keys', 'expires_at < ? or revoked_at < ?'), params: (c) => [c.retained, c.retained] },
   { table: 'users', sql: batchOf('users', 'not email_verified and created_at < ?'), params: (c) => [c.unverified] },
   { table: 'audit_events', sql: batchOf('audit_events', 'created_at < ?'), params: (c) => [c.retained] },
