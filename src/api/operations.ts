@@ -64,6 +64,9 @@ const mfa = (name: string, method: Method, path: string, caller: CallerKind, cod
 // Management: GraphQL only; permissions (users:read, users:manage) from the database.
 const admin = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_admin_db_error', 'auth_admin_internal_error', ['auth_forbidden', ...codes]);
+// SSO connections (SPEC §11): GraphQL only, sso:manage; a session, never an API key, changes them.
+const sso = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
+  op(name, null, null, caller, 'auth_sso_db_error', 'auth_sso_internal_error', ['auth_forbidden', ...codes]);
 const keys = (name: string, method: Method, path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
@@ -147,6 +150,10 @@ export const operations = {
   inviteUser: admin('inviteUser', 'session', ['auth_rate_limited']),
   invitations: admin('invitations', 'session', []),
   revokeInvitation: admin('revokeInvitation', 'session', ['auth_invitation_invalid']),
+  ssoConnections: sso('ssoConnections', 'any', []),
+  createSsoConnection: sso('createSsoConnection', 'session', []),
+  updateSsoConnection: sso('updateSsoConnection', 'session', ['auth_sso_connection_not_found']),
+  deleteSsoConnection: sso('deleteSsoConnection', 'session', ['auth_sso_connection_not_found']),
   // With a new password (no credential needed), or signed in with an access token (no API key).
   acceptInvitation: op('acceptInvitation', 'POST', '/auth/invitations/accept', 'none', 'auth_admin_db_error', 'auth_admin_internal_error', [
     'auth_invitation_invalid',

@@ -148,7 +148,7 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
       } catch (e) {
         throw new AdminError(`cannot read ${file}: ${(e as Error).message}`);
       }
-      const r = await importDocument(em, passwords, doc);
+      const r = await importDocument(em, passwords, doc, { config, now: () => new Date() });
       io.out(`import done: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`);
       return 0;
     }

@@ -35,6 +35,8 @@ export const FIELD_WORDS: Record<FieldRule, string> = {
   malformed_json: 'is not valid JSON',
   too_large: 'is too large',
   credential_in_query: 'must not be in the address',
+  taken: 'is taken already',
+  unknown: 'names something the tenant does not have',
 };
 
 export const PASSWORD_WORDS: Record<PasswordRule, string> = {

@@ -12,6 +12,10 @@ export const FIELD_RULES = [
   'malformed_json',
   'too_large',
   'credential_in_query',
+  // A value that must be unique is another's already (an SSO connection's name or domain).
+  'taken',
+  // A name that must be one of the tenant's (a role) is not.
+  'unknown',
 ] as const;
 export type FieldRule = (typeof FIELD_RULES)[number];
 

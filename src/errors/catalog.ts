@@ -310,6 +310,12 @@ export const catalog = {
   },
   auth_admin_db_error: { ...db('Database failure in a management operation (users, roles, sessions of others).', 'Database failure during a management operation.', 'Treat as 5xx; investigate DB health.'), since: '0.2.0' },
   auth_admin_internal_error: { ...internal('Unexpected server error in a management operation.', 'Unexpected error during a management operation.', 'Inspect logs for details.'), since: '0.2.0' },
+  auth_sso_connection_not_found: {
+    ...client(404, 'No SSO connection of the tenant has this id (management), or, at the start of a sign-in, the tenant, domain or connection name is unknown.', 'No such SSO connection.', 'List the connections and use one of their ids.'),
+    since: '0.3.0',
+  },
+  auth_sso_db_error: { ...db('Database failure in an SSO operation (connections, a sign-in through a connection).', 'Database failure during SSO.', 'Treat as 5xx; investigate DB health.'), since: '0.3.0' },
+  auth_sso_internal_error: { ...internal('Unexpected server error in an SSO operation.', 'Unexpected error during SSO.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_link_db_error: { ...db('Database failure looking at a mailed link (inspectLink) before its page spends it.', 'Database failure checking the link.', 'Treat as 5xx; investigate DB health. The link is unspent: the page can be reloaded.'), since: '0.3.0' },
   auth_link_internal_error: { ...internal('Unexpected server error looking at a mailed link (inspectLink).', 'Unexpected error checking the link.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_internal_error: internal(

@@ -239,7 +239,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gql: (query, variables, headers = {}) => checked('POST', '/graphql', http('POST', '/graphql', { query, variables }, headers)),
     logs: () => logLines.join(''),
     seed: async (doc) => {
-      await importDocument(orm.em.fork(), gateway.deps.passwords, doc);
+      await importDocument(orm.em.fork(), gateway.deps.passwords, doc, gateway.deps);
     },
     async close() {
       await gateway.app.close();

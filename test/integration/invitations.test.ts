@@ -132,7 +132,10 @@ describe('inviting', () => {
     expectGqlError(await invite(manager, fresh(), ['boss']), 'inviteUser', 'auth_forbidden', 403);
     expectGqlError(await invite(manager, fresh(), ['member']), 'inviteUser', 'auth_forbidden', 403);
     const boss = await at('boss@acme.test');
-    expectGqlError(await invite(boss, fresh(), ['no-such-role']), 'inviteUser', 'auth_request_invalid', 422);
+    const unknownRole = await invite(boss, fresh(), ['no-such-role']);
+    expectGqlError(unknownRole, 'inviteUser', 'auth_request_invalid', 422);
+    // The remedy says the role is not one of the tenant's (not a malformed input).
+    expect(unknownRole.body.errors[0].extensions.fields).toEqual([{ field: 'input.roles', rule: 'unknown' }]);
     expectGqlError(await invite(boss, 'not an address', ['member']), 'inviteUser', 'auth_request_invalid', 422);
     expectGqlError(await invite(boss, fresh(), ['mem\u0000ber']), 'inviteUser', 'auth_request_invalid', 422);
     expectGqlError(await invite(boss, `x\u0007${fresh()}`, ['member']), 'inviteUser', 'auth_request_invalid', 422);

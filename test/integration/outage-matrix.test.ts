@@ -56,7 +56,7 @@ beforeAll(async () => {
   doc.tenants[0].signup = 'open';
   for (const email of SPARE_USERS) doc.tenants[0].users!.push({ email, password: MFA_PASSWORD, roles: ['viewer'] });
   // The management routes' administrator.
-  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read'] });
+  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read', 'sso:manage'] });
   doc.tenants[0].users!.push({ email: 'boss@acme.test', password: MFA_PASSWORD, roles: ['boss'] });
   for (const door of ['rest', 'graphql']) {
     doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
@@ -397,6 +397,31 @@ const routes: Route[] = [
       },
     }),
   ),
+  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection'] as const).map(
+    (op): Route => ({
+      op,
+      caller: 'access_token',
+      doors: ['graphql'],
+      prepare: async () => {
+        const { access_token } = await session({ tenant: 'acme', email: 'boss@acme.test', password: MFA_PASSWORD });
+        const connection = () => {
+          const tag = randomUUID().slice(0, 8);
+          return { name: `idp-${tag}`, type: 'OIDC', domains: [`${tag}.acme.example`], issuer: 'https://idp.acme.example', clientId: 'gw', clientSecret: 'secret' };
+        };
+        const made = async () => {
+          const res = await gw.gql('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
+          expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+          return res.body.data.createSsoConnection.id as string;
+        };
+        if (op === 'ssoConnections') return gqlCall('{ ssoConnections { id domains { domain } } }', undefined, bearer(access_token));
+        if (op === 'createSsoConnection') return gqlCall('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
+        const id = await made();
+        return op === 'updateSsoConnection'
+          ? gqlCall('mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { id } }', { id, i: connection() }, bearer(access_token))
+          : gqlCall('mutation($id: ID!) { deleteSsoConnection(id: $id) }', { id }, bearer(access_token));
+      },
+    }),
+  ),
   ...(['inviteUser', 'invitations', 'revokeInvitation'] as const).map(
     (op): Route => ({
       op,
@@ -540,6 +565,8 @@ const writes = () =>
     (select count(*) from users where disabled) as disabled_users,
     (select md5(string_agg(user_id::text || role_id::text, ',' order by user_id, role_id)) from user_roles) as grants,
     (select count(*) from invitations) as invitations,
+    (select md5(coalesce(string_agg(id::text || name || updated_at::text, ',' order by id), '')) from sso_connections) as sso_connections,
+    (select md5(coalesce(string_agg(domain || connection_id::text, ',' order by domain), '')) from sso_domains) as sso_domains,
     (select count(*) from invitations where accepted_at is not null or revoked_at is not null) as closed_invitations,
     (select count(*) from audit_events) as audit_events`);
 
@@ -551,7 +578,7 @@ interface Fault {
   perCall?: boolean;
 }
 
-const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations'];
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations', 'sso_connections', 'sso_domains'];
 let locker: pg.Client | undefined;
 
 const faults: Fault[] = [

@@ -6,7 +6,7 @@ export type SignupPolicy = (typeof SIGNUP_POLICIES)[number];
 
 @Entity({ tableName: 'tenants' })
 export class Tenant {
-  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt' | 'signup' | 'signupDomains' | 'appUrl' | 'mfaRequiredRoles';
+  [OptionalProps]?: 'id' | 'googleDomains' | 'defaultRoles' | 'createdAt' | 'signup' | 'signupDomains' | 'appUrl' | 'mfaRequiredRoles' | 'redirectUrls';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -20,6 +20,10 @@ export class Tenant {
   /** E-mail domains (Google `hd`) whose accounts the tenant admits on first Google sign-in. */
   @Property({ type: 'text[]', columnType: 'text[]' })
   googleDomains: string[] = [];
+
+  /** Where a finished SSO flow may send the browser back (SPEC §11): exact scheme, host, port and path. */
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  redirectUrls: string[] = [];
 
   /** Role names given to users created on first Google sign-in. */
   @Property({ type: 'text[]', columnType: 'text[]' })

@@ -8,7 +8,9 @@ import { normaliseEmail } from '../shared/identifiers.js';
 import { Role } from '../../db/entities/role.entity.js';
 import { revokeSessions } from '../sessions/end.js';
 import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.entity.js';
-import { check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
+import { importSsoConnections, type SsoImportDeps } from '../sso/import.js';
+import type { ConnectionInput } from '../sso/rules.js';
+import { AdminError, check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
 
 export type { ImportReport };
 
@@ -22,6 +24,10 @@ export interface ImportDocument {
     signup_domains?: string[];
     app_url?: string | null;
     mfa_required_roles?: string[];
+    /** Where a finished SSO flow may go back to (SPEC §11). */
+    redirect_urls?: string[];
+    /** The tenant's identity providers, by name (SPEC §11); their domains count as verified. */
+    sso_connections?: ConnectionInput[];
     roles?: Array<{ name: string; permissions: string[] }>;
     users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
   }>;
@@ -43,6 +49,8 @@ export function parseImportDocument(doc: unknown): ImportDocument {
     check(t.signup === undefined || SIGNUP_POLICIES.includes(t.signup), `${where}.signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
     check(t.app_url === undefined || t.app_url === null || typeof t.app_url === 'string', `${where}.app_url must be a URL or null`);
     checkAppUrl(t.app_url, `${where}.app_url`);
+    for (const [j, url] of strings(t.redirect_urls, `${where}.redirect_urls`).entries()) checkAppUrl(url, `${where}.redirect_urls[${j}]`);
+    check(t.sso_connections === undefined || Array.isArray(t.sso_connections), `${where}.sso_connections must be a list`);
     for (const [j, r] of (t.roles ?? []).entries()) {
       check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
       for (const p of strings(r.permissions, `${where}.roles[${j}].permissions`)) check(PERMISSION.test(p), `invalid permission name ${JSON.stringify(p)}`);
@@ -58,19 +66,29 @@ export function parseImportDocument(doc: unknown): ImportDocument {
 }
 
 
-export async function importDocument(em: EntityManager, passwords: PasswordHasher, raw: unknown): Promise<ImportReport> {
+/** `sso` (the configuration's environment and SECRET_KEY, a clock) is needed by a document with sso_connections. */
+export async function importDocument(em: EntityManager, passwords: PasswordHasher, raw: unknown, sso?: SsoImportDeps): Promise<ImportReport> {
   const doc = parseImportDocument(raw);
+  check(sso || doc.tenants.every((t) => !t.sso_connections?.length), 'sso_connections need the gateway configuration (SECRET_KEY)');
   const report: ImportReport = { created: 0, updated: 0, unchanged: 0 };
   const hashes = new Map<string, string>();
   await transactional(em, async (tx) => {
     for (const t of doc.tenants) {
       const tenant = await upsertTenant(
         tx,
-        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url, mfaRequiredRoles: t.mfa_required_roles },
+        { slug: t.slug, name: t.name, googleDomains: t.google_domains, defaultRoles: t.default_roles, signup: t.signup, signupDomains: t.signup_domains, appUrl: t.app_url, mfaRequiredRoles: t.mfa_required_roles, redirectUrls: t.redirect_urls },
         report,
       );
       const roles = new Map<string, Role>();
       for (const r of t.roles ?? []) roles.set(r.name, await upsertRole(tx, tenant, r.name, r.permissions, report));
+      if (t.sso_connections?.length) {
+        await tx.flush();
+        const counts = await importSsoConnections(tx, sso!, tenant.id, t.sso_connections, `tenants[${doc.tenants.indexOf(t)}]`, (m) => {
+          throw new AdminError(m);
+        });
+        report.created += counts.created;
+        report.updated += counts.updated;
+      }
       for (const u of t.users ?? []) {
         const email = normaliseEmail(u.email);
         const wantedRoles = u.roles ?? [];

@@ -66,6 +66,7 @@ export interface TenantInput {
   signupDomains?: string[];
   appUrl?: string | null;
   mfaRequiredRoles?: string[];
+  redirectUrls?: string[];
 }
 
 const lowerAll = (xs: string[]) => xs.map((d) => d.trim().toLowerCase());
@@ -95,6 +96,7 @@ export async function upsertTenant(em: EntityManager, input: TenantInput, report
     ...(input.signupDomains !== undefined ? { signupDomains: lowerAll(input.signupDomains) } : {}),
     ...(input.appUrl !== undefined ? { appUrl: input.appUrl } : {}),
     ...(input.mfaRequiredRoles !== undefined ? { mfaRequiredRoles: input.mfaRequiredRoles } : {}),
+    ...(input.redirectUrls !== undefined ? { redirectUrls: input.redirectUrls } : {}),
   };
   if (!tenant) {
     report.created++;
@@ -107,7 +109,8 @@ export async function upsertTenant(em: EntityManager, input: TenantInput, report
     (settings.signup === undefined || settings.signup === tenant.signup) &&
     (settings.signupDomains === undefined || sameSet(settings.signupDomains, tenant.signupDomains)) &&
     (settings.appUrl === undefined || settings.appUrl === tenant.appUrl) &&
-    (settings.mfaRequiredRoles === undefined || sameSet(settings.mfaRequiredRoles, tenant.mfaRequiredRoles));
+    (settings.mfaRequiredRoles === undefined || sameSet(settings.mfaRequiredRoles, tenant.mfaRequiredRoles)) &&
+    (settings.redirectUrls === undefined || sameSet(settings.redirectUrls, tenant.redirectUrls));
   if (same) {
     report.unchanged++;
   } else {

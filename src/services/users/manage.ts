@@ -163,7 +163,7 @@ export const coversRoles = (held: Iterable<string>, roles: GrantedRole[]) => {
  */
 export async function grantableRoles(em: EntityManager, viewer: Viewer, tenantId: string, names: string[]): Promise<GrantedRole[]> {
   const roles = await rolesByName(em, tenantId, names);
-  if (roles.length !== new Set(names).size) throw new AuthError('auth_request_invalid', { fields: [{ field: 'roles', rule: 'format' }] });
+  if (roles.length !== new Set(names).size) throw new AuthError('auth_request_invalid', { fields: [{ field: 'roles', rule: 'unknown' }] });
   if (!coversRoles(await currentPermissions(em, viewer), roles)) throw new AuthError('auth_forbidden');
   return roles;
 }

@@ -1,0 +1,81 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../context.js';
+import { createSsoConnection, deleteSsoConnection, listSsoConnections, updateSsoConnection, type SsoConnectionInfo } from '../../services/sso/connections.js';
+import type { ConnectionInput } from '../../services/sso/rules.js';
+import { textArg } from '../text-field.js';
+import { SsoConnection, SsoConnectionInput, SsoConnectionType } from '../types/sso-connection.type.js';
+
+const input = (i: SsoConnectionInput): ConnectionInput => ({
+  name: i.name,
+  type: i.type,
+  domains: i.domains,
+  enforce: i.enforce,
+  jit: i.jit,
+  default_roles: i.defaultRoles,
+  role_claim: i.roleClaim,
+  role_map: i.roleMap,
+  issuer: i.issuer,
+  client_id: i.clientId,
+  client_secret: i.clientSecret,
+  scopes: i.scopes,
+  trust_email: i.trustEmail,
+  idp_entity_id: i.idpEntityId,
+  idp_sso_url: i.idpSsoUrl,
+  idp_certificate: i.idpCertificate,
+  allow_idp_initiated: i.allowIdpInitiated,
+  mfa_contexts: i.mfaContexts,
+});
+
+const setting = <T>(c: SsoConnectionInfo, key: string, otherwise: T): T => (c.settings[key] as T | undefined) ?? otherwise;
+
+const output = (c: SsoConnectionInfo): SsoConnection => ({
+  id: c.id,
+  name: c.name,
+  type: c.type as SsoConnectionType,
+  domains: c.domains,
+  enforce: c.enforce,
+  jit: c.jit,
+  defaultRoles: c.defaultRoles,
+  roleClaim: c.roleClaim,
+  roleMap: c.roleMap,
+  issuer: setting(c, 'issuer', null),
+  clientId: setting(c, 'client_id', null),
+  scopes: setting(c, 'scopes', []),
+  trustEmail: setting(c, 'trust_email', false),
+  hasClientSecret: c.hasClientSecret,
+  idpEntityId: setting(c, 'idp_entity_id', null),
+  idpSsoUrl: setting(c, 'idp_sso_url', null),
+  idpCertificate: setting(c, 'idp_certificate', null),
+  allowIdpInitiated: setting(c, 'allow_idp_initiated', false),
+  mfaContexts: setting(c, 'mfa_contexts', []),
+  createdAt: c.createdAt,
+  updatedAt: c.updatedAt,
+});
+
+@Resolver()
+export class SsoResolver {
+  @Authorized('sso:manage')
+  @Query(() => [SsoConnection], { description: "The tenant's SSO connections (sso:manage). Client secrets are never returned." })
+  async ssoConnections(@Ctx() ctx: RequestContext) {
+    return (await listSsoConnections(ctx.em, await ctx.viewer())).map(output);
+  }
+
+  @Authorized('sso:manage')
+  @Mutation(() => SsoConnection, { description: 'Add an SSO connection (sso:manage; its roles never beyond the caller\'s own permissions). Its domains start unverified.' })
+  async createSsoConnection(@Arg('input', () => SsoConnectionInput) i: SsoConnectionInput, @Ctx() ctx: RequestContext) {
+    return output(await createSsoConnection(ctx.em, ctx.deps, await ctx.viewer(), input(i), ctx.client));
+  }
+
+  @Authorized('sso:manage')
+  @Mutation(() => SsoConnection, { description: 'Replace an SSO connection (sso:manage). Without clientSecret the stored secret stays.' })
+  async updateSsoConnection(@Arg('id', () => ID, textArg('id')) id: string, @Arg('input', () => SsoConnectionInput) i: SsoConnectionInput, @Ctx() ctx: RequestContext) {
+    return output(await updateSsoConnection(ctx.em, ctx.deps, await ctx.viewer(), id, input(i), ctx.client));
+  }
+
+  @Authorized('sso:manage')
+  @Mutation(() => Boolean, { description: 'Delete an SSO connection (sso:manage): its domains route nowhere from now on.' })
+  async deleteSsoConnection(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
+    await deleteSsoConnection(ctx.em, ctx.deps, await ctx.viewer(), id, ctx.client);
+    return true;
+  }
+}

@@ -1,0 +1,46 @@
+// The import document's SSO part (SPEC §11): a tenant's `sso_connections`, by name. The
+// operator writes them, so their domains are verified; their roles must be roles of the tenant.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { rolesByName } from '../users/manage.js';
+import { writeConnection } from './connections.js';
+import { checkConnection, rolesNamed, type ConnectionInput } from './rules.js';
+
+export interface SsoImportDeps {
+  config: Pick<Config, 'env' | 'secretKey'>;
+  now: () => Date;
+}
+
+/** Writes each connection of the list (created, or replaced by name); `fail` turns a refusal into the import's message. */
+export async function importSsoConnections(
+  tx: EntityManager,
+  deps: SsoImportDeps,
+  tenantId: string,
+  list: ConnectionInput[],
+  where: string,
+  fail: (message: string) => never,
+): Promise<{ created: number; updated: number }> {
+  const counts = { created: 0, updated: 0 };
+  for (const [i, input] of list.entries()) {
+    const at = `${where}.sso_connections[${i}]`;
+    const [stored] = (await tx.execute('select id, client_secret is not null as has_secret from sso_connections where tenant_id = ? and name = ?', [tenantId, input?.name])) as Array<{
+      id: string;
+      has_secret: boolean;
+    }>;
+    try {
+      const checked = checkConnection(input, deps.config, { newConnection: !stored?.has_secret });
+      const names = rolesNamed(checked);
+      const roles = await rolesByName(tx, tenantId, names);
+      if (roles.length !== names.length) fail(`${at} names a role the tenant does not have (default_roles or role_map)`);
+      await writeConnection(tx, deps, tenantId, stored?.id ?? randomUUID(), checked, 'operator');
+    } catch (e) {
+      if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
+      const { field, rule } = e.remedy.fields[0];
+      fail(`${at}.${field}: ${rule.replace(/_/g, ' ')}`);
+    }
+    counts[stored ? 'updated' : 'created']++;
+  }
+  return counts;
+}

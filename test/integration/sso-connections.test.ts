@@ -1,0 +1,224 @@
+// SSO connections as tenant data (SPEC §11): GraphQL management with sso:manage, the import
+// document, and the refusals first: no permission, an API key, another tenant's id, bad
+// issuers and certificates, control characters, a domain of another tenant, roles beyond the
+// editor's; the client secret sealed at rest and never read back.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, expectGqlError, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+let gw: TestGateway;
+const PASSWORD = 'sso connections passphrase 1';
+const SECRET = 'oidc-client-secret-that-must-never-come-back-9f3a';
+
+const tenant = (slug: string, extra: Record<string, unknown> = {}) => ({
+  slug,
+  name: slug.toUpperCase(),
+  roles: [
+    { name: 'owner', permissions: ['sso:manage', 'users:read', 'users:manage', 'api_keys:create'] },
+    { name: 'sso-editor', permissions: ['sso:manage'] },
+    { name: 'member', permissions: [] },
+    { name: 'reader', permissions: ['users:read'] },
+  ],
+  users: [
+    { email: `owner@${slug}.test`, password: PASSWORD, roles: ['owner'] },
+    { email: `editor@${slug}.test`, password: PASSWORD, roles: ['sso-editor'] },
+    { email: `member@${slug}.test`, password: PASSWORD, roles: ['member'] },
+  ],
+  ...extra,
+});
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  await gw.seed({ tenants: [tenant('acme'), tenant('globex')] } as never);
+});
+afterAll(() => gw?.close());
+
+const token = async (who: string) => (await signIn(gw, { tenant: who.split('@')[1].split('.')[0], email: who, password: PASSWORD })).access_token;
+
+const FIELDS = 'id name type enforce jit defaultRoles roleClaim roleMap issuer clientId scopes trustEmail hasClientSecret idpEntityId idpSsoUrl idpCertificate allowIdpInitiated mfaContexts domains { domain verified verifiedAt }';
+const CREATE = `mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { ${FIELDS} } }`;
+const UPDATE = `mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { ${FIELDS} } }`;
+const DELETE = 'mutation($id: ID!) { deleteSsoConnection(id: $id) }';
+const LIST = `{ ssoConnections { ${FIELDS} } }`;
+
+let n = 0;
+const oidc = (extra: Record<string, unknown> = {}) => ({
+  name: `okta-${n++}`,
+  type: 'OIDC',
+  domains: [`corp${n}.acme.example`],
+  issuer: 'https://idp.acme.example',
+  clientId: 'gateway',
+  clientSecret: SECRET,
+  defaultRoles: ['member'],
+  roleClaim: 'groups',
+  roleMap: { readers: ['reader'] },
+  jit: true,
+  ...extra,
+});
+
+/** A self-signed certificate made by openssl, as an IdP's signing certificate. */
+function certificate(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-sso-cert-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '2', '-subj', '/CN=idp.test'], { stdio: 'ignore' });
+  return readFileSync(`${dir}/cert.pem`, 'utf8');
+}
+
+const fieldsOf = (res: { body: any }) => res.body.errors?.[0]?.extensions?.fields;
+
+describe('SSO connection refusals', () => {
+  it('needs sso:manage (naming it), a session rather than an API key, and never reaches another tenant', async () => {
+    const member = await token('member@acme.test');
+    for (const [query, vars, op] of [
+      [LIST, undefined, 'ssoConnections'],
+      [CREATE, { i: oidc() }, 'createSsoConnection'],
+    ] as const) {
+      const res = await gw.gql(query, vars, bearer(member));
+      expectGqlError(res, op, 'auth_forbidden', 403);
+      expect(res.body.errors[0].extensions.missing).toEqual(['sso:manage']);
+    }
+
+    const owner = await token('owner@acme.test');
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'sso' }, bearer(owner))).body.api_key;
+    expect(key).toBeTruthy();
+    for (const [query, vars, op] of [
+      [CREATE, { i: oidc() }, 'createSsoConnection'],
+      [DELETE, { id: '00000000-0000-4000-8000-000000000000' }, 'deleteSsoConnection'],
+    ] as const) {
+      const res = await gw.gql(query, vars, { 'x-api-key': key });
+      expectGqlError(res, op, 'auth_forbidden', 403);
+      expect(res.body.errors[0].extensions.missing).toBeUndefined();
+    }
+
+    const globex = await token('owner@globex.test');
+    const theirs = (await gw.gql(CREATE, { i: oidc({ domains: ['globex-corp.example'] }) }, bearer(globex))).body.data.createSsoConnection;
+    for (const id of [theirs.id, '00000000-0000-4000-8000-000000000000', 'not-an-id']) {
+      expectGqlError(await gw.gql(UPDATE, { id, i: oidc() }, bearer(owner)), 'updateSsoConnection', 'auth_sso_connection_not_found', 404);
+      expectGqlError(await gw.gql(DELETE, { id }, bearer(owner)), 'deleteSsoConnection', 'auth_sso_connection_not_found', 404);
+    }
+    // Not listed either, and still there for its own tenant.
+    expect((await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections.map((c: { id: string }) => c.id)).not.toContain(theirs.id);
+    expect((await gw.gql(LIST, undefined, bearer(globex))).body.data.ssoConnections.map((c: { id: string }) => c.id)).toContain(theirs.id);
+
+    // Two tenants claiming one domain at the same moment: one has it, the other is told it is taken.
+    const [a, b] = await Promise.all([gw.gql(CREATE, { i: oidc({ domains: ['contested.example'] }) }, bearer(owner)), gw.gql(CREATE, { i: oidc({ domains: ['contested.example'] }) }, bearer(globex))]);
+    expect([a, b].filter((r) => !r.body.errors).length).toBe(1);
+    expect(fieldsOf([a, b].find((r) => r.body.errors)!)).toEqual([{ field: 'input.domains', rule: 'taken' }]);
+    const winner = a.body.errors ? { res: b, as: globex } : { res: a, as: owner };
+    expect((await gw.gql(DELETE, { id: winner.res.body.data.createSsoConnection.id }, bearer(winner.as))).body.data.deleteSsoConnection).toBe(true);
+
+    // A domain of another tenant's connection is taken (a domain routes to one connection of the gateway).
+    const taken = await gw.gql(CREATE, { i: oidc({ domains: ['GLOBEX-corp.example.'] }) }, bearer(owner));
+    expectGqlError(taken, 'createSsoConnection', 'auth_request_invalid', 422);
+    expect(fieldsOf(taken)).toEqual([{ field: 'input.domains', rule: 'taken' }]);
+  });
+
+  it('refuses what a connection may not say, naming the input and rule, never the value', async () => {
+    const owner = await token('owner@acme.test');
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ name: 'bad\u0007name' }, 'input.name', 'control_characters'],
+      [{ issuer: 'http://idp.acme.example' }, 'input.issuer', 'format'],
+      [{ issuer: 'https://user:pw@idp.acme.example' }, 'input.issuer', 'format'],
+      [{ issuer: null }, 'input.issuer', 'required'],
+      [{ clientSecret: null }, 'input.clientSecret', 'required'],
+      [{ scopes: ['email'] }, 'input.scopes', 'format'],
+      [{ domains: ['not a domain'] }, 'input.domains', 'format'],
+      [{ domains: ['10.0.0.1'] }, 'input.domains', 'format'],
+      [{ domains: ['localhost'] }, 'input.domains', 'format'],
+      [{ defaultRoles: ['no-such-role'] }, 'input.defaultRoles', 'unknown'],
+      [{ roleMap: { admins: ['no-such-role'] } }, 'input.roleMap', 'unknown'],
+      [{ roleMap: { admins: 'owner' } }, 'input.roleMap', 'type'],
+      [{ type: 'SAML', idpCertificate: 'not a certificate', idpEntityId: 'https://idp', idpSsoUrl: 'https://idp.acme.example/sso' }, 'input.idpCertificate', 'format'],
+    ];
+    for (const [extra, field, rule] of cases) {
+      const res = await gw.gql(CREATE, { i: oidc(extra) }, bearer(owner));
+      expectGqlError(res, 'createSsoConnection', 'auth_request_invalid', 422);
+      expect(fieldsOf(res), JSON.stringify(extra)).toEqual([{ field, rule }]);
+      expect(JSON.stringify(res.body)).not.toContain(SECRET);
+    }
+    expect((await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections).toEqual([]);
+  });
+
+  it('never grants more than the editor holds: roles with permissions beyond theirs are refused, on create, update and delete', async () => {
+    const editor = await token('editor@acme.test');
+    for (const extra of [{ defaultRoles: ['reader'] }, { roleMap: { x: ['owner'] } }]) {
+      expectGqlError(await gw.gql(CREATE, { i: oidc(extra) }, bearer(editor)), 'createSsoConnection', 'auth_forbidden', 403);
+    }
+    // The owner's connection grants `reader`: the editor (no users:read) may neither replace nor delete it.
+    const owner = await token('owner@acme.test');
+    const made = (await gw.gql(CREATE, { i: oidc() }, bearer(owner))).body.data.createSsoConnection;
+    expectGqlError(await gw.gql(UPDATE, { id: made.id, i: oidc({ defaultRoles: ['member'], roleMap: {} }) }, bearer(editor)), 'updateSsoConnection', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql(DELETE, { id: made.id }, bearer(editor)), 'deleteSsoConnection', 'auth_forbidden', 403);
+    // Within its own permissions it may.
+    const own = await gw.gql(CREATE, { i: oidc({ defaultRoles: ['member'], roleMap: {} }) }, bearer(editor));
+    expect(own.body.errors).toBeUndefined();
+    expect((await gw.gql(DELETE, { id: own.body.data.createSsoConnection.id }, bearer(editor))).body.data.deleteSsoConnection).toBe(true);
+    expect((await gw.gql(DELETE, { id: made.id }, bearer(owner))).body.data.deleteSsoConnection).toBe(true);
+  });
+});
+
+describe('SSO connections', () => {
+  it('are created, listed, replaced and deleted; the secret is sealed at rest and never returned; domains start unverified; each change is audited', async () => {
+    const owner = await token('owner@acme.test');
+    const created = await gw.gql(CREATE, { i: oidc({ name: 'okta', domains: ['Acme.Example'] }) }, bearer(owner));
+    expect(created.body.errors).toBeUndefined();
+    const c = created.body.data.createSsoConnection;
+    expect(c).toMatchObject({ name: 'okta', type: 'OIDC', issuer: 'https://idp.acme.example', clientId: 'gateway', scopes: ['openid', 'email', 'profile'], hasClientSecret: true, jit: true, enforce: false });
+    expect(c.domains).toEqual([{ domain: 'acme.example', verified: false, verifiedAt: null }]);
+    expect(JSON.stringify(created.body)).not.toContain(SECRET);
+    const [stored] = await gw.sql('select client_secret, settings::text as settings from sso_connections where id = $1', [c.id]);
+    expect(stored.client_secret).toBeTruthy();
+    expect(stored.client_secret).not.toContain(SECRET);
+    expect(stored.settings).not.toContain(SECRET);
+
+    // Replaced without a secret: the stored one stays, untouched.
+    const updated = await gw.gql(UPDATE, { id: c.id, i: oidc({ name: 'okta-prod', clientSecret: undefined, domains: ['acme.example', 'acme-labs.example'], enforce: true }) }, bearer(owner));
+    expect(updated.body.errors).toBeUndefined();
+    expect(updated.body.data.updateSsoConnection).toMatchObject({ name: 'okta-prod', hasClientSecret: true, enforce: true });
+    expect((await gw.sql('select client_secret from sso_connections where id = $1', [c.id]))[0].client_secret).toBe(stored.client_secret);
+
+    // A second connection of the tenant may not take the name.
+    const twin = await gw.gql(CREATE, { i: oidc({ name: 'okta-prod' }) }, bearer(owner));
+    expect(fieldsOf(twin)).toEqual([{ field: 'input.name', rule: 'taken' }]);
+
+    // A SAML connection with a real certificate.
+    const cert = certificate();
+    const saml = await gw.gql(CREATE, { i: { name: 'adfs', type: 'SAML', domains: ['acme-corp.example'], idpEntityId: 'https://adfs.acme.example', idpSsoUrl: 'https://adfs.acme.example/sso', idpCertificate: cert, mfaContexts: ['urn:mfa'] } }, bearer(owner));
+    expect(saml.body.errors).toBeUndefined();
+    expect(saml.body.data.createSsoConnection).toMatchObject({ type: 'SAML', idpCertificate: cert, hasClientSecret: false, issuer: null, scopes: [] });
+
+    const listed = (await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections;
+    expect(listed.map((x: { name: string }) => x.name)).toEqual(['adfs', 'okta-prod']);
+    expect(JSON.stringify(listed)).not.toContain(SECRET);
+
+    expect((await gw.gql(DELETE, { id: c.id }, bearer(owner))).body.data.deleteSsoConnection).toBe(true);
+    expect(await gw.sql("select domain from sso_domains where domain in ('acme.example', 'acme-labs.example')")).toEqual([]);
+    const audit = await gw.sql("select type from audit_events where type like 'sso_connection_%' and details->>'connection' = $1 order by created_at", [c.id]);
+    expect(audit.map((a: { type: string }) => a.type)).toEqual(['sso_connection_created', 'sso_connection_updated', 'sso_connection_deleted']);
+  });
+
+  it('the import document writes connections by name with verified domains, and the tenant\'s redirect_urls', async () => {
+    const doc = {
+      tenants: [
+        tenant('initech', {
+          redirect_urls: ['https://app.initech.example/sso/done'],
+          sso_connections: [{ name: 'okta', type: 'oidc', domains: ['initech.example'], issuer: 'https://initech.okta.example', client_id: 'gw', client_secret: SECRET, jit: true, default_roles: ['member'] }],
+        }),
+      ],
+    };
+    await gw.seed(doc as never);
+    const owner = await token('owner@initech.test');
+    const [c] = (await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections;
+    expect(c).toMatchObject({ name: 'okta', hasClientSecret: true, domains: [{ domain: 'initech.example', verified: true }] });
+    expect((await gw.sql("select redirect_urls from tenants where slug = 'initech'"))[0].redirect_urls).toEqual(['https://app.initech.example/sso/done']);
+    // Again: the same connection (by name), not a second one.
+    await gw.seed(doc as never);
+    expect((await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections.map((x: { id: string }) => x.id)).toEqual([c.id]);
+    // A document naming a role the tenant lacks is refused as a whole, saying where.
+    const bad = structuredClone(doc);
+    (bad.tenants[0].sso_connections as Array<Record<string, unknown>>)[0].default_roles = ['nope'];
+    await expect(gw.seed(bad as never)).rejects.toThrow(/tenants\[0\]\.sso_connections\[0\] names a role/);
+  });
+});
