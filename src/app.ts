@@ -18,6 +18,7 @@ import { registerRequestChecks } from './rest/content-types.js';
 import { frameworkErrors, registerErrorHandlers } from './rest/error-handler.js';
 import { accountRoutes } from './rest/routes/accounts.routes.js';
 import { linkRoutes } from './rest/routes/links.routes.js';
+import { ssoRoutes } from './rest/routes/sso.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
@@ -200,6 +201,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(apiKeyRoutes, { config });
   await app.register(accountRoutes, { config });
   await app.register(linkRoutes, { config });
+  await app.register(ssoRoutes, { config });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

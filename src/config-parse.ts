@@ -114,3 +114,15 @@ export function trustProxy(raw: string | undefined): boolean | number | string[]
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+
+/** PUBLIC_URL: an http(s) origin with an optional path, without query or fragment; kept without a trailing slash. */
+export function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('PUBLIC_URL must be an http(s) URL');
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username) throw new ConfigError('PUBLIC_URL must be an http(s) URL without query, fragment or user');
+  return value.replace(/\/+$/, '');
+}

@@ -19,6 +19,13 @@ export interface Config {
     idleInTransactionTimeoutMs: number;
   };
   secretKey: string;
+  /**
+   * Where browsers and identity providers reach this gateway (no trailing slash): the base of its
+   * own URLs (SSO callback and ACS, SPEC §11–§12). Required in production; else the listen address.
+   */
+  publicUrl: string;
+  /** Seconds an identity provider's discovery, JWKS and token calls may take. */
+  ssoIdpTimeoutSeconds: number;
   jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };
   accessTokenTtl: number;
   refreshTokenTtl: number;

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, read, trustProxy, type Env } from './config-parse.js';
+import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, publicUrl, read, trustProxy, type Env } from './config-parse.js';
 import type { Config } from './config-types.js';
 
 export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
@@ -56,7 +56,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (production) {
     // The listen-address defaults make tokens valid for any deployment listening there, and a
     // localhost relying party works for no real user.
-    const unset = [!issuer && 'JWT_ISSUER', !audience && 'JWT_AUDIENCE'].filter(Boolean);
+    const unset = [!issuer && 'JWT_ISSUER', !audience && 'JWT_AUDIENCE', !read(env, 'PUBLIC_URL') && 'PUBLIC_URL'].filter(Boolean);
     if (unset.length) throw new ConfigError(`production mode needs ${unset.join(' and ')} (the listen-address default is for development)`);
     if (rpId === 'localhost') throw new ConfigError('production mode refuses WEBAUTHN_RP_ID=localhost: set it to your site\'s domain');
   }
@@ -81,6 +81,8 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5000, 1),
     },
     secretKey: secretKey!,
+    publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? listenUrl),
+    ssoIdpTimeoutSeconds: int(env, 'SSO_IDP_TIMEOUT_SECONDS', 5, 1),
     jwt: {
       privateKeys: parseSigningKeys(jwtKeys!),
       issuer: issuer ?? listenUrl,

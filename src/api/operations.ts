@@ -150,6 +150,28 @@ export const operations = {
   inviteUser: admin('inviteUser', 'session', ['auth_rate_limited']),
   invitations: admin('invitations', 'session', []),
   revokeInvitation: admin('revokeInvitation', 'session', ['auth_invitation_invalid']),
+  ssoStart: op('ssoStart', 'POST', '/auth/sso/start', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+    'auth_sso_connection_not_found',
+    'auth_sso_redirect_invalid',
+    'auth_sso_idp_unavailable',
+    'auth_rate_limited',
+  ]),
+  // The IdP sends the browser here: REST only. A failure of a pending flow goes back to the
+  // app as ?error=<code> (303); one that belongs to none answers auth_sso_failed itself.
+  ssoCallback: {
+    ...op('ssoCallback', 'GET', '/auth/sso/oidc/callback', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+      'auth_sso_failed',
+      'auth_sso_idp_unavailable',
+      'auth_sso_user_not_provisioned',
+    ]),
+    graphql: null,
+  },
+  ssoExchange: op('ssoExchange', 'POST', '/auth/sso/token', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+    'auth_sso_code_invalid',
+    'auth_login_account_disabled',
+    'auth_mfa_required',
+    'auth_rate_limited',
+  ]),
   ssoConnections: sso('ssoConnections', 'any', []),
   createSsoConnection: sso('createSsoConnection', 'session', []),
   updateSsoConnection: sso('updateSsoConnection', 'session', ['auth_sso_connection_not_found']),

@@ -314,6 +314,32 @@ export const catalog = {
     ...client(404, 'No SSO connection of the tenant has this id (management), or, at the start of a sign-in, the tenant, domain or connection name is unknown.', 'No such SSO connection.', 'List the connections and use one of their ids.'),
     since: '0.3.0',
   },
+  auth_sso_redirect_invalid: {
+    ...client(400, "redirect_to is not one of the tenant's redirect_urls (scheme, host, port and path), or the PKCE code challenge is missing or not S256.", 'The redirect is not allowed.', "Add the URL to the tenant's redirect_urls, and send an S256 code_challenge."),
+    since: '0.3.0',
+  },
+  auth_sso_failed: {
+    ...client(401, "The identity provider's answer did not validate (state, signature, issuer, audience, nonce, time, an unverified e-mail), or the user refused at the IdP.", 'Single sign-on failed.', 'Start the sign-in again; the log line says which check failed.'),
+    securityEvent: true,
+    since: '0.3.0',
+  },
+  auth_sso_code_invalid: {
+    ...client(400, 'The one-time SSO code is unknown, expired (60 s), already used, or the code_verifier does not match its challenge (which spends it).', 'The sign-in code is invalid.', 'Start the sign-in again.'),
+    since: '0.3.0',
+  },
+  auth_sso_user_not_provisioned: {
+    ...client(403, 'The IdP vouched for an address that has no user here, and the connection does not create users (jit off).', 'No account for this sign-in.', 'Ask an administrator to invite the user, or turn on jit for the connection.'),
+    since: '0.3.0',
+  },
+  auth_sso_idp_unavailable: {
+    status: 502,
+    class: 'dependency',
+    retryable: true,
+    message: 'The identity provider cannot be reached.',
+    meaning: "The IdP's discovery document, JWKS or token endpoint failed or timed out (SSO_IDP_TIMEOUT_SECONDS).",
+    action: "Check the connection's issuer and the IdP's health; retry later.",
+    since: '0.3.0',
+  },
   auth_sso_db_error: { ...db('Database failure in an SSO operation (connections, a sign-in through a connection).', 'Database failure during SSO.', 'Treat as 5xx; investigate DB health.'), since: '0.3.0' },
   auth_sso_internal_error: { ...internal('Unexpected server error in an SSO operation.', 'Unexpected error during SSO.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_link_db_error: { ...db('Database failure looking at a mailed link (inspectLink) before its page spends it.', 'Database failure checking the link.', 'Treat as 5xx; investigate DB health. The link is unspent: the page can be reloaded.'), since: '0.3.0' },

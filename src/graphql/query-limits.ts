@@ -28,6 +28,9 @@ export const CREDENTIAL_FIELDS = new Set([
   'resetPassword',
   'changePassword',
   'verifyMfa',
+  // They start or finish a federated sign-in (a row and an IdP call, or a one-time code).
+  'ssoStart',
+  'ssoExchange',
   'mfaTotpActivate',
   'mfaTotpDisable',
 ]);

@@ -63,6 +63,8 @@ export const graphqlPath = (args: Record<string, unknown>, field: string): strin
   if (field in args || field.includes('.')) return field;
   const camel = field.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
   if (camel in args) return camel;
-  const argument = Object.keys(args).find((n) => typeof args[n] === 'object' && args[n] !== null && camel in (args[n] as object));
+  const objects = Object.keys(args).filter((n) => typeof args[n] === 'object' && args[n] !== null && !Array.isArray(args[n]));
+  const argument = objects.find((n) => camel in (args[n] as object)) ?? (objects.length === 1 ? objects[0] : undefined);
+  // A field left out of the one input object is still that input's (input.clientSecret: required).
   return argument ? `${argument}.${camel}` : camel;
 };

@@ -3,28 +3,17 @@
 // and two-factor sign-in: TOTP enrolment with its QR code, activation, the code prompt at sign-in, recovery codes, disabling.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { decodeQR } from 'qr/decode.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { PASSWORD_WORDS, USER_WORDS } from '../../src/demo/words.js';
-import { ACME, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let gw: TestGateway;
 let mail: MailCatcher;

@@ -2,6 +2,7 @@
 // the real app listening on an ephemeral port, spoken to over HTTP.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -64,7 +65,8 @@ export interface HttpResult {
 
 /** One HTTP request; a JSON body is sent as JSON (a string as it is), a JSON answer parsed. */
 export async function requestJson(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
-  const init: RequestInit = { method, headers: { ...headers } };
+  // Redirects are answers to look at (an SSO callback's 303 back to the app), never followed.
+  const init: RequestInit = { method, headers: { ...headers }, redirect: 'manual' };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
     if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
@@ -78,6 +80,17 @@ export async function requestJson(url: string, method: string, body?: unknown, h
     /* not JSON */
   }
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A TCP port free on 127.0.0.1 now (for a gateway whose URL must be known before it starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /** The Authorization header of an access token or an API key. */
@@ -173,6 +186,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
+    PUBLIC_URL: ISSUER,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     DB_STATEMENT_TIMEOUT_MS: '1000',
     DB_QUERY_TIMEOUT_MS: '1500',

@@ -36,6 +36,12 @@ describe('credential kinds: an API key never authenticates what changes how the 
     inviteUser: (h) => [null, () => gw.gql('mutation { inviteUser(input: {email: "new@acme.test", roles: []}) { id } }', undefined, h)],
     invitations: (h) => [null, () => gw.gql('{ invitations { edges { node { id } } } }', undefined, h)],
     revokeInvitation: (h) => [null, () => gw.gql('mutation { revokeInvitation(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    createSsoConnection: (h) => [null, () => gw.gql('mutation { createSsoConnection(input: {name: "x", type: OIDC, issuer: "https://idp.example", clientId: "c", clientSecret: "s"}) { id } }', undefined, h)],
+    updateSsoConnection: (h) => [
+      null,
+      () => gw.gql('mutation { updateSsoConnection(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11", input: {name: "x", type: OIDC, issuer: "https://idp.example", clientId: "c"}) { id } }', undefined, h),
+    ],
+    deleteSsoConnection: (h) => [null, () => gw.gql('mutation { deleteSsoConnection(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],
     webauthnRegisterOptions: (h) => [() => gw.rest('POST', '/auth/webauthn/register/options', {}, h), () => gw.gql('mutation { webauthnRegisterOptions }', undefined, h)],

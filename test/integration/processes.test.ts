@@ -18,6 +18,7 @@ const envOf = (gw: TestGateway, extra: Record<string, string> = {}) => ({
   JWT_PRIVATE_KEYS: JSON.stringify({ keys: [gw.signingKey] }),
   JWT_ISSUER: ISSUER,
   JWT_AUDIENCE: AUDIENCE,
+  PUBLIC_URL: ISSUER,
   API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS),
   ...LIMITS,
   ...extra,

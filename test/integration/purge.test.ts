@@ -140,6 +140,32 @@ async function mfaChallenges(n: number, expiresAt: Date): Promise<string[]> {
   );
 }
 
+/** An SSO connection of ACME's for the flows and codes below (made once). */
+const CONNECTION = `(select id from sso_connections where name = 'purge-idp')`;
+async function ssoConnection(): Promise<void> {
+  await gw.sql(
+    `insert into sso_connections (id, tenant_id, name, type, created_at, updated_at) select gen_random_uuid(), ${ACME_ID}, 'purge-idp', 'oidc', now(), now() on conflict do nothing`,
+  );
+}
+
+async function ssoFlows(n: number, expiresAt: Date): Promise<string[]> {
+  await ssoConnection();
+  return ids(
+    `insert into sso_flows (id, state_hash, connection_id, redirect_to, code_challenge, created_at, expires_at)
+     select gen_random_uuid(), gen_random_uuid()::text, ${CONNECTION}, 'https://app.test/done', 'c', now(), $1 from generate_series(1, $2) returning id`,
+    [expiresAt, n],
+  );
+}
+
+async function ssoCodes(n: number, expiresAt: Date): Promise<string[]> {
+  await ssoConnection();
+  return ids(
+    `insert into sso_codes (id, code_hash, user_id, connection_id, code_challenge, amr, created_at, expires_at)
+     select gen_random_uuid(), gen_random_uuid()::text, ${ADA_ID}, ${CONNECTION}, 'c', '{fed}', now(), $1 from generate_series(1, $2) returning id`,
+    [expiresAt, n],
+  );
+}
+
 async function invitations(n: number, at: { expires: Date; accepted?: Date; revoked?: Date }): Promise<string[]> {
   return ids(
     `insert into invitations (id, tenant_id, email, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at)
@@ -224,6 +250,8 @@ describe('one run', () => {
       mail_outbox: 0,
       email_tokens: 0,
       mfa_challenges: 0,
+      sso_flows: 0,
+      sso_codes: 0,
       invitations: 0,
       api_keys: 0,
       users: 0,
@@ -287,6 +315,8 @@ describe('one run', () => {
     const gone = {
       email_tokens: await emailTokens(3, ago(link + MINUTE)),
       mfa_challenges: await mfaChallenges(3, ago(skew + MINUTE)),
+      sso_flows: await ssoFlows(2, ago(skew + MINUTE)),
+      sso_codes: await ssoCodes(2, ago(skew + MINUTE)),
       invitations: [
         ...(await invitations(2, { expires: ago(link + MINUTE) })),
         ...(await invitations(1, { expires: ago(link + MINUTE), revoked: ago(DAY) })),
@@ -298,6 +328,8 @@ describe('one run', () => {
     const kept = {
       email_tokens: [...(await emailTokens(1, ago(link - MINUTE))), ...(await emailTokens(1, new Date(Date.now() + MINUTE)))],
       mfa_challenges: [...(await mfaChallenges(1, ago(skew / 2))), ...(await mfaChallenges(1, new Date(Date.now() + MINUTE)))],
+      sso_flows: [...(await ssoFlows(1, ago(skew / 2))), ...(await ssoFlows(1, new Date(Date.now() + MINUTE)))],
+      sso_codes: [...(await ssoCodes(1, ago(skew / 2))), ...(await ssoCodes(1, new Date(Date.now() + MINUTE)))],
       invitations: [
         ...(await invitations(1, { expires: new Date(Date.now() + DAY) })),
         ...(await invitations(1, { expires: ago(link - MINUTE) })),
@@ -366,6 +398,8 @@ describe('concurrent runs', () => {
         mail_outbox: (await mails(150, 'sent', ago(MAIL_RETENTION_MS + MINUTE))).length,
         email_tokens: (await emailTokens(30, ago(EXPIRED_LINKS_KEPT_MS + MINUTE))).length,
         mfa_challenges: (await mfaChallenges(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        sso_flows: (await ssoFlows(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        sso_codes: (await ssoCodes(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
         invitations: (await invitations(30, { expires: ago(EXPIRED_LINKS_KEPT_MS + MINUTE) })).length,
         api_keys: (await apiKeys(30, { revoked: ago(gw.config.purge.auditRetentionDays * DAY + MINUTE) })).length,
         users: (await unverifiedUsers(30, ago(gw.config.accounts.unverifiedTtl * 1000 + MINUTE))).length,

@@ -59,11 +59,13 @@ const oidc = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** A self-signed certificate made by openssl, as an IdP's signing certificate. */
+/** A self-signed certificate made by openssl, as an IdP's signing certificate (its key beside it). */
+let certFile = '';
 function certificate(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-sso-cert-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '2', '-subj', '/CN=idp.test'], { stdio: 'ignore' });
-  return readFileSync(`${dir}/cert.pem`, 'utf8');
+  certFile = `${dir}/cert.pem`;
+  return readFileSync(certFile, 'utf8');
 }
 
 const fieldsOf = (res: { body: any }) => res.body.errors?.[0]?.extensions?.fields;
@@ -131,6 +133,17 @@ describe('SSO connection refusals', () => {
       [{ roleMap: { admins: ['no-such-role'] } }, 'input.roleMap', 'unknown'],
       [{ roleMap: { admins: 'owner' } }, 'input.roleMap', 'type'],
       [{ type: 'SAML', idpCertificate: 'not a certificate', idpEntityId: 'https://idp', idpSsoUrl: 'https://idp.acme.example/sso' }, 'input.idpCertificate', 'format'],
+      // What another URL parser would read differently, and an issuer with a query.
+      [{ issuer: 'https://idp.acme.example\\@evil.example' }, 'input.issuer', 'format'],
+      [{ issuer: ' https://idp.acme.example' }, 'input.issuer', 'format'],
+      [{ issuer: 'https:idp.acme.example' }, 'input.issuer', 'format'],
+      [{ issuer: 'https://idp.acme.example/?tenant=1' }, 'input.issuer', 'format'],
+      // Names that read as other names, and a "domain" that is an address.
+      [{ name: 'evil\u202eatko' }, 'input.name', 'control_characters'],
+      [{ name: 'nbsp\u0085' }, 'input.name', 'control_characters'],
+      [{ domains: ['0x7f.1'] }, 'input.domains', 'format'],
+      // A field left out is named as the input's.
+      [{ clientId: undefined }, 'input.clientId', 'required'],
     ];
     for (const [extra, field, rule] of cases) {
       const res = await gw.gql(CREATE, { i: oidc(extra) }, bearer(owner));
@@ -156,6 +169,102 @@ describe('SSO connection refusals', () => {
     expect(own.body.errors).toBeUndefined();
     expect((await gw.gql(DELETE, { id: own.body.data.createSsoConnection.id }, bearer(editor))).body.data.deleteSsoConnection).toBe(true);
     expect((await gw.gql(DELETE, { id: made.id }, bearer(owner))).body.data.deleteSsoConnection).toBe(true);
+  });
+});
+
+describe('SSO connections: what the outside attack found', () => {
+  it('pointing a connection at another IdP unverifies its domains and needs a new client secret; the same IdP keeps both', async () => {
+    const doc = { tenants: [tenant('hooli', { sso_connections: [{ name: 'okta', type: 'oidc', domains: ['hooli.example'], issuer: 'https://hooli.okta.example', client_id: 'gw', client_secret: SECRET }] })] };
+    await gw.seed(doc as never);
+    const editor = await token('editor@hooli.test');
+    const [c] = (await gw.gql(LIST, undefined, bearer(editor))).body.data.ssoConnections;
+    expect(c.domains).toEqual([expect.objectContaining({ domain: 'hooli.example', verified: true })]);
+    const same = { name: 'okta', type: 'OIDC', domains: ['hooli.example'], issuer: 'https://hooli.okta.example', clientId: 'gw' };
+    // The same IdP: the secret and the verification stay.
+    const kept = await gw.gql(UPDATE, { id: c.id, i: { ...same, jit: true } }, bearer(editor));
+    expect(kept.body.data.updateSsoConnection).toMatchObject({ hasClientSecret: true, domains: [{ domain: 'hooli.example', verified: true }] });
+    // Another issuer (or client, or certificate): the old secret may not go there.
+    for (const change of [{ issuer: 'https://attacker.example' }, { clientId: 'other' }, { trustEmail: true }]) {
+      const refused = await gw.gql(UPDATE, { id: c.id, i: { ...same, ...change } }, bearer(editor));
+      expect(fieldsOf(refused), JSON.stringify(change)).toEqual([{ field: 'input.clientSecret', rule: 'required' }]);
+    }
+    const moved = await gw.gql(UPDATE, { id: c.id, i: { ...same, issuer: 'https://attacker.example', clientSecret: 'attacker secret' } }, bearer(editor));
+    expect(moved.body.data.updateSsoConnection.domains).toEqual([{ domain: 'hooli.example', verified: false, verifiedAt: null }]);
+    const audit = await gw.sql("select details from audit_events where type = 'sso_connection_updated' and details->>'connection' = $1 order by created_at", [c.id]);
+    expect(audit.map((a: { details: { new_idp: boolean } }) => a.details.new_idp)).toEqual([false, true]);
+    // The operator's import verifies it again (and needs the secret for its own IdP back).
+    await gw.seed(doc as never);
+    expect((await gw.gql(LIST, undefined, bearer(editor))).body.data.ssoConnections[0].domains[0].verified).toBe(true);
+  });
+
+  it('an unverified claim on a domain never blocks the operator; a verified one does', async () => {
+    const globex = await token('owner@globex.test');
+    const squat = await gw.gql(CREATE, { i: oidc({ name: 'squat', domains: ['umbrella.example'] }) }, bearer(globex));
+    expect(squat.body.errors).toBeUndefined();
+    const doc = { tenants: [tenant('umbrella', { sso_connections: [{ name: 'okta', type: 'oidc', domains: ['umbrella.example'], issuer: 'https://umbrella.okta.example', client_id: 'gw', client_secret: SECRET }] })] };
+    await gw.seed(doc as never);
+    const [domain] = await gw.sql("select c.name, d.verified_at from sso_domains d join sso_connections c on c.id = d.connection_id where d.domain = 'umbrella.example'");
+    expect(domain.name).toBe('okta');
+    expect(domain.verified_at).not.toBeNull();
+    expect((await gw.gql(LIST, undefined, bearer(globex))).body.data.ssoConnections.find((x: { name: string }) => x.name === 'squat').domains).toEqual([]);
+    // Now verified: another tenant's import cannot take it.
+    const other = { tenants: [tenant('initrode', { sso_connections: [{ name: 'okta', type: 'oidc', domains: ['umbrella.example'], issuer: 'https://x.example', client_id: 'gw', client_secret: SECRET }] })] };
+    await expect(gw.seed(other as never)).rejects.toThrow(/tenants\[0\]\.sso_connections\[0\]\.domains: taken/);
+  });
+
+  it('an update and a delete of one connection at once: one after the other, never a deleted connection back; opposite domain orders never deadlock', async () => {
+    const owner = await token('owner@acme.test');
+    const editor = await token('editor@acme.test');
+    for (let i = 0; i < 6; i++) {
+      const made = (await gw.gql(CREATE, { i: oidc({ defaultRoles: ['member'], roleMap: {} }) }, bearer(owner))).body.data.createSsoConnection;
+      const [updated, deleted] = await Promise.all([
+        gw.gql(UPDATE, { id: made.id, i: oidc({ name: made.name, defaultRoles: ['member'], roleMap: { admins: ['reader'] } }) }, bearer(owner)),
+        gw.gql(DELETE, { id: made.id }, bearer(editor)),
+      ]);
+      const rows = await gw.sql('select id from sso_connections where id = $1', [made.id]);
+      if (deleted.body.data?.deleteSsoConnection) {
+        // The delete went first: the update found nothing. Or the update went first: then the
+        // connection grants reader, which the editor does not hold, and the delete is refused.
+        expect(rows).toEqual([]);
+        expect(updated.body.errors?.[0]?.extensions?.code).toBe('auth_sso_connection_not_found');
+      } else {
+        expect(deleted.body.errors[0].extensions.code).toBe('auth_forbidden');
+        expect(rows).toHaveLength(1);
+        await gw.gql(DELETE, { id: made.id }, bearer(owner));
+      }
+    }
+    const globex = await token('owner@globex.test');
+    for (let i = 0; i < 3; i++) {
+      const [x, y] = [`race-a${i}.example`, `race-b${i}.example`];
+      const answers = await Promise.all([gw.gql(CREATE, { i: oidc({ domains: [x, y] }) }, bearer(owner)), gw.gql(CREATE, { i: oidc({ domains: [y, x] }) }, bearer(globex))]);
+      for (const [j, res] of answers.entries()) {
+        if (res.body.errors) expect(fieldsOf(res)).toEqual([{ field: 'input.domains', rule: 'taken' }]);
+        else await gw.gql(DELETE, { id: res.body.data.createSsoConnection.id }, bearer(j === 0 ? owner : globex));
+      }
+    }
+  });
+
+  it('keeps URLs and certificates as parsed: lower-cased hosts, one certificate and never a key', async () => {
+    const owner = await token('owner@acme.test');
+    const made = await gw.gql(CREATE, { i: oidc({ issuer: 'HTTPS://IDP.ACME.EXAMPLE' }) }, bearer(owner));
+    expect(made.body.data.createSsoConnection.issuer).toBe('https://idp.acme.example');
+    const cert = certificate();
+    const saml = (extra: Record<string, unknown>) => ({ name: `saml-${n++}`, type: 'SAML', idpEntityId: 'urn:idp', idpSsoUrl: 'https://idp.acme.example/sso?x=1', ...extra });
+    const key = readFileSync(path.join(path.dirname(certFile), 'key.pem'), 'utf8');
+    for (const bad of [`${key}${cert}`, `${cert}${cert}`, `hello\n${cert}`]) {
+      expect(fieldsOf(await gw.gql(CREATE, { i: saml({ idpCertificate: bad }) }, bearer(owner)))).toEqual([{ field: 'input.idpCertificate', rule: 'format' }]);
+    }
+    const ok = await gw.gql(CREATE, { i: saml({ idpCertificate: `\n${cert}\n` }) }, bearer(owner));
+    expect(ok.body.data.createSsoConnection.idpCertificate).toBe(cert);
+    for (const c of [made, ok]) await gw.gql(DELETE, { id: (c.body.data.createSsoConnection as { id: string }).id }, bearer(owner));
+  });
+
+  it('the import refuses redirect URLs with users or plain http elsewhere than loopback, and a connection that is not an object', async () => {
+    for (const url of ['http://evil.example/x', 'https://u:p@x.example/cb', 'https://x.example/cb#f', 'https://x.example/cb?next=1']) {
+      await expect(gw.seed({ tenants: [tenant('acme', { redirect_urls: [url] })] } as never)).rejects.toThrow(/redirect_urls\[0\]/);
+    }
+    await gw.seed({ tenants: [tenant('acme', { redirect_urls: ['http://localhost:3000/done', 'https://app.acme.example/done'] })] } as never);
+    await expect(gw.seed({ tenants: [tenant('acme', { sso_connections: [null] })] } as never)).rejects.toThrow(/sso_connections\[0\] must be an object/);
   });
 });
 

@@ -13,6 +13,7 @@ const prod = {
   JWT_PRIVATE_KEYS: keys,
   JWT_ISSUER: 'https://auth.example.com',
   JWT_AUDIENCE: 'https://api.example.com',
+  PUBLIC_URL: 'https://auth.example.com',
   WEBAUTHN_RP_ID: 'example.com',
 };
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'gw-config-'));
@@ -31,11 +32,18 @@ describe('production mode', () => {
     });
   }
 
-  for (const missing of ['JWT_ISSUER', 'JWT_AUDIENCE']) {
+  for (const missing of ['JWT_ISSUER', 'JWT_AUDIENCE', 'PUBLIC_URL']) {
     it(`refuses to start with ${missing} left to the listen-address default`, () => {
       expect(() => loadConfig({ ...prod, [missing]: undefined })).toThrow(new RegExp(missing));
     });
   }
+
+  it('keeps PUBLIC_URL without a trailing slash and refuses one with a query, a fragment or another scheme', () => {
+    expect(loadConfig({ ...prod, PUBLIC_URL: 'https://auth.example.com/gw/' }).publicUrl).toBe('https://auth.example.com/gw');
+    for (const bad of ['ftp://auth.example.com', 'https://auth.example.com/?a=1', 'https://auth.example.com/#x', 'not a url']) expect(() => loadConfig({ ...prod, PUBLIC_URL: bad })).toThrow(/PUBLIC_URL/);
+    // Outside production: the listen address.
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '4555', DATA_DIR: tmp() }).publicUrl).toBe('http://127.0.0.1:4555');
+  });
 
   it('refuses a localhost WebAuthn relying party, set or defaulted', () => {
     expect(() => loadConfig({ ...prod, WEBAUTHN_RP_ID: 'localhost' })).toThrow(/WEBAUTHN_RP_ID/);

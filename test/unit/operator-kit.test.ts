@@ -67,7 +67,7 @@ describe('operator kit', () => {
   });
 
   it.runIf(dockerCompose())('docker-compose.yml validates (docker-compose config)', () => {
-    const env = 'SECRET_KEY=x\nJWT_PRIVATE_KEYS=y\nJWT_ISSUER=https://a\nJWT_AUDIENCE=https://b\nWEBAUTHN_RP_ID=example.com\nWEBAUTHN_ORIGINS=https://example.com\n';
+    const env = 'SECRET_KEY=x\nJWT_PRIVATE_KEYS=y\nJWT_ISSUER=https://a\nJWT_AUDIENCE=https://b\nPUBLIC_URL=https://a\nWEBAUTHN_RP_ID=example.com\nWEBAUTHN_ORIGINS=https://example.com\n';
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'gw-compose-')), '.env');
     writeFileSync(file, env);
     execFileSync('docker-compose', ['--env-file', file, '-f', 'docker-compose.yml', 'config', '-q'], { stdio: 'pipe' });

@@ -4,7 +4,7 @@ import { Tenant } from './tenant.entity.js';
 import { User } from './user.entity.js';
 
 /** How a caller authenticated: the one list of methods (the GraphQL AuthMethod enum is built from it). */
-export const AUTH_METHODS = ['password', 'webauthn', 'google', 'api_key'] as const;
+export const AUTH_METHODS = ['password', 'webauthn', 'google', 'sso', 'api_key'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** One signed-in session: the `sid` of its access tokens and the family of its refresh tokens. */

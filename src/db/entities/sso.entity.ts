@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Entity, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Role } from './role.entity.js';
 import { Tenant } from './tenant.entity.js';
+import { User } from './user.entity.js';
 
 export type SsoConnectionType = 'oidc' | 'saml';
 
@@ -68,4 +70,115 @@ export class SsoDomain {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   verifiedAt: Date | null = null;
+}
+
+/**
+ * A sign-in begun at ssoStart and not yet finished at the IdP's callback: bound to the browser
+ * flow by `state` (kept as a keyed hash), with the nonce and the PKCE verifier towards the IdP
+ * (sealed), the app's redirect and its code challenge. Single-use; 10 minutes.
+ */
+@Entity({ tableName: 'sso_flows' })
+@Index({ name: 'sso_flows_expires_idx', properties: ['expiresAt'] })
+export class SsoFlow {
+  [OptionalProps]?: 'nonce' | 'pkceVerifier';
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'text', unique: 'sso_flows_state_hash_unique' })
+  stateHash!: string;
+
+  @ManyToOne(() => SsoConnection, { deleteRule: 'cascade' })
+  connection!: SsoConnection;
+
+  @Property({ type: 'text' })
+  redirectTo!: string;
+
+  @Property({ type: 'text' })
+  codeChallenge!: string;
+
+  @Property({ type: 'text', nullable: true })
+  nonce: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  pkceVerifier: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  expiresAt!: Date;
+}
+
+/** The one-time code a finished flow hands the app (60 s, single use, bound to its code challenge). */
+@Entity({ tableName: 'sso_codes' })
+@Index({ name: 'sso_codes_expires_idx', properties: ['expiresAt'] })
+export class SsoCode {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'text', unique: 'sso_codes_code_hash_unique' })
+  codeHash!: string;
+
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  user!: User;
+
+  @ManyToOne(() => SsoConnection, { deleteRule: 'cascade' })
+  connection!: SsoConnection;
+
+  @Property({ type: 'text' })
+  codeChallenge!: string;
+
+  /** The session's amr: fed, and mfa when the IdP asserted it. */
+  @Property({ type: 'text[]', columnType: 'text[]' })
+  amr!: string[];
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  expiresAt!: Date;
+}
+
+/** A role a connection's role_map granted a user (a role granted by hand has no such row, and stays). */
+@Entity({ tableName: 'sso_role_grants' })
+export class SsoRoleGrant {
+  @ManyToOne(() => User, { primary: true, deleteRule: 'cascade' })
+  user!: User;
+
+  @ManyToOne(() => Role, { primary: true, deleteRule: 'cascade' })
+  role!: Role;
+
+  @ManyToOne(() => SsoConnection, { primary: true, deleteRule: 'cascade' })
+  connection!: SsoConnection;
+}
+
+/** The link from an IdP account (its subject at one connection) to a user: after the first sign-in it alone decides who signs in. */
+@Entity({ tableName: 'sso_identities' })
+@Unique({ name: 'sso_identities_connection_subject_unique', properties: ['connection', 'subject'] })
+@Index({ name: 'sso_identities_user_idx', properties: ['user'] })
+export class SsoIdentity {
+  [OptionalProps]?: 'lastUsedAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @ManyToOne(() => SsoConnection, { deleteRule: 'cascade' })
+  connection!: SsoConnection;
+
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  user!: User;
+
+  @Property({ type: 'text' })
+  subject!: string;
+
+  /** The IdP's e-mail when the link was made (for operators; never used to match again). */
+  @Property({ type: 'text' })
+  emailAtLink!: string;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null = null;
 }

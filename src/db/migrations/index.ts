@@ -14,6 +14,7 @@ import { Migration20261206000000UnloggedLimits } from './Migration20261206000000
 import { Migration20261207000000Bounds } from './Migration20261207000000Bounds.js';
 import { Migration20261207010000ContestedSignups } from './Migration20261207010000ContestedSignups.js';
 import { Migration20261207020000SsoConnections } from './Migration20261207020000SsoConnections.js';
+import { Migration20261207030000SsoFlows } from './Migration20261207030000SsoFlows.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -34,4 +35,5 @@ export const migrationsList = [
   { name: 'Migration20261207000000Bounds', class: Migration20261207000000Bounds },
   { name: 'Migration20261207010000ContestedSignups', class: Migration20261207010000ContestedSignups },
   { name: 'Migration20261207020000SsoConnections', class: Migration20261207020000SsoConnections },
+  { name: 'Migration20261207030000SsoFlows', class: Migration20261207030000SsoFlows },
 ];

@@ -1,6 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
 import { createSsoConnection, deleteSsoConnection, listSsoConnections, updateSsoConnection, type SsoConnectionInfo } from '../../services/sso/connections.js';
+import { ssoExchange, ssoStart } from '../../services/sso/flow.js';
+import { AuthPayload } from '../types/auth-payload.type.js';
+import { SsoExchangeInput, SsoRedirect, SsoStartInput } from '../types/sso-flow.type.js';
 import type { ConnectionInput } from '../../services/sso/rules.js';
 import { textArg } from '../text-field.js';
 import { SsoConnection, SsoConnectionInput, SsoConnectionType } from '../types/sso-connection.type.js';
@@ -54,6 +57,16 @@ const output = (c: SsoConnectionInfo): SsoConnection => ({
 
 @Resolver()
 export class SsoResolver {
+  @Mutation(() => SsoRedirect, { description: "Start a sign-in through the tenant's identity provider: send the browser to `url`; it comes back to redirectTo with ?code= (or ?error=)." })
+  async ssoStart(@Arg('input', () => SsoStartInput) i: SsoStartInput, @Ctx() ctx: RequestContext) {
+    return ssoStart(ctx.em, ctx.deps, { ...i, email: i.email ?? undefined, connection: i.connection ?? undefined }, ctx.client);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Trade the one-time code of a finished SSO flow and its PKCE verifier for a session (the code works once, for 60 s).' })
+  async ssoExchange(@Arg('input', () => SsoExchangeInput) i: SsoExchangeInput, @Ctx() ctx: RequestContext) {
+    return ssoExchange(ctx.em, ctx.deps, i, ctx.client);
+  }
+
   @Authorized('sso:manage')
   @Query(() => [SsoConnection], { description: "The tenant's SSO connections (sso:manage). Client secrets are never returned." })
   async ssoConnections(@Ctx() ctx: RequestContext) {

@@ -118,6 +118,8 @@ async function grant(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, invitati
   await tx.execute('update invitations set accepted_by = ? where id = ?', [userId, invitation.id]);
   if (roles.length) {
     await tx.execute('insert into user_roles (user_id, role_id) select ?, r.id from roles r where r.id = any(?::uuid[]) on conflict do nothing', [userId, pgTextArray(roles.map((r) => r.id))]);
+    // Granted by an invitation: an SSO connection that granted them too no longer removes them.
+    await tx.execute('delete from sso_role_grants where user_id = ? and role_id = any(?::uuid[])', [userId, pgTextArray(roles.map((r) => r.id))]);
   }
   await recordAudit(tx, deps.now(), {
     tenantId: invitation.tenant_id,

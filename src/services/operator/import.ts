@@ -9,7 +9,7 @@ import { Role } from '../../db/entities/role.entity.js';
 import { revokeSessions } from '../sessions/end.js';
 import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.entity.js';
 import { importSsoConnections, type SsoImportDeps } from '../sso/import.js';
-import type { ConnectionInput } from '../sso/rules.js';
+import { isRedirectUrl, type ConnectionInput } from '../sso/rules.js';
 import { AdminError, check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
 
 export type { ImportReport };
@@ -49,7 +49,9 @@ export function parseImportDocument(doc: unknown): ImportDocument {
     check(t.signup === undefined || SIGNUP_POLICIES.includes(t.signup), `${where}.signup must be one of ${SIGNUP_POLICIES.join(', ')}`);
     check(t.app_url === undefined || t.app_url === null || typeof t.app_url === 'string', `${where}.app_url must be a URL or null`);
     checkAppUrl(t.app_url, `${where}.app_url`);
-    for (const [j, url] of strings(t.redirect_urls, `${where}.redirect_urls`).entries()) checkAppUrl(url, `${where}.redirect_urls[${j}]`);
+    for (const [j, url] of strings(t.redirect_urls, `${where}.redirect_urls`).entries()) {
+      check(isRedirectUrl(url), `${where}.redirect_urls[${j}] must be an https URL (http only on a loopback address) without user, query or fragment`);
+    }
     check(t.sso_connections === undefined || Array.isArray(t.sso_connections), `${where}.sso_connections must be a list`);
     for (const [j, r] of (t.roles ?? []).entries()) {
       check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
@@ -111,7 +113,11 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
           report.unchanged++;
           continue;
         }
-        if (!sameRoles) user.roles.set(resolved);
+        if (!sameRoles) {
+          user.roles.set(resolved);
+          // Set by the operator: an SSO connection no longer removes them.
+          await tx.execute('delete from sso_role_grants where user_id = ?', [user.id]);
+        }
         if (disabled && !user.disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
         user.disabled = disabled;
         report.updated++;

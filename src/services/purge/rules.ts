@@ -1,6 +1,6 @@
 // What goes (`now` is the instance's clock; SKEW allows for instances whose clocks disagree):
 // - rows past their own expiry by more than SKEW: webauthn_challenges, rate_limits (the
-//   limiter treats such a row as absent), mfa_challenges;
+//   limiter treats such a row as absent), mfa_challenges, sso_flows and sso_codes;
 // - mailed links (email_tokens, pending invitations) EXPIRED_LINKS_KEPT_MS past their expiry:
 //   until then a link's page can say it expired (and name its tenant) instead of "unknown";
 // - history past AUDIT_RETENTION_DAYS: audit_events, accepted invitations, API keys revoked or
@@ -19,6 +19,8 @@ export const PURGE_TABLES = [
   'rate_limits',
   'email_tokens',
   'mfa_challenges',
+  'sso_flows',
+  'sso_codes',
   'invitations',
   'api_keys',
   'users',
@@ -58,6 +60,8 @@ export const RULES: Array<{ table: Exclude<PurgeTable, 'refresh_tokens' | 'sessi
   { table: 'rate_limits', sql: batchOf('rate_limits', 'expire < ?', 'key'), params: (c) => [c.expired.getTime()] },
   { table: 'email_tokens', sql: batchOf('email_tokens', 'expires_at < ?'), params: (c) => [c.expiredLink] },
   { table: 'mfa_challenges', sql: batchOf('mfa_challenges', 'expires_at < ?'), params: (c) => [c.expired] },
+  { table: 'sso_flows', sql: batchOf('sso_flows', 'expires_at < ?'), params: (c) => [c.expired] },
+  { table: 'sso_codes', sql: batchOf('sso_codes', 'expires_at < ?'), params: (c) => [c.expired] },
   // Pending ones as expired links; accepted ones (history, like the audit) after the retention.
   { table: 'invitations', sql: batchOf('invitations', 'expires_at < ? and (accepted_at is null or accepted_at < ?)'), params: (c) => [c.expiredLink, c.retained] },
   { table: 'api_keys', sql: batchOf('api_keys', 'expires_at < ? or revoked_at < ?'), params: (c) => [c.retained, c.retained] },

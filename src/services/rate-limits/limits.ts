@@ -10,6 +10,8 @@ export type LimitName =
   | 'webauthn_options_address'
   | 'webauthn_verify_address'
   | 'google_address'
+  | 'sso_start_address'
+  | 'sso_address'
   | 'api_key_create_account'
   | 'api_key_auth_address'
   | 'mail_address'
@@ -110,7 +112,7 @@ export function addressKey(ip: string): string {
 export function limitOf(config: Config['rateLimit'], name: LimitName): { points: number; duration: number } {
   const window = (points: number) => ({ points, duration: config.windowSeconds });
   if (name === 'login_account') return window(config.accountFailures);
-  if (name === 'webauthn_options_address') return window(config.optionsPerAddress);
+  if (name === 'webauthn_options_address' || name === 'sso_start_address') return window(config.optionsPerAddress);
   if (name === 'api_key_create_account') return window(config.apiKeyCreates);
   if (name === 'mail_address') return { points: config.mailsPerAddress, duration: 3600 };
   if (name === 'mail_account') return { points: config.mailsPerAccount, duration: 3600 };
@@ -126,6 +128,8 @@ export const NAMES: LimitName[] = [
   'webauthn_options_address',
   'webauthn_verify_address',
   'google_address',
+  'sso_start_address',
+  'sso_address',
   'api_key_create_account',
   'api_key_auth_address',
   'mail_address',

@@ -38,6 +38,11 @@ export const FIELDS = {
   mfaCode: { min: 1, max: 32 },
   roleName: { min: 1, max: 100 },
   cursor: { min: 1, max: 512 },
+  /** SSO: an app's redirect URL, a connection's name, a PKCE challenge or verifier, a one-time code. */
+  redirectUrl: { min: 1, max: 2048 },
+  connectionName: { min: 1, max: 100 },
+  pkce: { min: 1, max: 128 },
+  ssoCode: { min: 1, max: 256 },
 } as const satisfies Record<string, TextRule>;
 
 export type FieldName = keyof typeof FIELDS;

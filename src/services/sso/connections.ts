@@ -94,32 +94,62 @@ async function requireGrantable(em: EntityManager, viewer: Viewer, tenantId: str
   if (!coversRoles(await currentPermissions(em, viewer), roles)) throw new AuthError('auth_forbidden');
 }
 
+/** What makes a connection this IdP: changing any of it is a new IdP, for the secret and the domains. */
+const IDENTITY = ['issuer', 'client_id', 'idp_entity_id', 'idp_sso_url', 'idp_certificate', 'trust_email'];
+export const sameIdp = (a: Pick<CheckedConnection, 'type' | 'settings'>, b: Pick<CheckedConnection, 'type' | 'settings'>) =>
+  a.type === b.type && IDENTITY.every((k) => JSON.stringify(a.settings[k] ?? null) === JSON.stringify(b.settings[k] ?? null));
+
 /**
- * Writes a connection's row and domains inside `tx`. A domain of another connection is
- * `taken`; one the connection already had keeps its verification; a new one is verified only
- * when the operator writes it.
+ * Writes a connection's row and domains inside `tx`: `insert` a new one, or `update` the row
+ * `id` (locked by the caller; gone is auth_sso_connection_not_found, never re-created).
+ * A domain of another connection is `taken`, except that the operator takes over one nobody
+ * verified. The operator's domains are verified; an editor's new ones are not, and when an
+ * editor points the connection at another IdP (`newIdp`) its domains lose their verification.
+ * Domains are claimed in order, so concurrent claims never deadlock.
  */
-export async function writeConnection(tx: EntityManager, deps: { config: Pick<Config, 'secretKey'>; now: () => Date }, tenantId: string, id: string, c: CheckedConnection, by: 'operator' | 'editor'): Promise<void> {
+export async function writeConnection(
+  tx: EntityManager,
+  deps: { config: Pick<Config, 'secretKey'>; now: () => Date },
+  tenantId: string,
+  id: string,
+  c: CheckedConnection,
+  how: { by: 'operator' | 'editor'; mode: 'insert' | 'update'; newIdp: boolean },
+): Promise<void> {
   const now = deps.now();
   const secret = c.clientSecret === undefined ? undefined : sealClientSecret(deps.config, c.clientSecret);
   const named = (await tx.execute('select id from sso_connections where tenant_id = ? and name = ? and id <> ?', [tenantId, c.name, id])) as unknown[];
   if (named.length) throw new AuthError('auth_request_invalid', { fields: [{ field: 'name', rule: 'taken' }] });
-  await tx.execute(
-    `insert into sso_connections (id, tenant_id, name, type, enforce, jit, default_roles, role_claim, role_map, settings, client_secret, created_at, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?::jsonb, ?::jsonb, ?, ?, ?)
-     on conflict (id) do update set name = excluded.name, type = excluded.type, enforce = excluded.enforce, jit = excluded.jit,
-       default_roles = excluded.default_roles, role_claim = excluded.role_claim, role_map = excluded.role_map, settings = excluded.settings,
-       client_secret = case when ? then excluded.client_secret when excluded.type = 'oidc' then sso_connections.client_secret end, updated_at = excluded.updated_at`,
-    [id, tenantId, c.name, c.type, c.enforce, c.jit, pgTextArray(c.defaultRoles), c.roleClaim, JSON.stringify(c.roleMap), JSON.stringify(c.settings), secret ?? null, now, now, secret !== undefined],
-  );
+  const values = [c.name, c.type, c.enforce, c.jit, pgTextArray(c.defaultRoles), c.roleClaim, JSON.stringify(c.roleMap), JSON.stringify(c.settings)];
+  if (how.mode === 'insert') {
+    await tx.execute(
+      `insert into sso_connections (id, tenant_id, name, type, enforce, jit, default_roles, role_claim, role_map, settings, client_secret, created_at, updated_at)
+       values (?, ?, ?, ?, ?, ?, ?::text[], ?, ?::jsonb, ?::jsonb, ?, ?, ?)`,
+      [id, tenantId, ...values, secret ?? null, now, now],
+    );
+  } else {
+    // Without a new secret the stored one stays, for the same IdP only (the caller refuses otherwise).
+    const updated = (await tx.execute(
+      `update sso_connections set name = ?, type = ?, enforce = ?, jit = ?, default_roles = ?::text[], role_claim = ?, role_map = ?::jsonb, settings = ?::jsonb,
+         client_secret = case when ? then ? when ? = 'oidc' then client_secret end, updated_at = ?
+       where id = ? and tenant_id = ? returning id`,
+      [...values, secret !== undefined, secret ?? null, c.type, now, id, tenantId],
+    )) as unknown[];
+    if (!updated.length) throw new AuthError('auth_sso_connection_not_found');
+  }
+  if (how.newIdp && how.by === 'editor') await tx.execute('update sso_domains set verified_at = null where connection_id = ?', [id]);
   await tx.execute('delete from sso_domains where connection_id = ? and domain <> all(?::text[])', [id, pgTextArray(c.domains)]);
-  for (const domain of c.domains) {
-    const [held] = (await tx.execute('select connection_id from sso_domains where domain = ? for update', [domain])) as Array<{ connection_id: string }>;
-    if (held && held.connection_id !== id) throw new AuthError('auth_request_invalid', { fields: [{ field: 'domains', rule: 'taken' }] });
-    if (held) {
-      if (by === 'operator') await tx.execute('update sso_domains set verified_at = coalesce(verified_at, ?) where domain = ?', [now, domain]);
+  for (const domain of [...c.domains].sort()) {
+    const [held] = (await tx.execute('select connection_id, verified_at from sso_domains where domain = ? for update', [domain])) as Array<{ connection_id: string; verified_at: Date | null }>;
+    const verifiedAt = how.by === 'operator' ? now : null;
+    if (!held) {
+      await tx.execute('insert into sso_domains (domain, connection_id, verified_at) values (?, ?, ?)', [domain, id, verifiedAt]);
+    } else if (held.connection_id === id) {
+      if (how.by === 'operator') await tx.execute('update sso_domains set verified_at = coalesce(verified_at, ?) where domain = ?', [now, domain]);
+    } else if (how.by === 'operator' && held.verified_at === null) {
+      // An unverified claim never blocks the operator, who is authoritative for domains.
+      await tx.execute('update sso_domains set connection_id = ?, verified_at = ? where domain = ?', [id, now, domain]);
     } else {
-      await tx.execute('insert into sso_domains (domain, connection_id, verified_at) values (?, ?, ?)', [domain, id, by === 'operator' ? now : null]);
+      throw new AuthError('auth_request_invalid', { fields: [{ field: 'domains', rule: 'taken' }] });
     }
   }
 }
@@ -144,40 +174,53 @@ export async function createSsoConnection(em: EntityManager, deps: EditDeps, vie
   await requireGrantable(em, viewer, tenantId, checked);
   const id = randomUUID();
   await edit(em, async (tx) => {
-    await writeConnection(tx, deps, tenantId, id, checked, 'editor');
+    await writeConnection(tx, deps, tenantId, id, checked, { by: 'editor', mode: 'insert', newIdp: true });
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_connection_created', details: { connection: id, name: checked.name, type: checked.type }, client });
   });
   return one(em, tenantId, id);
 }
 
-/** Replaces a connection's fields; without `client_secret` the stored secret stays (same type). */
+/**
+ * Replaces a connection's fields. Without `client_secret` the stored secret stays, for the same
+ * IdP only: a new issuer or client needs its own secret (the old one never goes to another
+ * token endpoint). Pointing it at another IdP unverifies its domains. The row is locked and
+ * judged in the transaction that writes it: a concurrent delete or change waits.
+ */
 export async function updateSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, input: ConnectionInput, client: Client): Promise<SsoConnectionInfo> {
   await requirePermission(em, viewer, 'sso:manage');
   const tenantId = await tenantOf(em, viewer);
   const connectionId = canonicalId(id);
-  const stored = connectionId ? await one(em, tenantId, connectionId) : undefined;
-  if (!stored) throw new AuthError('auth_sso_connection_not_found');
-  const checked = checkConnection(input, deps.config, { newConnection: input.type !== stored.type || !stored.hasClientSecret });
-  await requireGrantable(em, viewer, tenantId, checked);
-  // The editor also covers what the connection granted before (nobody takes away more than they hold).
-  await requireGrantable(em, viewer, tenantId, stored);
+  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
   await edit(em, async (tx) => {
-    await writeConnection(tx, deps, tenantId, stored.id, checked, 'editor');
-    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_connection_updated', details: { connection: stored.id, name: checked.name }, client });
+    const stored = await locked(tx, tenantId, connectionId);
+    const probe = checkConnection({ ...input, client_secret: input.client_secret ?? undefined }, deps.config, { newConnection: false });
+    const newIdp = !sameIdp(probe, stored);
+    const checked = checkConnection(input, deps.config, { newConnection: newIdp || !stored.hasClientSecret });
+    await requireGrantable(tx, viewer, tenantId, checked);
+    // The editor also covers what the connection granted before (nobody takes away more than they hold).
+    await requireGrantable(tx, viewer, tenantId, stored);
+    await writeConnection(tx, deps, tenantId, stored.id, checked, { by: 'editor', mode: 'update', newIdp });
+    await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_connection_updated', details: { connection: stored.id, name: checked.name, new_idp: newIdp }, client });
   });
-  return one(em, tenantId, stored.id);
+  return one(em, tenantId, connectionId);
+}
+
+/** The connection `id` of the tenant, locked for the rest of `tx`; auth_sso_connection_not_found when there is none. */
+async function locked(tx: EntityManager, tenantId: string, id: string): Promise<SsoConnectionInfo> {
+  const rows = (await tx.execute('select id from sso_connections where tenant_id = ? and id = ? for update', [tenantId, id])) as unknown[];
+  if (!rows.length) throw new AuthError('auth_sso_connection_not_found');
+  return one(tx, tenantId, id);
 }
 
 export async function deleteSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<void> {
   await requirePermission(em, viewer, 'sso:manage');
   const tenantId = await tenantOf(em, viewer);
   const connectionId = canonicalId(id);
-  const stored = connectionId ? await one(em, tenantId, connectionId) : undefined;
-  if (!stored) throw new AuthError('auth_sso_connection_not_found');
-  await requireGrantable(em, viewer, tenantId, stored);
-  await transactional(em, async (tx) => {
-    const gone = (await tx.execute('delete from sso_connections where id = ? and tenant_id = ? returning id', [stored.id, tenantId])) as unknown[];
-    if (!gone.length) throw new AuthError('auth_sso_connection_not_found');
+  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
+  await edit(em, async (tx) => {
+    const stored = await locked(tx, tenantId, connectionId);
+    await requireGrantable(tx, viewer, tenantId, stored);
+    await tx.execute('delete from sso_connections where id = ?', [stored.id]);
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_connection_deleted', details: { connection: stored.id, name: stored.name }, client });
   });
 }

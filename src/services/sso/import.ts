@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { rolesByName } from '../users/manage.js';
-import { writeConnection } from './connections.js';
+import { sameIdp, writeConnection } from './connections.js';
 import { checkConnection, rolesNamed, type ConnectionInput } from './rules.js';
 
 export interface SsoImportDeps {
@@ -25,16 +25,19 @@ export async function importSsoConnections(
   const counts = { created: 0, updated: 0 };
   for (const [i, input] of list.entries()) {
     const at = `${where}.sso_connections[${i}]`;
-    const [stored] = (await tx.execute('select id, client_secret is not null as has_secret from sso_connections where tenant_id = ? and name = ?', [tenantId, input?.name])) as Array<{
-      id: string;
-      has_secret: boolean;
-    }>;
+    if (!input || typeof input !== 'object') fail(`${at} must be an object`);
+    const [stored] = (await tx.execute('select id, type, settings, client_secret is not null as has_secret from sso_connections where tenant_id = ? and name = ? for update', [
+      tenantId,
+      input.name,
+    ])) as Array<{ id: string; type: 'oidc' | 'saml'; settings: Record<string, unknown>; has_secret: boolean }>;
     try {
-      const checked = checkConnection(input, deps.config, { newConnection: !stored?.has_secret });
+      // A stored secret stays only for the same IdP (as over GraphQL).
+      const same = stored && sameIdp(checkConnection({ ...input, client_secret: undefined }, deps.config, { newConnection: false }), stored);
+      const checked = checkConnection(input, deps.config, { newConnection: !(same && stored.has_secret) });
       const names = rolesNamed(checked);
       const roles = await rolesByName(tx, tenantId, names);
       if (roles.length !== names.length) fail(`${at} names a role the tenant does not have (default_roles or role_map)`);
-      await writeConnection(tx, deps, tenantId, stored?.id ?? randomUUID(), checked, 'operator');
+      await writeConnection(tx, deps, tenantId, stored?.id ?? randomUUID(), checked, { by: 'operator', mode: stored ? 'update' : 'insert', newIdp: !same });
     } catch (e) {
       if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
       const { field, rule } = e.remedy.fields[0];

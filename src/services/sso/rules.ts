@@ -50,13 +50,16 @@ const refuse = (field: string, rule: FieldRule): never => {
   throw new AuthError('auth_request_invalid', { fields: [{ field, rule }] });
 };
 
-/** A text of 1..max characters without control characters (a multi-line one may hold line breaks). */
+/** C1 controls and the bidirectional and invisible formatting characters that make a name read as another. */
+const FORMATTING = /[\u0080-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+
+/** A text of 1..max characters without control or formatting characters (a multi-line one may hold line breaks). */
 function text(field: string, value: unknown, max: number, required = true, multiline = false): string | null {
   if (value === undefined || value === null) return required ? refuse(field, 'required') : null;
   if (typeof value !== 'string') return refuse(field, 'type');
   if (value.length === 0) return refuse(field, 'too_short');
   if (value.length > max) return refuse(field, 'too_long');
-  if (CONTROL_CHARACTERS.test(multiline ? value.replace(/\r?\n/g, '') : value) || LONE_SURROGATE.test(value)) return refuse(field, 'control_characters');
+  if (CONTROL_CHARACTERS.test(multiline ? value.replace(/\r?\n/g, '') : value) || LONE_SURROGATE.test(value) || FORMATTING.test(value)) return refuse(field, 'control_characters');
   return value;
 }
 
@@ -69,8 +72,8 @@ function texts(field: string, value: unknown, max: number, maxItems = 50): strin
 
 const flag = (field: string, value: unknown): boolean => (value === undefined || value === null ? false : typeof value === 'boolean' ? value : refuse(field, 'type'));
 
-/** A host name of at least two labels, lower-cased; never an IP address. */
-const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+/** A host name of at least two labels, lower-cased, whose last label starts with a letter (never an address). */
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const normaliseDomain = (domain: string) => domain.trim().toLowerCase().replace(/\.$/, '');
 
 function domains(value: unknown): string[] {
@@ -82,9 +85,11 @@ function domains(value: unknown): string[] {
 
 /**
  * An identity provider's URL: https; outside production also http on a loopback address (a
- * local IdP, SPEC §11). Public-address checks of §13 apply when the gateway calls it.
+ * local IdP, SPEC §11); no user information, fragment, or (for an issuer) query. Kept as the
+ * URL parser wrote it back, so what is stored is what is called. Public-address checks of §13
+ * apply when the gateway calls it.
  */
-function idpUrl(field: string, value: unknown, config: Pick<Config, 'env'>): string {
+function idpUrl(field: string, value: unknown, config: Pick<Config, 'env'>, query: boolean): string {
   const raw = text(field, value, 2048)!;
   let url: URL;
   try {
@@ -94,8 +99,22 @@ function idpUrl(field: string, value: unknown, config: Pick<Config, 'env'>): str
   }
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   const allowed = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && config.env !== 'production');
-  if (!allowed || url.username || url.password || url.hash) return refuse(field, 'format');
-  return raw.replace(/\/$/, '');
+  // Spaces and backslashes the parser would quietly fix mean the text says something else to another parser.
+  const ambiguous = /[\s\\]/.test(raw) || !raw.toLowerCase().startsWith(`${url.protocol}//`);
+  if (!allowed || ambiguous || url.username || url.password || url.hash || (!query && url.search)) return refuse(field, 'format');
+  // An origin alone is written without the slash the parser adds; any other path as given.
+  return url.pathname === '/' && !url.search ? url.origin : url.href;
+}
+
+/** Exactly one PEM certificate and nothing else (never a key), kept in its canonical form. */
+function certificate(value: unknown): string {
+  const pem = text('idp_certificate', value, 16384, true, true)!.trim();
+  if (!/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----$/.test(pem)) return refuse('idp_certificate', 'format');
+  try {
+    return new X509Certificate(pem).toString();
+  } catch {
+    return refuse('idp_certificate', 'format');
+  }
 }
 
 function roleMap(value: unknown): Record<string, string[]> {
@@ -130,25 +149,34 @@ export function checkConnection(input: ConnectionInput, config: Pick<Config, 'en
     if (options.newConnection && secret === null) refuse('client_secret', 'required');
     return {
       ...common,
-      settings: { issuer: idpUrl('issuer', input.issuer, config), client_id: text('client_id', input.client_id, 256)!, scopes, trust_email: flag('trust_email', input.trust_email) },
+      settings: { issuer: idpUrl('issuer', input.issuer, config, false), client_id: text('client_id', input.client_id, 256)!, scopes, trust_email: flag('trust_email', input.trust_email) },
       clientSecret: secret ?? undefined,
     };
-  }
-  const certificate = text('idp_certificate', input.idp_certificate, 16384, true, true)!;
-  try {
-    new X509Certificate(certificate);
-  } catch {
-    refuse('idp_certificate', 'format');
   }
   return {
     ...common,
     settings: {
       idp_entity_id: text('idp_entity_id', input.idp_entity_id, 1024)!,
-      idp_sso_url: idpUrl('idp_sso_url', input.idp_sso_url, config),
-      idp_certificate: certificate,
+      idp_sso_url: idpUrl('idp_sso_url', input.idp_sso_url, config, true),
+      idp_certificate: certificate(input.idp_certificate),
       allow_idp_initiated: flag('allow_idp_initiated', input.allow_idp_initiated),
       mfa_contexts: texts('mfa_contexts', input.mfa_contexts, 1024),
     },
     clientSecret: undefined,
   };
+}
+
+/**
+ * A tenant's redirect URL (where a finished SSO flow sends the browser): https, or http on a
+ * loopback address (an app in development); no user information, query or fragment.
+ */
+export function isRedirectUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length > 2048 || /[\s\\]/.test(value) || CONTROL_CHARACTERS.test(value)) return false;
+  try {
+    const url = new URL(value);
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    return (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && !url.username && !url.password && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
 }

@@ -1,12 +1,12 @@
 // SPEC §15, "a proven owner takes the account clean": an account whose address was never
 // verified may hold credentials that anybody set (a sign-up needs no mailbox). When the owner
-// first proves the address (Google where it is authoritative, an invitation's mailed link, a
-// reset's mailed link), every credential the owner did not set goes in the same transaction.
+// first proves the address (Google where it is authoritative, an SSO connection for its
+// verified domains, an invitation's mailed link, a reset's mailed link), every credential the owner did not set goes in the same transaction.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../db/orm.js';
 
 /** How the owner proved the address. */
-export type Proof = 'google' | 'invitation' | 'reset';
+export type Proof = 'google' | 'sso' | 'invitation' | 'reset';
 
 // One statement: what the owner did not set goes, and the audit says so. The password is the
 // caller's to replace (the owner's new one) or clear (federated sign-in); `keep` is the
@@ -19,7 +19,8 @@ with gone_tokens as (delete from email_tokens where user_id = ?),
      gone_factors as (delete from mfa_factors where user_id = ?),
      gone_codes as (delete from mfa_recovery_codes where user_id = ?),
      gone_pending as (delete from mfa_challenges where user_id = ?),
-     gone_links as (delete from external_identities where user_id = ? and id is distinct from ?::uuid)
+     gone_links as (delete from external_identities where user_id = ? and id is distinct from ?::uuid),
+     gone_sso_links as (delete from sso_identities where user_id = ? and id is distinct from ?::uuid)
 insert into audit_events (id, tenant_id, user_id, subject_id, type, details, created_at)
 select ?, tenant_id, id, id, 'account_claimed', ?::jsonb, ? from users where id = ?`;
 
@@ -40,6 +41,8 @@ export async function dropUnprovenCredentials(tx: EntityManager, now: Date, user
     userId,
     userId,
     userId,
+    userId,
+    keep ?? null,
     userId,
     keep ?? null,
     randomUUID(),

@@ -180,6 +180,7 @@ export async function setUserRoles(em: EntityManager, deps: AdminDeps, viewer: V
     const roles = await grantableRoles(tx, viewer, tenantId, roleNames);
     if (self && !roles.some((r) => r.permissions.includes('users:manage'))) throw new AuthError('auth_forbidden');
     await tx.execute('delete from user_roles where user_id = ?', [row.id]);
+    await tx.execute('delete from sso_role_grants where user_id = ?', [row.id]); // set by hand: no SSO connection takes them back
     for (const r of roles) await tx.execute('insert into user_roles (user_id, role_id) values (?, ?)', [row.id, r.id]);
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, subjectId: row.id, type: 'roles_changed', details: { subject: row.id, roles: roles.map((r) => r.name).sort() } });
     return row;

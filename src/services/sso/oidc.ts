@@ -1,0 +1,102 @@
+// The OpenID Connect side of a connection, through openid-client (a certified relying party):
+// discovery (cached per connection version), the authorization URL with PKCE, state and nonce,
+// and the code exchange, with the ID token's signature checked against the IdP's JWKS even
+// though it came from the token endpoint (openid-client skips that unless told; SPEC §11).
+import * as client from 'openid-client';
+import type { Config } from '../../config.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { derivedKey, unseal } from '../shared/secrets.js';
+
+export interface OidcConnection {
+  id: string;
+  updatedAt: Date;
+  settings: { issuer: string; client_id: string; scopes: string[]; trust_email: boolean };
+  /** Sealed. */
+  clientSecret: string | null;
+}
+
+type Deps = { config: Pick<Config, 'secretKey' | 'env' | 'ssoIdpTimeoutSeconds'> };
+
+const CACHE_MAX = 100;
+const CACHE_TTL_MS = 10 * 60_000;
+const cache = new Map<string, { at: number; configuration: Promise<client.Configuration> }>();
+
+/** The IdP failed to answer (network, timeout, 5xx): auth_sso_idp_unavailable; anything it answered that did not validate: auth_sso_failed. */
+export function idpError(e: unknown, reason: string): AuthError {
+  if (e instanceof AuthError) return e;
+  const err = e as { name?: string; code?: string; status?: number; cause?: unknown };
+  const unreachable =
+    e instanceof TypeError || err.name === 'TimeoutError' || err.name === 'AbortError' || (typeof err.status === 'number' && err.status >= 500) || err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
+  return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: Object.assign(new Error(`${reason}: ${(e as Error)?.message ?? e}`), { cause: e }) });
+}
+
+const secretOf = (deps: Deps, sealed: string | null) => (sealed ? unseal(derivedKey(deps.config.secretKey, 'sso-client-secret v1'), sealed) : undefined);
+
+/** The IdP's configuration for a connection: discovered once per connection version, for ten minutes. */
+export function idpConfiguration(deps: Deps, c: OidcConnection): Promise<client.Configuration> {
+  const key = `${c.id}@${c.updatedAt.getTime()}`;
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.configuration;
+  const issuer = new URL(c.settings.issuer);
+  // A local IdP over http on a loopback address is accepted outside production only (rules.ts).
+  const insecure = issuer.protocol === 'http:' && deps.config.env !== 'production';
+  const configuration = client
+    .discovery(issuer, c.settings.client_id, secretOf(deps, c.clientSecret), undefined, {
+      timeout: deps.config.ssoIdpTimeoutSeconds,
+      execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
+    })
+    .catch((e: unknown) => {
+      cache.delete(key);
+      throw idpError(e, 'discovery');
+    });
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(key, { at: Date.now(), configuration });
+  return configuration;
+}
+
+export interface AuthorizationRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  verifier: string;
+}
+
+export async function authorizationRequest(deps: Deps, c: OidcConnection, redirectUri: string, loginHint?: string): Promise<AuthorizationRequest> {
+  const configuration = await idpConfiguration(deps, c);
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(configuration, {
+    redirect_uri: redirectUri,
+    scope: c.settings.scopes.join(' '),
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...(loginHint ? { login_hint: loginHint } : {}),
+  });
+  return { url: url.href, state, nonce, verifier };
+}
+
+/** The ID token's claims after the code exchange and every check (state, PKCE, nonce, signature, iss, aud, exp, RFC 9207 iss). */
+export async function exchangeCode(
+  deps: Deps,
+  c: OidcConnection,
+  callbackUrl: URL,
+  checks: { state: string; nonce: string; verifier: string; redirectUri: string },
+): Promise<Record<string, unknown>> {
+  const configuration = await idpConfiguration(deps, c);
+  try {
+    const tokens = await client.authorizationCodeGrant(
+      configuration,
+      callbackUrl,
+      { expectedState: checks.state, expectedNonce: checks.nonce, pkceCodeVerifier: checks.verifier, idTokenExpected: true },
+      { redirect_uri: checks.redirectUri },
+    );
+    const claims = tokens.claims();
+    if (!claims) throw new AuthError('auth_sso_failed', { cause: new Error('no ID token') });
+    return claims as Record<string, unknown>;
+  } catch (e) {
+    throw idpError(e, 'code exchange');
+  }
+}

@@ -1,0 +1,252 @@
+// Signing in through a tenant's OpenID Connect connection (SPEC §11), against oidc-provider in
+// this process over real HTTP: the refusals first (unknown connections, redirects the tenant
+// did not list, no S256, a callback of no pending flow, replays, a user who says no, an
+// unverified address, another tenant, a spent or mismatched code), then the flow through both
+// doors, linking by verified domain, just-in-time users, the role map, the TOTP step, and a
+// flow begun on one gateway and finished on another.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, DOORS, expectGqlError, expectRestError, freePort, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
+
+let gw: TestGateway;
+let idp: TestIdp;
+const APP = 'https://app.acme.example/sso/done';
+const PASSWORD = 'sso oidc passphrase 1';
+
+beforeAll(async () => {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  idp = await TestIdp.start(`${publicUrl}/auth/sso/oidc/callback`);
+  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl } });
+  const connection = (extra: Record<string, unknown>) => ({ type: 'oidc', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, ...extra });
+  await gw.seed({
+    tenants: [
+      {
+        slug: 'acme',
+        name: 'Acme',
+        redirect_urls: [APP],
+        roles: [
+          { name: 'member', permissions: [] },
+          { name: 'admin', permissions: ['users:read', 'users:manage'] },
+          { name: 'auditor', permissions: ['audit:read'] },
+        ],
+        users: [
+          { email: 'ada@acme.example', password: PASSWORD, roles: ['auditor'] },
+          { email: 'tia@acme.example', password: PASSWORD, roles: [] },
+          { email: 'zed@elsewhere.example', password: PASSWORD, roles: [] },
+        ],
+        sso_connections: [
+          connection({ name: 'okta', domains: ['acme.example'], jit: true, default_roles: ['member'], role_claim: 'groups', role_map: { admins: ['admin'], auditors: ['auditor'] } }),
+          connection({ name: 'strict', domains: ['strict.example'], jit: false }),
+        ],
+      },
+      { slug: 'globex', name: 'Globex', redirect_urls: ['https://app.globex.example/done'], roles: [], users: [] },
+    ],
+  } as never);
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await idp?.close();
+});
+
+const pkce = () => {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+};
+
+/** ssoStart through a door, answering the IdP URL or the failed response. */
+async function start(door: Door, input: Record<string, unknown>): Promise<HttpResult> {
+  if (door === 'rest') return gw.rest('POST', '/auth/sso/start', input);
+  const i = { tenant: input.tenant, email: input.email, connection: input.connection, redirectTo: input.redirect_to, codeChallenge: input.code_challenge, codeChallengeMethod: input.code_challenge_method };
+  return gw.gql('mutation($i: SsoStartInput!) { ssoStart(input: $i) { url } }', { i });
+}
+const urlOf = (door: Door, res: HttpResult): string => (door === 'rest' ? res.body.url : res.body.data.ssoStart.url);
+const expectStartError = (door: Door, res: HttpResult, code: Parameters<typeof expectRestError>[2], status: number) =>
+  door === 'rest' ? expectRestError(res, 'ssoStart', code, status) : expectGqlError(res, 'ssoStart', code, status);
+
+async function exchange(door: Door, code: string, verifier: string): Promise<HttpResult> {
+  if (door === 'rest') return gw.rest('POST', '/auth/sso/token', { code, code_verifier: verifier });
+  const res = await gw.gql('mutation($i: SsoExchangeInput!) { ssoExchange(input: $i) { accessToken refreshToken user { id email tenant roles authMethod } } }', { i: { code, codeVerifier: verifier } });
+  const p = res.body.data?.ssoExchange;
+  return p ? { ...res, body: { access_token: p.accessToken, refresh_token: p.refreshToken, user: { ...p.user, auth_method: p.user.authMethod.toLowerCase() } } } : res;
+}
+
+const onApp = (u: URL) => u.origin === new URL(APP).origin;
+
+/** The whole browser leg: start, the IdP, back at the app; answers where it ended and the verifier. */
+async function signInAtIdp(door: Door, as: TestIdp['next'], start_: Record<string, unknown> = { email: typeof as === 'object' ? as.email : 'x@acme.example' }) {
+  const { verifier, challenge } = pkce();
+  idp.next = as;
+  const res = await start(door, { tenant: 'acme', redirect_to: `${APP}?keep=1`, code_challenge: challenge, code_challenge_method: 'S256', ...start_ });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const back = await new MiniBrowser().follow(urlOf(door, res), onApp);
+  return { back: back.url, verifier };
+}
+
+const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+
+describe('SSO sign-in refusals', () => {
+  it('refuses unknown tenants, connections and domains, redirects the tenant did not list, and anything but S256 (both doors)', async () => {
+    const { challenge } = pkce();
+    const base = { tenant: 'acme', email: 'someone@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' };
+    for (const door of DOORS) {
+      for (const wrong of [{ tenant: 'nope' }, { email: 'someone@unknown.example' }, { email: undefined, connection: 'nope' }, { tenant: 'globex', redirect_to: 'https://app.globex.example/done' }]) {
+        expectStartError(door, await start(door, { ...base, ...wrong }), 'auth_sso_connection_not_found', 404);
+      }
+      for (const redirect of ['https://evil.example/sso/done', 'https://app.acme.example/other', 'http://app.acme.example/sso/done', 'https://u:p@app.acme.example/sso/done', `${APP}#x`]) {
+        expectStartError(door, await start(door, { ...base, redirect_to: redirect }), 'auth_sso_redirect_invalid', 400);
+      }
+      expectStartError(door, await start(door, { ...base, code_challenge_method: 'plain' }), 'auth_request_invalid', 422);
+      expectStartError(door, await start(door, { ...base, code_challenge: 'short' }), 'auth_request_invalid', 422);
+    }
+    expect(await gw.sql('select count(*)::int as n from sso_flows')).toEqual([{ n: 0 }]);
+  });
+
+  it('a callback that belongs to no pending flow answers auth_sso_failed itself and redirects nowhere; a replayed one too', async () => {
+    const forged = await new MiniBrowser().follow(`${gw.url}/auth/sso/oidc/callback?code=abc&state=${randomBytes(32).toString('base64url')}`, () => false);
+    expect(forged.status).toBe(401);
+    expect(forged.body).toContain('auth_sso_failed');
+    const json = await gw.rest('GET', `/auth/sso/oidc/callback?code=abc&state=${randomBytes(32).toString('base64url')}`);
+    expectRestError(json, 'ssoCallback', 'auth_sso_failed', 401);
+
+    // A real callback, captured and replayed: the flow is spent by its first use.
+    const { challenge } = pkce();
+    idp.next = { sub: 'replay', email: 'replay@acme.example' };
+    const url = urlOf('rest', await start('rest', { tenant: 'acme', email: 'replay@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' }));
+    const browser = new MiniBrowser();
+    const atGateway = await browser.follow(url, (u) => u.pathname === '/auth/sso/oidc/callback');
+    expect((await browser.follow(atGateway.url.href, onApp)).url.searchParams.get('code')).toBeTruthy();
+    const again = await browser.follow(atGateway.url.href, onApp);
+    expect(again.status).toBe(401);
+    expect(again.body).toContain('auth_sso_failed');
+  });
+
+  it('a user who says no at the IdP, or an address the IdP has not verified, goes back to the app with ?error= and no code', async () => {
+    const refused = await signInAtIdp('rest', 'refuse');
+    expect([refused.back.searchParams.get('error'), refused.back.searchParams.get('code'), refused.back.searchParams.get('keep')]).toEqual(['auth_sso_failed', null, '1']);
+    const unverified = await signInAtIdp('rest', { sub: 'unverified', email: 'unverified@acme.example', email_verified: false });
+    expect(unverified.back.searchParams.get('error')).toBe('auth_sso_failed');
+    expect(await gw.sql("select 1 from users where email = 'unverified@acme.example'")).toEqual([]);
+  });
+
+  it('a code works once, for its own verifier only (a wrong one spends it), and not after 60 s', async () => {
+    for (const door of DOORS) {
+      const first = await signInAtIdp(door, { sub: `once-${door}`, email: `once-${door}@acme.example` });
+      const code = first.back.searchParams.get('code')!;
+      const wrong = await exchange(door, code, pkce().verifier);
+      door === 'rest' ? expectRestError(wrong, 'ssoExchange', 'auth_sso_code_invalid', 400) : expectGqlError(wrong, 'ssoExchange', 'auth_sso_code_invalid', 400);
+      const spent = await exchange(door, code, first.verifier);
+      door === 'rest' ? expectRestError(spent, 'ssoExchange', 'auth_sso_code_invalid', 400) : expectGqlError(spent, 'ssoExchange', 'auth_sso_code_invalid', 400);
+    }
+    const late = await signInAtIdp('rest', { sub: 'late', email: 'late@acme.example' });
+    await gw.sql("update sso_codes set expires_at = now() - interval '1 second'");
+    expectRestError(await exchange('rest', late.back.searchParams.get('code')!, late.verifier), 'ssoExchange', 'auth_sso_code_invalid', 400);
+    expectRestError(await exchange('rest', 'A'.repeat(43), late.verifier), 'ssoExchange', 'auth_sso_code_invalid', 400);
+  });
+
+  it('without jit an unknown address is not provisioned; an address outside the verified domains is never linked by e-mail', async () => {
+    const strict = await signInAtIdp('rest', { sub: 'strict-1', email: 'new@strict.example' });
+    expect(strict.back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
+    // zed@elsewhere.example has a password account; the IdP vouches for the address, but the
+    // connection is not authoritative for elsewhere.example: no link, and no second user.
+    const zed = await signInAtIdp('rest', { sub: 'zed-at-idp', email: 'zed@elsewhere.example' }, { connection: 'okta' });
+    expect(zed.back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
+    expect(await gw.sql("select count(*)::int as n from sso_identities i join users u on u.id = i.user_id where u.email = 'zed@elsewhere.example'")).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('SSO sign-in', () => {
+  it('just in time: a verified user with the default and mapped roles, auth_method sso, amr fed (both doors)', async () => {
+    for (const door of DOORS) {
+      const email = `newcomer-${door}@acme.example`;
+      const { back, verifier } = await signInAtIdp(door, { sub: `sub-${door}`, email, groups: ['admins'] });
+      expect(back.searchParams.get('keep')).toBe('1');
+      const res = await exchange(door, back.searchParams.get('code')!, verifier);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.user).toMatchObject({ email, tenant: 'acme', auth_method: 'sso' });
+      expect([...res.body.user.roles].sort()).toEqual(['admin', 'member']);
+      expect(claims(res.body.access_token)).toMatchObject({ amr: ['fed'], acr: 'aal1' });
+      const [user] = await gw.sql('select email_verified, password_hash from users where email = $1', [email]);
+      expect(user).toEqual({ email_verified: true, password_hash: null });
+    }
+    expect((await gw.sql("select count(*)::int as n from audit_events where type = 'sso_user_provisioned'"))[0].n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('links an existing user of a verified domain once; afterwards the subject alone decides, whatever e-mail the IdP says', async () => {
+    const [ada] = await gw.sql("select id from users where email = 'ada@acme.example'");
+    const first = await signInAtIdp('rest', { sub: 'ada-at-idp', email: 'ada@acme.example' });
+    const session = await exchange('rest', first.back.searchParams.get('code')!, first.verifier);
+    expect(session.body.user.id).toBe(ada.id);
+    const renamed = await signInAtIdp('rest', { sub: 'ada-at-idp', email: 'ada.lovelace@acme.example' });
+    expect((await exchange('rest', renamed.back.searchParams.get('code')!, renamed.verifier)).body.user.id).toBe(ada.id);
+  });
+
+  it('the role map grants and takes back only its own roles; a role granted by hand stays', async () => {
+    const as = (groups: string[]) => ({ sub: 'roles-sub', email: 'roles@acme.example', groups });
+    const run = async (groups: string[]) => {
+      const { back, verifier } = await signInAtIdp('rest', as(groups));
+      return [...(await exchange('rest', back.searchParams.get('code')!, verifier)).body.user.roles].sort();
+    };
+    expect(await run(['admins', 'auditors'])).toEqual(['admin', 'auditor', 'member']);
+    expect(await run(['auditors'])).toEqual(['auditor', 'member']);
+    // ada held auditor by hand before any sign-in: the connection never takes it.
+    const ada = { sub: 'ada-at-idp', email: 'ada@acme.example' };
+    const { back, verifier } = await signInAtIdp('rest', { ...ada, groups: [] });
+    expect((await exchange('rest', back.searchParams.get('code')!, verifier)).body.user.roles).toContain('auditor');
+  });
+
+  it('a user with TOTP takes the second step, unless the IdP asserted multi-factor', async () => {
+    const tia = await signIn(gw, { tenant: 'acme', email: 'tia@acme.example', password: PASSWORD });
+    const secret = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(tia.access_token))).body.secret;
+    const { TOTP, Secret } = await import('otpauth');
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate();
+    expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code }, bearer(tia.access_token))).status).toBe(200);
+    const plain = await signInAtIdp('rest', { sub: 'tia-at-idp', email: 'tia@acme.example' });
+    const stepped = await exchange('rest', plain.back.searchParams.get('code')!, plain.verifier);
+    expect(stepped.status).toBe(401);
+    expect(stepped.body.detail).toMatchObject({ code: 'auth_mfa_required', methods: ['totp', 'recovery_code'] });
+    // The second step finishes it as a federated sign-in with a second factor.
+    const next = new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + 30_000 });
+    const verified = await gw.rest('POST', '/auth/mfa/verify', { mfa_token: stepped.body.detail.mfa_token, code: next });
+    expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+    expect(verified.body.user.auth_method).toBe('sso');
+    expect(claims(verified.body.access_token)).toMatchObject({ acr: 'aal2' });
+    const strong = await signInAtIdp('rest', { sub: 'tia-at-idp', email: 'tia@acme.example', amr: ['mfa'] });
+    const direct = await exchange('rest', strong.back.searchParams.get('code')!, strong.verifier);
+    expect(direct.status).toBe(200);
+    expect(claims(direct.body.access_token)).toMatchObject({ amr: ['fed', 'mfa'], acr: 'aal2' });
+  });
+
+  it('a disabled user gets no session', async () => {
+    const { back, verifier } = await signInAtIdp('rest', { sub: 'disabled-sub', email: 'disabled@acme.example' });
+    await gw.sql("update users set disabled = true where email = 'disabled@acme.example'");
+    expectRestError(await exchange('rest', back.searchParams.get('code')!, verifier), 'ssoExchange', 'auth_login_account_disabled', 403);
+  });
+
+  it('a flow begun on one gateway finishes on another (the state lives in PostgreSQL)', async () => {
+    const other = await startTestGateway({ databaseUrl: gw.databaseUrl, env: { SECRET_KEY: gw.config.secretKey, PUBLIC_URL: gw.config.publicUrl } });
+    try {
+      const { verifier, challenge } = pkce();
+      idp.next = { sub: 'roaming', email: 'roaming@acme.example' };
+      const res = await other.rest('POST', '/auth/sso/start', { tenant: 'acme', email: 'roaming@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' });
+      // The IdP sends the browser to PUBLIC_URL, which is the first gateway.
+      const back = await new MiniBrowser().follow(res.body.url, onApp);
+      expect((await other.rest('POST', '/auth/sso/token', { code: back.url.searchParams.get('code'), code_verifier: verifier })).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an IdP that cannot be reached answers auth_sso_idp_unavailable at the start', async () => {
+    const [okta] = await gw.sql("select id from sso_connections where name = 'okta'");
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [dead, okta.id]);
+    try {
+      const { challenge } = pkce();
+      for (const door of DOORS) expectStartError(door, await start(door, { tenant: 'acme', email: 'a@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' }), 'auth_sso_idp_unavailable', 502);
+    } finally {
+      await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
+    }
+  });
+});
