@@ -187,10 +187,7 @@ export async function createSsoConnection(em: EntityManager, deps: EditDeps, vie
  * judged in the transaction that writes it: a concurrent delete or change waits.
  */
 export async function updateSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, input: ConnectionInput, client: Client): Promise<SsoConnectionInfo> {
-  await requirePermission(em, viewer, 'sso:manage');
-  const tenantId = await tenantOf(em, viewer);
-  const connectionId = canonicalId(id);
-  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
+  const { tenantId, connectionId } = await editing(em, viewer, id);
   await edit(em, async (tx) => {
     const stored = await locked(tx, tenantId, connectionId);
     const probe = checkConnection({ ...input, client_secret: input.client_secret ?? undefined }, deps.config, { newConnection: false });
@@ -205,6 +202,15 @@ export async function updateSsoConnection(em: EntityManager, deps: EditDeps, vie
   return one(em, tenantId, connectionId);
 }
 
+/** The caller may edit connections (sso:manage): their tenant, and the id asked for as the database writes ids. */
+async function editing(em: EntityManager, viewer: Viewer, id: string): Promise<{ tenantId: string; connectionId: string }> {
+  await requirePermission(em, viewer, 'sso:manage');
+  const tenantId = await tenantOf(em, viewer);
+  const connectionId = canonicalId(id);
+  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
+  return { tenantId, connectionId };
+}
+
 /** The connection `id` of the tenant, locked for the rest of `tx`; auth_sso_connection_not_found when there is none. */
 async function locked(tx: EntityManager, tenantId: string, id: string): Promise<SsoConnectionInfo> {
   const rows = (await tx.execute('select id from sso_connections where tenant_id = ? and id = ? for update', [tenantId, id])) as unknown[];
@@ -213,10 +219,7 @@ async function locked(tx: EntityManager, tenantId: string, id: string): Promise<
 }
 
 export async function deleteSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<void> {
-  await requirePermission(em, viewer, 'sso:manage');
-  const tenantId = await tenantOf(em, viewer);
-  const connectionId = canonicalId(id);
-  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
+  const { tenantId, connectionId } = await editing(em, viewer, id);
   await edit(em, async (tx) => {
     const stored = await locked(tx, tenantId, connectionId);
     await requireGrantable(tx, viewer, tenantId, stored);
