@@ -29,7 +29,7 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
     [
       'login: the limits taken (both keys) with the user, hash and grants',
       LOGIN_SELECT_TAKING(TAKE_CTE),
-      ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, now.getTime(), now.getTime(), 'bench', 'user5@bench.test'],
+      ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, now.getTime(), now.getTime(), 'bench.test', 'bench', 'bench', 'user5@bench.test'],
     ],
     [
       'login: session, audit event and first refresh token',

@@ -77,6 +77,8 @@ export const operations = {
     'auth_email_not_verified',
     'auth_mfa_required',
     'auth_rate_limited',
+    // The address's domain signs in through its tenant's SSO connection (SPEC §11).
+    'auth_sso_required',
   ]),
   refresh: op('refresh', 'POST', '/auth/refresh', 'none', 'auth_refresh_db_error', 'auth_refresh_internal_error', [
     'auth_refresh_invalid',
@@ -107,6 +109,7 @@ export const operations = {
     // A passkey without user verification of a user with a second factor (SPEC §15).
     'auth_mfa_required',
     'auth_rate_limited',
+    'auth_sso_required',
   ]),
   loginWithGoogle: google('loginWithGoogle', '/auth/login/google', 'none', [
     'auth_google_token_invalid',
@@ -116,6 +119,7 @@ export const operations = {
     'auth_login_account_disabled',
     'auth_mfa_required',
     'auth_rate_limited',
+    'auth_sso_required',
   ]),
   linkGoogle: google('linkGoogle', '/auth/login/google/link', 'session', [
     'auth_reauthentication_required',
@@ -195,15 +199,16 @@ export const operations = {
   verifyMfa: mfa('verifyMfa', 'POST', '/auth/mfa/verify', 'none', ['auth_mfa_token_invalid', 'auth_mfa_code_invalid', 'auth_login_account_disabled', 'auth_rate_limited']),
   mfaRecoveryCodes: mfa('mfaRecoveryCodes', 'POST', '/auth/mfa/recovery-codes', 'session', ['auth_reauthentication_required', 'auth_mfa_not_enrolled']),
   mfaTotpDisable: mfa('mfaTotpDisable', 'DELETE', '/auth/mfa/totp', 'session', ['auth_reauthentication_required', 'auth_mfa_not_enrolled', 'auth_mfa_code_invalid', 'auth_rate_limited']),
-  signUp: op('signUp', 'POST', '/auth/signup', 'none', 'auth_signup_db_error', 'auth_signup_internal_error', ['auth_signup_not_allowed', 'auth_password_weak']),
+  signUp: op('signUp', 'POST', '/auth/signup', 'none', 'auth_signup_db_error', 'auth_signup_internal_error', ['auth_signup_not_allowed', 'auth_password_weak', 'auth_sso_required']),
   verifyEmail: op('verifyEmail', 'POST', '/auth/email/verify', 'none', 'auth_email_db_error', 'auth_email_internal_error', ['auth_email_token_invalid']),
   resendVerification: op('resendVerification', 'POST', '/auth/email/verify/resend', 'none', 'auth_email_db_error', 'auth_email_internal_error', []),
   // What a mailed link's page shows before anything is spent (read-only, public: the token is the secret).
   inspectLink: op('inspectLink', 'POST', '/auth/links/inspect', 'none', 'auth_link_db_error', 'auth_link_internal_error', []),
-  forgotPassword: op('forgotPassword', 'POST', '/auth/password/forgot', 'none', 'auth_password_db_error', 'auth_password_internal_error', []),
+  forgotPassword: op('forgotPassword', 'POST', '/auth/password/forgot', 'none', 'auth_password_db_error', 'auth_password_internal_error', ['auth_sso_required']),
   resetPassword: op('resetPassword', 'POST', '/auth/password/reset', 'none', 'auth_password_db_error', 'auth_password_internal_error', [
     'auth_email_token_invalid',
     'auth_password_weak',
+    'auth_sso_required',
   ]),
   changePassword: op('changePassword', 'POST', '/auth/password/change', 'session', 'auth_password_db_error', 'auth_password_internal_error', [
     'auth_reauthentication_required',

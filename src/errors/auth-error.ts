@@ -37,6 +37,8 @@ export type Remedy = {
   rules?: PasswordRule[];
   /** auth_forbidden for a missing permission: the permissions the operation needs that the caller lacks. */
   missing?: string[];
+  /** auth_sso_required: the name of the tenant's connection to sign in with instead. */
+  connection?: string;
 };
 
 /**
@@ -64,9 +66,9 @@ export class AuthError extends Error {
     this.retryAfter = options.retryAfter;
     this.event = options.event;
     this.mfa = options.mfa;
-    const { fields, rules, missing } = options;
-    if (fields?.length || rules?.length || missing?.length) {
-      this.remedy = { ...(fields?.length ? { fields } : {}), ...(rules?.length ? { rules } : {}), ...(missing?.length ? { missing } : {}) };
+    const { fields, rules, missing, connection } = options;
+    if (fields?.length || rules?.length || missing?.length || connection) {
+      this.remedy = { ...(fields?.length ? { fields } : {}), ...(rules?.length ? { rules } : {}), ...(missing?.length ? { missing } : {}), ...(connection ? { connection } : {}) };
     }
   }
 

@@ -340,6 +340,15 @@ export const catalog = {
     action: "Check the connection's issuer and the IdP's health; retry later.",
     since: '0.3.0',
   },
+  auth_sso_required: {
+    ...client(
+      403,
+      "The address is in a verified domain of the tenant's SSO connection that enforces SSO: password, passkey and Google sign-in, sign-up and password reset are refused for it (whoever the address belongs to), and a break-glass sign-in without sso:bypass too.",
+      'Sign in with your organisation (SSO).',
+      'Start an SSO sign-in with the connection named in `connection`.',
+    ),
+    since: '0.3.0',
+  },
   auth_sso_db_error: { ...db('Database failure in an SSO operation (connections, a sign-in through a connection).', 'Database failure during SSO.', 'Treat as 5xx; investigate DB health.'), since: '0.3.0' },
   auth_sso_internal_error: { ...internal('Unexpected server error in an SSO operation.', 'Unexpected error during SSO.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_link_db_error: { ...db('Database failure looking at a mailed link (inspectLink) before its page spends it.', 'Database failure checking the link.', 'Treat as 5xx; investigate DB health. The link is unspent: the page can be reloaded.'), since: '0.3.0' },

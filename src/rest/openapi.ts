@@ -42,6 +42,9 @@ export function errorBodySchema(codes: readonly ErrorCode[]) {
           ...(codes.includes('auth_password_weak')
             ? { rules: { type: 'array', description: 'auth_password_weak: the checks the password failed.', items: { type: 'string', enum: [...PASSWORD_RULES] } } }
             : {}),
+          ...(codes.includes('auth_sso_required')
+            ? { connection: { type: 'string', description: "auth_sso_required: the tenant's SSO connection to sign in with (POST /auth/sso/start with connection)." } }
+            : {}),
           ...(codes.includes('auth_forbidden')
             ? { missing: { type: 'array', description: 'auth_forbidden for a missing permission: the permissions the operation needs that the caller lacks.', items: { type: 'string' } } }
             : {}),

@@ -296,7 +296,7 @@ export function assertDeclaredCodes(method: string, route: string, res: HttpResu
  */
 export function expectRemedy(code: ErrorCode, where: Record<string, unknown>, known: string[]): void {
   const extra = Object.keys(where).filter((k) => !known.includes(k)).sort();
-  const allowed = code === 'auth_request_invalid' ? ['fields'] : code === 'auth_password_weak' ? ['rules'] : code === 'auth_forbidden' ? ['missing'] : [];
+  const allowed = code === 'auth_request_invalid' ? ['fields'] : code === 'auth_password_weak' ? ['rules'] : code === 'auth_forbidden' ? ['missing'] : code === 'auth_sso_required' ? ['connection'] : [];
   expect(extra.filter((k) => !allowed.includes(k)), JSON.stringify(where)).toEqual([]);
   if (code === 'auth_request_invalid') {
     expect(where.fields, JSON.stringify(where)).toEqual(expect.arrayContaining([expect.anything()]));

@@ -6,11 +6,15 @@
 // flow begun on one gateway and finished on another.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, DOORS, expectGqlError, expectRestError, freePort, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
+import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
+import { SoftAuthenticator } from '../helpers/authenticator.js';
+import { keyedHash } from '../../src/services/shared/secrets.js';
 
 let gw: TestGateway;
 let idp: TestIdp;
+let google: FakeGoogle;
 const APP = 'https://app.acme.example/sso/done';
 const PASSWORD = 'sso oidc passphrase 1';
 
@@ -18,7 +22,8 @@ beforeAll(async () => {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   idp = await TestIdp.start(`${publicUrl}/auth/sso/oidc/callback`);
-  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl } });
+  google = await FakeGoogle.start();
+  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url } });
   const connection = (extra: Record<string, unknown>) => ({ type: 'oidc', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, ...extra });
   await gw.seed({
     tenants: [
@@ -30,24 +35,30 @@ beforeAll(async () => {
           { name: 'member', permissions: [] },
           { name: 'admin', permissions: ['users:read', 'users:manage'] },
           { name: 'auditor', permissions: ['audit:read'] },
+          { name: 'breakglass', permissions: ['sso:bypass'] },
         ],
         users: [
           { email: 'ada@acme.example', password: PASSWORD, roles: ['auditor'] },
           { email: 'tia@acme.example', password: PASSWORD, roles: [] },
           { email: 'zed@elsewhere.example', password: PASSWORD, roles: [] },
+          { email: 'lee@locked.example', password: PASSWORD, roles: [] },
+          { email: 'root@locked.example', password: PASSWORD, roles: ['breakglass'] },
         ],
         sso_connections: [
           connection({ name: 'okta', domains: ['acme.example'], jit: true, default_roles: ['member'], role_claim: 'groups', role_map: { admins: ['admin'], auditors: ['auditor'] } }),
           connection({ name: 'strict', domains: ['strict.example'], jit: false }),
+          connection({ name: 'enforcer', domains: ['locked.example'], jit: true, enforce: true }),
         ],
       },
-      { slug: 'globex', name: 'Globex', redirect_urls: ['https://app.globex.example/done'], roles: [], users: [] },
+      // Another tenant's user of the same domain: acme's connection enforces nothing here.
+      { slug: 'globex', name: 'Globex', signup: 'open', redirect_urls: ['https://app.globex.example/done'], roles: [], users: [{ email: 'gus@locked.example', password: PASSWORD, roles: [] }] },
     ],
   } as never);
 }, 60_000);
 afterAll(async () => {
   await gw?.close();
   await idp?.close();
+  await google?.close();
 });
 
 const pkce = () => {
@@ -248,5 +259,76 @@ describe('SSO sign-in', () => {
     } finally {
       await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
     }
+  });
+});
+
+describe('SSO enforcement', () => {
+  const lee = { tenant: 'acme', email: 'lee@locked.example', password: PASSWORD };
+  const root = { tenant: 'acme', email: 'root@locked.example', password: PASSWORD };
+  const LOGIN = 'mutation($i: LoginInput!) { login(input: $i) { accessToken user { email } } }';
+  const required = (door: Door, res: HttpResult, op: Parameters<typeof expectRestError>[1]) => {
+    if (door === 'rest') {
+      expectRestError(res, op, 'auth_sso_required', 403);
+      expect(res.body.detail.connection).toBe('enforcer');
+    } else {
+      expectGqlError(res, op, 'auth_sso_required', 403);
+      expect(res.body.errors[0].extensions.connection).toBe('enforcer');
+    }
+  };
+  const login = (door: Door, who: Record<string, unknown>) =>
+    door === 'rest' ? gw.rest('POST', '/auth/login', who) : gw.gql(LOGIN, { i: { tenant: who.tenant, email: who.email, password: who.password, breakGlass: who.break_glass } });
+
+  it('password sign-in of the domain: refused before any password, right, wrong or unknown (both doors)', async () => {
+    for (const door of DOORS) {
+      for (const who of [lee, { ...lee, password: 'wrong password 1' }, { ...lee, email: 'nobody@locked.example' }, { ...lee, email: 'LEE@Locked.Example' }]) required(door, await login(door, who), 'login');
+    }
+  });
+
+  it('the break-glass form: the password first, then sso:bypass; the sign-in is audited', async () => {
+    for (const door of DOORS) {
+      const wrong = await login(door, { ...root, password: 'wrong password 1', break_glass: true });
+      door === 'rest' ? expectRestError(wrong, 'login', 'auth_login_invalid_credentials', 401) : expectGqlError(wrong, 'login', 'auth_login_invalid_credentials', 401);
+      required(door, await login(door, { ...lee, break_glass: true }), 'login');
+      const ok = await login(door, { ...root, break_glass: true });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      expect(door === 'rest' ? ok.body.user.email : ok.body.data.login.user.email).toBe('root@locked.example');
+    }
+    const audit = await gw.sql("select details from audit_events where type = 'sso_break_glass' order by created_at");
+    expect(audit.map((a: { details: { connection: string } }) => a.details.connection)).toEqual(['enforcer', 'enforcer']);
+  });
+
+  it('sign-up, forgot and reset of the domain are refused; another tenant is not bound by this one', async () => {
+    required('rest', await gw.rest('POST', '/auth/signup', { tenant: 'acme', email: 'new@locked.example', password: 'a fine new passphrase 9' }), 'signUp');
+    required('rest', await gw.rest('POST', '/auth/password/forgot', { tenant: 'acme', email: 'lee@locked.example' }), 'forgotPassword');
+    required('graphql', await gw.gql('mutation { forgotPassword(input: {tenant: "acme", email: "lee@locked.example"}) }'), 'forgotPassword');
+    // A reset link mailed before the connection enforced.
+    const token = randomBytes(32).toString('base64url');
+    await gw.sql(
+      `insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+       select gen_random_uuid(), tenant_id, id, 'reset_password', $1, now(), now() + interval '1 hour' from users where email = 'lee@locked.example'`,
+      [keyedHash(gw.config.secretKey, token)],
+    );
+    required('rest', await gw.rest('POST', '/auth/password/reset', { token, password: 'another fine passphrase 8' }), 'resetPassword');
+    // globex's user of the same domain signs in with a password as before.
+    expect((await gw.rest('POST', '/auth/login', { tenant: 'globex', email: 'gus@locked.example', password: PASSWORD })).status).toBe(200);
+    expect((await gw.rest('POST', '/auth/signup', { tenant: 'globex', email: 'gina@locked.example', password: 'a fine new passphrase 9' })).status).toBe(202);
+  });
+
+  it('passkey and Google sign-in of the domain are refused too; SSO itself signs in', async () => {
+    // A passkey registered before the connection enforced.
+    await gw.sql("update sso_connections set enforce = false where name = 'enforcer'");
+    const auth = new SoftAuthenticator(gw.config.webauthn.origins[0], gw.config.webauthn.rpId);
+    await registerPasskey(gw, auth, (await signIn(gw, lee)).access_token);
+    await gw.sql("update sso_connections set enforce = true where name = 'enforcer'");
+    const options = (await gw.rest('POST', '/auth/webauthn/login/options', { tenant: 'acme', email: lee.email })).body;
+    required('rest', await gw.rest('POST', '/auth/webauthn/login/verify', { tenant: 'acme', response: auth.get(options) }), 'webauthnLoginVerify');
+
+    const idToken = await google.idToken({ sub: 'lee-google', email: lee.email, hd: 'locked.example' });
+    required('rest', await gw.rest('POST', '/auth/login/google', { tenant: 'acme', id_token: idToken }), 'loginWithGoogle');
+
+    const { back, verifier } = await signInAtIdp('rest', { sub: 'lee-at-idp', email: lee.email }, { connection: 'enforcer' });
+    const session = await exchange('rest', back.searchParams.get('code')!, verifier);
+    expect(session.status, JSON.stringify(session.body)).toBe(200);
+    expect(session.body.user.email).toBe(lee.email);
   });
 });

@@ -1,4 +1,4 @@
-import { InputType } from 'type-graphql';
+import { Field, InputType } from 'type-graphql';
 import { TextField } from '../text-field.js';
 
 @InputType()
@@ -11,4 +11,7 @@ export class LoginInput {
 
   @TextField('password')
   password!: string;
+
+  @Field(() => Boolean, { nullable: true, description: 'The break-glass form: where SSO is enforced for the address, a holder of sso:bypass signs in with the password (audited).' })
+  breakGlass?: boolean | null;
 }

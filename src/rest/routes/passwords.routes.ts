@@ -13,7 +13,14 @@ const loginBody = (config: Config) =>
   ({
     type: 'object',
     required: ['tenant', 'password'],
-    properties: { tenant: textSchema('tenant', config), email: textSchema('email', config), username: textSchema('email', config), password: textSchema('password', config) },
+    properties: {
+      tenant: textSchema('tenant', config),
+      email: textSchema('email', config),
+      username: textSchema('email', config),
+      password: textSchema('password', config),
+      // SPEC §11: where SSO is enforced, a holder of sso:bypass signs in with the password this way.
+      break_glass: { type: 'boolean' },
+    },
     anyOf: [{ required: ['email'] }, { required: ['username'] }],
   }) as const;
 
@@ -22,6 +29,7 @@ interface LoginBody {
   email?: string;
   username?: string;
   password: string;
+  break_glass?: boolean;
 }
 
 export async function passwordRoutes(app: FastifyInstance, { config }: RouteOptions): Promise<void> {
@@ -29,8 +37,8 @@ export async function passwordRoutes(app: FastifyInstance, { config }: RouteOpti
     '/auth/login',
     operationRoute(operations.login, { body: loginBody(config) }, { contentTypes: [JSON_TYPE, FORM] }),
     async (req) => {
-      const { tenant, email, username, password } = req.body;
-      return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password }, req.ctx.client));
+      const { tenant, email, username, password, break_glass: breakGlass } = req.body;
+      return tokenBody(await passwordLogin(req.ctx.em, req.ctx.deps, { tenant, email: (email ?? username)!, password, breakGlass }, req.ctx.client));
     },
   );
 

@@ -12,6 +12,7 @@ import { EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
 import { linkOf, signupExistingMail, signupPendingMail, verifyEmailMail, type TenantMailInfo } from '../mail/messages.js';
 import { checkPassword } from '../passwords/policy.js';
+import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 import { countMail } from '../mail/budget.js';
 
 type SignupDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'now' | 'mailer' | 'breaches'>;
@@ -73,7 +74,8 @@ export async function signUp(em: EntityManager, deps: SignupDeps, input: { tenan
   const { config } = deps;
   const email = normaliseEmail(input.email);
   if (!EMAIL_SHAPE.test(email)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'email', rule: 'format' }] });
-  // Refusals come first and never count against the limits.
+  // Refusals come first and never count against the limits; SSO enforcement before any password rule.
+  await refuseWhereSsoEnforced(em, { slug: input.tenant }, email);
   await checkPassword(deps, input.password, email);
   const [tenant] = (await em.execute('select id, name, app_url, signup, signup_domains, default_roles from tenants where slug = ?', [input.tenant])) as SignupTenant[];
   if (!admits(tenant, email)) throw new AuthError('auth_signup_not_allowed');

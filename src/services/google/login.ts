@@ -19,6 +19,7 @@ import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
+import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 
 /** What Google sign-in and linking touch. */
 type GoogleDeps = Pick<ServiceDeps, 'config' | 'google' | 'limiter' | 'tokens' | 'now' | 'sessions' | 'apiKeys'>;
@@ -105,6 +106,7 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
   if (!tenant || !admits(tenant, identity)) throw new AuthError('auth_google_account_not_allowed');
+  await refuseWhereSsoEnforced(em, { id: tenant.id }, identity.email);
 
   let resolved: { user: User; claimed: boolean };
   try {

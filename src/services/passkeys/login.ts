@@ -18,6 +18,7 @@ import type { ServiceDeps } from '../deps.js';
 import { limited, type Client } from '../rate-limits/limiter.js';
 import { hasActiveFactor, loadPrincipal, type AuthPayload } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
+import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 import { requireSecondStep } from '../mfa/second-step.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES } from './ceremony.js';
@@ -144,6 +145,7 @@ async function assertionLogin(
   const principal = await loadPrincipal(em, credential.user.id);
   if (!principal) throw fail();
   if (principal.disabled) throw new AuthError('auth_login_account_disabled');
+  await refuseWhereSsoEnforced(em, { id: principal.tenantId }, principal.email);
 
   const { newCounter, userVerified } = verified.authenticationInfo;
   // RFC 8176: a hardware-bound key, and the user verified on it (PIN or biometric).

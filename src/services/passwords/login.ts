@@ -8,11 +8,18 @@ import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from 
 import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { normaliseEmail } from '../shared/identifiers.js';
+import { recordAudit } from '../shared/audit.js';
+import { domainOf, ENFORCING_SQL, ssoRequired } from '../sso/enforce.js';
+
+/** The permission of break-glass admins: a password sign-in where SSO is enforced. */
+export const SSO_BYPASS_PERMISSION = 'sso:bypass';
 
 export interface PasswordLoginInput {
   tenant: string;
   email: string;
   password: string;
+  /** The break-glass form (SPEC §11): where SSO is enforced, a holder of sso:bypass signs in with the password. */
+  breakGlass?: boolean | null;
 }
 
 /** What a password login touches. */
@@ -33,40 +40,55 @@ select u.id as user_id, u.email, u.password_hash, u.disabled, u.email_verified, 
   from users u join tenants te on te.id = u.tenant_id
  where te.slug = ? and u.email = ?`;
 
-// The same with the limits taken in the same statement (PostgreSQL store): one row always,
-// the limit rows in `limit_rows` and the user's columns null for an unknown account.
+// One row always: the enforcing SSO connection of the address's domain in the tenant, if any
+// (parameters: domain, slug), and the user's columns, null for an unknown account.
+const LOGIN_ROW = `${ENFORCING_SQL('slug')} as sso_required, login.*
+  from (select 1) as one left join (${LOGIN_SELECT}) as login on true`;
+export const LOGIN_SELECT_ONE = `select ${LOGIN_ROW}`;
+
+// The same with the limits taken in the same statement (PostgreSQL store), the limit rows in `limit_rows`.
 export const LOGIN_SELECT_TAKING = (take: string) => `
 with ${take}
-select (select json_agg(limit_taken) from limit_taken) as limit_rows, login.*
-  from (select 1) as one left join (${LOGIN_SELECT}) as login on true`;
+select (select json_agg(limit_taken) from limit_taken) as limit_rows, ${LOGIN_ROW}`;
 
 interface LoginRow extends PrincipalRow {
   password_hash: string | null;
   email_verified: boolean;
   mfa: boolean;
+  sso_required: string | null;
 }
 
 async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input: PasswordLoginInput, client: Client, limits?: CarriedLimits): Promise<AuthPayload> {
-  const lookup = [input.tenant, normaliseEmail(input.email)];
-  let user: LoginRow | undefined;
+  const lookup = [domainOf(input.email), input.tenant, input.tenant, normaliseEmail(input.email)];
+  let row: LoginRow;
   if (limits) {
-    const [row] = (await em.execute(LOGIN_SELECT_TAKING(limits.take.ctes), [...limits.take.params, ...lookup])) as Array<LoginRow & { limit_rows: TakenRow[] }>;
-    await limits.taken(row.limit_rows);
-    user = row.user_id ? row : undefined;
+    const [taking] = (await em.execute(LOGIN_SELECT_TAKING(limits.take.ctes), [...limits.take.params, ...lookup])) as Array<LoginRow & { limit_rows: TakenRow[] }>;
+    await limits.taken(taking.limit_rows);
+    row = taking;
   } else {
-    [user] = (await em.execute(LOGIN_SELECT, lookup)) as LoginRow[];
+    [row] = (await em.execute(LOGIN_SELECT_ONE, lookup)) as LoginRow[];
   }
+  // SSO enforced for the domain: refused before any hash, whoever the address belongs to;
+  // only the break-glass form goes on, to check the password and then sso:bypass.
+  if (row.sso_required && !input.breakGlass) throw ssoRequired(row.sso_required);
+  const user = row.user_id ? row : undefined;
   const check = await deps.passwords.verify(user?.password_hash ?? null, input.password);
   if (!user || !check.ok) throw new AuthError('auth_login_invalid_credentials');
+  if (row.sso_required && !principalOfRow(user).permissions.includes(SSO_BYPASS_PERMISSION)) throw ssoRequired(row.sso_required);
   if (user.disabled) throw new AuthError('auth_login_account_disabled');
   // Said only after the password proved right, like "disabled".
   if (!user.email_verified) throw new AuthError('auth_email_not_verified');
+  if (row.sso_required) {
+    // The break-glass sign-in: right password, sso:bypass held. Audited whether or not a second step follows.
+    await recordAudit(em, deps.now(), { tenantId: user.tenant_id, userId: user.user_id, type: 'sso_break_glass', details: { connection: row.sso_required }, client });
+  }
   const proof = { method: 'password', amr: ['pwd'] } as const;
   // A second factor: an mfa token instead of a session (the password stays unrehashed till then).
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
   const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! });
+
   if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
   return payload;
 }

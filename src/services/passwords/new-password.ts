@@ -15,9 +15,12 @@ import { consumeToken, mailToken } from '../mail/mailed-tokens.js';
 import { passwordChangedMail, resetPasswordMail, type TenantMailInfo } from '../mail/messages.js';
 import { checkPassword } from './policy.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
+import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 
 /** A reset mail for an address with an account; the same answer for any other. A new mail voids the older links. */
 export async function forgotPassword(em: EntityManager, deps: Pick<ServiceDeps, 'config' | 'limiter' | 'now' | 'later' | 'mailer'>, input: { tenant: string; email: string }, client: Client): Promise<void> {
+  // Where SSO is enforced the password is not the way in: no reset mail (the answer depends on the domain alone).
+  await refuseWhereSsoEnforced(em, { slug: input.tenant }, input.email);
   await mailToken(em, deps, input, client, {
     kind: 'reset_password',
     path: 'reset-password',
@@ -96,6 +99,7 @@ export async function resetPassword(
     deps.now(),
   ])) as Array<Holder & { password_hash: string | null }>;
   if (!holder) throw new AuthError('auth_email_token_invalid');
+  await refuseWhereSsoEnforced(em, { id: holder.id }, holder.email);
   await checkPassword(deps, input.password, holder.email);
   await refuseSamePassword(deps, holder.password_hash, input.password);
   const hash = await deps.passwords.hash(input.password);
