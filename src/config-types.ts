@@ -26,6 +26,8 @@ export interface Config {
   publicUrl: string;
   /** Seconds an identity provider's discovery, JWKS and token calls may take. */
   ssoIdpTimeoutSeconds: number;
+  /** DNS servers (host or host:port) for verifySsoDomain's TXT lookups; empty: the system's. */
+  ssoDnsServers: string[];
   jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };
   accessTokenTtl: number;
   refreshTokenTtl: number;

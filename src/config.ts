@@ -83,6 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey: secretKey!,
     publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? listenUrl),
     ssoIdpTimeoutSeconds: int(env, 'SSO_IDP_TIMEOUT_SECONDS', 5, 1),
+    ssoDnsServers: list(env, 'SSO_DNS_SERVERS', []),
     jwt: {
       privateKeys: parseSigningKeys(jwtKeys!),
       issuer: issuer ?? listenUrl,

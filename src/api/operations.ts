@@ -180,6 +180,8 @@ export const operations = {
   createSsoConnection: sso('createSsoConnection', 'session', []),
   updateSsoConnection: sso('updateSsoConnection', 'session', ['auth_sso_connection_not_found']),
   deleteSsoConnection: sso('deleteSsoConnection', 'session', ['auth_sso_connection_not_found']),
+  ssoDomainVerification: sso('ssoDomainVerification', 'any', []),
+  verifySsoDomain: sso('verifySsoDomain', 'session', ['auth_sso_connection_not_found']),
   // With a new password (no credential needed), or signed in with an access token (no API key).
   acceptInvitation: op('acceptInvitation', 'POST', '/auth/invitations/accept', 'none', 'auth_admin_db_error', 'auth_admin_internal_error', [
     'auth_invitation_invalid',

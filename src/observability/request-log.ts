@@ -38,7 +38,9 @@ export function recordFailure(obs: RequestObservation, log: FastifyBaseLogger, e
   obs.failures.push({ code: err.code, operation, remedy: err.remedy, cause: err.status >= 500 ? (err.cause ?? err) : undefined });
   const entry: CatalogEntry = catalog[err.code];
   if (entry.securityEvent || err.event) {
-    log.warn({ transport: obs.transport, operation, tenant: obs.tenant, code: err.code, security_event: err.event ?? true }, catalog[err.code].message);
+    // A failed SSO answer says which check failed (signature, audience, state...), never the answer itself.
+    const reason = err.code === 'auth_sso_failed' && err.cause instanceof Error ? { reason: err.cause.message.slice(0, 200) } : {};
+    log.warn({ transport: obs.transport, operation, tenant: obs.tenant, code: err.code, security_event: err.event ?? true, ...reason }, catalog[err.code].message);
   }
 }
 

@@ -59,6 +59,8 @@ beforeAll(async () => {
     port,
     env: {
       PUBLIC_URL: `http://127.0.0.1:${port}`,
+      // verifySsoDomain asks a DNS server that is not there (no record: the domain stays unverified).
+      SSO_DNS_SERVERS: '127.0.0.1:9',
       DB_STATEMENT_TIMEOUT_MS: '700',
       DB_QUERY_TIMEOUT_MS: '1200',
       DB_ACQUIRE_TIMEOUT_MS: '1500',
@@ -424,7 +426,7 @@ const routes: Route[] = [
       },
     }),
   ),
-  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection'] as const).map(
+  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection', 'ssoDomainVerification', 'verifySsoDomain'] as const).map(
     (op): Route => ({
       op,
       caller: 'access_token',
@@ -441,7 +443,13 @@ const routes: Route[] = [
           return res.body.data.createSsoConnection.id as string;
         };
         if (op === 'ssoConnections') return gqlCall('{ ssoConnections { id domains { domain } } }', undefined, bearer(access_token));
+        if (op === 'ssoDomainVerification') return gqlCall('{ ssoDomainVerification { value } }', undefined, bearer(access_token));
         if (op === 'createSsoConnection') return gqlCall('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
+        if (op === 'verifySsoDomain') {
+          const i = connection();
+          await gw.gql('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i }, bearer(access_token));
+          return gqlCall('mutation($d: String!) { verifySsoDomain(domain: $d) { verified } }', { d: i.domains[0] }, bearer(access_token));
+        }
         const id = await made();
         return op === 'updateSsoConnection'
           ? gqlCall('mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { id } }', { id, i: connection() }, bearer(access_token))

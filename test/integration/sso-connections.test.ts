@@ -8,8 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, expectGqlError, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { TestDns } from '../helpers/dns-server.js';
 
 let gw: TestGateway;
+let dns: TestDns;
 const PASSWORD = 'sso connections passphrase 1';
 const SECRET = 'oidc-client-secret-that-must-never-come-back-9f3a';
 
@@ -31,10 +33,14 @@ const tenant = (slug: string, extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  dns = await TestDns.start();
+  gw = await startTestGateway({ env: { SSO_DNS_SERVERS: dns.address, SSO_IDP_TIMEOUT_SECONDS: '1' } });
   await gw.seed({ tenants: [tenant('acme'), tenant('globex')] } as never);
 });
-afterAll(() => gw?.close());
+afterAll(async () => {
+  await gw?.close();
+  await dns?.close();
+});
 
 const token = async (who: string) => (await signIn(gw, { tenant: who.split('@')[1].split('.')[0], email: who, password: PASSWORD })).access_token;
 
@@ -329,5 +335,45 @@ describe('SSO connections', () => {
     const bad = structuredClone(doc);
     (bad.tenants[0].sso_connections as Array<Record<string, unknown>>)[0].default_roles = ['nope'];
     await expect(gw.seed(bad as never)).rejects.toThrow(/tenants\[0\]\.sso_connections\[0\] names a role/);
+  });
+});
+
+describe('verifying a domain by DNS', () => {
+  const VERIFY = 'mutation($d: String!) { verifySsoDomain(domain: $d) { domain verified verifiedAt verificationRecord } }';
+  const VALUE = '{ ssoDomainVerification { recordPrefix value } }';
+
+  it('refuses without sso:manage, with an API key, and for a domain of another tenant or of none', async () => {
+    const member = await token('member@acme.test');
+    const refused = await gw.gql(VERIFY, { d: 'acme.example' }, bearer(member));
+    expectGqlError(refused, 'verifySsoDomain', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql(VALUE, undefined, bearer(member)), 'ssoDomainVerification', 'auth_forbidden', 403);
+    const owner = await token('owner@acme.test');
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'dns' }, bearer(owner))).body.api_key;
+    expectGqlError(await gw.gql(VERIFY, { d: 'acme.example' }, { 'x-api-key': key }), 'verifySsoDomain', 'auth_forbidden', 403);
+    const globex = await token('owner@globex.test');
+    const theirs = (await gw.gql(CREATE, { i: oidc({ name: 'dns-g', domains: ['globex-dns.example'] }) }, bearer(globex))).body.data.createSsoConnection;
+    for (const d of ['globex-dns.example', 'nobody.example']) expectGqlError(await gw.gql(VERIFY, { d }, bearer(owner)), 'verifySsoDomain', 'auth_sso_connection_not_found', 404);
+    await gw.gql(DELETE, { id: theirs.id }, bearer(globex));
+  });
+
+  it("verifies only when the TXT record holds the tenant's own value", async () => {
+    const owner = await token('owner@acme.test');
+    const made = (await gw.gql(CREATE, { i: oidc({ name: 'dns-a', domains: ['dns.acme.example'] }) }, bearer(owner))).body.data.createSsoConnection;
+    expect(made.domains[0].verified).toBe(false);
+    const { recordPrefix, value } = (await gw.gql(VALUE, undefined, bearer(owner))).body.data.ssoDomainVerification;
+    expect(recordPrefix).toBe('_auth-gateway-verify');
+    const record = `${recordPrefix}.dns.acme.example`;
+    // No record, then another tenant's value: still unverified.
+    expect((await gw.gql(VERIFY, { d: 'dns.acme.example' }, bearer(owner))).body.data.verifySsoDomain).toMatchObject({ verified: false, verificationRecord: record });
+    const globexValue = (await gw.gql(VALUE, undefined, bearer(await token('owner@globex.test')))).body.data.ssoDomainVerification.value;
+    expect(globexValue).not.toBe(value);
+    dns.txt.set(record, [globexValue, 'v=spf1 -all']);
+    expect((await gw.gql(VERIFY, { d: 'DNS.acme.example.' }, bearer(owner))).body.data.verifySsoDomain.verified).toBe(false);
+    dns.txt.set(record, ['v=spf1 -all', value]);
+    const verified = (await gw.gql(VERIFY, { d: 'dns.acme.example' }, bearer(owner))).body.data.verifySsoDomain;
+    expect(verified).toMatchObject({ domain: 'dns.acme.example', verified: true });
+    expect((await gw.gql(LIST, undefined, bearer(owner))).body.data.ssoConnections.find((c: { id: string }) => c.id === made.id).domains[0].verified).toBe(true);
+    expect(await gw.sql("select details->>'domain' as domain from audit_events where type = 'sso_domain_verified'")).toEqual([{ domain: 'dns.acme.example' }]);
+    await gw.gql(DELETE, { id: made.id }, bearer(owner));
   });
 });

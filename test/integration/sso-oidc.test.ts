@@ -5,6 +5,7 @@
 // doors, linking by verified domain, just-in-time users, the role map, the TOTP step, and a
 // flow begun on one gateway and finished on another.
 import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   const publicUrl = `http://127.0.0.1:${port}`;
   idp = await TestIdp.start(`${publicUrl}/auth/sso/oidc/callback`);
   google = await FakeGoogle.start();
-  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url } });
+  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url, SSO_IDP_TIMEOUT_SECONDS: '1' } });
   const connection = (extra: Record<string, unknown>) => ({ type: 'oidc', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, ...extra });
   await gw.seed({
     tenants: [
@@ -48,6 +49,8 @@ beforeAll(async () => {
           connection({ name: 'okta', domains: ['acme.example'], jit: true, default_roles: ['member'], role_claim: 'groups', role_map: { admins: ['admin'], auditors: ['auditor'] } }),
           connection({ name: 'strict', domains: ['strict.example'], jit: false }),
           connection({ name: 'enforcer', domains: ['locked.example'], jit: true, enforce: true }),
+          // A second IdP connection of the tenant without domains of its own (the attack's "editor IdP").
+          connection({ name: 'other', domains: [], jit: true }),
         ],
       },
       // Another tenant's user of the same domain: acme's connection enforces nothing here.
@@ -164,6 +167,44 @@ describe('SSO sign-in refusals', () => {
     const zed = await signInAtIdp('rest', { sub: 'zed-at-idp', email: 'zed@elsewhere.example' }, { connection: 'okta' });
     expect(zed.back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
     expect(await gw.sql("select count(*)::int as n from sso_identities i join users u on u.id = i.user_id where u.email = 'zed@elsewhere.example'")).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('SSO sign-in: what the outside attack found', () => {
+  it('another connection cannot create a user in a domain the authoritative one verified, nor keep a way into it', async () => {
+    const carol = await signInAtIdp('rest', { sub: 'carol-elsewhere', email: 'carol@acme.example' }, { connection: 'other' });
+    expect(carol.back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
+    expect(await gw.sql("select 1 from users where email = 'carol@acme.example'")).toEqual([]);
+
+    // Where no connection has verified the domain, it creates the user unverified; once the
+    // domain's own connection proves the address, the account is taken clean: the other link goes.
+    const first = await signInAtIdp('rest', { sub: 'dan-elsewhere', email: 'dan@future.example' }, { connection: 'other' });
+    const dan = await exchange('rest', first.back.searchParams.get('code')!, first.verifier);
+    expect(dan.status, JSON.stringify(dan.body)).toBe(200);
+    expect((await gw.sql("select email_verified from users where email = 'dan@future.example'"))[0].email_verified).toBe(false);
+    await gw.sql("insert into sso_domains (domain, connection_id, verified_at) select 'future.example', id, now() from sso_connections where name = 'okta'");
+    const owner = await signInAtIdp('rest', { sub: 'dan-at-okta', email: 'dan@future.example' }, { connection: 'okta' });
+    expect((await exchange('rest', owner.back.searchParams.get('code')!, owner.verifier)).body.user.id).toBe(dan.body.user.id);
+    const again = await signInAtIdp('rest', { sub: 'dan-elsewhere', email: 'dan@future.example' }, { connection: 'other' });
+    expect(again.back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
+    expect((await gw.sql("select count(*)::int as n from audit_events where type = 'account_claimed'"))[0].n).toBeGreaterThan(0);
+  });
+
+  it('an IdP that hangs answers auth_sso_idp_unavailable after SSO_IDP_TIMEOUT_SECONDS, and a failed answer is logged with its reason', async () => {
+    const hang = net.createServer(() => {}).listen(0, '127.0.0.1');
+    await new Promise((r) => hang.once('listening', r));
+    const [okta] = await gw.sql("select id from sso_connections where name = 'okta'");
+    await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [`http://127.0.0.1:${(hang.address() as net.AddressInfo).port}`, okta.id]);
+    try {
+      const { challenge } = pkce();
+      expectStartError('rest', await start('rest', { tenant: 'acme', email: 'a@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' }), 'auth_sso_idp_unavailable', 502);
+    } finally {
+      await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
+      hang.close();
+    }
+    await signInAtIdp('rest', { sub: 'unverified-2', email: 'unverified2@acme.example', email_verified: false });
+    const line = gw.logs().split('\n').filter((l) => l.includes('"code":"auth_sso_failed"') && l.includes('security_event')).pop();
+    expect(JSON.parse(line!).reason).toBe('claims: email not verified');
   });
 });
 

@@ -6,7 +6,8 @@ import { AuthPayload } from '../types/auth-payload.type.js';
 import { SsoExchangeInput, SsoRedirect, SsoStartInput } from '../types/sso-flow.type.js';
 import type { ConnectionInput } from '../../services/sso/rules.js';
 import { textArg } from '../text-field.js';
-import { SsoConnection, SsoConnectionInput, SsoConnectionType } from '../types/sso-connection.type.js';
+import { SsoConnection, SsoConnectionInput, SsoConnectionType, SsoDomain, SsoDomainVerification } from '../types/sso-connection.type.js';
+import { domainVerificationValue, verificationRecord, verifySsoDomain, VERIFICATION_PREFIX, type DomainState } from '../../services/sso/domains.js';
 
 const input = (i: SsoConnectionInput): ConnectionInput => ({
   name: i.name,
@@ -29,13 +30,15 @@ const input = (i: SsoConnectionInput): ConnectionInput => ({
   mfa_contexts: i.mfaContexts,
 });
 
+const withRecord = (d: DomainState): SsoDomain => ({ ...d, verificationRecord: verificationRecord(d.domain) });
+
 const setting = <T>(c: SsoConnectionInfo, key: string, otherwise: T): T => (c.settings[key] as T | undefined) ?? otherwise;
 
 const output = (c: SsoConnectionInfo): SsoConnection => ({
   id: c.id,
   name: c.name,
   type: c.type as SsoConnectionType,
-  domains: c.domains,
+  domains: c.domains.map(withRecord),
   enforce: c.enforce,
   jit: c.jit,
   defaultRoles: c.defaultRoles,
@@ -65,6 +68,18 @@ export class SsoResolver {
   @Mutation(() => AuthPayload, { description: 'Trade the one-time code of a finished SSO flow and its PKCE verifier for a session (the code works once, for 60 s).' })
   async ssoExchange(@Arg('input', () => SsoExchangeInput) i: SsoExchangeInput, @Ctx() ctx: RequestContext) {
     return ssoExchange(ctx.em, ctx.deps, i, ctx.client);
+  }
+
+  @Authorized('sso:manage')
+  @Query(() => SsoDomainVerification, { description: "The TXT value that verifies the tenant's domains (sso:manage)." })
+  async ssoDomainVerification(@Ctx() ctx: RequestContext) {
+    return { recordPrefix: VERIFICATION_PREFIX, value: await domainVerificationValue(ctx.em, ctx.deps, await ctx.viewer()) };
+  }
+
+  @Authorized('sso:manage')
+  @Mutation(() => SsoDomain, { description: "Look up the domain's TXT record `_auth-gateway-verify.<domain>` now and verify the domain when it holds the tenant's value (sso:manage). Answers the domain either way." })
+  async verifySsoDomain(@Arg('domain', () => String, textArg('domain')) domain: string, @Ctx() ctx: RequestContext) {
+    return withRecord(await verifySsoDomain(ctx.em, ctx.deps, await ctx.viewer(), domain, ctx.client));
   }
 
   @Authorized('sso:manage')

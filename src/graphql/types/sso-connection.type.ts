@@ -17,6 +17,18 @@ export class SsoDomain {
 
   @Field(() => Date, { nullable: true })
   verifiedAt!: Date | null;
+
+  @Field(() => String, { description: 'The DNS TXT record that verifies it: it holds the value of ssoDomainVerification.' })
+  verificationRecord!: string;
+}
+
+@ObjectType({ description: "What verifies a tenant's domains: a TXT record `_auth-gateway-verify.<domain>` holding `value`, then verifySsoDomain." })
+export class SsoDomainVerification {
+  @Field(() => String)
+  recordPrefix!: string;
+
+  @Field(() => String)
+  value!: string;
 }
 
 @ObjectType({ description: 'An identity provider of the tenant (SPEC §11). The client secret is never returned: hasClientSecret says whether one is stored.' })

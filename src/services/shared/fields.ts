@@ -43,6 +43,7 @@ export const FIELDS = {
   connectionName: { min: 1, max: 100 },
   pkce: { min: 1, max: 128 },
   ssoCode: { min: 1, max: 256 },
+  domain: { min: 1, max: 253 },
 } as const satisfies Record<string, TextRule>;
 
 export type FieldName = keyof typeof FIELDS;

@@ -155,11 +155,14 @@ export async function finishOidc(em: EntityManager, deps: CallbackDeps, query: U
     const email = typeof claims.email === 'string' ? claims.email : '';
     if (!EMAIL_SHAPE.test(normaliseEmail(email))) throw new AuthError('auth_sso_failed', { cause: new Error('claims: no usable email') });
     if (claims.email_verified !== true && !settings.trust_email) throw new AuthError('auth_sso_failed', { cause: new Error('claims: email not verified') });
+    const subject = typeof claims.sub === 'string' ? claims.sub : '';
+    if (subject.length < 1 || subject.length > 255 || email.length > 320) throw new AuthError('auth_sso_failed', { cause: new Error('claims: sub or email out of bounds') });
     const raw = row.role_claim ? claims[row.role_claim] : undefined;
-    const groups = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((g): g is string => typeof g === 'string');
+    // The role claim's string values, bounded: a map never reads more than its keys could match.
+    const groups = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((g): g is string => typeof g === 'string' && g.length <= 256).slice(0, 200);
     const now = deps.now();
     const { userId, claimed } = await resolveSsoUser(em, now, { id: row.id, tenantId: row.tenant_id, jit: row.jit, defaultRoles: row.default_roles, roleMap: row.role_map }, {
-      subject: String(claims.sub),
+      subject,
       email,
       groups,
     });

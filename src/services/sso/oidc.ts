@@ -26,7 +26,12 @@ export function idpError(e: unknown, reason: string): AuthError {
   if (e instanceof AuthError) return e;
   const err = e as { name?: string; code?: string; status?: number; cause?: unknown };
   const unreachable =
-    e instanceof TypeError || err.name === 'TimeoutError' || err.name === 'AbortError' || (typeof err.status === 'number' && err.status >= 500) || err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
+    e instanceof TypeError ||
+    err.name === 'TimeoutError' ||
+    err.name === 'AbortError' ||
+    err.code === 'OAUTH_TIMEOUT' ||
+    (typeof err.status === 'number' && err.status >= 500) ||
+    err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
   return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: Object.assign(new Error(`${reason}: ${(e as Error)?.message ?? e}`), { cause: e }) });
 }
 
@@ -75,6 +80,10 @@ export async function authorizationRequest(deps: Deps, c: OidcConnection, redire
     code_challenge_method: 'S256',
     ...(loginHint ? { login_hint: loginHint } : {}),
   });
+  // The browser goes where discovery said: only somewhere a browser may be sent (never javascript:).
+  if (!['https:', 'http:'].includes(url.protocol) || (url.protocol === 'http:' && deps.config.env === 'production')) {
+    throw new AuthError('auth_sso_idp_unavailable', { cause: new Error(`discovery: authorization_endpoint is ${url.protocol}`) });
+  }
   return { url: url.href, state, nonce, verifier };
 }
 

@@ -12,6 +12,10 @@ import { normaliseEmail } from '../shared/identifiers.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
 import { normaliseDomain } from './rules.js';
 
+// The user's links through other connections that have not verified the address's domain.
+const NOT_AUTHORITATIVE_LINKS = `delete from sso_identities i where i.user_id = ? and i.connection_id <> ?
+  and not exists(select 1 from sso_domains d where d.connection_id = i.connection_id and d.domain = ? and d.verified_at is not null) returning i.id`;
+
 export interface Asserted {
   subject: string;
   email: string;
@@ -59,16 +63,30 @@ export async function resolveSsoUser(em: EntityManager, now: Date, c: SsoUserCon
           await tx.execute('update users set email_verified = true, password_hash = null, updated_at = ? where id = ?', [now, userId]);
           await dropUnprovenCredentials(tx, now, userId, 'sso', identityId);
           claimed = true;
+        } else {
+          // Links of connections that are not authoritative for the address were never proof of it: they go.
+          const dropped = (await tx.execute(NOT_AUTHORITATIVE_LINKS, [userId, c.id, domain])) as unknown[];
+          if (dropped.length) await recordAudit(tx, now, { tenantId: c.tenantId, userId, type: 'sso_links_dropped', details: { connection: c.id, count: dropped.length } });
+          claimed = dropped.length > 0;
         }
       } else {
-        const taken = (await tx.execute('select 1 from users where tenant_id = ? and email = ?', [c.tenantId, email])) as unknown[];
-        // An address outside the verified domains that already has a user is never linked by e-mail.
-        if (taken.length || !c.jit) throw new AuthError('auth_sso_user_not_provisioned');
+        const [taken] = (await tx.execute(
+          `select exists(select 1 from users where tenant_id = ? and email = ?) as user,
+                  exists(select 1 from sso_domains where domain = ? and verified_at is not null and connection_id <> ?) as elsewhere,
+                  exists(select 1 from sso_domains where domain = ? and verified_at is not null and connection_id = ?) as ours`,
+          [c.tenantId, email, domain, c.id, domain, c.id],
+        )) as Array<{ user: boolean; elsewhere: boolean; ours: boolean }>;
+        // An address that already has a user is linked only by its own domain's connection (above);
+        // an address of a domain another connection has verified is that connection's to admit.
+        if (taken.user || taken.elsewhere || !c.jit) throw new AuthError('auth_sso_user_not_provisioned');
         userId = randomUUID();
-        await tx.execute('insert into users (id, tenant_id, email, password_hash, email_verified, disabled, created_at, updated_at) values (?, ?, ?, null, true, false, ?, ?)', [
+        // Verified only where this connection is authoritative: elsewhere the owner can still
+        // take the account clean by proving the address (a mailed link, the domain's connection).
+        await tx.execute('insert into users (id, tenant_id, email, password_hash, email_verified, disabled, created_at, updated_at) values (?, ?, ?, null, ?, false, ?, ?)', [
           userId,
           c.tenantId,
           email,
+          taken.ours,
           now,
           now,
         ]);
