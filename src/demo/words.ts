@@ -22,6 +22,11 @@ export const USER_WORDS: Partial<Record<ErrorCode, string>> = {
   auth_webauthn_verification_failed: 'The passkey could not be checked. Try again, or sign in with your password.',
   auth_webauthn_challenge_invalid: 'The passkey request expired. Try again.',
   auth_signup_not_allowed: 'This tenant does not take sign-ups for this address.',
+  auth_sso_required: 'Your organisation signs you in: use "Sign in with your organisation (SSO)".',
+  auth_sso_connection_not_found: 'No organisation sign-in is set up for this address in this tenant.',
+  auth_sso_failed: 'Your organisation did not sign you in. Try again.',
+  auth_sso_user_not_provisioned: 'Your organisation vouched for you, but there is no account for you here yet. Ask an administrator.',
+  auth_sso_idp_unavailable: "Your organisation's sign-in cannot be reached just now. Try again later.",
 };
 
 export const FIELD_WORDS: Record<FieldRule, string> = {

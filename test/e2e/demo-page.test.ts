@@ -11,6 +11,7 @@ import { catalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { PASSWORD_WORDS, USER_WORDS } from '../../src/demo/words.js';
 import { ACME, freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
+import { TestIdp } from '../helpers/oidc-idp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
@@ -19,6 +20,7 @@ let gw: TestGateway;
 let mail: MailCatcher;
 let browser: Browser;
 let origin: string;
+let idp: TestIdp;
 
 /** A tenant that admits anyone's sign-up, with a default role for the new accounts. */
 const OPEN = { slug: 'open', name: 'Open Co', signup: 'open' as const, default_roles: ['member'], roles: [{ name: 'member', permissions: ['users:read'] }] };
@@ -63,11 +65,20 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     const port = await freePort();
     origin = `http://localhost:${port}`;
     mail = await MailCatcher.start();
+    idp = await TestIdp.start(`${origin}/auth/sso/oidc/callback`);
     gw = await startTestGateway({
       port,
-      env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo` },
+      env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo`, PUBLIC_URL: origin },
     });
-    await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR, INVITING] });
+    // A tenant whose people sign in through their organisation's OpenID Provider.
+    const corp = {
+      slug: 'corp',
+      name: 'Corp',
+      redirect_urls: [`${origin}/demo`],
+      roles: [{ name: 'member', permissions: ['users:read'] }],
+      sso_connections: [{ name: 'corp-idp', type: 'oidc', domains: ['corp.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true, default_roles: ['member'] }],
+    };
+    await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR, INVITING, corp] } as never);
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -79,6 +90,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await browser?.close();
     await gw?.close();
     await mail?.close();
+    await idp?.close();
   });
 
   async function openPage(url: string): Promise<Page> {
@@ -481,6 +493,35 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await expect.poll(() => page.textContent('#link-state')).toBe('This link was already used, or a newer mail replaced it. You can ask for a new one below.');
     expect(await page.inputValue('#renew-tenant')).toBe('');
     expect(await page.isVisible('#reset-form')).toBe(false);
+    await page.close();
+  }, 30_000);
+
+  it('signs in with the organisation (SSO): to the IdP and back, the code exchanged by the page; a refusal at the IdP is said in words', async () => {
+    const page = await openPage(`${origin}/demo`);
+    idp.next = { sub: 'olga-at-corp', email: 'olga@corp.test' };
+    await fill(page, 'corp', 'olga@corp.test', '');
+    // To the IdP (which signs olga in at once) and back to the page, which trades the code.
+    const exchanged = page.waitForResponse((r) => r.url() === `${origin}/auth/sso/token`, { timeout: 15_000 });
+    await page.click('#sso');
+    expect((await exchanged).status()).toBe(200);
+    await expect.poll(() => page.textContent('#who')).toBe('Signed in as olga@corp.test in corp (roles: member)');
+    expect(await page.textContent('#notice')).toBe('Signed in with your organisation.');
+    expect(page.url()).toBe(`${origin}/demo`); // the code is out of the address bar
+    await page.click('#me');
+    await expect.poll(() => page.textContent('#me-out')).toContain('"auth_method": "sso"');
+    expect(await page.evaluate(() => sessionStorage.getItem('sso-verifier'))).toBeNull();
+    await page.screenshot({ path: `${ARTIFACTS}/demo-sso-signed-in.png`, fullPage: true });
+
+    // A browser without the IdP's session cookie meets its login page again, where the user says no.
+    idp.next = 'refuse';
+    await page.context().clearCookies();
+    await page.click('#logout');
+    await fill(page, 'corp', 'olga@corp.test', '');
+    await page.click('#sso');
+    // Back with ?error=, which the page says in words (and takes out of the address bar).
+    await expect.poll(() => page.textContent('#error'), { timeout: 15_000 }).toBe(shown('auth_sso_failed'));
+    expect(page.url()).toBe(`${origin}/demo`);
+    expect(await page.textContent('#who')).toBe('Signed out');
     await page.close();
   }, 30_000);
 

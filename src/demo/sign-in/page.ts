@@ -24,6 +24,7 @@ ${DEMO_STYLE}
   <button id="login">Sign in</button>
   <button id="passkey-email">Sign in with a passkey</button>
   <button id="passkey-discoverable">Sign in with a passkey (no e-mail)</button>
+  <button id="sso">Sign in with your organisation (SSO)</button>
 </fieldset>
 <fieldset id="mfa-step" hidden>
   <legend>Second step</legend>

@@ -50,6 +50,38 @@ $('login').onclick = () => run(async () => {
   render();
 });
 
+// SSO (SPEC 11): the browser goes to the organisation's identity provider and comes back here
+// with ?code= (or ?error=). The PKCE verifier waits in sessionStorage for that one round trip.
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
+$('sso').onclick = () => run(async () => {
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  const started = await api('/auth/sso/start', { tenant: field('tenant'), email: field('email'), redirect_to: location.origin + '/demo', code_challenge: challenge, code_challenge_method: 'S256' });
+  sessionStorage.setItem('sso-verifier', verifier);
+  location.assign(started.url);
+});
+
+async function ssoReturn() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('code');
+  const error = params.get('error');
+  if (!code && !error) return;
+  history.replaceState(null, '', location.pathname);
+  const verifier = sessionStorage.getItem('sso-verifier');
+  sessionStorage.removeItem('sso-verifier');
+  if (error) throw fail(error, 'The sign-in with your organisation did not finish.');
+  try {
+    tokens = await api('/auth/sso/token', { code, code_verifier: verifier || '' });
+  } catch (e) {
+    if (e.code !== 'auth_mfa_required' || !e.detail || !e.detail.mfa_token) throw e;
+    mfaStep({ token: e.detail.mfa_token, methods: e.detail.methods || [], recovery: false }, e);
+    return;
+  }
+  render();
+  $('notice').textContent = 'Signed in with your organisation.';
+}
+run(ssoReturn);
+
 $('mfa-verify').onclick = () => run(async () => {
   if (!mfa) throw fail('signed_out', 'Sign in with your password first.');
   const body = { mfa_token: mfa.token };

@@ -26,6 +26,8 @@ export async function ensureDemoTenant(em: EntityManager, passwords: PasswordHas
         // Anyone may sign up on the demo page, whose pages follow the mailed links.
         signup: 'open',
         app_url: appUrl ?? null,
+        // The demo page signs in through SSO and comes back to itself.
+        ...(appUrl ? { redirect_urls: [appUrl] } : {}),
         // `viewer`: a role to invite a colleague with, as docs/management.md does.
         roles: [
           { name: 'admin', permissions: DEMO_PERMISSIONS },
