@@ -26,6 +26,11 @@ export interface Config {
   publicUrl: string;
   /** Seconds an identity provider's discovery, JWKS and token calls may take. */
   ssoIdpTimeoutSeconds: number;
+  /**
+   * Calls made on a tenant's behalf (SSO discovery, JWKS, token; webhooks): private addresses
+   * only outside production or with WEBHOOK_ALLOW_PRIVATE (SPEC §13); answers read up to maxBytes.
+   */
+  outbound: { allowPrivate: boolean; maxBytes: number };
   /** DNS servers (host or host:port) for verifySsoDomain's TXT lookups; empty: the system's. */
   ssoDnsServers: string[];
   jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };

@@ -84,6 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? listenUrl),
     ssoIdpTimeoutSeconds: int(env, 'SSO_IDP_TIMEOUT_SECONDS', 5, 1),
     ssoDnsServers: list(env, 'SSO_DNS_SERVERS', []),
+    outbound: { allowPrivate: !production || bool(env, 'WEBHOOK_ALLOW_PRIVATE', false), maxBytes: 1_048_576 },
     jwt: {
       privateKeys: parseSigningKeys(jwtKeys!),
       issuer: issuer ?? listenUrl,

@@ -5,6 +5,7 @@
 // doors, linking by verified domain, just-in-time users, the role map, the TOTP step, and a
 // flow begun on one gateway and finished on another.
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
@@ -190,7 +191,7 @@ describe('SSO sign-in: what the outside attack found', () => {
     expect((await gw.sql("select count(*)::int as n from audit_events where type = 'account_claimed'"))[0].n).toBeGreaterThan(0);
   });
 
-  it('an IdP that hangs answers auth_sso_idp_unavailable after SSO_IDP_TIMEOUT_SECONDS, and a failed answer is logged with its reason', async () => {
+  it('an IdP that hangs, or answers without end, is auth_sso_idp_unavailable; a failed answer is logged with its reason', async () => {
     const hang = net.createServer(() => {}).listen(0, '127.0.0.1');
     await new Promise((r) => hang.once('listening', r));
     const [okta] = await gw.sql("select id from sso_connections where name = 'okta'");
@@ -202,6 +203,19 @@ describe('SSO sign-in: what the outside attack found', () => {
       await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
       hang.close();
     }
+    // An IdP that answers without end: read up to the outbound limit (1 MiB), then refused.
+    const huge = http.createServer((_req, res) => res.end(JSON.stringify({ issuer: 'x', pad: 'a'.repeat(2 * 1024 * 1024) })));
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [`http://127.0.0.1:${(huge.address() as net.AddressInfo).port}`, okta.id]);
+    try {
+      const { challenge } = pkce();
+      expectStartError('rest', await start('rest', { tenant: 'acme', email: 'a@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' }), 'auth_sso_idp_unavailable', 502);
+    } finally {
+      await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
+      huge.close();
+    }
+    // The limit, not the document's contents, stopped it.
+    expect(gw.logs()).toContain('larger than 1048576 bytes');
     await signInAtIdp('rest', { sub: 'unverified-2', email: 'unverified2@acme.example', email_verified: false });
     const line = gw.logs().split('\n').filter((l) => l.includes('"code":"auth_sso_failed"') && l.includes('security_event')).pop();
     expect(JSON.parse(line!).reason).toBe('claims: email not verified');

@@ -5,6 +5,7 @@
 import * as client from 'openid-client';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { outboundFetch } from '../shared/outbound.js';
 import { derivedKey, unseal } from '../shared/secrets.js';
 
 export interface OidcConnection {
@@ -15,7 +16,7 @@ export interface OidcConnection {
   clientSecret: string | null;
 }
 
-type Deps = { config: Pick<Config, 'secretKey' | 'env' | 'ssoIdpTimeoutSeconds'> };
+type Deps = { config: Pick<Config, 'secretKey' | 'env' | 'ssoIdpTimeoutSeconds' | 'outbound'> };
 
 const CACHE_MAX = 100;
 const CACHE_TTL_MS = 10 * 60_000;
@@ -30,6 +31,7 @@ export function idpError(e: unknown, reason: string): AuthError {
     err.name === 'TimeoutError' ||
     err.name === 'AbortError' ||
     err.code === 'OAUTH_TIMEOUT' ||
+    err.name === 'OutboundRefused' ||
     (typeof err.status === 'number' && err.status >= 500) ||
     err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
   return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: Object.assign(new Error(`${reason}: ${(e as Error)?.message ?? e}`), { cause: e }) });
@@ -45,14 +47,19 @@ export function idpConfiguration(deps: Deps, c: OidcConnection): Promise<client.
   const issuer = new URL(c.settings.issuer);
   // A local IdP over http on a loopback address is accepted outside production only (rules.ts).
   const insecure = issuer.protocol === 'http:' && deps.config.env !== 'production';
+  // Every call to the IdP (discovery, JWKS, token) goes through the outbound rules (SPEC §13).
+  const fetchFn = outboundFetch(deps.config.outbound) as client.CustomFetch;
   const configuration = client
     .discovery(issuer, c.settings.client_id, secretOf(deps, c.clientSecret), undefined, {
       timeout: deps.config.ssoIdpTimeoutSeconds,
-      execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
+      [client.customFetch]: fetchFn,
+      execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : []), (config) => void (config[client.customFetch] = fetchFn)],
     })
     .catch((e: unknown) => {
       cache.delete(key);
-      throw idpError(e, 'discovery');
+      // Whatever went wrong with discovery (unreachable, too large, not a valid document, another
+      // issuer), the IdP cannot be used now: SPEC §11's "discovery ... failed".
+      throw new AuthError('auth_sso_idp_unavailable', { cause: Object.assign(new Error(`discovery: ${(e as Error)?.message ?? e}`), { cause: e }) });
     });
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
   cache.set(key, { at: Date.now(), configuration });
