@@ -181,6 +181,8 @@ export const operations = {
   updateSsoConnection: sso('updateSsoConnection', 'session', ['auth_sso_connection_not_found']),
   deleteSsoConnection: sso('deleteSsoConnection', 'session', ['auth_sso_connection_not_found']),
   ssoDomainVerification: sso('ssoDomainVerification', 'any', []),
+  ssoRedirectUrls: sso('ssoRedirectUrls', 'any', []),
+  setSsoRedirectUrls: sso('setSsoRedirectUrls', 'session', []),
   verifySsoDomain: sso('verifySsoDomain', 'session', ['auth_sso_connection_not_found']),
   // With a new password (no credential needed), or signed in with an access token (no API key).
   acceptInvitation: op('acceptInvitation', 'POST', '/auth/invitations/accept', 'none', 'auth_admin_db_error', 'auth_admin_internal_error', [

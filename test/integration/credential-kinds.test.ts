@@ -41,6 +41,7 @@ describe('credential kinds: an API key never authenticates what changes how the 
       null,
       () => gw.gql('mutation { updateSsoConnection(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11", input: {name: "x", type: OIDC, issuer: "https://idp.example", clientId: "c"}) { id } }', undefined, h),
     ],
+    setSsoRedirectUrls: (h) => [null, () => gw.gql('mutation { setSsoRedirectUrls(urls: []) }', undefined, h)],
     verifySsoDomain: (h) => [null, () => gw.gql('mutation { verifySsoDomain(domain: "acme.example") { verified } }', undefined, h)],
     deleteSsoConnection: (h) => [null, () => gw.gql('mutation { deleteSsoConnection(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],

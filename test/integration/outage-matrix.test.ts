@@ -426,7 +426,7 @@ const routes: Route[] = [
       },
     }),
   ),
-  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection', 'ssoDomainVerification', 'verifySsoDomain'] as const).map(
+  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection', 'ssoDomainVerification', 'verifySsoDomain', 'ssoRedirectUrls', 'setSsoRedirectUrls'] as const).map(
     (op): Route => ({
       op,
       caller: 'access_token',
@@ -444,6 +444,8 @@ const routes: Route[] = [
         };
         if (op === 'ssoConnections') return gqlCall('{ ssoConnections { id domains { domain } } }', undefined, bearer(access_token));
         if (op === 'ssoDomainVerification') return gqlCall('{ ssoDomainVerification { value } }', undefined, bearer(access_token));
+        if (op === 'ssoRedirectUrls') return gqlCall('{ ssoRedirectUrls }', undefined, bearer(access_token));
+        if (op === 'setSsoRedirectUrls') return gqlCall('mutation($u: [String!]!) { setSsoRedirectUrls(urls: $u) }', { u: [SSO_APP] }, bearer(access_token));
         if (op === 'createSsoConnection') return gqlCall('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
         if (op === 'verifySsoDomain') {
           const i = connection();

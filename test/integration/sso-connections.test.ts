@@ -377,3 +377,29 @@ describe('verifying a domain by DNS', () => {
     await gw.gql(DELETE, { id: made.id }, bearer(owner));
   });
 });
+
+describe("a tenant's redirect URLs", () => {
+  const GET = '{ ssoRedirectUrls }';
+  const SET = 'mutation($u: [String!]!) { setSsoRedirectUrls(urls: $u) }';
+
+  it('are read and replaced with sso:manage, never with an API key, and only as https (http on loopback) without user, query or fragment', async () => {
+    const member = await token('member@acme.test');
+    expectGqlError(await gw.gql(GET, undefined, bearer(member)), 'ssoRedirectUrls', 'auth_forbidden', 403);
+    expectGqlError(await gw.gql(SET, { u: ['https://app.acme.example/done'] }, bearer(member)), 'setSsoRedirectUrls', 'auth_forbidden', 403);
+    const owner = await token('owner@acme.test');
+    const key = (await gw.rest('POST', '/auth/api-key', { name: 'urls' }, bearer(owner))).body.api_key;
+    expectGqlError(await gw.gql(SET, { u: [] }, { 'x-api-key': key }), 'setSsoRedirectUrls', 'auth_forbidden', 403);
+    for (const bad of ['http://app.acme.example/done', 'https://u:p@app.acme.example/done', 'https://app.acme.example/done?x=1', 'https://app.acme.example/done#f', 'javascript:alert(1)', 'https://app.acme.example/\\evil']) {
+      const res = await gw.gql(SET, { u: ['https://app.acme.example/ok', bad] }, bearer(owner));
+      expectGqlError(res, 'setSsoRedirectUrls', 'auth_request_invalid', 422);
+      expect(fieldsOf(res), bad).toEqual([{ field: 'urls', rule: 'format' }]);
+    }
+    expectGqlError(await gw.gql(SET, { u: Array.from({ length: 21 }, (_, i) => `https://app.acme.example/${i}`) }, bearer(owner)), 'setSsoRedirectUrls', 'auth_request_invalid', 422);
+    const set = await gw.gql(SET, { u: ['https://app.acme.example/done', 'http://localhost:3000/done', 'https://app.acme.example/done'] }, bearer(owner));
+    expect(set.body.data.setSsoRedirectUrls).toEqual(['https://app.acme.example/done', 'http://localhost:3000/done']);
+    expect((await gw.gql(GET, undefined, bearer(owner))).body.data.ssoRedirectUrls).toEqual(['https://app.acme.example/done', 'http://localhost:3000/done']);
+    // Another tenant's are its own.
+    expect((await gw.gql(GET, undefined, bearer(await token('owner@globex.test')))).body.data.ssoRedirectUrls).toEqual([]);
+    expect(await gw.sql("select count(*)::int as n from audit_events where type = 'sso_redirect_urls_changed'")).toEqual([{ n: 1 }]);
+  });
+});

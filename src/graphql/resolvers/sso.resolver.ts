@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphq
 import type { RequestContext } from '../../context.js';
 import { createSsoConnection, deleteSsoConnection, listSsoConnections, updateSsoConnection, type SsoConnectionInfo } from '../../services/sso/connections.js';
 import { ssoExchange, ssoStart } from '../../services/sso/flow.js';
+import { setSsoRedirectUrls, ssoRedirectUrls } from '../../services/sso/redirects.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { SsoExchangeInput, SsoRedirect, SsoStartInput } from '../types/sso-flow.type.js';
 import type { ConnectionInput } from '../../services/sso/rules.js';
@@ -68,6 +69,18 @@ export class SsoResolver {
   @Mutation(() => AuthPayload, { description: 'Trade the one-time code of a finished SSO flow and its PKCE verifier for a session (the code works once, for 60 s).' })
   async ssoExchange(@Arg('input', () => SsoExchangeInput) i: SsoExchangeInput, @Ctx() ctx: RequestContext) {
     return ssoExchange(ctx.em, ctx.deps, i, ctx.client);
+  }
+
+  @Authorized('sso:manage')
+  @Query(() => [String], { description: "Where a finished SSO flow may send the browser back (the tenant's redirect_urls; sso:manage)." })
+  async ssoRedirectUrls(@Ctx() ctx: RequestContext) {
+    return ssoRedirectUrls(ctx.em, await ctx.viewer());
+  }
+
+  @Authorized('sso:manage')
+  @Mutation(() => [String], { description: "Replace the tenant's redirect URLs (sso:manage): https, or http on a loopback address; no user, query or fragment; at most 20." })
+  async setSsoRedirectUrls(@Arg('urls', () => [String], textArg('redirectUrl')) urls: string[], @Ctx() ctx: RequestContext) {
+    return setSsoRedirectUrls(ctx.em, ctx.deps, await ctx.viewer(), urls, ctx.client);
   }
 
   @Authorized('sso:manage')
