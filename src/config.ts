@@ -17,6 +17,8 @@ export const PURGE_BATCH_SIZE_DEFAULT = 500;
 export const OWASP_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) throw new ConfigError('NODE_ENV must be development, production or test');
@@ -81,7 +83,9 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5000, 1),
     },
     secretKey: secretKey!,
-    publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? listenUrl),
+    // Outside production on a loopback address: localhost, the name the demo page, passkeys and
+    // the local IdP (npm run idp) use for this gateway.
+    publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? (LOOPBACK.includes(host) ? `http://localhost:${port}` : listenUrl)),
     ssoIdpTimeoutSeconds: int(env, 'SSO_IDP_TIMEOUT_SECONDS', 5, 1),
     ssoDnsServers: list(env, 'SSO_DNS_SERVERS', []),
     outbound: { allowPrivate: !production || bool(env, 'WEBHOOK_ALLOW_PRIVATE', false), maxBytes: 1_048_576 },

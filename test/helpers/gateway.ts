@@ -213,7 +213,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const orm = await openDb(gatewayDbUrl, config.db);
   if (!options.databaseUrl || options.migrate) {
     // Migrate over a direct connection so a proxy under test never gets in the way.
-    const direct = await openDb(databaseUrl, config.db);
+    // Not under test: lenient timeouts, so a loaded machine does not fail the setup.
+    const direct = await openDb(databaseUrl, { ...config.db, connectTimeoutMs: 15_000, acquireTimeoutMs: 15_000, statementTimeoutMs: 60_000, queryTimeoutMs: 60_000 });
     await migrate(direct);
     await direct.close();
   }

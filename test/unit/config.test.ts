@@ -41,8 +41,9 @@ describe('production mode', () => {
   it('keeps PUBLIC_URL without a trailing slash and refuses one with a query, a fragment or another scheme', () => {
     expect(loadConfig({ ...prod, PUBLIC_URL: 'https://auth.example.com/gw/' }).publicUrl).toBe('https://auth.example.com/gw');
     for (const bad of ['ftp://auth.example.com', 'https://auth.example.com/?a=1', 'https://auth.example.com/#x', 'not a url']) expect(() => loadConfig({ ...prod, PUBLIC_URL: bad })).toThrow(/PUBLIC_URL/);
-    // Outside production: the listen address.
-    expect(loadConfig({ NODE_ENV: 'test', PORT: '4555', DATA_DIR: tmp() }).publicUrl).toBe('http://127.0.0.1:4555');
+    // Outside production: the listen address, named localhost on loopback (as the demo page and passkeys name it).
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '4555', DATA_DIR: tmp() }).publicUrl).toBe('http://localhost:4555');
+    expect(loadConfig({ NODE_ENV: 'test', HOST: '0.0.0.0', PORT: '4555', DATA_DIR: tmp() }).publicUrl).toBe('http://0.0.0.0:4555');
   });
 
   it('refuses a localhost WebAuthn relying party, set or defaulted', () => {
