@@ -135,6 +135,11 @@ interface Route {
   prepare(door: Door): Promise<Call>;
 }
 
+/** GraphQL-only routes of the administrator (BOSS), each prepared with a fresh session of theirs. */
+function asBoss<Op extends OperationName>(ops: readonly Op[], call: (op: Op, auth: Record<string, string>) => Promise<Call>): Route[] {
+  return ops.map((op) => ({ op, caller: 'access_token', doors: ['graphql'], prepare: async () => call(op, bearer((await session(BOSS)).access_token)) }));
+}
+
 /** An operation a fresh session calls without arguments: `rest` as [method, path, body], `query` its GraphQL document. */
 function signedIn(op: OperationName, rest: [method: string, path: string, body?: unknown], query: string): Route {
   return {
@@ -404,77 +409,51 @@ const routes: Route[] = [
       return gqlCall('mutation($id: ID!) { unlinkGoogle(id: $id) }', { id }, bearer(at));
     },
   },
-  ...(['users', 'user', 'setUserRoles', 'disableUser', 'enableUser', 'revokeUserSessions', 'resetUserMfa', 'auditEvents'] as const).map(
-    (op): Route => ({
-      op,
-      caller: 'access_token',
-      doors: ['graphql'],
-      prepare: async () => {
-        const { access_token } = await session(BOSS);
-        const target = (await gw.sql('select id from users where email = $1', [SPARE_USERS[spare++]]))[0].id;
-        const docs: Record<typeof op, string> = {
-          users: '{ users(first: 5) { edges { node { id roles } } } }',
-          user: 'query($id: ID!) { user(id: $id) { id roles } }',
-          setUserRoles: 'mutation($id: ID!) { setUserRoles(userId: $id, roles: ["viewer"]) { id } }',
-          disableUser: 'mutation($id: ID!) { disableUser(userId: $id) { id } }',
-          enableUser: 'mutation($id: ID!) { enableUser(userId: $id) { id } }',
-          revokeUserSessions: 'mutation($id: ID!) { revokeUserSessions(userId: $id) }',
-          resetUserMfa: 'mutation($id: ID!) { resetUserMfa(userId: $id) { id } }',
-          auditEvents: 'query($id: ID!) { auditEvents(first: 5, filter: { userId: $id }) { edges { node { id type } } } }',
-        };
-        return gqlCall(docs[op], op === 'users' ? undefined : { id: target }, bearer(access_token));
-      },
-    }),
-  ),
-  ...(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection', 'ssoDomainVerification', 'verifySsoDomain', 'ssoRedirectUrls', 'setSsoRedirectUrls'] as const).map(
-    (op): Route => ({
-      op,
-      caller: 'access_token',
-      doors: ['graphql'],
-      prepare: async () => {
-        const { access_token } = await session(BOSS);
-        const connection = () => {
-          const tag = randomUUID().slice(0, 8);
-          return { name: `idp-${tag}`, type: 'OIDC', domains: [`${tag}.acme.example`], issuer: 'https://idp.acme.example', clientId: 'gw', clientSecret: 'secret' };
-        };
-        const made = async () => {
-          const res = await gw.gql('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
-          expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
-          return res.body.data.createSsoConnection.id as string;
-        };
-        if (op === 'ssoConnections') return gqlCall('{ ssoConnections { id domains { domain } } }', undefined, bearer(access_token));
-        if (op === 'ssoDomainVerification') return gqlCall('{ ssoDomainVerification { value } }', undefined, bearer(access_token));
-        if (op === 'ssoRedirectUrls') return gqlCall('{ ssoRedirectUrls }', undefined, bearer(access_token));
-        if (op === 'setSsoRedirectUrls') return gqlCall('mutation($u: [String!]!) { setSsoRedirectUrls(urls: $u) }', { u: [SSO_APP] }, bearer(access_token));
-        if (op === 'createSsoConnection') return gqlCall('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i: connection() }, bearer(access_token));
-        if (op === 'verifySsoDomain') {
-          const i = connection();
-          await gw.gql('mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }', { i }, bearer(access_token));
-          return gqlCall('mutation($d: String!) { verifySsoDomain(domain: $d) { verified } }', { d: i.domains[0] }, bearer(access_token));
-        }
-        const id = await made();
-        return op === 'updateSsoConnection'
-          ? gqlCall('mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { id } }', { id, i: connection() }, bearer(access_token))
-          : gqlCall('mutation($id: ID!) { deleteSsoConnection(id: $id) }', { id }, bearer(access_token));
-      },
-    }),
-  ),
-  ...(['inviteUser', 'invitations', 'revokeInvitation'] as const).map(
-    (op): Route => ({
-      op,
-      caller: 'access_token',
-      doors: ['graphql'],
-      prepare: async () => {
-        const { access_token } = await session(BOSS);
-        const docs: Record<typeof op, [string, Record<string, unknown>?]> = {
-          inviteUser: ['mutation($i: InviteUserInput!) { inviteUser(input: $i) { id status } }', { i: { email: `invited-${randomUUID()}@acme.test`, roles: ['viewer'] } }],
-          invitations: ['{ invitations(first: 5, status: PENDING) { edges { node { id email } } } }'],
-          revokeInvitation: ['mutation($id: ID!) { revokeInvitation(id: $id) }', { id: (await invitation(`revoked-${randomUUID()}@acme.test`)).id }],
-        };
-        return gqlCall(docs[op][0], docs[op][1], bearer(access_token));
-      },
-    }),
-  ),
+  ...asBoss(['users', 'user', 'setUserRoles', 'disableUser', 'enableUser', 'revokeUserSessions', 'resetUserMfa', 'auditEvents'] as const, async (op, auth) => {
+    const target = (await gw.sql('select id from users where email = $1', [SPARE_USERS[spare++]]))[0].id;
+    const docs: Record<typeof op, string> = {
+      users: '{ users(first: 5) { edges { node { id roles } } } }',
+      user: 'query($id: ID!) { user(id: $id) { id roles } }',
+      setUserRoles: 'mutation($id: ID!) { setUserRoles(userId: $id, roles: ["viewer"]) { id } }',
+      disableUser: 'mutation($id: ID!) { disableUser(userId: $id) { id } }',
+      enableUser: 'mutation($id: ID!) { enableUser(userId: $id) { id } }',
+      revokeUserSessions: 'mutation($id: ID!) { revokeUserSessions(userId: $id) }',
+      resetUserMfa: 'mutation($id: ID!) { resetUserMfa(userId: $id) { id } }',
+      auditEvents: 'query($id: ID!) { auditEvents(first: 5, filter: { userId: $id }) { edges { node { id type } } } }',
+    };
+    return gqlCall(docs[op], op === 'users' ? undefined : { id: target }, auth);
+  }),
+  ...asBoss(['ssoConnections', 'createSsoConnection', 'updateSsoConnection', 'deleteSsoConnection', 'ssoDomainVerification', 'verifySsoDomain', 'ssoRedirectUrls', 'setSsoRedirectUrls'] as const, async (op, auth) => {
+    const CREATE = 'mutation($i: SsoConnectionInput!) { createSsoConnection(input: $i) { id } }';
+    const connection = () => {
+      const tag = randomUUID().slice(0, 8);
+      return { name: `idp-${tag}`, type: 'OIDC', domains: [`${tag}.acme.example`], issuer: 'https://idp.acme.example', clientId: 'gw', clientSecret: 'secret' };
+    };
+    /** A connection made while the database is healthy. */
+    const made = async (i = connection()) => {
+      const res = await gw.gql(CREATE, { i }, auth);
+      expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+      return { id: res.body.data.createSsoConnection.id as string, domain: i.domains[0] };
+    };
+    if (op === 'ssoConnections') return gqlCall('{ ssoConnections { id domains { domain } } }', undefined, auth);
+    if (op === 'ssoDomainVerification') return gqlCall('{ ssoDomainVerification { value } }', undefined, auth);
+    if (op === 'ssoRedirectUrls') return gqlCall('{ ssoRedirectUrls }', undefined, auth);
+    if (op === 'setSsoRedirectUrls') return gqlCall('mutation($u: [String!]!) { setSsoRedirectUrls(urls: $u) }', { u: [SSO_APP] }, auth);
+    if (op === 'createSsoConnection') return gqlCall(CREATE, { i: connection() }, auth);
+    const { id, domain } = await made();
+    if (op === 'verifySsoDomain') return gqlCall('mutation($d: String!) { verifySsoDomain(domain: $d) { verified } }', { d: domain }, auth);
+    return op === 'updateSsoConnection'
+      ? gqlCall('mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { id } }', { id, i: connection() }, auth)
+      : gqlCall('mutation($id: ID!) { deleteSsoConnection(id: $id) }', { id }, auth);
+  }),
+  ...asBoss(['inviteUser', 'invitations', 'revokeInvitation'] as const, async (op, auth) => {
+    const docs: Record<typeof op, [string, Record<string, unknown>?]> = {
+      inviteUser: ['mutation($i: InviteUserInput!) { inviteUser(input: $i) { id status } }', { i: { email: `invited-${randomUUID()}@acme.test`, roles: ['viewer'] } }],
+      invitations: ['{ invitations(first: 5, status: PENDING) { edges { node { id email } } } }'],
+      revokeInvitation: ['mutation($id: ID!) { revokeInvitation(id: $id) }', { id: (await invitation(`revoked-${randomUUID()}@acme.test`)).id }],
+    };
+    return gqlCall(docs[op][0], docs[op][1], auth);
+  }),
   {
     op: 'acceptInvitation',
     prepare: async (d) => {
