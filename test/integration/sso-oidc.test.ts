@@ -8,8 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { AUDIENCE, bearer, DOORS, expectGqlError, expectRestError, freePort, ISSUER, registerPasskey, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
+import { spawnGateway } from '../helpers/process.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
@@ -290,17 +291,29 @@ describe('SSO sign-in', () => {
     expectRestError(await exchange('rest', back.searchParams.get('code')!, verifier), 'ssoExchange', 'auth_login_account_disabled', 403);
   });
 
-  it('a flow begun on one gateway finishes on another (the state lives in PostgreSQL)', async () => {
-    const other = await startTestGateway({ databaseUrl: gw.databaseUrl, env: { SECRET_KEY: gw.config.secretKey, PUBLIC_URL: gw.config.publicUrl } });
+  it('a flow begun on one gateway process finishes on another (the state lives in PostgreSQL)', async () => {
+    // Another process on the same database and secrets: it starts the flow and trades the code;
+    // the IdP sends the browser to PUBLIC_URL, which is this file's gateway.
+    const other = await spawnGateway({
+      DATABASE_URL: gw.databaseUrl,
+      SECRET_KEY: gw.config.secretKey,
+      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [gw.signingKey] }),
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      PUBLIC_URL: gw.config.publicUrl,
+    });
     try {
       const { verifier, challenge } = pkce();
       idp.next = { sub: 'roaming', email: 'roaming@acme.example' };
-      const res = await other.rest('POST', '/auth/sso/start', { tenant: 'acme', email: 'roaming@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' });
-      // The IdP sends the browser to PUBLIC_URL, which is the first gateway.
+      const res = await requestJson(`${other.url}/auth/sso/start`, 'POST', { tenant: 'acme', email: 'roaming@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
       const back = await new MiniBrowser().follow(res.body.url, onApp);
-      expect((await other.rest('POST', '/auth/sso/token', { code: back.url.searchParams.get('code'), code_verifier: verifier })).status).toBe(200);
+      const session = await requestJson(`${other.url}/auth/sso/token`, 'POST', { code: back.url.searchParams.get('code'), code_verifier: verifier });
+      expect(session.status, JSON.stringify(session.body)).toBe(200);
+      expect(session.body.user.email).toBe('roaming@acme.example');
     } finally {
-      await other.close();
+      other.kill();
+      await other.exited;
     }
   });
 
