@@ -191,6 +191,7 @@ export const operations = {
     'auth_unauthenticated',
     'auth_forbidden',
     'auth_login_account_disabled',
+    'auth_sso_required',
   ]),
   mfaTotpEnroll: mfa('mfaTotpEnroll', 'POST', '/auth/mfa/totp/enroll', 'session', ['auth_reauthentication_required', 'auth_mfa_already_enrolled']),
   mfaTotpActivate: mfa('mfaTotpActivate', 'POST', '/auth/mfa/totp/activate', 'session', [

@@ -21,7 +21,7 @@ afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 describe('outbound calls', () => {
   it('judges addresses as SPEC §13 lists them, IPv4-mapped forms included', () => {
-    const refused = ['127.0.0.1', '0.0.0.0', '10.1.2.3', '100.64.1.1', '169.254.169.254', '172.16.0.1', '172.31.255.255', '192.168.1.1', '224.0.0.1', '255.255.255.255', '::', '::1', 'fc00::1', 'fd12::1', 'fe80::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', 'not an address'];
+    const refused = ['127.0.0.1', '0.0.0.0', '10.1.2.3', '100.64.1.1', '169.254.169.254', '172.16.0.1', '172.31.255.255', '192.168.1.1', '224.0.0.1', '255.255.255.255', '::', '::1', 'fc00::1', 'fd12::1', 'fe80::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::7f00:1', '::a00:1', '64:ff9b::7f00:1', '64:ff9b:1::1', '2002:7f00:1::1', '2001:0:4136:e378::1', 'fec0::1', 'not an address'];
     const allowed = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'];
     expect(refused.filter((a) => isPublicAddress(a))).toEqual([]);
     expect(allowed.filter((a) => !isPublicAddress(a))).toEqual([]);

@@ -223,6 +223,46 @@ describe('SSO sign-in: what the outside attack found', () => {
   });
 });
 
+describe('SSO: what the attack on enforcement found', () => {
+  it('pointing a connection at another IdP drops its links: the new IdP cannot assert an old subject and sign in as that user', async () => {
+    const first = await signInAtIdp('rest', { sub: 'victim-sub', email: 'victim@acme.example' }, { connection: 'okta' });
+    const victim = (await exchange('rest', first.back.searchParams.get('code')!, first.verifier)).body.user.id;
+    const links = () => gw.sql("select 1 from sso_identities i join sso_connections c on c.id = i.connection_id where i.user_id = $1 and c.name = 'okta'", [victim]);
+    expect(await links()).toHaveLength(1);
+    // The operator's import points okta at another client (another IdP, as far as subjects go), then back.
+    const okta = (client: { id: string; secret: string }) => ({
+      tenants: [{ slug: 'acme', name: 'Acme', sso_connections: [{ name: 'okta', type: 'oidc', domains: ['acme.example'], issuer: idp.issuer, client_id: client.id, client_secret: client.secret, jit: true, default_roles: ['member'], role_claim: 'groups', role_map: { admins: ['admin'], auditors: ['auditor'] } }] }],
+    });
+    await gw.seed(okta({ id: 'another-client', secret: 'another secret' }) as never);
+    expect(await links()).toEqual([]);
+    await gw.seed(okta({ id: idp.clientId, secret: idp.clientSecret }) as never);
+    // The same person comes back through the domain (verified again by the operator) and is linked anew.
+    const again = await signInAtIdp('rest', { sub: 'victim-sub', email: 'victim@acme.example' }, { connection: 'okta' });
+    expect((await exchange('rest', again.back.searchParams.get('code')!, again.verifier)).body.user.id).toBe(victim);
+  });
+
+  it('Google sign-in checks the enforced address of the user it leads to; an invitation is not accepted with a password there', async () => {
+    // A Google account linked to lee (of the enforced domain) before the connection enforced.
+    await gw.sql("update sso_connections set enforce = false where name = 'enforcer'");
+    const lee = await signIn(gw, { tenant: 'acme', email: 'lee@locked.example', password: PASSWORD });
+    const idToken = await google.idToken({ sub: 'lee-personal', email: 'lee.personal@gmail.com' });
+    expect((await gw.rest('POST', '/auth/login/google/link', { id_token: idToken }, bearer(lee.access_token))).status).toBe(201);
+    await gw.sql("update sso_connections set enforce = true where name = 'enforcer'");
+    const refused = await gw.rest('POST', '/auth/login/google', { tenant: 'acme', id_token: idToken });
+    expectRestError(refused, 'loginWithGoogle', 'auth_sso_required', 403);
+
+    const token = randomBytes(32).toString('base64url');
+    await gw.sql(
+      `insert into invitations (id, tenant_id, email, roles, token_hash, invited_by, created_at, expires_at)
+       select gen_random_uuid(), t.id, 'newbie@locked.example', '{member}', $1, u.id, now(), now() + interval '1 day' from tenants t join users u on u.tenant_id = t.id where t.slug = 'acme' and u.email = 'root@locked.example'`,
+      [keyedHash(gw.config.secretKey, token)],
+    );
+    const accepted = await gw.rest('POST', '/auth/invitations/accept', { token, password: 'a fine new passphrase 9' });
+    expectRestError(accepted, 'acceptInvitation', 'auth_sso_required', 403);
+    expect(await gw.sql("select 1 from users where email = 'newbie@locked.example'")).toEqual([]);
+  });
+});
+
 describe('SSO sign-in', () => {
   it('just in time: a verified user with the default and mapped roles, auth_method sso, amr fed (both doors)', async () => {
     for (const door of DOORS) {

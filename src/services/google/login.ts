@@ -124,6 +124,8 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   const principal = await loadPrincipal(em, user.id);
   if (!principal) throw new AuthError('auth_google_account_not_allowed');
   if (principal.disabled) throw new AuthError('auth_login_account_disabled');
+  // The user's own address decides too: a Google account linked to an enforced address is no way around SSO.
+  await refuseWhereSsoEnforced(em, { id: tenant.id }, principal.email);
   const proof = { method: 'google' as const, amr: ['fed'], client };
   if (await hasActiveFactor(em, principal.userId)) await requireSecondStep(em, deps, principal, proof);
   return startSession(em, deps, principal, proof);

@@ -13,6 +13,7 @@ import { recordAudit } from '../shared/audit.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
+import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 import { coversRoles, rolesByName } from '../users/manage.js';
 import { COLUMNS, STATUS_SQL, type InvitationRow } from './manage.js';
 
@@ -65,6 +66,8 @@ export async function acceptInvitation(em: EntityManager, deps: AcceptDeps, toke
   }
 
   const { password } = acceptor as { password: string };
+  // Where SSO is enforced for the address, no password account: the invitee signs in through SSO.
+  await refuseWhereSsoEnforced(em, { id: found.tenant_id }, found.email);
   await checkPassword(deps, password, found.email);
   const passwordHash = await deps.passwords.hash(password);
   const { userId, payload } = await transactional(em, async (tx) => {

@@ -2,8 +2,8 @@
 // calls): in production only to public addresses, checked when the name is resolved, and the
 // connection goes to the address that was checked (undici's connect lookup: no second lookup, so
 // DNS rebinding cannot slip in). Refused: loopback, 0.0.0.0/8, private, carrier-grade NAT,
-// link-local, multicast, broadcast, IPv6 loopback, ULA, link-local and IPv4-mapped forms of any
-// of them. Answers are read up to a size limit: a hostile server cannot make the gateway hold a
+// link-local, multicast, broadcast, IPv6 loopback, ULA, link-local, site-local, and the IPv4-
+// mapped, IPv4-compatible, NAT64, 6to4 and Teredo forms that can reach any of them. Answers are read up to a size limit: a hostile server cannot make the gateway hold a
 // gigabyte.
 import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
@@ -26,10 +26,16 @@ for (const [net, bits] of [
   BLOCKED.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  // Unspecified, loopback and the IPv4-compatible forms (::a.b.c.d).
+  ['::', 96],
+  // NAT64 (which reaches IPv4 through a gateway), 6to4 and Teredo (which embed IPv4 addresses).
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+  ['2001::', 32],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   BLOCKED.addSubnet(net, bits, 'ipv6');

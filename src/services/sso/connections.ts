@@ -137,6 +137,9 @@ export async function writeConnection(
     if (!updated.length) throw new AuthError('auth_sso_connection_not_found');
   }
   if (how.newIdp && how.by === 'editor') await tx.execute('update sso_domains set verified_at = null where connection_id = ?', [id]);
+  // Another IdP's subjects are not the old one's: the links made through the old IdP go, or the
+  // new one could assert an old subject and sign in as its user.
+  if (how.newIdp && how.mode === 'update') await tx.execute('delete from sso_identities where connection_id = ?', [id]);
   await tx.execute('delete from sso_domains where connection_id = ? and domain <> all(?::text[])', [id, pgTextArray(c.domains)]);
   for (const domain of [...c.domains].sort()) {
     const [held] = (await tx.execute('select connection_id, verified_at from sso_domains where domain = ? for update', [domain])) as Array<{ connection_id: string; verified_at: Date | null }>;

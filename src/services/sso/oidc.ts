@@ -78,15 +78,20 @@ export async function authorizationRequest(deps: Deps, c: OidcConnection, redire
   const state = client.randomState();
   const nonce = client.randomNonce();
   const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
-    scope: c.settings.scopes.join(' '),
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...(loginHint ? { login_hint: loginHint } : {}),
-  });
+  let url: URL;
+  try {
+    url = client.buildAuthorizationUrl(configuration, {
+      redirect_uri: redirectUri,
+      scope: c.settings.scopes.join(' '),
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...(loginHint ? { login_hint: loginHint } : {}),
+    });
+  } catch (e) {
+    throw new AuthError('auth_sso_idp_unavailable', { cause: Object.assign(new Error(`discovery: an authorization endpoint that cannot be used`), { cause: e }) });
+  }
   // The browser goes where discovery said: only somewhere a browser may be sent (never javascript:).
   if (!['https:', 'http:'].includes(url.protocol) || (url.protocol === 'http:' && deps.config.env === 'production')) {
     throw new AuthError('auth_sso_idp_unavailable', { cause: new Error(`discovery: authorization_endpoint is ${url.protocol}`) });
