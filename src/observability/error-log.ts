@@ -234,6 +234,9 @@ export interface LoggedError {
 export function serializeError(err: unknown): LoggedError {
   // Not an error (pino keeps such values as they are), or not the database's: pino's form.
   if (typeof err !== 'object' || err === null || !isDatabaseError(err)) return pino.stdSerializers.err(err as Error);
+  // An identity provider's failure (services/sso/oidc.ts) holds no SQL: a socket error in its
+  // causes is the IdP's, and its message says what failed.
+  if ((err as Error).name === 'IdpError') return pino.stdSerializers.err(err as Error);
   const out = serializeDatabaseError(err);
   out.sqlstate ??= sqlstateOf(err);
   return { ...out, stack: out.stack ?? `${out.type}: ${out.message}` };

@@ -364,6 +364,9 @@ describe('SSO sign-in', () => {
     try {
       const { challenge } = pkce();
       for (const door of DOORS) expectStartError(door, await start(door, { tenant: 'acme', email: 'a@acme.example', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' }), 'auth_sso_idp_unavailable', 502);
+      // The log says the IdP failed and how, not "database error".
+      const line = gw.logs().split('\n').filter((l) => l.includes('"auth_sso_idp_unavailable"') && l.includes('"err"')).pop();
+      expect(JSON.parse(line!).err.message).toMatch(/^discovery: /);
     } finally {
       await gw.sql("update sso_connections set settings = jsonb_set(settings, '{issuer}', to_jsonb($1::text)), updated_at = now() where id = $2", [idp.issuer, okta.id]);
     }

@@ -22,6 +22,13 @@ const CACHE_MAX = 100;
 const CACHE_TTL_MS = 10 * 60_000;
 const cache = new Map<string, { at: number; configuration: Promise<client.Configuration> }>();
 
+/**
+ * What went wrong with an identity provider, for the log: named IdpError, so the log writes its
+ * message (ours, and the client library's) instead of treating a socket error in its causes as
+ * the database's.
+ */
+export const idpFailure = (message: string, cause?: unknown) => Object.assign(new Error(message), { name: 'IdpError', ...(cause === undefined ? {} : { cause }) });
+
 /** The IdP failed to answer (network, timeout, 5xx): auth_sso_idp_unavailable; anything it answered that did not validate: auth_sso_failed. */
 export function idpError(e: unknown, reason: string): AuthError {
   if (e instanceof AuthError) return e;
@@ -34,7 +41,7 @@ export function idpError(e: unknown, reason: string): AuthError {
     err.name === 'OutboundRefused' ||
     (typeof err.status === 'number' && err.status >= 500) ||
     err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM';
-  return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: Object.assign(new Error(`${reason}: ${(e as Error)?.message ?? e}`), { cause: e }) });
+  return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: idpFailure(`${reason}: ${(e as Error)?.message ?? e}`, e) });
 }
 
 const secretOf = (deps: Deps, sealed: string | null) => (sealed ? unseal(derivedKey(deps.config.secretKey, 'sso-client-secret v1'), sealed) : undefined);
@@ -59,7 +66,7 @@ export function idpConfiguration(deps: Deps, c: OidcConnection): Promise<client.
       cache.delete(key);
       // Whatever went wrong with discovery (unreachable, too large, not a valid document, another
       // issuer), the IdP cannot be used now: SPEC §11's "discovery ... failed".
-      throw new AuthError('auth_sso_idp_unavailable', { cause: Object.assign(new Error(`discovery: ${(e as Error)?.message ?? e}`), { cause: e }) });
+      throw new AuthError('auth_sso_idp_unavailable', { cause: idpFailure(`discovery: ${(e as Error)?.message ?? e}`, e) });
     });
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
   cache.set(key, { at: Date.now(), configuration });
@@ -90,11 +97,11 @@ export async function authorizationRequest(deps: Deps, c: OidcConnection, redire
       ...(loginHint ? { login_hint: loginHint } : {}),
     });
   } catch (e) {
-    throw new AuthError('auth_sso_idp_unavailable', { cause: Object.assign(new Error(`discovery: an authorization endpoint that cannot be used`), { cause: e }) });
+    throw new AuthError('auth_sso_idp_unavailable', { cause: idpFailure('discovery: an authorization endpoint that cannot be used', e) });
   }
   // The browser goes where discovery said: only somewhere a browser may be sent (never javascript:).
   if (!['https:', 'http:'].includes(url.protocol) || (url.protocol === 'http:' && deps.config.env === 'production')) {
-    throw new AuthError('auth_sso_idp_unavailable', { cause: new Error(`discovery: authorization_endpoint is ${url.protocol}`) });
+    throw new AuthError('auth_sso_idp_unavailable', { cause: idpFailure(`discovery: authorization_endpoint is ${url.protocol}`) });
   }
   return { url: url.href, state, nonce, verifier };
 }
@@ -115,7 +122,7 @@ export async function exchangeCode(
       { redirect_uri: checks.redirectUri },
     );
     const claims = tokens.claims();
-    if (!claims) throw new AuthError('auth_sso_failed', { cause: new Error('no ID token') });
+    if (!claims) throw new AuthError('auth_sso_failed', { cause: idpFailure('no ID token') });
     return claims as Record<string, unknown>;
   } catch (e) {
     throw idpError(e, 'code exchange');
