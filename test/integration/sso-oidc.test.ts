@@ -325,6 +325,15 @@ describe('SSO sign-in', () => {
     expect(claims(direct.body.access_token)).toMatchObject({ amr: ['fed', 'mfa'], acr: 'aal2' });
   });
 
+  it('an SSO link is a way in: a user without a password or passkey may unlink their Google account', async () => {
+    const { back, verifier } = await signInAtIdp('rest', { sub: 'gwen-sub', email: 'gwen@acme.example' });
+    const session = (await exchange('rest', back.searchParams.get('code')!, verifier)).body;
+    const linked = await gw.rest('POST', '/auth/login/google/link', { id_token: await google.idToken({ sub: 'gwen-google', email: 'gwen.home@gmail.com' }) }, bearer(session.access_token));
+    expect(linked.status, JSON.stringify(linked.body)).toBe(201);
+    const res = await gw.gql('mutation($id: ID!) { unlinkGoogle(id: $id) }', { id: linked.body.id }, bearer(session.access_token));
+    expect(res.body, JSON.stringify(res.body)).toEqual({ data: { unlinkGoogle: true } });
+  });
+
   it('a disabled user gets no session', async () => {
     const { back, verifier } = await signInAtIdp('rest', { sub: 'disabled-sub', email: 'disabled@acme.example' });
     await gw.sql("update users set disabled = true where email = 'disabled@acme.example'");

@@ -41,7 +41,8 @@ export async function unlinkGoogle(em: EntityManager, deps: Pick<ServiceDeps, 'n
     const [user] = (await tx.execute(
       `select u.tenant_id, u.password_hash is not null as has_password,
               (select count(*) from webauthn_credentials c where c.user_id = u.id)::int as passkeys,
-              (select count(*) from external_identities e where e.user_id = u.id)::int as links,
+              -- A Google link or an SSO link (the tenant's IdP signs the user in) is a way in.
+              ((select count(*) from external_identities e where e.user_id = u.id) + (select count(*) from sso_identities s where s.user_id = u.id))::int as links,
               exists(select 1 from external_identities e where e.user_id = u.id and e.id = ?) as owns
          from users u where u.id = ? for update`,
       [id, viewer.userId],
