@@ -59,7 +59,13 @@ export interface Metrics {
   purge(deleted: Record<string, number>, seconds: number, outcome: 'success' | 'failure'): void;
   /** One delivery of the mail outbox; kinds outside the ones the metrics were told are labelled 'other'. */
   mail(kind: string, outcome: 'sent' | 'retried' | 'abandoned'): void;
+  /** A failed SSO answer (auth_sso_failed) by the check that failed. */
+  ssoFailure(reason: SsoFailureReason): void;
 }
+
+/** Which check of an IdP's answer failed: the state (no pending flow), the claims, the exchange with the IdP (signature, issuer, audience, nonce, the user's refusal), or another. */
+export const SSO_FAILURE_REASONS = ['state', 'claims', 'exchange', 'other'] as const;
+export type SsoFailureReason = (typeof SSO_FAILURE_REASONS)[number];
 
 /** What the metrics are told of the mail outbox: its kinds (the label's values) and how to count what waits. */
 export interface MailMetricsSource {
@@ -145,6 +151,12 @@ export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetr
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });
+  const ssoFailures = new Counter({
+    name: 'auth_sso_failures_total',
+    help: "Failed SSO answers (auth_sso_failed) by the check that failed: state, claims, exchange (signature, issuer, audience, nonce, the user's refusal), other.",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'auth_mail_outbox_pending',
     help: 'Mails of the outbox waiting to be sent (counted in the database at scrape time).',
@@ -171,5 +183,6 @@ export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetr
       purgeDuration.observe(seconds);
     },
     mail: (kind, outcome) => mailSent.inc({ kind: mailKinds.has(kind) ? kind : 'other', outcome }),
+    ssoFailure: (reason) => ssoFailures.inc({ reason }),
   };
 }

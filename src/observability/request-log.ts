@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AuthError, Remedy } from '../errors/auth-error.js';
 import { catalog, type CatalogEntry } from '../errors/catalog.js';
 import { sqlstateOf } from './error-log.js';
-import { classOf, type Metrics, type Outcome, type Transport } from './metrics.js';
+import { classOf, type Metrics, type Outcome, type SsoFailureReason, type Transport } from './metrics.js';
 
 export interface Failure {
   code: string;
@@ -16,6 +16,15 @@ export interface Failure {
   remedy?: Remedy;
   /** Kept for 5xx only: the log line carries cause and stack (database errors without their SQL); client errors carry none. */
   cause?: unknown;
+  /** auth_sso_failed: which check failed (a metric label). */
+  ssoReason?: SsoFailureReason;
+}
+
+/** The check an auth_sso_failed failed, from the first word of its cause (services/sso: "state: ...", "claims: ...", "code exchange: ..."). */
+function ssoReasonOf(err: AuthError): SsoFailureReason | undefined {
+  if (err.code !== 'auth_sso_failed') return undefined;
+  const message = err.cause instanceof Error ? err.cause.message : '';
+  return message.startsWith('state:') ? 'state' : message.startsWith('claims:') ? 'claims' : message.startsWith('code exchange:') ? 'exchange' : 'other';
 }
 
 export interface RequestObservation {
@@ -35,7 +44,7 @@ export function newObservation(transport: Transport, operation?: string): Reques
 
 /** Note a failure of the request; security events are logged as they happen. */
 export function recordFailure(obs: RequestObservation, log: FastifyBaseLogger, err: AuthError, operation: string): void {
-  obs.failures.push({ code: err.code, operation, remedy: err.remedy, cause: err.status >= 500 ? (err.cause ?? err) : undefined });
+  obs.failures.push({ code: err.code, operation, remedy: err.remedy, cause: err.status >= 500 ? (err.cause ?? err) : undefined, ssoReason: ssoReasonOf(err) });
   const entry: CatalogEntry = catalog[err.code];
   if (entry.securityEvent || err.event) {
     // A failed SSO answer says which check failed (signature, audience, state...), never the answer itself.
@@ -86,6 +95,9 @@ export function finishRequest(
     const outcome: Outcome = first ? classOf(first.code) : status >= 500 ? 'server' : status >= 400 ? 'client' : 'success';
     metrics.request(op, obs.transport, outcome);
   }
-  for (const f of obs.failures) metrics.error(f.code, f.operation, obs.transport);
+  for (const f of obs.failures) {
+    metrics.error(f.code, f.operation, obs.transport);
+    if (f.ssoReason) metrics.ssoFailure(f.ssoReason);
+  }
   metrics.duration(ops.length === 1 ? ops[0] : 'multiple', obs.transport, durationMs / 1000);
 }

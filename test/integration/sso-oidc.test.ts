@@ -220,6 +220,9 @@ describe('SSO sign-in: what the outside attack found', () => {
     await signInAtIdp('rest', { sub: 'unverified-2', email: 'unverified2@acme.example', email_verified: false });
     const line = gw.logs().split('\n').filter((l) => l.includes('"code":"auth_sso_failed"') && l.includes('security_event')).pop();
     expect(JSON.parse(line!).reason).toBe('claims: email not verified');
+    // Counted by the check that failed (the forged and replayed callbacks above: state).
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    for (const reason of ['claims', 'state', 'exchange']) expect(metrics, reason).toMatch(new RegExp(`auth_sso_failures_total\\{reason="${reason}"\\} [1-9]`));
   });
 });
 
