@@ -10,6 +10,7 @@ import { migrate, openDb, type Db } from '../db/orm.js';
 import type { SignupPolicy } from '../db/entities/tenant.entity.js';
 import { createRole, createTenant, createUser, setTenantSettings, setUserDisabled, setUserPassword } from '../services/operator/commands.js';
 import { importDocument } from '../services/operator/import.js';
+import { deleteConnection, listConnections, verifyDomain } from '../services/operator/sso.js';
 import { AdminError, generatePassword } from '../services/operator/records.js';
 import { createPasswordHasher } from '../services/passwords/hasher.js';
 
@@ -28,7 +29,10 @@ export const USAGE = `usage: npm run admin -- <command>
                                               set a new password (generated and printed without --password-stdin); ends the user's sessions
   user disable <email> --tenant <slug>        disabling also ends the user's sessions
   user enable <email> --tenant <slug>
-  import <file.json>                          tenants, roles and users from one document (idempotent)
+  import <file.json>                          tenants, roles, users and SSO connections from one document (idempotent)
+  sso list --tenant <slug>                    the tenant's SSO connections (an unverified domain ends in *)
+  sso delete <name> --tenant <slug>           delete a connection (its domains and links go with it)
+  sso verify <domain> --tenant <slug>         the operator vouches for a domain of one of the tenant's connections
 `;
 
 export interface AdminIo {
@@ -138,6 +142,20 @@ export async function runAdmin(argv: string[], orm: Db, config: Config, io: Admi
     case 'user enable': {
       await setUserDisabled(em, need(values.tenant, '--tenant'), need(arg, 'the e-mail'), verb === 'disable');
       io.out(`user ${arg} ${verb}d`);
+      return 0;
+    }
+    case 'sso list': {
+      for (const line of await listConnections(em, need(values.tenant, '--tenant'))) io.out(line);
+      return 0;
+    }
+    case 'sso delete': {
+      await deleteConnection(em, need(values.tenant, '--tenant'), need(arg, 'the connection name'));
+      io.out(`SSO connection ${arg} deleted`);
+      return 0;
+    }
+    case 'sso verify': {
+      await verifyDomain(em, need(values.tenant, '--tenant'), need(arg, 'the domain'), new Date());
+      io.out(`domain ${arg} verified`);
       return 0;
     }
     case 'import': {

@@ -148,3 +148,30 @@ describe('commands', () => {
     expect(unknown.out).toContain('usage: npm run admin');
   });
 });
+
+describe('sso commands', () => {
+  it('list a tenant\'s connections, verify a domain an editor added, and delete a connection; unknown ones are refused', async () => {
+    await gw.seed({
+      tenants: [
+        {
+          slug: 'ssocorp',
+          name: 'SSO Corp',
+          roles: [],
+          users: [],
+          sso_connections: [{ name: 'okta', type: 'oidc', domains: ['ssocorp.example'], issuer: 'https://ssocorp.okta.example', client_id: 'gw', client_secret: 'secret', enforce: true }],
+        },
+      ],
+    } as never);
+    // A domain added as an editor would (unverified).
+    await gw.sql("insert into sso_domains (domain, connection_id) select 'labs.ssocorp.example', id from sso_connections where name = 'okta'");
+    expect((await admin(['sso', 'list', '--tenant', 'ssocorp'])).out).toBe('okta\toidc\thttps://ssocorp.okta.example\tenforced\tlabs.ssocorp.example*,ssocorp.example\n');
+    expect((await admin(['sso', 'verify', 'LABS.ssocorp.example.', '--tenant', 'ssocorp'])).out).toBe('domain LABS.ssocorp.example. verified\n');
+    expect((await admin(['sso', 'list', '--tenant', 'ssocorp'])).out).toContain('\tlabs.ssocorp.example,ssocorp.example\n');
+    await expect(admin(['sso', 'verify', 'other.example', '--tenant', 'ssocorp'])).rejects.toThrow(AdminError);
+    await expect(admin(['sso', 'verify', 'ssocorp.example', '--tenant', 'acme'])).rejects.toThrow(AdminError);
+    await expect(admin(['sso', 'delete', 'nope', '--tenant', 'ssocorp'])).rejects.toThrow(/no SSO connection "nope"/);
+    expect((await admin(['sso', 'delete', 'okta', '--tenant', 'ssocorp'])).out).toBe('SSO connection okta deleted\n');
+    expect((await admin(['sso', 'list', '--tenant', 'ssocorp'])).out).toBe('');
+    expect(await gw.sql("select domain from sso_domains where domain like '%ssocorp.example'")).toEqual([]);
+  });
+});
