@@ -64,6 +64,9 @@ const mfa = (name: string, method: Method, path: string, caller: CallerKind, cod
 // Management: GraphQL only; permissions (users:read, users:manage) from the database.
 const admin = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_admin_db_error', 'auth_admin_internal_error', ['auth_forbidden', ...codes]);
+// SSO sign-in (SPEC §11): anyone may start one; the codes of a failed start or exchange.
+const ssoFlow = (name: string, method: Method, path: string, codes: ErrorCode[]) =>
+  op(name, method, path, 'none', 'auth_sso_db_error', 'auth_sso_internal_error', codes);
 // SSO connections (SPEC §11): GraphQL only, sso:manage; a session, never an API key, changes them.
 const sso = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_sso_db_error', 'auth_sso_internal_error', ['auth_forbidden', ...codes]);
@@ -154,7 +157,7 @@ export const operations = {
   inviteUser: admin('inviteUser', 'session', ['auth_rate_limited']),
   invitations: admin('invitations', 'session', []),
   revokeInvitation: admin('revokeInvitation', 'session', ['auth_invitation_invalid']),
-  ssoStart: op('ssoStart', 'POST', '/auth/sso/start', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+  ssoStart: ssoFlow('ssoStart', 'POST', '/auth/sso/start', [
     'auth_sso_connection_not_found',
     'auth_sso_redirect_invalid',
     'auth_sso_idp_unavailable',
@@ -163,14 +166,14 @@ export const operations = {
   // The IdP sends the browser here: REST only. A failure of a pending flow goes back to the
   // app as ?error=<code> (303); one that belongs to none answers auth_sso_failed itself.
   ssoCallback: {
-    ...op('ssoCallback', 'GET', '/auth/sso/oidc/callback', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+    ...ssoFlow('ssoCallback', 'GET', '/auth/sso/oidc/callback', [
       'auth_sso_failed',
       'auth_sso_idp_unavailable',
       'auth_sso_user_not_provisioned',
     ]),
     graphql: null,
   },
-  ssoExchange: op('ssoExchange', 'POST', '/auth/sso/token', 'none', 'auth_sso_db_error', 'auth_sso_internal_error', [
+  ssoExchange: ssoFlow('ssoExchange', 'POST', '/auth/sso/token', [
     'auth_sso_code_invalid',
     'auth_login_account_disabled',
     'auth_mfa_required',

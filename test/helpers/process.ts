@@ -2,6 +2,7 @@
 // shows: SIGTERM handling, and several instances that share nothing but the database.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { TestGateway } from './gateway.js';
 
 export interface GatewayProcess {
   url: string;
@@ -17,6 +18,16 @@ export function ensureBuilt(): void {
   const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('tsc failed');
 }
+
+/** The environment of another instance of `gw`: its database, SECRET_KEY, signing key, issuer, audience and PUBLIC_URL. */
+export const sharingEnv = (gw: Pick<TestGateway, 'databaseUrl' | 'config' | 'signingKey'>): Record<string, string> => ({
+  DATABASE_URL: gw.databaseUrl,
+  SECRET_KEY: gw.config.secretKey,
+  JWT_PRIVATE_KEYS: JSON.stringify({ keys: [gw.signingKey] }),
+  JWT_ISSUER: gw.config.jwt.issuer,
+  JWT_AUDIENCE: gw.config.jwt.audience,
+  PUBLIC_URL: gw.config.publicUrl,
+});
 
 export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
   ensureBuilt();

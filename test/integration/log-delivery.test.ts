@@ -1,7 +1,7 @@
 // A request's log line reaches the real gateway's stdout within one second, even when it is the only request (no 4 KB batch to fill), and lines logged at shutdown still get out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, AUDIENCE, ISSUER, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { ACME, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { sharingEnv, spawnGateway, type GatewayProcess } from '../helpers/process.js';
 
 // docs/observability.md: lines reach their destination within one second of the request.
 const BOUND_MS = 1000;
@@ -14,13 +14,7 @@ beforeAll(async () => {
   // The in-process gateway only provides a migrated, seeded database and the keys.
   db = await startTestGateway();
   await db.seed(ACME);
-  child = await spawnGateway({
-    DATABASE_URL: db.databaseUrl,
-    SECRET_KEY: db.config.secretKey,
-    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [db.signingKey] }),
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-  });
+  child = await spawnGateway(sharingEnv(db));
   child.proc.stdout!.on('data', (d) => chunks.push({ at: performance.now(), text: String(d) }));
 }, 60_000);
 

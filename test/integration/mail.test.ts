@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { enqueueMail, type MailKind } from '../../src/services/mail/outbox.js';
 import { backoffMs, CLAIM, MAIL_BATCH_SIZE, MAIL_LEASE_MS } from '../../src/services/mail/sender.js';
-import { AUDIENCE, ISSUER, OWASP_ENV, requestJson, startTestGateway, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.js';
+import { OWASP_ENV, requestJson, startTestGateway, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.js';
 import { MailCatcher, linkIn, type CaughtMail } from '../helpers/mail-catcher.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { sharingEnv, spawnGateway, type GatewayProcess } from '../helpers/process.js';
 
 /** In every body of this file: no log line may ever contain it. */
 const SECRET = `tok${randomBytes(12).toString('hex')}`;
@@ -321,11 +321,7 @@ describe('several senders on one database', () => {
   it('a second gateway process polling the same outbox: each mail arrives exactly once', async () => {
     const a = await start({ MAIL_POLL_INTERVAL_MS: '20' });
     const b = await spawnGateway({
-      DATABASE_URL: a.databaseUrl,
-      SECRET_KEY: a.config.secretKey,
-      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [a.signingKey] }),
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
+      ...sharingEnv(a),
       SMTP_URL: catcher.url,
       MAIL_POLL_INTERVAL_MS: '20',
       PURGE_INTERVAL_SECONDS: '0',

@@ -3,8 +3,8 @@ import { Secret, TOTP } from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
-import { ACME, ADA, AUDIENCE, ISSUER, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { spawnGateway, type GatewayProcess } from '../helpers/process.js';
+import { ACME, ADA, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { sharingEnv, spawnGateway, type GatewayProcess } from '../helpers/process.js';
 
 const CACHE_TTL_MS = 500;
 const LIMITS = { RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_ADDRESS_FAILURES: '1000', RATE_LIMIT_WINDOW_SECONDS: '60' };
@@ -13,12 +13,7 @@ let b: GatewayProcess;
 const ada = ADA;
 
 const envOf = (gw: TestGateway, extra: Record<string, string> = {}) => ({
-  DATABASE_URL: gw.databaseUrl,
-  SECRET_KEY: gw.config.secretKey,
-  JWT_PRIVATE_KEYS: JSON.stringify({ keys: [gw.signingKey] }),
-  JWT_ISSUER: ISSUER,
-  JWT_AUDIENCE: AUDIENCE,
-  PUBLIC_URL: ISSUER,
+  ...sharingEnv(gw),
   API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS),
   ...LIMITS,
   ...extra,

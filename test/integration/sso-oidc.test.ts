@@ -8,9 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE, bearer, DOORS, expectGqlError, expectRestError, freePort, ISSUER, registerPasskey, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
-import { spawnGateway } from '../helpers/process.js';
+import { sharingEnv, spawnGateway } from '../helpers/process.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
@@ -346,14 +346,7 @@ describe('SSO sign-in', () => {
   it('a flow begun on one gateway process finishes on another (the state lives in PostgreSQL)', async () => {
     // Another process on the same database and secrets: it starts the flow and trades the code;
     // the IdP sends the browser to PUBLIC_URL, which is this file's gateway.
-    const other = await spawnGateway({
-      DATABASE_URL: gw.databaseUrl,
-      SECRET_KEY: gw.config.secretKey,
-      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [gw.signingKey] }),
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      PUBLIC_URL: gw.config.publicUrl,
-    });
+    const other = await spawnGateway(sharingEnv(gw));
     try {
       const { verifier, challenge } = pkce();
       idp.next = { sub: 'roaming', email: 'roaming@acme.example' };

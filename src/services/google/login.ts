@@ -19,7 +19,7 @@ import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
-import { refuseWhereSsoEnforced } from '../sso/enforce.js';
+import { domainOf, refuseWhereSsoEnforced } from '../sso/enforce.js';
 
 /** What Google sign-in and linking touch. */
 type GoogleDeps = Pick<ServiceDeps, 'config' | 'google' | 'limiter' | 'tokens' | 'now' | 'sessions' | 'apiKeys'>;
@@ -124,8 +124,9 @@ async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: stri
   const principal = await loadPrincipal(em, user.id);
   if (!principal) throw new AuthError('auth_google_account_not_allowed');
   if (principal.disabled) throw new AuthError('auth_login_account_disabled');
-  // The user's own address decides too: a Google account linked to an enforced address is no way around SSO.
-  await refuseWhereSsoEnforced(em, { id: tenant.id }, principal.email);
+  // The user's own address decides too: a Google account linked to an enforced address is no way
+  // around SSO (the same domain as the Google address was judged above).
+  if (domainOf(principal.email) !== domainOf(identity.email)) await refuseWhereSsoEnforced(em, { id: tenant.id }, principal.email);
   const proof = { method: 'google' as const, amr: ['fed'], client };
   if (await hasActiveFactor(em, principal.userId)) await requireSecondStep(em, deps, principal, proof);
   return startSession(em, deps, principal, proof);

@@ -12,9 +12,9 @@ import type { Client } from '../rate-limits/limiter.js';
 import { currentPermissions, requirePermission, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { canonicalId } from '../shared/identifiers.js';
-import { derivedKey, seal } from '../shared/secrets.js';
+import { sealClientSecret } from './client-secret.js';
 import { coversRoles, rolesByName, tenantOf } from '../users/manage.js';
-import { checkConnection, rolesNamed, type CheckedConnection, type ConnectionInput } from './rules.js';
+import { checkConnection, requireClientSecret, rolesNamed, type CheckedConnection, type ConnectionInput } from './rules.js';
 
 export interface SsoDomainInfo {
   domain: string;
@@ -31,8 +31,6 @@ export interface SsoConnectionInfo extends Omit<CheckedConnection, 'domains' | '
   updatedAt: Date;
 }
 
-const secretKey = (config: Pick<Config, 'secretKey'>) => derivedKey(config.secretKey, 'sso-client-secret v1');
-export const sealClientSecret = (config: Pick<Config, 'secretKey'>, secret: string) => seal(secretKey(config), secret);
 
 type Row = {
   id: string;
@@ -173,7 +171,8 @@ async function edit(em: EntityManager, fn: (tx: EntityManager) => Promise<void>)
 export async function createSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, input: ConnectionInput, client: Client): Promise<SsoConnectionInfo> {
   await requirePermission(em, viewer, 'sso:manage');
   const tenantId = await tenantOf(em, viewer);
-  const checked = checkConnection(input, deps.config, { newConnection: true });
+  const checked = checkConnection(input, deps.config);
+  requireClientSecret(checked);
   await requireGrantable(em, viewer, tenantId, checked);
   const id = randomUUID();
   await edit(em, async (tx) => {
@@ -193,9 +192,9 @@ export async function updateSsoConnection(em: EntityManager, deps: EditDeps, vie
   const { tenantId, connectionId } = await editing(em, viewer, id);
   await edit(em, async (tx) => {
     const stored = await locked(tx, tenantId, connectionId);
-    const probe = checkConnection({ ...input, client_secret: input.client_secret ?? undefined }, deps.config, { newConnection: false });
-    const newIdp = !sameIdp(probe, stored);
-    const checked = checkConnection(input, deps.config, { newConnection: newIdp || !stored.hasClientSecret });
+    const checked = checkConnection(input, deps.config);
+    const newIdp = !sameIdp(checked, stored);
+    if (newIdp || !stored.hasClientSecret) requireClientSecret(checked);
     await requireGrantable(tx, viewer, tenantId, checked);
     // The editor also covers what the connection granted before (nobody takes away more than they hold).
     await requireGrantable(tx, viewer, tenantId, stored);

@@ -50,20 +50,24 @@ export async function verifySsoDomain(em: EntityManager, deps: Pick<ServiceDeps,
   await requirePermission(em, viewer, 'sso:manage');
   const tenantId = await tenantOf(em, viewer);
   const domain = normaliseDomain(input);
-  const find = () => em.execute('select d.domain, d.verified_at from sso_domains d join sso_connections c on c.id = d.connection_id where d.domain = ? and c.tenant_id = ?', [domain, tenantId]);
-  const [row] = (await find()) as Array<{ domain: string; verified_at: Date | null }>;
+  const [row] = (await em.execute('select d.domain, d.verified_at from sso_domains d join sso_connections c on c.id = d.connection_id where d.domain = ? and c.tenant_id = ?', [
+    domain,
+    tenantId,
+  ])) as Array<{ domain: string; verified_at: Date | null }>;
   if (!row) throw new AuthError('auth_sso_connection_not_found');
-  if (!row.verified_at && (await txt(deps.config, verificationRecord(domain))).includes(verificationValue(deps.config, tenantId))) {
+  let verifiedAt = row.verified_at ? new Date(row.verified_at) : null;
+  if (!verifiedAt && (await txt(deps.config, verificationRecord(domain))).includes(verificationValue(deps.config, tenantId))) {
     const now = deps.now();
-    await transactional(em, async (tx) => {
-      const done = (await tx.execute(
-        'update sso_domains d set verified_at = ? from sso_connections c where c.id = d.connection_id and d.domain = ? and c.tenant_id = ? and d.verified_at is null returning d.domain',
+    verifiedAt = await transactional(em, async (tx) => {
+      // Still the tenant's, still unverified: a change meanwhile (a deleted connection, the operator) wins.
+      const [done] = (await tx.execute(
+        'update sso_domains d set verified_at = ? from sso_connections c where c.id = d.connection_id and d.domain = ? and c.tenant_id = ? and d.verified_at is null returning d.verified_at',
         [now, domain, tenantId],
-      )) as unknown[];
-      if (done.length) await recordAudit(tx, now, { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_domain_verified', details: { domain }, client });
+      )) as Array<{ verified_at: Date }>;
+      if (!done) return null;
+      await recordAudit(tx, now, { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'sso_domain_verified', details: { domain }, client });
+      return new Date(done.verified_at);
     });
   }
-  const [after] = (await find()) as Array<{ domain: string; verified_at: Date | null }>;
-  if (!after) throw new AuthError('auth_sso_connection_not_found');
-  return { domain: after.domain, verified: after.verified_at !== null, verifiedAt: after.verified_at ? new Date(after.verified_at) : null };
+  return { domain: row.domain, verified: verifiedAt !== null, verifiedAt };
 }

@@ -5,19 +5,14 @@
 // alone, so it tells nothing of accounts). A connection enforces only in its own tenant.
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
-import { normaliseEmail } from '../shared/identifiers.js';
-import { normaliseDomain } from './rules.js';
+import { domainOf } from './rules.js';
+
+export { domainOf };
 
 /** The enforcing connection's name for (domain, tenant) as a scalar subquery: parameters domain, then the tenant's slug or id. */
 export const ENFORCING_SQL = (tenantBy: 'slug' | 'id') => `(select c.name from sso_domains d
     join sso_connections c on c.id = d.connection_id join tenants t on t.id = c.tenant_id
    where d.domain = ? and t.${tenantBy} = ?${tenantBy === 'id' ? '::uuid' : ''} and c.enforce and d.verified_at is not null)`;
-
-/** The domain of an address, as sso_domains writes domains. */
-export const domainOf = (email: string) => {
-  const e = normaliseEmail(email);
-  return normaliseDomain(e.slice(e.lastIndexOf('@') + 1));
-};
 
 export const ssoRequired = (connection: string) => new AuthError('auth_sso_required', { connection });
 

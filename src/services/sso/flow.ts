@@ -17,7 +17,7 @@ import { startSession } from '../sessions/start.js';
 import { EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
 import { derivedKey, isOpaqueToken, keyedHash, newOpaqueToken, seal, unseal } from '../shared/secrets.js';
 import { authorizationRequest, exchangeCode, type OidcConnection } from './oidc.js';
-import { normaliseDomain } from './rules.js';
+import { domainOf } from './rules.js';
 import { resolveSsoUser } from './users.js';
 
 export const FLOW_TTL_MS = 10 * 60_000;
@@ -85,7 +85,7 @@ export async function ssoStart(em: EntityManager, deps: Pick<ServiceDeps, 'confi
       ? ((await em.execute(`select ${CONNECTION} from sso_connections c where c.tenant_id = ? and c.name = ?`, [tenant.id, input.connection])) as Row[])
       : ((await em.execute(`select ${CONNECTION} from sso_connections c join sso_domains d on d.connection_id = c.id where c.tenant_id = ? and d.domain = ?`, [
           tenant.id,
-          normaliseDomain(email!.slice(email!.lastIndexOf('@') + 1)),
+          domainOf(email!),
         ])) as Row[]);
   // A SAML connection cannot sign in through the gateway yet: no connection that can.
   if (!row || row.type !== 'oidc') throw new AuthError('auth_sso_connection_not_found');

@@ -6,7 +6,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { rolesByName } from '../users/manage.js';
 import { sameIdp, writeConnection } from './connections.js';
-import { checkConnection, rolesNamed, type ConnectionInput } from './rules.js';
+import { checkConnection, requireClientSecret, rolesNamed, type ConnectionInput } from './rules.js';
 
 export interface SsoImportDeps {
   config: Pick<Config, 'env' | 'secretKey'>;
@@ -31,9 +31,10 @@ export async function importSsoConnections(
       input.name,
     ])) as Array<{ id: string; type: 'oidc' | 'saml'; settings: Record<string, unknown>; has_secret: boolean }>;
     try {
+      const checked = checkConnection(input, deps.config);
       // A stored secret stays only for the same IdP (as over GraphQL).
-      const same = stored && sameIdp(checkConnection({ ...input, client_secret: undefined }, deps.config, { newConnection: false }), stored);
-      const checked = checkConnection(input, deps.config, { newConnection: !(same && stored.has_secret) });
+      const same = stored !== undefined && sameIdp(checked, stored);
+      if (!(same && stored.has_secret)) requireClientSecret(checked);
       const names = rolesNamed(checked);
       const roles = await rolesByName(tx, tenantId, names);
       if (roles.length !== names.length) fail(`${at} names a role the tenant does not have (default_roles or role_map)`);

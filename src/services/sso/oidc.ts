@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { outboundFetch } from '../shared/outbound.js';
-import { derivedKey, unseal } from '../shared/secrets.js';
+import { openClientSecret } from './client-secret.js';
 
 export interface OidcConnection {
   id: string;
@@ -44,7 +44,6 @@ export function idpError(e: unknown, reason: string): AuthError {
   return new AuthError(unreachable ? 'auth_sso_idp_unavailable' : 'auth_sso_failed', { cause: idpFailure(`${reason}: ${(e as Error)?.message ?? e}`, e) });
 }
 
-const secretOf = (deps: Deps, sealed: string | null) => (sealed ? unseal(derivedKey(deps.config.secretKey, 'sso-client-secret v1'), sealed) : undefined);
 
 /** The IdP's configuration for a connection: discovered once per connection version, for ten minutes. */
 export function idpConfiguration(deps: Deps, c: OidcConnection): Promise<client.Configuration> {
@@ -57,7 +56,7 @@ export function idpConfiguration(deps: Deps, c: OidcConnection): Promise<client.
   // Every call to the IdP (discovery, JWKS, token) goes through the outbound rules (SPEC §13).
   const fetchFn = outboundFetch(deps.config.outbound) as client.CustomFetch;
   const configuration = client
-    .discovery(issuer, c.settings.client_id, secretOf(deps, c.clientSecret), undefined, {
+    .discovery(issuer, c.settings.client_id, c.clientSecret ? openClientSecret(deps.config, c.clientSecret) : undefined, undefined, {
       timeout: deps.config.ssoIdpTimeoutSeconds,
       [client.customFetch]: fetchFn,
       execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : []), (config) => void (config[client.customFetch] = fetchFn)],

@@ -6,6 +6,7 @@ import type { Config } from '../../config.js';
 import type { SsoConnectionType } from '../../db/entities/sso.entity.js';
 import { AuthError, type FieldRule } from '../../errors/auth-error.js';
 import { CONTROL_CHARACTERS, LONE_SURROGATE } from '../shared/fields.js';
+import { normaliseEmail } from '../shared/identifiers.js';
 
 /** A connection as written by an operator or an editor (REST/import names). */
 export interface ConnectionInput {
@@ -76,6 +77,15 @@ const flag = (field: string, value: unknown): boolean => (value === undefined ||
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const normaliseDomain = (domain: string) => domain.trim().toLowerCase().replace(/\.$/, '');
 
+/** The domain of an address, as sso_domains writes domains. */
+export const domainOf = (email: string) => {
+  const e = normaliseEmail(email);
+  return normaliseDomain(e.slice(e.lastIndexOf('@') + 1));
+};
+
+/** A URL host on this machine: plain http to it is allowed outside production (a local IdP or app). */
+const isLoopbackHost = (hostname: string) => ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+
 function domains(value: unknown): string[] {
   return texts('domains', value, 253, 100).map((d) => {
     const domain = normaliseDomain(d);
@@ -97,8 +107,7 @@ function idpUrl(field: string, value: unknown, config: Pick<Config, 'env'>, quer
   } catch {
     return refuse(field, 'format');
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  const allowed = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && config.env !== 'production');
+  const allowed = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname) && config.env !== 'production');
   // Spaces and backslashes the parser would quietly fix mean the text says something else to another parser.
   const ambiguous = /[\s\\]/.test(raw) || !raw.toLowerCase().startsWith(`${url.protocol}//`);
   if (!allowed || ambiguous || url.username || url.password || url.hash || (!query && url.search)) return refuse(field, 'format');
@@ -125,11 +134,16 @@ function roleMap(value: unknown): Record<string, string[]> {
   return Object.fromEntries(entries.map(([group, roles]) => [text('role_map', group, 256)!, texts('role_map', roles, 100)]));
 }
 
+/** An OIDC connection that is new, or pointed at another IdP, brings its own client secret (the stored one never goes to another IdP). */
+export function requireClientSecret(c: Pick<CheckedConnection, 'type' | 'clientSecret'>): void {
+  if (c.type === 'oidc' && c.clientSecret === undefined) refuse('client_secret', 'required');
+}
+
 /** Every role name the connection can grant: its default roles and its role map's. */
 export const rolesNamed = (c: Pick<CheckedConnection, 'defaultRoles' | 'roleMap'>) => [...new Set([...c.defaultRoles, ...Object.values(c.roleMap).flat()])];
 
-/** Checks and normalises a whole connection; `clientSecretRequired` for a new OIDC connection. */
-export function checkConnection(input: ConnectionInput, config: Pick<Config, 'env'>, options: { newConnection: boolean }): CheckedConnection {
+/** Checks and normalises a whole connection (whether it needs a new client secret is requireClientSecret's). */
+export function checkConnection(input: ConnectionInput, config: Pick<Config, 'env'>): CheckedConnection {
   const name = text('name', input.name, 100)!;
   if (input.type !== 'oidc' && input.type !== 'saml') return refuse('type', input.type === undefined ? 'required' : 'format');
   const common = {
@@ -146,7 +160,6 @@ export function checkConnection(input: ConnectionInput, config: Pick<Config, 'en
     const scopes = input.scopes === undefined || input.scopes === null ? ['openid', 'email', 'profile'] : texts('scopes', input.scopes, 100);
     if (!scopes.includes('openid')) refuse('scopes', 'format');
     const secret = text('client_secret', input.client_secret, 1024, false);
-    if (options.newConnection && secret === null) refuse('client_secret', 'required');
     return {
       ...common,
       settings: { issuer: idpUrl('issuer', input.issuer, config, false), client_id: text('client_id', input.client_id, 256)!, scopes, trust_email: flag('trust_email', input.trust_email) },
@@ -174,8 +187,7 @@ export function isRedirectUrl(value: unknown): boolean {
   if (typeof value !== 'string' || value.length > 2048 || /[\s\\]/.test(value) || CONTROL_CHARACTERS.test(value)) return false;
   try {
     const url = new URL(value);
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    return (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && !url.username && !url.password && !url.search && !url.hash;
+    return (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) && !url.username && !url.password && !url.search && !url.hash;
   } catch {
     return false;
   }

@@ -10,7 +10,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import { recordAudit } from '../shared/audit.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
-import { normaliseDomain } from './rules.js';
+import { domainOf } from './rules.js';
 
 // The user's links through other connections that have not verified the address's domain.
 const NOT_AUTHORITATIVE_LINKS = `delete from sso_identities i where i.user_id = ? and i.connection_id <> ?
@@ -47,7 +47,7 @@ export async function resolveSsoUser(em: EntityManager, now: Date, c: SsoUserCon
     const [linked] = (await tx.execute('update sso_identities set last_used_at = ? where connection_id = ? and subject = ? returning user_id', [now, c.id, a.subject])) as Array<{ user_id: string }>;
     let userId = linked?.user_id;
     if (!userId) {
-      const domain = normaliseDomain(email.slice(email.lastIndexOf('@') + 1));
+      const domain = domainOf(email);
       const [existing] = (await tx.execute(
         `select u.id, u.email_verified from users u
           where u.tenant_id = ? and u.email = ?
