@@ -173,6 +173,16 @@ export const operations = {
     ]),
     graphql: null,
   },
+  // The IdP posts the browser's form here (HTTP-POST binding): REST only, as the callback.
+  ssoSamlAcs: {
+    ...ssoFlow('ssoSamlAcs', 'POST', '/auth/sso/saml/acs', ['auth_sso_failed', 'auth_sso_user_not_provisioned']),
+    graphql: null,
+  },
+  // A SAML connection's SP metadata (XML), for the IdP's administrator: REST only.
+  ssoSamlMetadata: {
+    ...ssoFlow('ssoSamlMetadata', 'GET', '/auth/sso/saml/metadata/:connection_id', ['auth_sso_connection_not_found']),
+    graphql: null,
+  },
   ssoExchange: ssoFlow('ssoExchange', 'POST', '/auth/sso/token', [
     'auth_sso_code_invalid',
     'auth_login_account_disabled',

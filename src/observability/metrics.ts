@@ -63,8 +63,13 @@ export interface Metrics {
   ssoFailure(reason: SsoFailureReason): void;
 }
 
-/** Which check of an IdP's answer failed: the state (no pending flow), the claims, the exchange with the IdP (signature, issuer, audience, nonce, the user's refusal), or another. */
-export const SSO_FAILURE_REASONS = ['state', 'claims', 'exchange', 'other'] as const;
+/**
+ * Which check of an IdP's answer failed: the state (no pending flow, an unknown InResponseTo),
+ * the claims (issuer, subject, address, the user's refusal), OIDC's exchange with the IdP
+ * (signature, issuer, audience, nonce), SAML's signature, audience, recipient (Recipient or
+ * Destination), time window and replay (an assertion ID used before), or another.
+ */
+export const SSO_FAILURE_REASONS = ['state', 'claims', 'exchange', 'signature', 'audience', 'recipient', 'time', 'replay', 'other'] as const;
 export type SsoFailureReason = (typeof SSO_FAILURE_REASONS)[number];
 
 /** What the metrics are told of the mail outbox: its kinds (the label's values) and how to count what waits. */

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AuthError, Remedy } from '../errors/auth-error.js';
 import { catalog, type CatalogEntry } from '../errors/catalog.js';
 import { sqlstateOf } from './error-log.js';
-import { classOf, type Metrics, type Outcome, type SsoFailureReason, type Transport } from './metrics.js';
+import { classOf, SSO_FAILURE_REASONS, type Metrics, type Outcome, type SsoFailureReason, type Transport } from './metrics.js';
 
 export interface Failure {
   code: string;
@@ -20,11 +20,12 @@ export interface Failure {
   ssoReason?: SsoFailureReason;
 }
 
-/** The check an auth_sso_failed failed, from the first word of its cause (services/sso: "state: ...", "claims: ...", "code exchange: ..."). */
+/** The check an auth_sso_failed failed, from the first words of its cause (services/sso: "state: ...", "claims: ...", "code exchange: ...", "signature: ..."). */
 function ssoReasonOf(err: AuthError): SsoFailureReason | undefined {
   if (err.code !== 'auth_sso_failed') return undefined;
-  const message = err.cause instanceof Error ? err.cause.message : '';
-  return message.startsWith('state:') ? 'state' : message.startsWith('claims:') ? 'claims' : message.startsWith('code exchange:') ? 'exchange' : 'other';
+  const head = (err.cause instanceof Error ? err.cause.message : '').split(':')[0];
+  if (head === 'code exchange') return 'exchange';
+  return (SSO_FAILURE_REASONS as readonly string[]).includes(head) ? (head as SsoFailureReason) : 'other';
 }
 
 export interface RequestObservation {

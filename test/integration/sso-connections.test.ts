@@ -265,6 +265,36 @@ describe('SSO connections: what the outside attack found', () => {
     for (const c of [made, ok]) await gw.gql(DELETE, { id: (c.body.data.createSsoConnection as { id: string }).id }, bearer(owner));
   });
 
+  it("takes a SAML IdP's metadata (entity ID, HTTP-Redirect SSO URL, signing certificate); refuses metadata that is not one IdP entity, and any DOCTYPE", async () => {
+    const owner = await token('owner@acme.test');
+    const cert = certificate();
+    const der = cert.replace(/-----[^-]+-----|\s/g, '');
+    const metadata = (entity: string, sso = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', extra = '') => `<?xml version="1.0"?>${extra}
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${entity}">
+\t<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+\t\t<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+\t\t<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>\n${der}\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+\t\t<md:SingleSignOnService Binding="${sso}" Location="https://idp.meta.example/sso"/>
+\t</md:IDPSSODescriptor>
+</md:EntityDescriptor>`;
+    const saml = (extra: Record<string, unknown>) => ({ name: `meta-${n++}`, type: 'SAML', ...extra });
+    const made = await gw.gql(CREATE, { i: saml({ idpMetadata: metadata('urn:meta:idp') }) }, bearer(owner));
+    expect(made.body.data.createSsoConnection, JSON.stringify(made.body)).toMatchObject({ idpEntityId: 'urn:meta:idp', idpSsoUrl: 'https://idp.meta.example/sso', idpCertificate: cert });
+    // A field given apart wins over the metadata's.
+    const over = await gw.gql(CREATE, { i: saml({ idpMetadata: metadata('urn:meta:idp'), idpEntityId: 'urn:given' }) }, bearer(owner));
+    expect(over.body.data.createSsoConnection.idpEntityId).toBe('urn:given');
+    const refusals = [
+      metadata('urn:meta:idp', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'),
+      metadata('urn:meta:idp', undefined, '<!DOCTYPE md:EntityDescriptor [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
+      metadata('urn:meta:idp').replace('md:EntityDescriptor xmlns', 'md:EntitiesDescriptor xmlns').replace('</md:EntityDescriptor>', '</md:EntitiesDescriptor>'),
+      metadata('urn:meta:idp').replace('</md:IDPSSODescriptor>', '</md:IDPSSODescriptor><md:IDPSSODescriptor/>'),
+      '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"><unclosed>',
+      metadata('urn:meta:idp').replace(der, 'bm90IGEgY2VydGlmaWNhdGU='),
+    ];
+    for (const bad of refusals) expect(fieldsOf(await gw.gql(CREATE, { i: saml({ idpMetadata: bad }) }, bearer(owner))), bad.slice(0, 200)).toEqual([{ field: 'input.idpMetadata', rule: 'format' }]);
+    for (const c of [made, over]) await gw.gql(DELETE, { id: (c.body.data.createSsoConnection as { id: string }).id }, bearer(owner));
+  });
+
   it('the import refuses redirect URLs with users or plain http elsewhere than loopback, and a connection that is not an object', async () => {
     for (const url of ['http://evil.example/x', 'https://u:p@x.example/cb', 'https://x.example/cb#f', 'https://x.example/cb?next=1']) {
       await expect(gw.seed({ tenants: [tenant('acme', { redirect_urls: [url] })] } as never)).rejects.toThrow(/redirect_urls\[0\]/);

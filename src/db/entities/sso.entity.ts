@@ -80,7 +80,7 @@ export class SsoDomain {
 @Entity({ tableName: 'sso_flows' })
 @Index({ name: 'sso_flows_expires_idx', properties: ['expiresAt'] })
 export class SsoFlow {
-  [OptionalProps]?: 'nonce' | 'pkceVerifier';
+  [OptionalProps]?: 'nonce' | 'pkceVerifier' | 'samlRequestId';
 
   @PrimaryKey({ type: 'uuid' })
   id!: string;
@@ -102,6 +102,10 @@ export class SsoFlow {
 
   @Property({ type: 'text', nullable: true })
   pkceVerifier: string | null = null;
+
+  /** SAML: the ID of the AuthnRequest sent, which the response's InResponseTo must name. */
+  @Property({ type: 'text', nullable: true, unique: 'sso_flows_saml_request_id_unique' })
+  samlRequestId: string | null = null;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt!: Date;
@@ -126,8 +130,9 @@ export class SsoCode {
   @ManyToOne(() => SsoConnection, { deleteRule: 'cascade' })
   connection!: SsoConnection;
 
-  @Property({ type: 'text' })
-  codeChallenge!: string;
+  /** Null only for an IdP-initiated SAML response (the connection's opt-in): no app began it. */
+  @Property({ type: 'text', nullable: true })
+  codeChallenge: string | null = null;
 
   /** The session's amr: fed, and mfa when the IdP asserted it. */
   @Property({ type: 'text[]', columnType: 'text[]' })
@@ -181,4 +186,22 @@ export class SsoIdentity {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   lastUsedAt: Date | null = null;
+}
+
+/** An accepted SAML assertion's ID (hashed), kept until its NotOnOrAfter: each is accepted once. */
+@Entity({ tableName: 'sso_assertions' })
+@Unique({ name: 'sso_assertions_connection_assertion_unique', properties: ['connection', 'assertionHash'] })
+@Index({ name: 'sso_assertions_expires_idx', properties: ['expiresAt'] })
+export class SsoAssertion {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @ManyToOne(() => SsoConnection, { deleteRule: 'cascade' })
+  connection!: SsoConnection;
+
+  @Property({ type: 'text' })
+  assertionHash!: string;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  expiresAt!: Date;
 }

@@ -15,6 +15,7 @@ import { Migration20261207000000Bounds } from './Migration20261207000000Bounds.j
 import { Migration20261207010000ContestedSignups } from './Migration20261207010000ContestedSignups.js';
 import { Migration20261207020000SsoConnections } from './Migration20261207020000SsoConnections.js';
 import { Migration20261207030000SsoFlows } from './Migration20261207030000SsoFlows.js';
+import { Migration20261207040000SamlFlows } from './Migration20261207040000SamlFlows.js';
 
 // Listed explicitly (no glob) so the same list works from TypeScript sources under
 // vitest and from compiled JavaScript under node. Append only.
@@ -36,4 +37,5 @@ export const migrationsList = [
   { name: 'Migration20261207010000ContestedSignups', class: Migration20261207010000ContestedSignups },
   { name: 'Migration20261207020000SsoConnections', class: Migration20261207020000SsoConnections },
   { name: 'Migration20261207030000SsoFlows', class: Migration20261207030000SsoFlows },
+  { name: 'Migration20261207040000SamlFlows', class: Migration20261207040000SamlFlows },
 ];

@@ -1,7 +1,8 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
 import { createSsoConnection, deleteSsoConnection, listSsoConnections, updateSsoConnection, type SsoConnectionInfo } from '../../services/sso/connections.js';
-import { ssoExchange, ssoStart } from '../../services/sso/flow.js';
+import { ssoExchange } from '../../services/sso/exchange.js';
+import { ssoStart } from '../../services/sso/flow.js';
 import { setSsoRedirectUrls, ssoRedirectUrls } from '../../services/sso/redirects.js';
 import { AuthPayload } from '../types/auth-payload.type.js';
 import { SsoExchangeInput, SsoRedirect, SsoStartInput } from '../types/sso-flow.type.js';
@@ -24,11 +25,13 @@ const input = (i: SsoConnectionInput): ConnectionInput => ({
   client_secret: i.clientSecret,
   scopes: i.scopes,
   trust_email: i.trustEmail,
+  idp_metadata: i.idpMetadata,
   idp_entity_id: i.idpEntityId,
   idp_sso_url: i.idpSsoUrl,
   idp_certificate: i.idpCertificate,
   allow_idp_initiated: i.allowIdpInitiated,
   mfa_contexts: i.mfaContexts,
+  sign_requests: i.signRequests,
 });
 
 const withRecord = (d: DomainState): SsoDomain => ({ ...d, verificationRecord: verificationRecord(d.domain) });
@@ -55,6 +58,7 @@ const output = (c: SsoConnectionInfo): SsoConnection => ({
   idpCertificate: setting(c, 'idp_certificate', null),
   allowIdpInitiated: setting(c, 'allow_idp_initiated', false),
   mfaContexts: setting(c, 'mfa_contexts', []),
+  signRequests: setting(c, 'sign_requests', false),
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
 });

@@ -90,6 +90,9 @@ export class SsoConnection {
   @Field(() => [String], { description: 'SAML: AuthnContextClassRef values that count as multi-factor.' })
   mfaContexts!: string[];
 
+  @Field(() => Boolean, { description: 'SAML: AuthnRequests are signed with a key the gateway keeps (its certificate is in the SP metadata).' })
+  signRequests!: boolean;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -138,6 +141,9 @@ export class SsoConnectionInput {
   @Field(() => Boolean, { nullable: true })
   trustEmail?: boolean | null;
 
+  @Field(() => String, { nullable: true, description: "SAML: the IdP's metadata (EntityDescriptor); fills idpEntityId, idpSsoUrl and idpCertificate where they are not given." })
+  idpMetadata?: string | null;
+
   @Field(() => String, { nullable: true })
   idpEntityId?: string | null;
 
@@ -152,4 +158,7 @@ export class SsoConnectionInput {
 
   @Field(() => [String], { nullable: true })
   mfaContexts?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true })
+  signRequests?: boolean | null;
 }

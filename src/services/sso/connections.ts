@@ -12,7 +12,7 @@ import type { Client } from '../rate-limits/limiter.js';
 import { currentPermissions, requirePermission, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { canonicalId } from '../shared/identifiers.js';
-import { sealClientSecret } from './client-secret.js';
+import { secretOf } from './sp-key.js';
 import { coversRoles, rolesByName, tenantOf } from '../users/manage.js';
 import { checkConnection, requireClientSecret, rolesNamed, type CheckedConnection, type ConnectionInput } from './rules.js';
 
@@ -114,7 +114,7 @@ export async function writeConnection(
   how: { by: 'operator' | 'editor'; mode: 'insert' | 'update'; newIdp: boolean },
 ): Promise<void> {
   const now = deps.now();
-  const secret = c.clientSecret === undefined ? undefined : sealClientSecret(deps.config, c.clientSecret);
+  const secret = await secretOf(tx, deps, id, c, how.mode, now);
   const named = (await tx.execute('select id from sso_connections where tenant_id = ? and name = ? and id <> ?', [tenantId, c.name, id])) as unknown[];
   if (named.length) throw new AuthError('auth_request_invalid', { fields: [{ field: 'name', rule: 'taken' }] });
   const values = [c.name, c.type, c.enforce, c.jit, pgTextArray(c.defaultRoles), c.roleClaim, JSON.stringify(c.roleMap), JSON.stringify(c.settings)];
@@ -128,9 +128,9 @@ export async function writeConnection(
     // Without a new secret the stored one stays, for the same IdP only (the caller refuses otherwise).
     const updated = (await tx.execute(
       `update sso_connections set name = ?, type = ?, enforce = ?, jit = ?, default_roles = ?::text[], role_claim = ?, role_map = ?::jsonb, settings = ?::jsonb,
-         client_secret = case when ? then ? when ? = 'oidc' then client_secret end, updated_at = ?
+         client_secret = case when ? then ? else client_secret end, updated_at = ?
        where id = ? and tenant_id = ? returning id`,
-      [...values, secret !== undefined, secret ?? null, c.type, now, id, tenantId],
+      [...values, secret !== undefined, secret ?? null, now, id, tenantId],
     )) as unknown[];
     if (!updated.length) throw new AuthError('auth_sso_connection_not_found');
   }

@@ -2,22 +2,20 @@
 // gateway: ssoStart answers the IdP's URL; the IdP's callback is checked against the pending
 // flow and ends in a 303 to the app's redirect with a one-time code (or ?error=<code>);
 // ssoExchange trades the code and its verifier for a session. Flow state lives in PostgreSQL,
-// so any instance finishes a flow another began. OpenID Connect connections sign in here;
-// SAML connections are stored but do not sign in yet (docs/sso.md).
+// so any instance finishes a flow another began: OpenID Connect through its callback (oidc.ts),
+// SAML through the ACS (saml.ts), both ending in the same code.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { toAuthError } from '../../errors/format.js';
 import type { ServiceDeps } from '../deps.js';
-import { requireSecondStep } from '../mfa/second-step.js';
-import { limited, type Client } from '../rate-limits/limiter.js';
-import { acrOf, hasActiveFactor, loadPrincipal, type AuthPayload } from '../sessions/principal.js';
-import { startSession } from '../sessions/start.js';
+import type { Client } from '../rate-limits/limiter.js';
 import { EMAIL_SHAPE, normaliseEmail } from '../shared/identifiers.js';
-import { derivedKey, isOpaqueToken, keyedHash, newOpaqueToken, seal, unseal } from '../shared/secrets.js';
+import { derivedKey, keyedHash, newOpaqueToken, seal, unseal } from '../shared/secrets.js';
 import { authorizationRequest, exchangeCode, type OidcConnection } from './oidc.js';
 import { domainOf } from './rules.js';
+import { samlAuthorizeRequest, type SamlConnection, type SamlSettings } from './saml.js';
 import { resolveSsoUser } from './users.js';
 
 export const FLOW_TTL_MS = 10 * 60_000;
@@ -27,10 +25,10 @@ export const oidcCallbackUrl = (config: Pick<Config, 'publicUrl'>) => `${config.
 
 const verifierKey = (config: Pick<Config, 'secretKey'>) => derivedKey(config.secretKey, 'sso-flow v1');
 /** base64url(SHA-256(verifier)), RFC 7636 S256. */
-const s256 = (verifier: string) => createHash('sha256').update(verifier, 'ascii').digest('base64url');
+export const s256 = (verifier: string) => createHash('sha256').update(verifier, 'ascii').digest('base64url');
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
-type Row = {
+export type FlowConnection = {
   id: string;
   tenant_id: string;
   type: 'oidc' | 'saml';
@@ -42,8 +40,9 @@ type Row = {
   client_secret: string | null;
   updated_at: Date;
 };
-const CONNECTION = 'c.id, c.tenant_id, c.type, c.jit, c.default_roles, c.role_claim, c.role_map, c.settings, c.client_secret, c.updated_at';
-const oidcOf = (r: Row): OidcConnection => ({ id: r.id, updatedAt: new Date(r.updated_at), settings: r.settings as OidcConnection['settings'], clientSecret: r.client_secret });
+export const CONNECTION = 'c.id, c.tenant_id, c.type, c.jit, c.default_roles, c.role_claim, c.role_map, c.settings, c.client_secret, c.updated_at';
+const oidcOf = (r: FlowConnection): OidcConnection => ({ id: r.id, updatedAt: new Date(r.updated_at), settings: r.settings as OidcConnection['settings'], clientSecret: r.client_secret });
+export const samlOf = (r: FlowConnection): SamlConnection => ({ id: r.id, settings: r.settings as unknown as SamlSettings, spKey: r.client_secret });
 
 export interface StartInput {
   tenant: string;
@@ -55,7 +54,7 @@ export interface StartInput {
 }
 
 /** `redirect_to` equals one of the tenant's redirect_urls in scheme, host, port and path; its query is kept. */
-function allowedRedirect(redirectTo: string, allowed: string[]): boolean {
+export function allowedRedirect(redirectTo: string, allowed: string[]): boolean {
   let to: URL;
   try {
     to = new URL(redirectTo);
@@ -82,32 +81,41 @@ export async function ssoStart(em: EntityManager, deps: Pick<ServiceDeps, 'confi
   const [row] = !tenant
     ? []
     : input.connection
-      ? ((await em.execute(`select ${CONNECTION} from sso_connections c where c.tenant_id = ? and c.name = ?`, [tenant.id, input.connection])) as Row[])
+      ? ((await em.execute(`select ${CONNECTION} from sso_connections c where c.tenant_id = ? and c.name = ?`, [tenant.id, input.connection])) as FlowConnection[])
       : ((await em.execute(`select ${CONNECTION} from sso_connections c join sso_domains d on d.connection_id = c.id where c.tenant_id = ? and d.domain = ?`, [
           tenant.id,
           domainOf(email!),
-        ])) as Row[]);
-  // A SAML connection cannot sign in through the gateway yet: no connection that can.
-  if (!row || row.type !== 'oidc') throw new AuthError('auth_sso_connection_not_found');
+        ])) as FlowConnection[]);
+  if (!row) throw new AuthError('auth_sso_connection_not_found');
   if (!allowedRedirect(input.redirectTo, tenant.redirect_urls)) throw new AuthError('auth_sso_redirect_invalid');
 
-  const request = await authorizationRequest(deps, oidcOf(row), oidcCallbackUrl(deps.config), email);
+  // OIDC: state, nonce and the PKCE verifier towards the IdP. SAML: the RelayState (our state) and the AuthnRequest's ID.
   const now = deps.now();
+  let flow: { url: string; state: string; nonce: string | null; verifier: string | null; requestId: string | null };
+  if (row.type === 'oidc') {
+    const request = await authorizationRequest(deps, oidcOf(row), oidcCallbackUrl(deps.config), email);
+    flow = { url: request.url, state: request.state, nonce: request.nonce, verifier: seal(verifierKey(deps.config), request.verifier), requestId: null };
+  } else {
+    const state = newOpaqueToken();
+    const request = await samlAuthorizeRequest(deps.config, samlOf(row), state);
+    flow = { url: request.url, state, nonce: null, verifier: null, requestId: request.requestId };
+  }
   await em.execute(
-    'insert into sso_flows (id, state_hash, connection_id, redirect_to, code_challenge, nonce, pkce_verifier, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'insert into sso_flows (id, state_hash, connection_id, redirect_to, code_challenge, nonce, pkce_verifier, saml_request_id, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     [
       randomUUID(),
-      keyedHash(deps.config.secretKey, request.state),
+      keyedHash(deps.config.secretKey, flow.state),
       row.id,
       input.redirectTo,
       input.codeChallenge,
-      request.nonce,
-      seal(verifierKey(deps.config), request.verifier),
+      flow.nonce,
+      flow.verifier,
+      flow.requestId,
       now,
       new Date(now.getTime() + FLOW_TTL_MS),
     ],
   );
-  return { url: request.url };
+  return { url: flow.url };
 }
 
 /** A failure at the callback: `redirectTo` when it belongs to a pending flow (the app hears of it), else none. */
@@ -120,13 +128,13 @@ export class SsoCallbackFailure extends Error {
   }
 }
 
-const withParam = (url: string, name: string, value: string) => {
+export const withParam = (url: string, name: string, value: string) => {
   const u = new URL(url);
   u.searchParams.set(name, value);
   return u.href;
 };
 
-type CallbackDeps = Pick<ServiceDeps, 'config' | 'now' | 'sessions' | 'apiKeys'>;
+export type CallbackDeps = Pick<ServiceDeps, 'config' | 'now' | 'sessions' | 'apiKeys'>;
 
 /**
  * The IdP's answer at GET /auth/sso/oidc/callback (`query`: its parameters). The flow is taken
@@ -142,8 +150,8 @@ export async function finishOidc(em: EntityManager, deps: CallbackDeps, query: U
     : [];
   if (!flow || new Date(flow.expires_at) <= deps.now()) throw new SsoCallbackFailure(new AuthError('auth_sso_failed', { cause: new Error('state: no pending flow') }));
   try {
-    const [row] = (await em.execute(`select ${CONNECTION} from sso_connections c where c.id = ?`, [flow.connection_id])) as Row[];
-    if (!row) throw new AuthError('auth_sso_failed', { cause: new Error('the connection is gone') });
+    const [row] = (await em.execute(`select ${CONNECTION} from sso_connections c where c.id = ?`, [flow.connection_id])) as FlowConnection[];
+    if (!row || row.type !== 'oidc') throw new AuthError('auth_sso_failed', { cause: new Error('state: the flow is not an OpenID Connect one') });
     const callback = new URL(`${oidcCallbackUrl(deps.config)}?${query}`);
     const claims = await exchangeCode(deps, oidcOf(row), callback, {
       state,
@@ -153,69 +161,60 @@ export async function finishOidc(em: EntityManager, deps: CallbackDeps, query: U
     });
     const settings = row.settings as OidcConnection['settings'];
     const email = typeof claims.email === 'string' ? claims.email : '';
-    if (!EMAIL_SHAPE.test(normaliseEmail(email))) throw new AuthError('auth_sso_failed', { cause: new Error('claims: no usable email') });
-    if (claims.email_verified !== true && !settings.trust_email) throw new AuthError('auth_sso_failed', { cause: new Error('claims: email not verified') });
-    const subject = typeof claims.sub === 'string' ? claims.sub : '';
-    if (subject.length < 1 || subject.length > 255 || email.length > 320) throw new AuthError('auth_sso_failed', { cause: new Error('claims: sub or email out of bounds') });
+    if (claims.email_verified !== true && !settings.trust_email && EMAIL_SHAPE.test(normaliseEmail(email))) throw new AuthError('auth_sso_failed', { cause: new Error('claims: email not verified') });
     const raw = row.role_claim ? claims[row.role_claim] : undefined;
     // The role claim's string values, bounded: a map never reads more than its keys could match.
     const groups = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((g): g is string => typeof g === 'string' && g.length <= 256).slice(0, 200);
-    const now = deps.now();
-    const { userId, claimed } = await resolveSsoUser(em, now, { id: row.id, tenantId: row.tenant_id, jit: row.jit, defaultRoles: row.default_roles, roleMap: row.role_map }, {
-      subject,
-      email,
-      groups,
-    });
-    if (claimed) {
-      deps.sessions.forgetUser(userId);
-      deps.apiKeys.forgetUser(userId);
-    }
     // The IdP's own second factor counts (OIDC amr with mfa): no TOTP step then.
-    const amr = ['fed', ...(Array.isArray(claims.amr) && claims.amr.includes('mfa') ? ['mfa'] : [])];
-    const code = newOpaqueToken();
-    await em.execute('insert into sso_codes (id, code_hash, user_id, connection_id, code_challenge, amr, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?)', [
-      randomUUID(),
-      keyedHash(deps.config.secretKey, code),
-      userId,
-      row.id,
-      flow.code_challenge,
-      `{${amr.join(',')}}`,
-      now,
-      new Date(now.getTime() + CODE_TTL_MS),
-    ]);
+    const mfa = Array.isArray(claims.amr) && claims.amr.includes('mfa');
+    const code = await issueCode(em, deps, row, flow.code_challenge, { subject: typeof claims.sub === 'string' ? claims.sub : '', email, groups, mfa });
     return withParam(flow.redirect_to, 'code', code);
   } catch (e) {
     throw new SsoCallbackFailure(toAuthError(e, { dbError: 'auth_sso_db_error', internalError: 'auth_sso_internal_error' }), flow.redirect_to);
   }
 }
 
-const isOpaqueState = (state: string) => /^[A-Za-z0-9_-]{20,128}$/.test(state);
+/**
+ * What any IdP asserted, made into a one-time code for the app: the user resolved (linked,
+ * provisioned, roles mapped), the code bound to the flow's challenge (none for an IdP-initiated
+ * SAML response).
+ */
+export async function issueCode(
+  em: EntityManager,
+  deps: CallbackDeps,
+  row: FlowConnection,
+  challenge: string | null,
+  asserted: { subject: string; email: string; groups: string[]; mfa: boolean },
+): Promise<string> {
+  const { subject, email, groups } = asserted;
+  if (!EMAIL_SHAPE.test(normaliseEmail(email))) throw new AuthError('auth_sso_failed', { cause: new Error('claims: no usable email') });
+  if (subject.length < 1 || subject.length > 255 || email.length > 320) throw new AuthError('auth_sso_failed', { cause: new Error('claims: subject or email out of bounds') });
+  const now = deps.now();
+  const { userId, claimed } = await resolveSsoUser(em, now, { id: row.id, tenantId: row.tenant_id, jit: row.jit, defaultRoles: row.default_roles, roleMap: row.role_map }, {
+    subject,
+    email,
+    groups,
+  });
+  if (claimed) {
+    deps.sessions.forgetUser(userId);
+    deps.apiKeys.forgetUser(userId);
+  }
+  const amr = ['fed', ...(asserted.mfa ? ['mfa'] : [])];
+  const code = newOpaqueToken();
+  await em.execute('insert into sso_codes (id, code_hash, user_id, connection_id, code_challenge, amr, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?)', [
+    randomUUID(),
+    keyedHash(deps.config.secretKey, code),
+    userId,
+    row.id,
+    challenge,
+    `{${amr.join(',')}}`,
+    now,
+    new Date(now.getTime() + CODE_TTL_MS),
+  ]);
+  return code;
+}
+
+export const isOpaqueState = (state: string) => /^[A-Za-z0-9_-]{20,128}$/.test(state);
 
 /** Where a failure that belongs to a flow sends the browser: the app's redirect with ?error=<code>. */
 export const failureRedirect = (f: SsoCallbackFailure, code: string) => (f.redirectTo ? withParam(f.redirectTo, 'error', code) : undefined);
-
-type ExchangeDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'tokens' | 'now' | 'sessions'>;
-
-/**
- * The one-time code and its PKCE verifier for a session. The code is spent by its first use,
- * right or wrong (a wrong verifier spends it too). A user with an active TOTP factor takes the
- * second step unless the IdP asserted multi-factor.
- */
-export async function ssoExchange(em: EntityManager, deps: ExchangeDeps, input: { code: string; codeVerifier: string }, client: Client): Promise<AuthPayload> {
-  return limited(deps.limiter, [['sso_address', client.ip]], ['auth_sso_code_invalid'], async () => {
-    if (!isOpaqueToken(input.code)) throw new AuthError('auth_sso_code_invalid');
-    const [row] = (await em.execute('delete from sso_codes where code_hash = ? returning user_id, code_challenge, amr, expires_at', [keyedHash(deps.config.secretKey, input.code)])) as Array<{
-      user_id: string;
-      code_challenge: string;
-      amr: string[];
-      expires_at: Date;
-    }>;
-    if (!row || new Date(row.expires_at) <= deps.now() || s256(input.codeVerifier) !== row.code_challenge) throw new AuthError('auth_sso_code_invalid');
-    const principal = await loadPrincipal(em, row.user_id);
-    if (!principal) throw new AuthError('auth_sso_code_invalid');
-    if (principal.disabled) throw new AuthError('auth_login_account_disabled');
-    const proof = { method: 'sso' as const, amr: row.amr, client };
-    if (acrOf(row.amr) !== 'aal2' && (await hasActiveFactor(em, principal.userId))) await requireSecondStep(em, deps, principal, proof);
-    return startSession(em, deps, principal, proof);
-  });
-}
