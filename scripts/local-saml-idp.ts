@@ -3,11 +3,17 @@
 // HTTP-Redirect AuthnRequest and answers, as a real IdP's page does, with a form that posts a
 // signed Response (xml-crypto, RSA-SHA256, exclusive C14N) to the ACS the request named.
 // Responses can be bent for the tests (unsigned, another key, wrapped, other audience...).
-// Development only: it signs in whoever `signIn` names, asking for nothing.
+// Development only: it signs in whoever the test names, or whoever its page is told (no password).
+//
+//   npm run saml-idp   # http://127.0.0.1:4002, for the gateway on PORT (4000); writes the import
+//                      # document that connects it to the demo tenant
 import 'reflect-metadata';
 import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import * as x509 from '@peculiar/x509';
 import { SignedXml } from 'xml-crypto';
@@ -63,7 +69,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const newId = () => `_${randomBytes(16).toString('hex')}`;
 
-interface KeyPair {
+export interface KeyPair {
   key: string;
   cert: string;
 }
@@ -105,8 +111,8 @@ function sign(xml: string, localName: 'Assertion' | 'Response', pair: KeyPair): 
 }
 
 export class LocalSamlIdp {
-  /** Who signs in at the next request, or 'refuse' (the IdP answers AuthnFailed). */
-  next: SamlAccount | 'refuse' = 'refuse';
+  /** Who signs in at the next request, or 'refuse' (the IdP answers AuthnFailed); `ask`: its page asks for an address. */
+  next: SamlAccount | 'refuse' | 'ask' = 'refuse';
   /** How the next responses are bent (the tests'). */
   options: ResponseOptions = {};
   /** The last AuthnRequest the IdP saw. */
@@ -124,8 +130,13 @@ export class LocalSamlIdp {
     return this.pair.cert;
   }
 
-  static async start(opts: { port?: number; host?: string } = {}): Promise<LocalSamlIdp> {
-    const [pair, other] = await Promise.all([keyPair('local-saml-idp'), keyPair('somebody else')]);
+  /** The key pair, to keep across restarts (the connection holds its certificate). */
+  get keyPair(): KeyPair {
+    return this.pair;
+  }
+
+  static async start(opts: { port?: number; host?: string; pair?: KeyPair } = {}): Promise<LocalSamlIdp> {
+    const [pair, other] = await Promise.all([opts.pair ?? keyPair('local-saml-idp'), keyPair('somebody else')]);
     let idp: LocalSamlIdp | undefined;
     const server = http.createServer((req, res) => idp!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
@@ -214,26 +225,53 @@ export class LocalSamlIdp {
     return Buffer.from(xml).toString('base64');
   }
 
-  /** GET /sso?SAMLRequest&RelayState: the page a browser gets, a form that posts the response to the ACS at once. */
+  /**
+   * GET /sso?SAMLRequest&RelayState: the page a browser gets, a form that posts the response to
+   * the ACS at once; with `next` 'ask', first a form asking whom to sign in (POST /sso/login).
+   */
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', this.ssoUrl);
     if (url.pathname === '/metadata') {
       res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(this.metadata());
       return;
     }
+    if (req.method === 'POST' && url.pathname === '/sso/login') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const email = (form.get('email') ?? '').trim().toLowerCase();
+        this.answer(res, `${this.ssoUrl}?${new URLSearchParams(JSON.parse(form.get('request') ?? '{}'))}`, email ? { nameId: email } : 'refuse');
+      });
+      return;
+    }
     if (url.pathname !== '/sso') {
       res.writeHead(404).end();
       return;
     }
+    if (this.next === 'ask') {
+      const request = esc(JSON.stringify(Object.fromEntries(url.searchParams)));
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Local SAML IdP</title></head>
+<body><h1>Local SAML IdP (development only)</h1><form method="post" action="/sso/login">
+<label>Sign in as <input name="email" type="email" required autofocus></label><input type="hidden" name="request" value="${request}">
+<button>Sign in</button></form></body></html>`);
+      return;
+    }
+    this.answer(res, url.href, this.next);
+  }
+
+  /** The auto-posting form with the response to the request in `requestUrl`. */
+  private answer(res: http.ServerResponse, requestUrl: string, who: SamlAccount | 'refuse'): void {
     let seen: AuthnRequestSeen;
     try {
-      seen = LocalSamlIdp.readRequest(url.href);
+      seen = LocalSamlIdp.readRequest(requestUrl);
     } catch {
       res.writeHead(400).end('no AuthnRequest');
       return;
     }
     this.lastRequest = seen;
-    const response = this.response(this.next, seen);
+    const response = this.response(who, seen);
     const relay = seen.relayState === null ? '' : `<input type="hidden" name="RelayState" value="${esc(seen.relayState)}">`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Local SAML IdP</title></head>
@@ -251,4 +289,32 @@ export function formOf(html: string): { action: string; fields: Record<string, s
   const action = /<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '';
   const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2].replace(/&quot;/g, '"').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&')]));
   return { action: action.replace(/&amp;/g, '&'), fields };
+}
+
+// npm run saml-idp: its page asks whom to sign in. Its key is kept in DATA_DIR, so the imported
+// connection keeps working when it restarts.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const gateway = process.env.GATEWAY_URL ?? `http://localhost:${process.env.PORT ?? 4000}`;
+  const dir = path.resolve(process.env.DATA_DIR ?? '.data');
+  mkdirSync(dir, { recursive: true });
+  const keyFile = path.join(dir, 'local-saml-idp-key.json');
+  const pair = existsSync(keyFile) ? (JSON.parse(readFileSync(keyFile, 'utf8')) as KeyPair) : undefined;
+  const idp = await LocalSamlIdp.start({ port: Number(process.env.SAML_IDP_PORT ?? 4002), pair });
+  idp.next = 'ask';
+  writeFileSync(keyFile, JSON.stringify(idp.keyPair), { mode: 0o600 });
+  const doc = {
+    tenants: [
+      {
+        slug: 'demo',
+        name: 'Demo',
+        redirect_urls: [`${gateway}/demo`],
+        sso_connections: [{ name: 'local-saml-idp', type: 'saml', domains: ['saml.test'], idp_metadata: idp.metadata(), jit: true, default_roles: ['viewer'] }],
+      },
+    ],
+  };
+  const file = path.join(dir, 'local-saml-idp.json');
+  writeFileSync(file, JSON.stringify(doc, null, 2));
+  console.log(`local SAML IdP at ${idp.ssoUrl} (signs in anyone; development only)`);
+  console.log(`connect it to the demo tenant:  npm run admin -- import ${path.relative(process.cwd(), file)}`);
+  console.log(`then on ${gateway}/demo: tenant demo, an e-mail at saml.test, "Sign in with your organisation (SSO)"`);
 }
