@@ -13,6 +13,7 @@ import { keyedHash } from '../../src/services/shared/secrets.js';
 import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
+import { LocalSamlIdp } from '../../scripts/local-saml-idp.js';
 import { ACME, ADA, bearer, freePort, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 
 // docs/resilience.md: a dead or hung database answers within 3 seconds.
@@ -26,6 +27,7 @@ let cluster: EmbeddedDatabase;
 let gw: TestGateway;
 let google: FakeGoogle;
 let idp: TestIdp;
+let samlIdp: LocalSamlIdp;
 const ada = ADA;
 const SSO_APP = 'https://app.acme.test/sso/done';
 
@@ -41,6 +43,15 @@ async function ssoCallbackUrl(): Promise<{ url: string; verifier: string }> {
   return { url: at.url.pathname + at.url.search, verifier };
 }
 
+/** A fresh SAML sign-in of its own up to the gateway's ACS: the form the IdP's page would post. */
+async function samlForm(): Promise<URLSearchParams> {
+  const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
+  const started = await gw.rest('POST', '/auth/sso/start', { tenant: 'acme', connection: 'adfs', redirect_to: SSO_APP, code_challenge: challenge, code_challenge_method: 'S256' });
+  expect(started.status, JSON.stringify(started.body)).toBe(200);
+  const request = LocalSamlIdp.readRequest(started.body.url);
+  return new URLSearchParams({ SAMLResponse: samlIdp.response({ nameId: `saml-${randomUUID()}@saml.acme.test` }, request), RelayState: request.relayState! });
+}
+
 beforeAll(async () => {
   // A PostgreSQL of this file's own, so it can be restarted without disturbing other files.
   const quiet = { info: () => {}, debug: () => {} };
@@ -52,6 +63,7 @@ beforeAll(async () => {
   google = await FakeGoogle.start();
   const port = await freePort();
   idp = await TestIdp.start(`http://127.0.0.1:${port}/auth/sso/oidc/callback`);
+  samlIdp = await LocalSamlIdp.start();
   gw = await startTestGateway({
     databaseUrl: cluster.urlFor('matrix'),
     migrate: true,
@@ -86,7 +98,10 @@ beforeAll(async () => {
   // The SSO routes sign in through a real OpenID Provider.
   Object.assign(doc.tenants[0], {
     redirect_urls: [SSO_APP],
-    sso_connections: [{ name: 'okta', type: 'oidc', domains: ['sso.acme.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true }],
+    sso_connections: [
+      { name: 'okta', type: 'oidc', domains: ['sso.acme.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true },
+      { name: 'adfs', type: 'saml', domains: ['saml.acme.test'], idp_metadata: samlIdp.metadata(), jit: true },
+    ],
   });
   // logoutAll ends every session of its user: it gets a user of its own.
   for (const door of ['rest', 'graphql']) doc.tenants[0].users!.push({ email: `lou-${door}@acme.test`, password: 'lou password 123', roles: ['viewer'] });
@@ -96,6 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await idp?.close();
+  await samlIdp?.close();
   await google?.close();
   await cluster?.stop();
 });
@@ -488,6 +504,29 @@ const routes: Route[] = [
         first = undefined;
         return gw.rest('GET', url);
       };
+    },
+  },
+  {
+    op: 'ssoSamlAcs',
+    doors: ['rest'],
+    // As the OIDC callback: the IdP's form is posted once; a failure after the flow was taken goes back to the app.
+    redirects: true,
+    prepare: async () => {
+      let first: URLSearchParams | undefined = await samlForm();
+      return async () => {
+        const form = first ?? (await samlForm());
+        first = undefined;
+        return gw.rest('POST', '/auth/sso/saml/acs', form.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+      };
+    },
+  },
+  {
+    op: 'ssoSamlMetadata',
+    doors: ['rest'],
+    singleQuery: true,
+    prepare: async () => {
+      const [{ id }] = await gw.sql("select id from sso_connections where name = 'adfs'");
+      return () => gw.rest('GET', `/auth/sso/saml/metadata/${id}`);
     },
   },
   {
