@@ -8,6 +8,7 @@
 import { createHash, createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOORS, expectGqlError, expectRestError, freePort, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { sharingEnv, spawnGateway } from '../helpers/process.js';
 import { formOf, LocalSamlIdp, type AuthnRequestSeen, type ResponseOptions, type SamlAccount } from '../../scripts/local-saml-idp.js';
 
 let gw: TestGateway;
@@ -338,4 +339,25 @@ describe('IdP-initiated sign-in (the connection opts in)', () => {
       expect([res.status, res.headers.get('location')], JSON.stringify(options)).toEqual([401, null]);
     }
   });
+});
+
+describe('SAML across gateway processes', () => {
+  it('a flow begun on one process (a signed request) is finished by another: the request ID lives in PostgreSQL', async () => {
+    const other = await spawnGateway(sharingEnv(gw));
+    try {
+      const { verifier, challenge } = pkce();
+      const res = await requestJson(`${other.url}/auth/sso/start`, 'POST', { tenant: 'acme', connection: 'signed', redirect_to: APP, code_challenge: challenge, code_challenge_method: 'S256' });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const request = LocalSamlIdp.readRequest(res.body.url);
+      expect(request.signed).toBe(true);
+      const back = await postAcs({ SAMLResponse: idp.response({ nameId: 'roaming@signed.example' }, request), RelayState: request.relayState });
+      const code = location(back)!.searchParams.get('code');
+      expect(code, String(location(back))).toBeTruthy();
+      const session = await requestJson(`${other.url}/auth/sso/token`, 'POST', { code, code_verifier: verifier });
+      expect([session.status, session.body.user?.email]).toEqual([200, 'roaming@signed.example']);
+    } finally {
+      other.kill();
+      await other.exited;
+    }
+  }, 60_000);
 });
