@@ -12,6 +12,7 @@ import { PASSWORD_WORDS, USER_WORDS } from '../../src/demo/words.js';
 import { ACME, freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { linkIn, MailCatcher, type CaughtMail } from '../helpers/mail-catcher.js';
 import { TestIdp } from '../helpers/oidc-idp.js';
+import { LocalSamlIdp } from '../../scripts/local-saml-idp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
@@ -21,6 +22,7 @@ let mail: MailCatcher;
 let browser: Browser;
 let origin: string;
 let idp: TestIdp;
+let samlIdp: LocalSamlIdp;
 
 /** A tenant that admits anyone's sign-up, with a default role for the new accounts. */
 const OPEN = { slug: 'open', name: 'Open Co', signup: 'open' as const, default_roles: ['member'], roles: [{ name: 'member', permissions: ['users:read'] }] };
@@ -66,6 +68,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     origin = `http://localhost:${port}`;
     mail = await MailCatcher.start();
     idp = await TestIdp.start(`${origin}/auth/sso/oidc/callback`);
+    samlIdp = await LocalSamlIdp.start();
     gw = await startTestGateway({
       port,
       env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, SMTP_URL: mail.url, MAIL_POLL_INTERVAL_MS: '50', APP_URL: `${origin}/demo`, PUBLIC_URL: origin },
@@ -76,7 +79,11 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
       name: 'Corp',
       redirect_urls: [`${origin}/demo`],
       roles: [{ name: 'member', permissions: ['users:read'] }],
-      sso_connections: [{ name: 'corp-idp', type: 'oidc', domains: ['corp.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true, default_roles: ['member'] }],
+      sso_connections: [
+        { name: 'corp-idp', type: 'oidc', domains: ['corp.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true, default_roles: ['member'] },
+        // And those of a subsidiary through its SAML IdP.
+        { name: 'sub-saml', type: 'saml', domains: ['sub.corp.test'], idp_metadata: samlIdp.metadata(), jit: true, default_roles: ['member'] },
+      ],
     };
     await gw.seed({ tenants: [...ACME.tenants, OPEN, TWO_FACTOR, INVITING, corp] } as never);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -91,6 +98,7 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     await gw?.close();
     await mail?.close();
     await idp?.close();
+    await samlIdp?.close();
   });
 
   async function openPage(url: string): Promise<Page> {
@@ -521,6 +529,25 @@ describe.runIf(existsSync(CHROMIUM))('demo page in Chromium', () => {
     // Back with ?error=, which the page says in words (and takes out of the address bar).
     await expect.poll(() => page.textContent('#error'), { timeout: 15_000 }).toBe(shown('auth_sso_failed'));
     expect(page.url()).toBe(`${origin}/demo`);
+    expect(await page.textContent('#who')).toBe('Signed out');
+    await page.close();
+  }, 30_000);
+
+  it('signs in with the organisation through SAML: the IdP page posts its form to the gateway, which sends the browser back with a code', async () => {
+    const page = await openPage(`${origin}/demo`);
+    samlIdp.next = { nameId: 'sam@sub.corp.test' };
+    await fill(page, 'corp', 'sam@sub.corp.test', '');
+    const exchanged = page.waitForResponse((r) => r.url() === `${origin}/auth/sso/token`, { timeout: 15_000 });
+    await page.click('#sso');
+    expect((await exchanged).status()).toBe(200);
+    await expect.poll(() => page.textContent('#who')).toBe('Signed in as sam@sub.corp.test in corp (roles: member)');
+    expect(page.url()).toBe(`${origin}/demo`);
+    // The IdP refuses: back with ?error=, said in words.
+    samlIdp.next = 'refuse';
+    await page.click('#logout');
+    await fill(page, 'corp', 'sam@sub.corp.test', '');
+    await page.click('#sso');
+    await expect.poll(() => page.textContent('#error'), { timeout: 15_000 }).toBe(shown('auth_sso_failed'));
     expect(await page.textContent('#who')).toBe('Signed out');
     await page.close();
   }, 30_000);
