@@ -52,6 +52,7 @@ beforeAll(async () => {
           },
           { name: 'initiated', type: 'saml', domains: ['idp-init.example'], ...explicit, jit: true, allow_idp_initiated: true },
           { name: 'signed', type: 'saml', domains: ['signed.example'], ...explicit, jit: true, sign_requests: true },
+          { name: 'strict', type: 'saml', domains: ['strict.example'], ...explicit, jit: false },
         ],
       },
       // Another tenant trusting the same IdP: an answer meant for acme never signs in here, nor the reverse.
@@ -220,6 +221,27 @@ describe('SAML refusals: each is auth_sso_failed and starts no session', () => {
     expect(await gw.sql("select t.slug from users u join tenants t on t.id = u.tenant_id where u.email in ('gus@globex-corp.example', 'ada@acme-corp.example') order by t.slug")).toEqual([{ slug: 'acme' }, { slug: 'globex' }]);
   });
 
+  it('a comment slipped into a signed NameID (canonicalization drops it) never shortens the name: no session as ada', async () => {
+    const [ada] = await gw.sql("select id from users where email = 'ada@acme-corp.example'");
+    const flow = await begin();
+    const xml = Buffer.from(idp.response({ nameId: 'ada@acme-corp.example.evil.test' }, flow.request), 'base64').toString('utf8');
+    const bent = xml.replace('>ada@acme-corp.example.evil.test<', '>ada@acme-corp.example<!---->.evil.test<');
+    expect(bent).not.toBe(xml);
+    const res = await postAcs({ SAMLResponse: Buffer.from(bent).toString('base64'), RelayState: flow.request.relayState });
+    const code = location(res)?.searchParams.get('code');
+    if (code) expect((await exchange('rest', code, flow.verifier)).body.user.id).not.toBe(ada.id);
+    expect(await gw.sql("select count(*)::int as n from sso_identities where user_id = $1 and subject like 'ada@acme-corp.example%evil%'", [ada.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses a response with a DOCTYPE (entities, internal or external) before parsing it', async () => {
+    const flow = await begin();
+    const xml = Buffer.from(idp.response({ nameId: 'doctype@acme-corp.example' }, flow.request), 'base64').toString('utf8');
+    const bomb = xml.replace('<samlp:Response', '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response');
+    const res = await postAcs({ SAMLResponse: Buffer.from(bomb).toString('base64'), RelayState: flow.request.relayState });
+    expect(location(res)!.searchParams.get('error')).toBe('auth_sso_failed');
+    expect(await usersNamed('doctype@acme-corp.example')).toBe(0);
+  });
+
   it('refuses what is not a SAML response at all, and a body without SAMLResponse', async () => {
     const flow = await begin();
     // Not an answer to the flow's request (it names none): nothing ties it to the flow.
@@ -267,6 +289,12 @@ describe('SAML sign-in', () => {
   it('a persistent NameID without an address is refused; the address comes from the email attribute', async () => {
     const none = await throughIdp('rest', { nameId: 'no-address', format: 'persistent' });
     expect(none.back.searchParams.get('error')).toBe('auth_sso_failed');
+  });
+
+  it('without jit an unknown address is not provisioned', async () => {
+    const { back } = await throughIdp('rest', { nameId: 'new@strict.example' }, { connection: 'strict' });
+    expect(back.searchParams.get('error')).toBe('auth_sso_user_not_provisioned');
+    expect(await usersNamed('new@strict.example')).toBe(0);
   });
 
   it("an AuthnContextClassRef in the connection's mfa_contexts counts as multi-factor: amr fed+mfa, acr aal2", async () => {

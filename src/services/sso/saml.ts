@@ -156,6 +156,8 @@ export async function validateSamlResponse(
     ...NO_CACHE,
     getAsync: async (key) => (pending && key === pending.requestId ? pending.createdAt.toISOString() : null),
   };
+  // SAML messages carry no DTD (SAML core §1.3): a DOCTYPE is refused before any parser sees it.
+  if (/<!DOCTYPE/i.test(Buffer.from(samlResponse, 'base64').toString('utf8'))) throw failed('signature', 'a DOCTYPE in the response');
   let profile: Profile | null;
   try {
     ({ profile } = await samlOf(config, c, cache, pending ? ValidateInResponseTo.always : ValidateInResponseTo.never).validatePostResponseAsync({ SAMLResponse: samlResponse }));
