@@ -4,10 +4,11 @@
 // unverified address, another tenant, a spent or mismatched code), then the flow through both
 // doors, linking by verified domain, just-in-time users, the role map, the TOTP step, and a
 // flow begun on one gateway and finished on another.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idpUrlOf, pkce, ssoExchangeVia, ssoStartVia } from '../helpers/sso-flow.js';
 import { bearer, DOORS, expectGqlError, expectRestError, freePort, registerPasskey, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
 import { sharingEnv, spawnGateway } from '../helpers/process.js';
@@ -66,27 +67,12 @@ afterAll(async () => {
   await google?.close();
 });
 
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
-
-/** ssoStart through a door, answering the IdP URL or the failed response. */
-async function start(door: Door, input: Record<string, unknown>): Promise<HttpResult> {
-  if (door === 'rest') return gw.rest('POST', '/auth/sso/start', input);
-  const i = { tenant: input.tenant, email: input.email, connection: input.connection, redirectTo: input.redirect_to, codeChallenge: input.code_challenge, codeChallengeMethod: input.code_challenge_method };
-  return gw.gql('mutation($i: SsoStartInput!) { ssoStart(input: $i) { url } }', { i });
-}
-const urlOf = (door: Door, res: HttpResult): string => (door === 'rest' ? res.body.url : res.body.data.ssoStart.url);
+const start = (door: Door, input: Record<string, unknown>) => ssoStartVia(gw, door, input);
+const urlOf = idpUrlOf;
 const expectStartError = (door: Door, res: HttpResult, code: Parameters<typeof expectRestError>[2], status: number) =>
   door === 'rest' ? expectRestError(res, 'ssoStart', code, status) : expectGqlError(res, 'ssoStart', code, status);
 
-async function exchange(door: Door, code: string, verifier: string): Promise<HttpResult> {
-  if (door === 'rest') return gw.rest('POST', '/auth/sso/token', { code, code_verifier: verifier });
-  const res = await gw.gql('mutation($i: SsoExchangeInput!) { ssoExchange(input: $i) { accessToken refreshToken user { id email tenant roles authMethod } } }', { i: { code, codeVerifier: verifier } });
-  const p = res.body.data?.ssoExchange;
-  return p ? { ...res, body: { access_token: p.accessToken, refresh_token: p.refreshToken, user: { ...p.user, auth_method: p.user.authMethod.toLowerCase() } } } : res;
-}
+const exchange = (door: Door, code: string, verifier: string) => ssoExchangeVia(gw, door, code, verifier);
 
 const onApp = (u: URL) => u.origin === new URL(APP).origin;
 

@@ -5,8 +5,9 @@
 // each with auth_sso_failed and no session; then the flow through both doors, metadata and
 // signed requests, linking, just-in-time users, the role map, multi-factor contexts and the
 // opt-in IdP-initiated sign-in.
-import { createHash, createPublicKey, createVerify, randomBytes } from 'node:crypto';
+import { createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idpUrlOf, pkce, ssoExchangeVia, ssoStartVia } from '../helpers/sso-flow.js';
 import { DOORS, expectGqlError, expectRestError, freePort, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { sharingEnv, spawnGateway } from '../helpers/process.js';
 import { formOf, LocalSamlIdp, type AuthnRequestSeen, type ResponseOptions, type SamlAccount } from '../../scripts/local-saml-idp.js';
@@ -66,24 +67,10 @@ afterAll(async () => {
   await idp?.close();
 });
 
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
+const start = (door: Door, input: Record<string, unknown>) => ssoStartVia(gw, door, input);
+const urlOf = idpUrlOf;
 
-async function start(door: Door, input: Record<string, unknown>): Promise<HttpResult> {
-  if (door === 'rest') return gw.rest('POST', '/auth/sso/start', input);
-  const i = { tenant: input.tenant, email: input.email, connection: input.connection, redirectTo: input.redirect_to, codeChallenge: input.code_challenge, codeChallengeMethod: input.code_challenge_method };
-  return gw.gql('mutation($i: SsoStartInput!) { ssoStart(input: $i) { url } }', { i });
-}
-const urlOf = (door: Door, res: HttpResult): string => (door === 'rest' ? res.body.url : res.body.data.ssoStart.url);
-
-async function exchange(door: Door, code: string, verifier: string): Promise<HttpResult> {
-  if (door === 'rest') return gw.rest('POST', '/auth/sso/token', { code, code_verifier: verifier });
-  const res = await gw.gql('mutation($i: SsoExchangeInput!) { ssoExchange(input: $i) { accessToken user { id email tenant roles authMethod } } }', { i: { code, codeVerifier: verifier } });
-  const p = res.body.data?.ssoExchange;
-  return p ? { ...res, body: { access_token: p.accessToken, user: { ...p.user, auth_method: p.user.authMethod.toLowerCase() } } } : res;
-}
+const exchange = (door: Door, code: string, verifier: string) => ssoExchangeVia(gw, door, code, verifier);
 
 /** A flow begun at the gateway: the AuthnRequest the IdP receives (read off the redirect URL) and the app's verifier. */
 async function begin(door: Door = 'rest', input: Record<string, unknown> = {}): Promise<{ request: AuthnRequestSeen; url: string; verifier: string }> {
