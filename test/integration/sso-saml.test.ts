@@ -8,7 +8,7 @@
 import { createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idpUrlOf, pkce, ssoExchangeVia, ssoStartVia } from '../helpers/sso-flow.js';
-import { DOORS, expectGqlError, expectRestError, freePort, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
+import { DOORS, expectRestError, freePort, requestJson, signIn, startTestGateway, type Door, type HttpResult, type TestGateway } from '../helpers/gateway.js';
 import { sharingEnv, spawnGateway } from '../helpers/process.js';
 import { formOf, LocalSamlIdp, type AuthnRequestSeen, type ResponseOptions, type SamlAccount } from '../../scripts/local-saml-idp.js';
 
