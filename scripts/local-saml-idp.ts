@@ -35,8 +35,8 @@ export interface SamlAccount {
 export interface ResponseOptions {
   /** What is signed (default the assertion). */
   sign?: 'assertion' | 'response' | 'both' | 'none';
-  /** Sign with another key than the one in the metadata. */
-  otherKey?: boolean;
+  /** Sign with another key than the one in the metadata: everything, or only the Response's or the Assertion's signature. */
+  otherKey?: boolean | 'response' | 'assertion';
   audience?: string;
   recipient?: string;
   destination?: string | null;
@@ -49,8 +49,11 @@ export interface ResponseOptions {
   assertionId?: string;
   /** Signature wrapping: `second`: a second, unsigned assertion after the signed one; `moved`: the signed assertion hidden in an Extensions element and an unsigned one in its place. */
   wrap?: 'second' | 'moved';
-  /** A status other than Success (the user refused, the IdP failed). */
+  /** A status other than Success (the user refused, the IdP failed); with `keepAssertion`, beside an assertion all the same. */
   status?: string;
+  keepAssertion?: boolean;
+  /** Raw XML put in the Response's Extensions (unsigned), after the rest is made. */
+  extensions?: string;
 }
 
 export interface AuthnRequestSeen {
@@ -186,7 +189,7 @@ export class LocalSamlIdp {
     const dest = destination === null ? '' : ` Destination="${esc(destination)}"`;
     const head = (status: string) =>
       `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${newId()}" Version="2.0" IssueInstant="${iso(now)}"${dest}${irt}><saml:Issuer>${esc(issuer)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="${status}"/></samlp:Status>`;
-    if (account === 'refuse' || options.status) {
+    if (account === 'refuse' || (options.status && !options.keepAssertion)) {
       const xml = `${head('urn:oasis:names:tc:SAML:2.0:status:Responder')}</samlp:Response>`.replace(
         '<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/>',
         `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="${options.status ?? 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed'}"/></samlp:StatusCode>`,
@@ -211,17 +214,18 @@ export class LocalSamlIdp {
         `</saml:Assertion>`
       );
     };
-    const pair = options.otherKey ? this.other : this.pair;
+    const pairFor = (part: 'response' | 'assertion') => (options.otherKey === true || options.otherKey === part ? this.other : this.pair);
     const how = options.sign ?? 'assertion';
     let signedAssertion = assertion(options.assertionId ?? newId(), account);
-    if (how === 'assertion' || how === 'both') signedAssertion = sign(signedAssertion, 'Assertion', pair);
+    if (how === 'assertion' || how === 'both') signedAssertion = sign(signedAssertion, 'Assertion', pairFor('assertion'));
     const evil = () => assertion(newId(), { ...account, nameId: 'mallory@evil.example', email: 'mallory@evil.example', groups: ['admins'] });
     let body: string;
     if (options.wrap === 'second') body = signedAssertion + evil();
     else if (options.wrap === 'moved') body = `<samlp:Extensions>${signedAssertion}</samlp:Extensions>${evil()}`;
     else body = signedAssertion;
-    let xml = `${head('urn:oasis:names:tc:SAML:2.0:status:Success')}${body}</samlp:Response>`;
-    if (how === 'response' || how === 'both') xml = sign(xml, 'Response', pair);
+    const extensions = options.extensions === undefined ? '' : `<samlp:Extensions>${options.extensions}</samlp:Extensions>`;
+    let xml = `${head(options.status ?? 'urn:oasis:names:tc:SAML:2.0:status:Success')}${extensions}${body}</samlp:Response>`;
+    if (how === 'response' || how === 'both') xml = sign(xml, 'Response', pairFor('response'));
     return Buffer.from(xml).toString('base64');
   }
 

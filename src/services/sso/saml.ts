@@ -8,7 +8,7 @@
 // InResponseTo and NotOnOrAfter, and the Response's Destination; the assertion ID's single use
 // is the caller's (a row of sso_assertions).
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, type Element } from '@xmldom/xmldom';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { idpFailure } from './oidc.js';
@@ -47,16 +47,23 @@ const NO_CACHE: CacheProvider = {
   removeAsync: async () => null,
 };
 
-function samlOf(config: Pick<Config, 'publicUrl' | 'secretKey'>, c: SamlConnection, cache: CacheProvider, validateInResponseTo: ValidateInResponseTo): SAML {
+function samlOf(
+  config: Pick<Config, 'publicUrl' | 'secretKey'>,
+  c: SamlConnection,
+  cache: CacheProvider,
+  validateInResponseTo: ValidateInResponseTo,
+  signed: { response: boolean; assertion: boolean } = { response: false, assertion: false },
+): SAML {
   return new SAML({
     callbackUrl: samlAcsUrl(config),
     entryPoint: c.settings.idp_sso_url,
     issuer: samlEntityId(config, c.id),
     audience: samlEntityId(config, c.id),
     idpCert: c.settings.idp_certificate,
-    // Either the Response or the Assertion signed is enough (SPEC §11); unsigned is refused by the library either way.
-    wantAuthnResponseSigned: false,
-    wantAssertionsSigned: false,
+    // Either the Response or the Assertion signed is enough (SPEC §11; unsigned is refused by the
+    // library either way), but a signature that is there must verify.
+    wantAuthnResponseSigned: signed.response,
+    wantAssertionsSigned: signed.assertion,
     acceptedClockSkewMs: SAML_SKEW_MS,
     validateInResponseTo,
     requestIdExpirationPeriodMs: REQUEST_TTL_MS,
@@ -156,11 +163,13 @@ export async function validateSamlResponse(
     ...NO_CACHE,
     getAsync: async (key) => (pending && key === pending.requestId ? pending.createdAt.toISOString() : null),
   };
-  // SAML messages carry no DTD (SAML core §1.3): a DOCTYPE is refused before any parser sees it.
-  if (/<!DOCTYPE/i.test(Buffer.from(samlResponse, 'base64').toString('utf8'))) throw failed('signature', 'a DOCTYPE in the response');
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  const shape = responseShape(xml);
   let profile: Profile | null;
   try {
-    ({ profile } = await samlOf(config, c, cache, pending ? ValidateInResponseTo.always : ValidateInResponseTo.never).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    // A signature that is there must verify: the library is told to want the ones the document carries.
+    const saml = samlOf(config, c, cache, pending ? ValidateInResponseTo.always : ValidateInResponseTo.never, shape.signed);
+    ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (e) {
     throw libraryFailure(e);
   }
@@ -170,8 +179,8 @@ export async function validateSamlResponse(
   const acs = samlAcsUrl(config);
 
   if (textOf(assertion.Issuer) !== c.settings.idp_entity_id) throw failed('claims', 'the assertion names another issuer');
-  const destination = responseDestination(Buffer.from(samlResponse, 'base64').toString('utf8'));
-  if (destination !== acs) throw failed('recipient', 'the response names another destination, or none');
+  if (shape.destination !== acs) throw failed('recipient', 'the response names another destination, or none');
+  if (shape.status !== SUCCESS) throw failed('claims', 'the response status is not Success');
 
   // The bearer confirmation this SP can use: its Recipient is our ACS, it answers our request (or none), and it is still valid.
   const nowMs = now.getTime();
@@ -206,12 +215,47 @@ export async function validateSamlResponse(
   return { assertionId, expiresAt: new Date(Math.max(...ends) + SAML_SKEW_MS), subject, email, groups, authnContext };
 }
 
-/** The Response's Destination attribute, if it has one (it is judged on the Response the library parsed the same way). */
-function responseDestination(xml: string): string | undefined {
-  try {
-    const root = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml').documentElement;
-    return root?.getAttribute('Destination') ?? undefined;
-  } catch {
-    return undefined;
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+/** Bounds no SAML response comes near (a few hundred elements, ten deep), checked before any parser: the library's queries grow faster than the document. */
+const MAX_ELEMENTS = 2000;
+const MAX_DEPTH = 32;
+
+/**
+ * A first look at the raw response, before the library parses it: refused outright when it
+ * carries a DOCTYPE (SAML messages have no DTD) or more elements or nesting than any response
+ * has; else its Destination, its top-level status code, and which of the Response and its
+ * Assertion carry a signature (each one present must verify). Nothing read here is trusted:
+ * it can only make the checks stricter.
+ */
+function responseShape(xml: string): { destination?: string; status?: string; signed: { response: boolean; assertion: boolean } } {
+  if (/<!DOCTYPE/i.test(xml)) throw failed('signature', 'a DOCTYPE in the response');
+  let elements = 0;
+  let depth = 0;
+  // One linear pass over the tags: opening ones deepen, closing ones and self-closed ones do not.
+  for (const [tag] of xml.matchAll(/<[^>]*>/g)) {
+    if (tag.startsWith('<?') || tag.startsWith('<!')) continue;
+    if (tag.startsWith('</')) {
+      depth--;
+      continue;
+    }
+    elements++;
+    if (!tag.endsWith('/>')) depth++;
+    if (elements > MAX_ELEMENTS || depth > MAX_DEPTH) throw failed('other', 'limits: more elements or deeper nesting than a SAML response has');
   }
+  let root: Element | null | undefined;
+  try {
+    root = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml').documentElement;
+  } catch {
+    root = undefined;
+  }
+  const children = (e: Element | null | undefined, name: string, ns?: string) =>
+    e ? Array.from(e.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (ns === undefined || (n as Element).namespaceURI === ns)) : [];
+  const status = children(children(root, 'Status')[0], 'StatusCode')[0]?.getAttribute('Value') ?? undefined;
+  const assertions = children(root, 'Assertion');
+  return {
+    destination: root?.getAttribute('Destination') ?? undefined,
+    status,
+    signed: { response: children(root, 'Signature', DSIG).length > 0, assertion: assertions.some((a) => children(a, 'Signature', DSIG).length > 0) },
+  };
 }
