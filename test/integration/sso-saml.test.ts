@@ -121,6 +121,7 @@ describe('SAML refusals: each is auth_sso_failed and starts no session', () => {
     ['whose Assertion signature is by another key, inside a good signed Response', { sign: 'both', otherKey: 'assertion' }, 'signature'],
     ['with a status other than Success beside its assertion', { status: 'urn:oasis:names:tc:SAML:2.0:status:Requester', keepAssertion: true }, 'claims'],
     ['padded with more elements than any response has', { extensions: '<b/>'.repeat(20_000) }, 'other'],
+    ['whose one element carries more attributes than any response has', { extensions: `<b ${Array.from({ length: 30_000 }, (_, i) => `a${i}="x"`).join(' ')}/>` }, 'other'],
     ['nested deeper than any response is', { extensions: '<b>'.repeat(100) + '</b>'.repeat(100) }, 'other'],
     ['for another audience', { audience: 'https://sp.elsewhere.example/metadata' }, 'audience'],
     ['for another recipient', { recipient: 'https://sp.elsewhere.example/acs' }, 'recipient'],

@@ -217,13 +217,14 @@ export async function validateSamlResponse(
 
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
-/** Bounds no SAML response comes near (a few hundred elements, ten deep), checked before any parser: the library's queries grow faster than the document. */
+/** Bounds no SAML response comes near (a few hundred elements, ten deep), checked before any parser: the library's parsing and queries grow faster than the document. */
 const MAX_ELEMENTS = 2000;
+const MAX_ATTRIBUTES = 4000;
 const MAX_DEPTH = 32;
 
 /**
  * A first look at the raw response, before the library parses it: refused outright when it
- * carries a DOCTYPE (SAML messages have no DTD) or more elements or nesting than any response
+ * carries a DOCTYPE (SAML messages have no DTD) or more elements, attributes or nesting than any response
  * has; else its Destination, its top-level status code, and which of the Response and its
  * Assertion carry a signature (each one present must verify). Nothing read here is trusted:
  * it can only make the checks stricter.
@@ -231,6 +232,7 @@ const MAX_DEPTH = 32;
 function responseShape(xml: string): { destination?: string; status?: string; signed: { response: boolean; assertion: boolean } } {
   if (/<!DOCTYPE/i.test(xml)) throw failed('signature', 'a DOCTYPE in the response');
   let elements = 0;
+  let attributes = 0;
   let depth = 0;
   // One linear pass over the tags: opening ones deepen, closing ones and self-closed ones do not.
   for (const [tag] of xml.matchAll(/<[^>]*>/g)) {
@@ -240,8 +242,9 @@ function responseShape(xml: string): { destination?: string; status?: string; si
       continue;
     }
     elements++;
+    attributes += tag.match(/=\s*["']/g)?.length ?? 0;
     if (!tag.endsWith('/>')) depth++;
-    if (elements > MAX_ELEMENTS || depth > MAX_DEPTH) throw failed('other', 'limits: more elements or deeper nesting than a SAML response has');
+    if (elements > MAX_ELEMENTS || attributes > MAX_ATTRIBUTES || depth > MAX_DEPTH) throw failed('other', 'limits: more elements, attributes or nesting than a SAML response has');
   }
   let root: Element | null | undefined;
   try {
