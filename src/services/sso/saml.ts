@@ -218,8 +218,8 @@ export async function validateSamlResponse(
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 /** Bounds no SAML response comes near (a few hundred elements, ten deep), checked before any parser: the library's parsing and queries grow faster than the document. */
-const MAX_ELEMENTS = 2000;
-const MAX_ATTRIBUTES = 4000;
+const MAX_ELEMENTS = 1000;
+const MAX_ATTRIBUTES = 2000;
 const MAX_DEPTH = 32;
 
 /**
