@@ -175,6 +175,14 @@ async function ssoAssertions(n: number, expiresAt: Date): Promise<string[]> {
   );
 }
 
+async function oidcModels(n: number, expiresAt: Date): Promise<string[]> {
+  return ids(
+    `insert into oidc_models (tenant_id, model, id, payload, expires_at)
+     select ${ACME_ID}, 'AccessToken', gen_random_uuid()::text, '{}', $1 from generate_series(1, $2) returning id`,
+    [expiresAt, n],
+  );
+}
+
 async function invitations(n: number, at: { expires: Date; accepted?: Date; revoked?: Date }): Promise<string[]> {
   return ids(
     `insert into invitations (id, tenant_id, email, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at)
@@ -262,6 +270,7 @@ describe('one run', () => {
       sso_flows: 0,
       sso_codes: 0,
       sso_assertions: 0,
+      oidc_models: 0,
       invitations: 0,
       api_keys: 0,
       users: 0,
@@ -328,6 +337,7 @@ describe('one run', () => {
       sso_flows: await ssoFlows(2, ago(skew + MINUTE)),
       sso_codes: await ssoCodes(2, ago(skew + MINUTE)),
       sso_assertions: await ssoAssertions(2, ago(skew + MINUTE)),
+      oidc_models: await oidcModels(2, ago(skew + MINUTE)),
       invitations: [
         ...(await invitations(2, { expires: ago(link + MINUTE) })),
         ...(await invitations(1, { expires: ago(link + MINUTE), revoked: ago(DAY) })),
@@ -342,6 +352,7 @@ describe('one run', () => {
       sso_flows: [...(await ssoFlows(1, ago(skew / 2))), ...(await ssoFlows(1, new Date(Date.now() + MINUTE)))],
       sso_codes: [...(await ssoCodes(1, ago(skew / 2))), ...(await ssoCodes(1, new Date(Date.now() + MINUTE)))],
       sso_assertions: [...(await ssoAssertions(1, ago(skew / 2))), ...(await ssoAssertions(1, new Date(Date.now() + MINUTE)))],
+      oidc_models: [...(await oidcModels(1, ago(skew / 2))), ...(await oidcModels(1, new Date(Date.now() + MINUTE)))],
       invitations: [
         ...(await invitations(1, { expires: new Date(Date.now() + DAY) })),
         ...(await invitations(1, { expires: ago(link - MINUTE) })),
@@ -413,6 +424,7 @@ describe('concurrent runs', () => {
         sso_flows: (await ssoFlows(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
         sso_codes: (await ssoCodes(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
         sso_assertions: (await ssoAssertions(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
+        oidc_models: (await oidcModels(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
         invitations: (await invitations(30, { expires: ago(EXPIRED_LINKS_KEPT_MS + MINUTE) })).length,
         api_keys: (await apiKeys(30, { revoked: ago(gw.config.purge.auditRetentionDays * DAY + MINUTE) })).length,
         users: (await unverifiedUsers(30, ago(gw.config.accounts.unverifiedTtl * 1000 + MINUTE))).length,

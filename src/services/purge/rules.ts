@@ -1,7 +1,8 @@
 // What goes (`now` is the instance's clock; SKEW allows for instances whose clocks disagree):
 // - rows past their own expiry by more than SKEW: webauthn_challenges, rate_limits (the
 //   limiter treats such a row as absent), mfa_challenges, sso_flows, sso_codes and
-//   sso_assertions (an assertion past its NotOnOrAfter is refused anyway);
+//   sso_assertions (an assertion past its NotOnOrAfter is refused anyway), and the OpenID
+//   Provider's objects (oidc_models: codes, grants, sessions, tokens, interactions);
 // - mailed links (email_tokens, pending invitations) EXPIRED_LINKS_KEPT_MS past their expiry:
 //   until then a link's page can say it expired (and name its tenant) instead of "unknown";
 // - history past AUDIT_RETENTION_DAYS: audit_events, accepted invitations, API keys revoked or
@@ -23,6 +24,7 @@ export const PURGE_TABLES = [
   'sso_flows',
   'sso_codes',
   'sso_assertions',
+  'oidc_models',
   'invitations',
   'api_keys',
   'users',
@@ -65,6 +67,13 @@ export const RULES: Array<{ table: Exclude<PurgeTable, 'refresh_tokens' | 'sessi
   { table: 'sso_flows', sql: batchOf('sso_flows', 'expires_at < ?'), params: (c) => [c.expired] },
   { table: 'sso_codes', sql: batchOf('sso_codes', 'expires_at < ?'), params: (c) => [c.expired] },
   { table: 'sso_assertions', sql: batchOf('sso_assertions', 'expires_at < ?'), params: (c) => [c.expired] },
+  // Its key is (tenant_id, model, id): the batch is joined back on it.
+  {
+    table: 'oidc_models',
+    sql: `delete from oidc_models m using (select tenant_id, model, id from oidc_models where expires_at < ? limit ? for update skip locked) d
+      where m.tenant_id = d.tenant_id and m.model = d.model and m.id = d.id`,
+    params: (c) => [c.expired],
+  },
   // Pending ones as expired links; accepted ones (history, like the audit) after the retention.
   { table: 'invitations', sql: batchOf('invitations', 'expires_at < ? and (accepted_at is null or accepted_at < ?)'), params: (c) => [c.expiredLink, c.retained] },
   { table: 'api_keys', sql: batchOf('api_keys', 'expires_at < ? or revoked_at < ?'), params: (c) => [c.retained, c.retained] },

@@ -1,0 +1,91 @@
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Tenant } from './tenant.entity.js';
+
+/** A tenant's OAuth client of its OpenID Provider (SPEC §12); the secret is sealed, never returned. */
+@Entity({ tableName: 'oauth_clients' })
+@Unique({ name: 'oauth_clients_tenant_client_unique', properties: ['tenant', 'clientId'] })
+export class OAuthClient {
+  [OptionalProps]?: 'clientSecret' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'resources' | 'public' | 'firstParty' | 'jwksUri';
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @ManyToOne(() => Tenant, { deleteRule: 'cascade' })
+  tenant!: Tenant;
+
+  @Property({ type: 'text' })
+  clientId!: string;
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'text', nullable: true })
+  clientSecret: string | null = null;
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  redirectUris: string[] = [];
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  postLogoutRedirectUris: string[] = [];
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  grantTypes: string[] = [];
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  scopes: string[] = [];
+
+  @Property({ type: 'text[]', columnType: 'text[]', default: '{}' })
+  resources: string[] = [];
+
+  @Property({ type: 'boolean', default: false })
+  public: boolean = false;
+
+  @Property({ type: 'boolean', default: false })
+  firstParty: boolean = false;
+
+  @Property({ type: 'text', nullable: true })
+  jwksUri: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** One object of a tenant's OpenID Provider (a code, grant, session, token, interaction...), as the provider's adapter stores it. */
+@Entity({ tableName: 'oidc_models' })
+@Index({ name: 'oidc_models_grant_idx', properties: ['tenant', 'grantId'] })
+@Index({ name: 'oidc_models_user_code_idx', properties: ['tenant', 'userCode'] })
+@Index({ name: 'oidc_models_uid_idx', properties: ['tenant', 'uid'] })
+@Index({ name: 'oidc_models_expires_idx', properties: ['expiresAt'] })
+export class OidcModel {
+  [OptionalProps]?: 'grantId' | 'userCode' | 'uid' | 'expiresAt' | 'consumedAt';
+
+  @ManyToOne(() => Tenant, { deleteRule: 'cascade', primary: true })
+  tenant!: Tenant;
+
+  @PrimaryKey({ type: 'text' })
+  model!: string;
+
+  @PrimaryKey({ type: 'text' })
+  id!: string;
+
+  @Property({ type: 'json', columnType: 'jsonb' })
+  payload!: Record<string, unknown>;
+
+  @Property({ type: 'text', nullable: true })
+  grantId: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  userCode: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  uid: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  expiresAt: Date | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  consumedAt: Date | null = null;
+}
