@@ -65,6 +65,57 @@ export function list(env: Env, name: string, fallback: string[]): string[] {
 }
 
 
+/** An RSA private JWK (RS256) that signs the OpenID Provider's ID tokens only (SPEC §12). */
+export interface RsaJwk {
+  kid: string;
+  alg: 'RS256';
+  kty: 'RSA';
+  n: string;
+  e: string;
+  d: string;
+  p: string;
+  q: string;
+  dp: string;
+  dq: string;
+  qi: string;
+}
+
+/**
+ * JWT_PRIVATE_KEYS: the gateway's signing keys (EdDSA or ES256; the first signs, all are
+ * published), and RS256 keys that sign the OpenID Provider's ID tokens only and are never the
+ * first key. Answers the two apart.
+ */
+export function parseKeySet(raw: string, name = 'JWT_PRIVATE_KEYS'): { signing: SigningJwk[]; idToken: RsaJwk[] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} is not valid JSON (expected a JWK set {"keys": [...]})`);
+  }
+  const keys = (doc as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must be a JWK set with at least one key`);
+  const isRsa = (k: Record<string, unknown>) => k?.alg === 'RS256' && k.kty === 'RSA';
+  if (isRsa(keys[0])) throw new ConfigError(`${name}: the first key signs the gateway's own tokens and must be EdDSA or ES256 (an RS256 key signs ID tokens only)`);
+  const rsa = keys.filter(isRsa) as Array<Record<string, unknown>>;
+  for (const k of rsa) {
+    if (typeof k.kid !== 'string' || k.kid === '') throw new ConfigError(`${name}: an RS256 key has no kid`);
+    if (typeof k.d !== 'string' || typeof k.n !== 'string' || k.n.length < 342) throw new ConfigError(`${name}: key ${k.kid} must be a private RSA key of at least 2048 bits`);
+  }
+  const signing = parseSigningKeys(JSON.stringify({ keys: keys.filter((k) => !isRsa(k)) }), name);
+  const kids = new Set(signing.map((k) => k.kid));
+  for (const k of rsa) {
+    if (kids.has(k.kid as string)) throw new ConfigError(`${name}: duplicate kid ${k.kid}`);
+    kids.add(k.kid as string);
+  }
+  return { signing, idToken: rsa as unknown as RsaJwk[] };
+}
+
+/** A new RS256 key for ID tokens. */
+export function generateIdTokenKey(kid = randomBytes(8).toString('hex')): RsaJwk {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...(privateKey.export({ format: 'jwk' }) as Omit<RsaJwk, 'kid' | 'alg'>), kid, alg: 'RS256' };
+}
+
 export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): SigningJwk[] {
   let doc: unknown;
   try {

@@ -1,5 +1,5 @@
 // The configuration's shape: what loadConfig (config.ts) reads from the environment, once.
-import type { SigningJwk } from './config-parse.js';
+import type { RsaJwk, SigningJwk } from './config-parse.js';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -33,7 +33,8 @@ export interface Config {
   outbound: { allowPrivate: boolean; maxBytes: number };
   /** DNS servers (host or host:port) for verifySsoDomain's TXT lookups; empty: the system's. */
   ssoDnsServers: string[];
-  jwt: { privateKeys: SigningJwk[]; issuer: string; audience: string };
+  /** `idTokenKeys`: RS256 keys for the OpenID Provider's ID tokens only (none outside production: one is made when first needed). */
+  jwt: { privateKeys: SigningJwk[]; idTokenKeys: RsaJwk[]; issuer: string; audience: string };
   accessTokenTtl: number;
   refreshTokenTtl: number;
   refreshReuseGrace: number;

@@ -4,10 +4,10 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseSigningKeys, publicUrl, read, trustProxy, type Env } from './config-parse.js';
+import { bool, bound, ConfigError, devSecrets, int, list, oneOf, parseKeySet, publicUrl, read, trustProxy, type Env } from './config-parse.js';
 import type { Config } from './config-types.js';
 
-export { ConfigError, generateSigningKey, parseSigningKeys, type SigningJwk } from './config-parse.js';
+export { ConfigError, generateIdTokenKey, generateSigningKey, parseSigningKeys, type RsaJwk, type SigningJwk } from './config-parse.js';
 export type { Config } from './config-types.js';
 
 /** Rows per purge statement: a batch of dead sessions with their tokens takes 30–60 ms at 500 on the slower bench machine (1,000 took up to 220 ms). */
@@ -41,6 +41,9 @@ export function loadConfig(env: Env = process.env): Config {
     jwtKeys ??= dev.jwtPrivateKeys;
   }
   if (Buffer.byteLength(secretKey!, 'utf8') < 32) throw new ConfigError('SECRET_KEY must be at least 32 bytes');
+  const keySet = parseKeySet(jwtKeys!);
+  // The OpenID Provider's ID tokens are RS256 (SPEC §12): outside production a key is made when first needed.
+  if (production && !keySet.idToken.length) throw new ConfigError('production mode needs an RS256 key in JWT_PRIVATE_KEYS, after the first key, to sign ID tokens (npm run keys prints a set with one)');
 
   const host = read(env, 'HOST') ?? '127.0.0.1';
   const port = int(env, 'PORT', 4000);
@@ -90,7 +93,8 @@ export function loadConfig(env: Env = process.env): Config {
     ssoDnsServers: list(env, 'SSO_DNS_SERVERS', []),
     outbound: { allowPrivate: !production || bool(env, 'WEBHOOK_ALLOW_PRIVATE', false), maxBytes: 1_048_576 },
     jwt: {
-      privateKeys: parseSigningKeys(jwtKeys!),
+      privateKeys: keySet.signing,
+      idTokenKeys: keySet.idToken,
       issuer: issuer ?? listenUrl,
       audience: audience ?? listenUrl,
     },

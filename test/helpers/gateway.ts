@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
 import { buildApp, type Gateway } from '../../src/app.js';
-import { generateSigningKey, loadConfig, type Config, type SigningJwk } from '../../src/config.js';
+import { generateIdTokenKey, generateSigningKey, loadConfig, type Config, type RsaJwk, type SigningJwk } from '../../src/config.js';
 import { migrate, openDb, type Db } from '../../src/db/orm.js';
 import { type ErrorCode } from '../../src/errors/catalog.js';
 import { FIELD_RULES, PASSWORD_RULES } from '../../src/errors/auth-error.js';
@@ -165,6 +165,10 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+let rsa: RsaJwk | undefined;
+/** One RS256 key per test process (made once: RSA keys are slow to make). */
+const idTokenKey = () => (rsa ??= generateIdTokenKey());
+
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const db = options.databaseUrl ? undefined : await createTestDatabase();
   const databaseUrl = options.databaseUrl ?? db!.url;
@@ -183,7 +187,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'gw-test-')),
     DATABASE_URL: gatewayDbUrl,
     SECRET_KEY: randomBytes(32).toString('base64url'),
-    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
+    // Production needs an RS256 key for the OpenID Provider's ID tokens; elsewhere one is made when first needed.
+    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey, ...(options.env?.NODE_ENV === 'production' ? [idTokenKey()] : [])] }),
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     PUBLIC_URL: ISSUER,

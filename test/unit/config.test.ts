@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, generateSigningKey, loadConfig } from '../../src/config.js';
+import { ConfigError, generateIdTokenKey, generateSigningKey, loadConfig } from '../../src/config.js';
 
-const keys = JSON.stringify({ keys: [generateSigningKey('EdDSA'), generateSigningKey('ES256')] });
+const rsa = generateIdTokenKey();
+const keys = JSON.stringify({ keys: [generateSigningKey('EdDSA'), generateSigningKey('ES256'), rsa] });
 const prod = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgres://db/x',
@@ -24,6 +25,14 @@ describe('production mode', () => {
     expect(c.production).toBe(true);
     expect(c.graphql).toEqual({ introspection: false, sandbox: false });
     expect(c.jwt.privateKeys.map((k) => k.alg)).toEqual(['EdDSA', 'ES256']);
+    expect(c.jwt.idTokenKeys.map((k) => k.kid)).toEqual([rsa.kid]);
+  });
+
+  it('needs an RS256 key for ID tokens, never as the first key', () => {
+    const [ed, es] = JSON.parse(keys).keys;
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [ed, es] }) })).toThrow(/RS256 key/);
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [rsa, ed] }) })).toThrow(/first key/);
+    expect(() => loadConfig({ ...prod, JWT_PRIVATE_KEYS: JSON.stringify({ keys: [ed, { ...rsa, d: undefined }] }) })).toThrow(/private RSA key/);
   });
 
   for (const missing of ['DATABASE_URL', 'SECRET_KEY', 'JWT_PRIVATE_KEYS']) {
