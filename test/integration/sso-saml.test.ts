@@ -122,6 +122,8 @@ describe('SAML refusals: each is auth_sso_failed and starts no session', () => {
     ['with a status other than Success beside its assertion', { status: 'urn:oasis:names:tc:SAML:2.0:status:Requester', keepAssertion: true }, 'claims'],
     ['padded with more elements than any response has', { extensions: '<b/>'.repeat(20_000) }, 'other'],
     ['whose one element carries more attributes than any response has', { extensions: `<b ${Array.from({ length: 30_000 }, (_, i) => `a${i}="x"`).join(' ')}/>` }, 'other'],
+    ['padded with processing instructions and text', { extensions: `<b>${'<?a?>x'.repeat(20_000)}</b>` }, 'other'],
+    ['padded with comments', { extensions: '<!---->'.repeat(20_000) }, 'other'],
     ['nested deeper than any response is', { extensions: '<b>'.repeat(100) + '</b>'.repeat(100) }, 'other'],
     ['for another audience', { audience: 'https://sp.elsewhere.example/metadata' }, 'audience'],
     ['for another recipient', { recipient: 'https://sp.elsewhere.example/acs' }, 'recipient'],
@@ -224,6 +226,19 @@ describe('SAML refusals: each is auth_sso_failed and starts no session', () => {
     const code = location(res)?.searchParams.get('code');
     if (code) expect((await exchange('rest', code, flow.verifier)).body.user.id).not.toBe(ada.id);
     expect(await gw.sql("select count(*)::int as n from sso_identities where user_id = $1 and subject like 'ada@acme-corp.example%evil%'", [ada.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('reads the status from one StatusCode of the protocol namespace: a look-alike or a second code is refused', async () => {
+    const SUCCESS = '<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>';
+    const RESPONDER = '<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/>';
+    for (const status of [`<x:StatusCode xmlns:x="urn:evil" Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>${RESPONDER}`, `${SUCCESS}${RESPONDER}`]) {
+      const flow = await begin();
+      const xml = Buffer.from(idp.response({ nameId: 'status@acme-corp.example' }, flow.request), 'base64').toString('utf8');
+      expect(xml).toContain(SUCCESS);
+      const res = await postAcs({ SAMLResponse: Buffer.from(xml.replace(SUCCESS, status)).toString('base64'), RelayState: flow.request.relayState });
+      expect(location(res)!.searchParams.get('error'), status).toBe('auth_sso_failed');
+    }
+    expect(await usersNamed('status@acme-corp.example')).toBe(0);
   });
 
   it('refuses a response with a DOCTYPE (entities, internal or external) before parsing it', async () => {

@@ -221,16 +221,20 @@ const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 const MAX_ELEMENTS = 1000;
 const MAX_ATTRIBUTES = 2000;
 const MAX_DEPTH = 32;
+/** Every piece of markup (tags, comments, processing instructions, CDATA) costs the parsers alike. */
+const MAX_MARKUP = 2500;
+const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
 
 /**
  * A first look at the raw response, before the library parses it: refused outright when it
- * carries a DOCTYPE (SAML messages have no DTD) or more elements, attributes or nesting than any response
+ * carries a DOCTYPE (SAML messages have no DTD) or more markup, elements, attributes or nesting than any response
  * has; else its Destination, its top-level status code, and which of the Response and its
  * Assertion carry a signature (each one present must verify). Nothing read here is trusted:
  * it can only make the checks stricter.
  */
 function responseShape(xml: string): { destination?: string; status?: string; signed: { response: boolean; assertion: boolean } } {
   if (/<!DOCTYPE/i.test(xml)) throw failed('signature', 'a DOCTYPE in the response');
+  if (xml.split('<').length - 1 > MAX_MARKUP) throw failed('other', 'limits: more markup than a SAML response has');
   let elements = 0;
   let attributes = 0;
   let depth = 0;
@@ -254,7 +258,10 @@ function responseShape(xml: string): { destination?: string; status?: string; si
   }
   const children = (e: Element | null | undefined, name: string, ns?: string) =>
     e ? Array.from(e.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (ns === undefined || (n as Element).namespaceURI === ns)) : [];
-  const status = children(children(root, 'Status')[0], 'StatusCode')[0]?.getAttribute('Value') ?? undefined;
+  // Exactly one Status with exactly one top-level StatusCode, both of the protocol's namespace.
+  const statuses = children(root, 'Status');
+  const codes = statuses.length === 1 ? children(statuses[0], 'StatusCode') : [];
+  const status = statuses.length === 1 && statuses[0].namespaceURI === PROTOCOL && codes.length === 1 && codes[0].namespaceURI === PROTOCOL ? (codes[0].getAttribute('Value') ?? undefined) : undefined;
   const assertions = children(root, 'Assertion');
   return {
     destination: root?.getAttribute('Destination') ?? undefined,
