@@ -40,12 +40,23 @@ export class MiniBrowser {
   private cookies = new Map<string, Map<string, string>>();
 
   /** GETs `url` and follows redirects; answers the first URL for which `stop` is true (not fetched), or the last response. */
-  async follow(url: string, stop: (u: URL) => boolean, max = 20): Promise<{ url: URL; status?: number; body?: string }> {
+  follow(url: string, stop: (u: URL) => boolean, max = 20): Promise<{ url: URL; status?: number; body?: string }> {
+    return this.go(url, stop, max);
+  }
+
+  /** POSTs a form (as a browser submits one) to `url`, then follows redirects as `follow` does. */
+  submit(url: string, fields: Record<string, string>, stop: (u: URL) => boolean, max = 20): Promise<{ url: URL; status?: number; body?: string }> {
+    return this.go(url, stop, max, new URLSearchParams(fields).toString());
+  }
+
+  private async go(url: string, stop: (u: URL) => boolean, max: number, form?: string): Promise<{ url: URL; status?: number; body?: string }> {
     let next = new URL(url);
     for (let i = 0; i < max; i++) {
       if (stop(next)) return { url: next };
       const jar = this.cookies.get(next.origin) ?? new Map<string, string>();
-      const res = await fetch(next, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/html' } });
+      const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/html' };
+      if (form !== undefined && i === 0) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const res = await fetch(next, { redirect: 'manual', method: form !== undefined && i === 0 ? 'POST' : 'GET', body: form !== undefined && i === 0 ? form : undefined, headers });
       for (const c of res.headers.getSetCookie()) {
         const [pair] = c.split(';');
         const eq = pair.indexOf('=');

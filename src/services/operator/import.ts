@@ -10,6 +10,7 @@ import { revokeSessions } from '../sessions/end.js';
 import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.entity.js';
 import { importSsoConnections, type SsoImportDeps } from '../sso/import.js';
 import { isRedirectUrl, type ConnectionInput } from '../sso/rules.js';
+import { importOAuthClients, type OAuthClientInput } from '../op/clients.js';
 import { AdminError, check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
 
 export type { ImportReport };
@@ -28,6 +29,8 @@ export interface ImportDocument {
     redirect_urls?: string[];
     /** The tenant's identity providers, by name (SPEC §11); their domains count as verified. */
     sso_connections?: ConnectionInput[];
+    /** The clients of the tenant's OpenID Provider, by client_id (SPEC §12). */
+    oauth_clients?: OAuthClientInput[];
     roles?: Array<{ name: string; permissions: string[] }>;
     users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
   }>;
@@ -53,6 +56,7 @@ export function parseImportDocument(doc: unknown): ImportDocument {
       check(isRedirectUrl(url), `${where}.redirect_urls[${j}] must be an https URL (http only on a loopback address) without user, query or fragment`);
     }
     check(t.sso_connections === undefined || Array.isArray(t.sso_connections), `${where}.sso_connections must be a list`);
+    check(t.oauth_clients === undefined || Array.isArray(t.oauth_clients), `${where}.oauth_clients must be a list`);
     for (const [j, r] of (t.roles ?? []).entries()) {
       check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
       for (const p of strings(r.permissions, `${where}.roles[${j}].permissions`)) check(PERMISSION.test(p), `invalid permission name ${JSON.stringify(p)}`);
@@ -71,7 +75,7 @@ export function parseImportDocument(doc: unknown): ImportDocument {
 /** `sso` (the configuration's environment and SECRET_KEY, a clock) is needed by a document with sso_connections. */
 export async function importDocument(em: EntityManager, passwords: PasswordHasher, raw: unknown, sso?: SsoImportDeps): Promise<ImportReport> {
   const doc = parseImportDocument(raw);
-  check(sso || doc.tenants.every((t) => !t.sso_connections?.length), 'sso_connections need the gateway configuration (SECRET_KEY)');
+  check(sso || doc.tenants.every((t) => !t.sso_connections?.length && !t.oauth_clients?.length), 'sso_connections and oauth_clients need the gateway configuration (SECRET_KEY)');
   const report: ImportReport = { created: 0, updated: 0, unchanged: 0 };
   const hashes = new Map<string, string>();
   await transactional(em, async (tx) => {
@@ -86,6 +90,14 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
       if (t.sso_connections?.length) {
         await tx.flush();
         const counts = await importSsoConnections(tx, sso!, tenant.id, t.sso_connections, `tenants[${doc.tenants.indexOf(t)}]`, (m) => {
+          throw new AdminError(m);
+        });
+        report.created += counts.created;
+        report.updated += counts.updated;
+      }
+      if (t.oauth_clients?.length) {
+        await tx.flush();
+        const counts = await importOAuthClients(tx, sso!, tenant.id, t.oauth_clients, `tenants[${doc.tenants.indexOf(t)}]`, (m) => {
           throw new AdminError(m);
         });
         report.created += counts.created;

@@ -8,11 +8,11 @@
 // InResponseTo and NotOnOrAfter, and the Response's Destination; the assertion ID's single use
 // is the caller's (a row of sso_assertions).
 import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
-import { DOMParser, type Element } from '@xmldom/xmldom';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { idpFailure } from './oidc.js';
 import { openSpKey } from './sp-key.js';
+import { responseShape, SUCCESS } from './saml-shape.js';
 
 /** The clock skew SPEC §11 allows on NotBefore / NotOnOrAfter. */
 export const SAML_SKEW_MS = 60_000;
@@ -213,59 +213,4 @@ export async function validateSamlResponse(
   const groups = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((g): g is string => typeof g === 'string' && g.length <= 256).slice(0, 200);
   const authnContext = textOf(first(first(assertion.AuthnStatement)?.AuthnContext)?.AuthnContextClassRef) ?? null;
   return { assertionId, expiresAt: new Date(Math.max(...ends) + SAML_SKEW_MS), subject, email, groups, authnContext };
-}
-
-const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
-const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
-/** Bounds no SAML response comes near (a few hundred elements, ten deep), checked before any parser: the library's parsing and queries grow faster than the document. */
-const MAX_ELEMENTS = 1000;
-const MAX_ATTRIBUTES = 2000;
-const MAX_DEPTH = 32;
-/** Every piece of markup (tags, comments, processing instructions, CDATA) costs the parsers alike. */
-const MAX_MARKUP = 2500;
-const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
-
-/**
- * A first look at the raw response, before the library parses it: refused outright when it
- * carries a DOCTYPE (SAML messages have no DTD) or more markup, elements, attributes or nesting than any response
- * has; else its Destination, its top-level status code, and which of the Response and its
- * Assertion carry a signature (each one present must verify). Nothing read here is trusted:
- * it can only make the checks stricter.
- */
-function responseShape(xml: string): { destination?: string; status?: string; signed: { response: boolean; assertion: boolean } } {
-  if (/<!DOCTYPE/i.test(xml)) throw failed('signature', 'a DOCTYPE in the response');
-  if (xml.split('<').length - 1 > MAX_MARKUP) throw failed('other', 'limits: more markup than a SAML response has');
-  let elements = 0;
-  let attributes = 0;
-  let depth = 0;
-  // One linear pass over the tags: opening ones deepen, closing ones and self-closed ones do not.
-  for (const [tag] of xml.matchAll(/<[^>]*>/g)) {
-    if (tag.startsWith('<?') || tag.startsWith('<!')) continue;
-    if (tag.startsWith('</')) {
-      depth--;
-      continue;
-    }
-    elements++;
-    attributes += tag.match(/=\s*["']/g)?.length ?? 0;
-    if (!tag.endsWith('/>')) depth++;
-    if (elements > MAX_ELEMENTS || attributes > MAX_ATTRIBUTES || depth > MAX_DEPTH) throw failed('other', 'limits: more elements, attributes or nesting than a SAML response has');
-  }
-  let root: Element | null | undefined;
-  try {
-    root = new DOMParser({ onError: () => {} }).parseFromString(xml, 'text/xml').documentElement;
-  } catch {
-    root = undefined;
-  }
-  const children = (e: Element | null | undefined, name: string, ns?: string) =>
-    e ? Array.from(e.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name && (ns === undefined || (n as Element).namespaceURI === ns)) : [];
-  // Exactly one Status with exactly one top-level StatusCode, both of the protocol's namespace.
-  const statuses = children(root, 'Status');
-  const codes = statuses.length === 1 ? children(statuses[0], 'StatusCode') : [];
-  const status = statuses.length === 1 && statuses[0].namespaceURI === PROTOCOL && codes.length === 1 && codes[0].namespaceURI === PROTOCOL ? (codes[0].getAttribute('Value') ?? undefined) : undefined;
-  const assertions = children(root, 'Assertion');
-  return {
-    destination: root?.getAttribute('Destination') ?? undefined,
-    status,
-    signed: { response: children(root, 'Signature', DSIG).length > 0, assertion: assertions.some((a) => children(a, 'Signature', DSIG).length > 0) },
-  };
 }

@@ -1,0 +1,81 @@
+// The OpenID Provider's hosted pages (SPEC §12): sign-in, the second step, consent, and errors.
+// Served by the gateway with no third-party assets and no script; each form posts with a submit
+// button, and the inputs keep SPEC §12's names (email, password, code, decision).
+import type { ErrorCode } from '../../errors/catalog.js';
+import { USER_WORDS } from '../../demo/words.js';
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1c1e21}
+main{max-width:26rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.35rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #aab;border-radius:6px}
+input:focus,button:focus{outline:3px solid #4a7cf0;outline-offset:2px}
+button{margin-top:1.25rem;padding:.65rem 1.2rem;font-size:1rem;border-radius:6px;border:0;background:#2456c7;color:#fff;cursor:pointer}
+button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}
+.error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px}.code{font-size:.75rem;color:#666}
+ul{padding-left:1.2rem}`;
+
+/** The security headers of every page: no script, no frames, nothing from elsewhere. */
+export const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+};
+
+function page(title: string, tenantName: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · ${esc(tenantName)}</title><style>${STYLE}</style></head>
+<body><main><h1>${esc(title)}</h1>${body}</main></body></html>
+`;
+}
+
+/** A refusal said in words, with its catalog code small after it. */
+const problem = (code?: ErrorCode) => (code ? `<p class="error" role="alert">${esc(USER_WORDS[code] ?? 'That did not work.')} <span class="code">(${code})</span></p>` : '');
+
+export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode }): string {
+  return page(
+    'Sign in',
+    o.tenantName,
+    `<p>to continue to <strong>${esc(o.clientName)}</strong></p>${problem(o.error)}
+<form method="post" action="${esc(o.action)}">
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${esc(o.email ?? '')}"${o.email ? '' : ' autofocus'}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${o.email ? ' autofocus' : ''}>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+export function secondStepPage(o: { action: string; tenantName: string; mfaToken: string; error?: ErrorCode }): string {
+  return page(
+    'Second step',
+    o.tenantName,
+    `<p>Enter the 6-digit code from your authenticator app.</p>${problem(o.error)}
+<form method="post" action="${esc(o.action)}"><input type="hidden" name="mfa_token" value="${esc(o.mfaToken)}">
+<label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required autofocus>
+<button type="submit">Continue</button></form>`,
+  );
+}
+
+/** What a scope lets an app do, in words. */
+const SCOPE_WORDS: Record<string, string> = {
+  openid: 'know who you are in this organisation (your account, tenant and roles)',
+  email: 'see your e-mail address',
+  profile: 'see your profile',
+  offline_access: 'stay signed in when you are not using it',
+};
+
+export function consentPage(o: { action: string; tenantName: string; clientName: string; scopes: string[] }): string {
+  const items = o.scopes.map((s) => `<li>${esc(SCOPE_WORDS[s] ?? `use the permission ${s}`)}</li>`).join('');
+  return page(
+    'Allow access?',
+    o.tenantName,
+    `<p><strong>${esc(o.clientName)}</strong> asks to:</p><ul>${items}</ul>
+<form method="post" action="${esc(o.action)}"><button type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+  );
+}
+
+export function errorPage(o: { tenantName: string; title: string; words: string; code?: string }): string {
+  return page(o.title, o.tenantName, `<p>${esc(o.words)}${o.code ? ` <span class="code">(${esc(o.code)})</span>` : ''}</p>`);
+}

@@ -1,0 +1,100 @@
+// Every tenant's OpenID Provider under /oidc/<slug> (SPEC §12). Its protocol endpoints are
+// oidc-provider's own, handed the raw request (their bodies unread by Fastify) with the
+// forwarded headers set from PUBLIC_URL, so every URL it builds is PUBLIC_URL's; the interaction
+// pages (sign-in, second step, consent) are the gateway's.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { consentPage, errorPage, PAGE_HEADERS, secondStepPage, signInPage } from '../pages/op-pages.js';
+import { stepOf, submitConsent, submitLogin, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
+import type { TenantProvider, TenantProviders } from '../../services/op/provider.js';
+import type { Config } from '../../config.js';
+import { FORM } from '../content-types.js';
+
+type Params = { tenant: string; uid?: string };
+
+export async function oidcRoutes(app: FastifyInstance, { config, providers }: { config: Config; providers: TenantProviders }): Promise<void> {
+  const publicUrl = new URL(config.publicUrl);
+
+  /** The tenant's provider, with the request made to look as it came through PUBLIC_URL; none: a 404 page. */
+  async function providerFor(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<TenantProvider | undefined> {
+    const op = await providers.get(req.params.tenant);
+    if (!op) {
+      reply.status(404).headers(PAGE_HEADERS).send(errorPage({ tenantName: req.params.tenant, title: 'Not found', words: 'There is no such organisation here.' }));
+      return undefined;
+    }
+    req.raw.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+    req.raw.headers['x-forwarded-host'] = publicUrl.host;
+    delete req.raw.headers['x-forwarded-for'];
+    return op;
+  }
+
+  // The provider's endpoints (discovery, authorization, token, userinfo, jwks, introspection,
+  // revocation, end session): it reads their bodies itself.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    const handler = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const op = await providerFor(req, reply);
+      if (!op) return reply;
+      const prefix = `/oidc/${req.params.tenant}`;
+      const raw = req.raw as typeof req.raw & { originalUrl?: string };
+      raw.originalUrl = `${op.mountPath}${raw.url!.slice(prefix.length)}`;
+      raw.url = raw.url!.slice(prefix.length) || '/';
+      reply.hijack();
+      await op.provider.callback()(raw, reply.raw);
+    };
+    scope.all('/oidc/:tenant', { schema: { hide: true } }, handler);
+    scope.all('/oidc/:tenant/*', { schema: { hide: true } }, handler);
+  });
+
+  /** Answers a step: a page, or (done) what the provider already wrote (a redirect onwards). */
+  const show = (reply: FastifyReply, op: TenantProvider, uid: string, step: Step, clientName: string) => {
+    if (step.page === 'done') return reply;
+    const action = `${op.mountPath}/interaction/${uid}`;
+    const tenantName = op.slug;
+    const html =
+      step.page === 'login'
+        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error })
+        : step.page === 'mfa'
+          ? secondStepPage({ action: `${action}/mfa`, tenantName, mfaToken: step.mfaToken, error: step.error })
+          : consentPage({ action: `${action}/consent`, tenantName, clientName, scopes: step.scopes });
+    reply.hijack();
+    reply.raw.writeHead(step.page === 'login' && step.error ? 400 : 200, PAGE_HEADERS);
+    reply.raw.end(html);
+    return reply;
+  };
+
+  /** Runs `fn` on the interaction of this browser; an unknown or expired one is a page saying so. */
+  const interaction = (fn: (op: TenantProvider, raw: Raw, req: FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>) => Promise<Step>) =>
+    async (req: FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>, reply: FastifyReply) => {
+      const op = await providerFor(req, reply);
+      if (!op) return reply;
+      const raw = { req: req.raw, res: reply.raw };
+      let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+      try {
+        details = await op.provider.interactionDetails(raw.req, raw.res);
+      } catch {
+        return reply
+          .status(400)
+          .headers(PAGE_HEADERS)
+          .send(errorPage({ tenantName: op.slug, title: 'Sign-in expired', words: 'This sign-in is no longer going on in this browser. Go back to the app and start again.' }));
+      }
+      if (details.uid !== req.params.uid) return reply.status(400).headers(PAGE_HEADERS).send(errorPage({ tenantName: op.slug, title: 'Sign-in expired', words: 'Go back to the app and start again.' }));
+      const client = await op.provider.Client.find(String(details.params.client_id));
+      return show(reply, op, details.uid, await fn(op, raw, req), client?.clientName ?? String(details.params.client_id));
+    };
+
+  const form = { config: { contentTypes: [FORM] }, schema: { hide: true } };
+  app.get<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid', { schema: { hide: true } }, interaction(async (op, raw) => stepOf(await op.provider.interactionDetails(raw.req, raw.res))));
+  app.post<{ Params: Params; Body: Record<string, unknown> }>(
+    '/oidc/:tenant/interaction/:uid/login',
+    form,
+    interaction((op, raw, req) => submitLogin(req.ctx.em, req.ctx.deps, op.provider, raw, op.slug, req.body ?? {}, req.ctx.client)),
+  );
+  app.post<{ Params: Params; Body: Record<string, unknown> }>(
+    '/oidc/:tenant/interaction/:uid/mfa',
+    form,
+    interaction((op, raw, req) => submitSecondStep(req.ctx.em, req.ctx.deps, op.provider, raw, req.body ?? {}, req.ctx.client)),
+  );
+  app.post<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid/consent', form, interaction((op, raw, req) => submitConsent(op.provider, raw, req.body?.decision)));
+}

@@ -1,0 +1,194 @@
+// A tenant's OAuth clients of its OpenID Provider (SPEC §12) as data: what a client may say
+// (checked the same wherever it comes from; each refusal names its field and rule), the import
+// document's `oauth_clients`, and the metadata oidc-provider reads (the secret opened only then).
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { pgTextArray, type EntityManager } from '../../db/orm.js';
+import { AuthError, type FieldRule } from '../../errors/auth-error.js';
+import { CONTROL_CHARACTERS } from '../shared/fields.js';
+import { derivedKey, seal, unseal } from '../shared/secrets.js';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
+/** The scopes every tenant's provider knows besides its permissions. */
+export const OIDC_SCOPES = ['openid', 'email', 'profile', 'offline_access'];
+
+/** A client as the import document writes it. */
+export interface OAuthClientInput {
+  client_id: string;
+  client_secret?: string | null;
+  name: string;
+  redirect_uris?: string[] | null;
+  post_logout_redirect_uris?: string[] | null;
+  grant_types?: string[] | null;
+  scopes?: string[] | null;
+  resources?: string[] | null;
+  public?: boolean | null;
+  first_party?: boolean | null;
+  jwks_uri?: string | null;
+}
+
+export interface CheckedClient {
+  clientId: string;
+  /** Plain; sealed when written. Undefined: keep the stored one. */
+  clientSecret: string | undefined;
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: string[];
+  scopes: string[];
+  resources: string[];
+  public: boolean;
+  firstParty: boolean;
+  jwksUri: string | null;
+}
+
+const refuse = (field: string, rule: FieldRule): never => {
+  throw new AuthError('auth_request_invalid', { fields: [{ field, rule }] });
+};
+
+function text(field: string, value: unknown, max: number, required = true): string | null {
+  if (value === undefined || value === null) return required ? refuse(field, 'required') : null;
+  if (typeof value !== 'string') return refuse(field, 'type');
+  if (!value.length) return refuse(field, 'too_short');
+  if (value.length > max) return refuse(field, 'too_long');
+  if (CONTROL_CHARACTERS.test(value)) return refuse(field, 'control_characters');
+  return value;
+}
+
+const texts = (field: string, value: unknown, max: number): string[] => {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return refuse(field, 'type');
+  if (value.length > 50) return refuse(field, 'too_long');
+  return [...new Set(value.map((v) => text(field, v, max)!))];
+};
+
+const flag = (field: string, value: unknown) => (value === undefined || value === null ? false : typeof value === 'boolean' ? value : refuse(field, 'type'));
+
+/** A redirect URI matched exactly: https, or http on a loopback address outside production; no fragment or user information. */
+function uri(field: string, value: string, config: Pick<Config, 'env'>): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return refuse(field, 'format');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const ok = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && config.env !== 'production');
+  if (!ok || url.hash || url.username || url.password || /[\s\\]/.test(value) || url.href !== value) return refuse(field, 'format');
+  return value;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9._~-]{1,100}$/;
+const SCOPE = /^[a-z][a-z0-9_:.-]{0,99}$/;
+
+export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>): CheckedClient {
+  const clientId = text('client_id', input.client_id, 100)!;
+  if (!CLIENT_ID.test(clientId)) refuse('client_id', 'format');
+  const isPublic = flag('public', input.public);
+  const grantTypes = input.grant_types === undefined || input.grant_types === null ? ['authorization_code', 'refresh_token'] : texts('grant_types', input.grant_types, 100);
+  if (!grantTypes.length || grantTypes.some((g) => !(GRANT_TYPES as readonly string[]).includes(g))) refuse('grant_types', 'format');
+  // A public client has no secret, so no grant of its own.
+  if (isPublic && grantTypes.includes('client_credentials')) refuse('grant_types', 'format');
+  const redirectUris = texts('redirect_uris', input.redirect_uris, 2048).map((u) => uri('redirect_uris', u, config));
+  if (grantTypes.includes('authorization_code') && !redirectUris.length) refuse('redirect_uris', 'required');
+  const scopes = input.scopes === undefined || input.scopes === null ? ['openid', 'email', 'profile', 'offline_access'] : texts('scopes', input.scopes, 100);
+  if (scopes.some((s) => !SCOPE.test(s))) refuse('scopes', 'format');
+  const secret = text('client_secret', input.client_secret, 512, false);
+  if (isPublic && secret !== null) refuse('client_secret', 'format');
+  if (secret !== null && secret.length < 32) refuse('client_secret', 'too_short');
+  return {
+    clientId,
+    clientSecret: secret ?? undefined,
+    name: text('name', input.name, 200)!,
+    redirectUris,
+    postLogoutRedirectUris: texts('post_logout_redirect_uris', input.post_logout_redirect_uris, 2048).map((u) => uri('post_logout_redirect_uris', u, config)),
+    grantTypes,
+    scopes,
+    resources: texts('resources', input.resources, 2048).map((u) => uri('resources', u, config)),
+    public: isPublic,
+    firstParty: flag('first_party', input.first_party),
+    jwksUri: input.jwks_uri === undefined || input.jwks_uri === null ? null : uri('jwks_uri', text('jwks_uri', input.jwks_uri, 2048)!, config),
+  };
+}
+
+const secretKey = (config: Pick<Config, 'secretKey'>) => derivedKey(config.secretKey, 'oauth-client-secret v1');
+
+/** Writes the import document's clients of a tenant (created, or replaced by client_id); `fail` turns a refusal into the import's message. */
+export async function importOAuthClients(
+  tx: EntityManager,
+  deps: { config: Pick<Config, 'env' | 'secretKey'>; now: () => Date },
+  tenantId: string,
+  list: OAuthClientInput[],
+  where: string,
+  fail: (message: string) => never,
+): Promise<{ created: number; updated: number }> {
+  const counts = { created: 0, updated: 0 };
+  for (const [i, input] of list.entries()) {
+    const at = `${where}.oauth_clients[${i}]`;
+    if (!input || typeof input !== 'object') fail(`${at} must be an object`);
+    let c: CheckedClient;
+    try {
+      c = checkClient(input, deps.config);
+    } catch (e) {
+      if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
+      return fail(`${at}.${e.remedy.fields[0].field}: ${e.remedy.fields[0].rule.replace(/_/g, ' ')}`);
+    }
+    const [stored] = (await tx.execute('select id, client_secret is not null as has_secret from oauth_clients where tenant_id = ? and client_id = ? for update', [tenantId, c.clientId])) as Array<{
+      id: string;
+      has_secret: boolean;
+    }>;
+    if (!c.public && c.clientSecret === undefined && !stored?.has_secret) fail(`${at}.client_secret: required (a confidential client)`);
+    const sealed = c.public ? null : c.clientSecret === undefined ? undefined : seal(secretKey(deps.config), c.clientSecret);
+    const values = [c.name, pgTextArray(c.redirectUris), pgTextArray(c.postLogoutRedirectUris), pgTextArray(c.grantTypes), pgTextArray(c.scopes), pgTextArray(c.resources), c.public, c.firstParty, c.jwksUri];
+    const now = deps.now();
+    if (stored) {
+      await tx.execute(
+        `update oauth_clients set name = ?, redirect_uris = ?::text[], post_logout_redirect_uris = ?::text[], grant_types = ?::text[], scopes = ?::text[], resources = ?::text[],
+           public = ?, first_party = ?, jwks_uri = ?, client_secret = case when ? then ? else client_secret end, updated_at = ? where id = ?`,
+        [...values, sealed !== undefined, sealed ?? null, now, stored.id],
+      );
+      counts.updated++;
+    } else {
+      await tx.execute(
+        `insert into oauth_clients (id, tenant_id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, client_secret, created_at, updated_at)
+         values (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?, ?, ?, ?)`,
+        [randomUUID(), tenantId, c.clientId, ...values, sealed ?? null, now, now],
+      );
+      counts.created++;
+    }
+  }
+  return counts;
+}
+
+type ClientRow = {
+  client_id: string;
+  name: string;
+  client_secret: string | null;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  grant_types: string[];
+  scopes: string[];
+  public: boolean;
+  first_party: boolean;
+};
+
+/** The client `clientId` of the tenant as oidc-provider's client metadata (its secret opened), or undefined. */
+export async function clientMetadata(em: EntityManager, config: Pick<Config, 'secretKey'>, tenantId: string, clientId: string): Promise<Record<string, unknown> | undefined> {
+  const [r] = (await em.execute(
+    'select client_id, name, client_secret, redirect_uris, post_logout_redirect_uris, grant_types, scopes, public, first_party from oauth_clients where tenant_id = ? and client_id = ?',
+    [tenantId, clientId],
+  )) as ClientRow[];
+  if (!r) return undefined;
+  return {
+    client_id: r.client_id,
+    ...(r.client_secret ? { client_secret: unseal(secretKey(config), r.client_secret) } : {}),
+    client_name: r.name,
+    redirect_uris: r.redirect_uris,
+    post_logout_redirect_uris: r.post_logout_redirect_uris,
+    grant_types: r.grant_types,
+    response_types: r.grant_types.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: r.public ? 'none' : 'client_secret_basic',
+    scope: r.scopes.join(' '),
+    first_party: r.first_party,
+  };
+}

@@ -1,0 +1,101 @@
+// The OpenID Provider's sign-in and consent (SPEC §12), the gateway's own: the password with the
+// second step when the user has TOTP, through the same services as POST /auth/login and
+// verifyMfa (limits, enforcement, audit, a gateway session), then consent for a client that is
+// not first-party. The interaction is bound to the browser by oidc-provider's interaction cookie
+// (SameSite=Lax), so a form posted from another site finds no interaction.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import type { ErrorCode } from '../../errors/catalog.js';
+import type { ServiceDeps } from '../deps.js';
+import { verifyMfa } from '../mfa/second-step.js';
+import { passwordLogin } from '../passwords/login.js';
+import type { Client } from '../rate-limits/limiter.js';
+import type { AuthPayload } from '../sessions/principal.js';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** What the page of an interaction shows next. */
+export type Step =
+  | { page: 'login'; email?: string; error?: ErrorCode }
+  | { page: 'mfa'; mfaToken: string; error?: ErrorCode }
+  | { page: 'consent'; scopes: string[] }
+  | { page: 'done' };
+
+export interface Raw {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now'>;
+
+/** What the interaction asks for now: its prompt's page. */
+export function stepOf(details: Details): Step {
+  if (details.prompt.name === 'login') return { page: 'login', email: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined };
+  const missing = (details.prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+  return { page: 'consent', scopes: missing.length ? missing : String(details.params.scope ?? 'openid').split(' ') };
+}
+
+/** A signed-in gateway session made the interaction's login (the OP's session is the gateway's: SPEC §12). */
+async function finishLogin(provider: Provider, raw: Raw, payload: AuthPayload): Promise<Step> {
+  const aal2 = payload.user.amr.includes('otp') || payload.user.amr.includes('mfa');
+  await provider.interactionFinished(
+    raw.req,
+    raw.res,
+    { login: { accountId: payload.user.userId, acr: aal2 ? 'aal2' : 'aal1', amr: payload.user.amr, ts: payload.user.authTime } },
+    { mergeWithLastSubmission: false },
+  );
+  return { page: 'done' };
+}
+
+/** The sign-in form: the tenant's password sign-in; a user with TOTP goes on to the second step. */
+export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { email?: unknown; password?: unknown }, client: Client): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(details);
+  const email = typeof form.email === 'string' ? form.email : '';
+  try {
+    const payload = await passwordLogin(em, deps, { tenant, email, password: typeof form.password === 'string' ? form.password : '' }, client);
+    return await finishLogin(provider, raw, payload);
+  } catch (e) {
+    if (!(e instanceof AuthError)) throw e;
+    if (e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
+    if (e.status >= 500) throw e;
+    return { page: 'login', email, error: e.code };
+  }
+}
+
+/** The second step's form: a TOTP code for the mfa_token the sign-in gave. */
+export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, provider: Provider, raw: Raw, form: { mfa_token?: unknown; code?: unknown }, client: Client): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(details);
+  const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token : '';
+  try {
+    const payload = await verifyMfa(em, deps, { mfaToken, code: typeof form.code === 'string' ? form.code : '' }, client);
+    return await finishLogin(provider, raw, payload);
+  } catch (e) {
+    if (!(e instanceof AuthError)) throw e;
+    if (e.status >= 500) throw e;
+    // A spent or expired step starts the sign-in again.
+    return e.code === 'auth_mfa_token_invalid' ? { page: 'login', error: e.code } : { page: 'mfa', mfaToken, error: e.code };
+  }
+}
+
+/** The consent form: `allow` grants what the client asked for; anything else is access_denied. */
+export async function submitConsent(provider: Provider, raw: Raw, decision: unknown): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'consent') return stepOf(details);
+  if (decision !== 'allow') {
+    await provider.interactionFinished(raw.req, raw.res, { error: 'access_denied', error_description: 'the user denied access' }, { mergeWithLastSubmission: false });
+    return { page: 'done' };
+  }
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+  const missing = details.prompt.details;
+  if (missing.missingOIDCScope) grant!.addOIDCScope((missing.missingOIDCScope as string[]).join(' '));
+  if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims as string[]);
+  for (const [indicator, scopes] of Object.entries((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {})) grant!.addResourceScope(indicator, scopes.join(' '));
+  await provider.interactionFinished(raw.req, raw.res, { consent: { grantId: await grant!.save() } }, { mergeWithLastSubmission: true });
+  return { page: 'done' };
+}

@@ -1,0 +1,156 @@
+// Every tenant an OpenID Provider (SPEC §12), with oidc-provider (OpenID Certified, by the author
+// of jose) rather than our own protocol code. A provider has one issuer, so there is one per
+// tenant, `<PUBLIC_URL>/oidc/<slug>`, made when first asked for and kept in a bounded cache; its
+// state is in PostgreSQL (adapter.ts), its clients are the tenant's oauth_clients, its accounts
+// the tenant's users, its sign-in the gateway's own pages (interactions.ts).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import Provider, { type Adapter, type KoaContextWithOIDC } from 'oidc-provider';
+import { generateIdTokenKey, type Config, type RsaJwk } from '../../config.js';
+import type { EntityManager } from '../../db/orm.js';
+import { loadPrincipal } from '../sessions/principal.js';
+import { derivedKey } from '../shared/secrets.js';
+import { PgAdapter } from './adapter.js';
+import { clientMetadata, OIDC_SCOPES } from './clients.js';
+
+export interface OpDeps {
+  config: Config;
+  fork: () => EntityManager;
+}
+
+export interface TenantProvider {
+  provider: Provider;
+  tenantId: string;
+  slug: string;
+  /** The provider's path under PUBLIC_URL: /oidc/<slug> (with PUBLIC_URL's own path before it). */
+  mountPath: string;
+}
+
+/** The provider's issuer for a tenant. */
+export const issuerOf = (config: Pick<Config, 'publicUrl'>, slug: string) => `${config.publicUrl}/oidc/${slug}`;
+
+/** The RS256 key(s) for ID tokens: the configured ones, or outside production one kept in DATA_DIR. */
+function idTokenKeys(config: Config): RsaJwk[] {
+  if (config.jwt.idTokenKeys.length) return config.jwt.idTokenKeys;
+  const file = path.join(config.dataDir, 'dev-id-token-key.json');
+  if (existsSync(file)) return [JSON.parse(readFileSync(file, 'utf8')) as RsaJwk];
+  const key = generateIdTokenKey();
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(key), { mode: 0o600 });
+  return [key];
+}
+
+/** The claims each scope releases; `tenant`, `roles`, `acr` and `amr` come with openid. */
+const CLAIMS = { openid: ['sub', 'tenant', 'roles', 'acr', 'amr', 'sid', 'auth_time'], email: ['email', 'email_verified'], profile: [] };
+
+function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: string): Provider {
+  const { config } = deps;
+  const AdapterClass = class implements Adapter {
+    private inner: PgAdapter;
+    constructor(private readonly model: string) {
+      this.inner = new PgAdapter(deps.fork, tenantId, model);
+    }
+    upsert(...a: Parameters<PgAdapter['upsert']>) {
+      return this.inner.upsert(...a);
+    }
+    async find(id: string) {
+      // Clients are the tenant's oauth_clients, never stored by the provider.
+      if (this.model === 'Client') return clientMetadata(deps.fork(), config, tenantId, id) as never;
+      return this.inner.find(id);
+    }
+    findByUserCode(code: string) {
+      return this.inner.findByUserCode(code);
+    }
+    findByUid(uid: string) {
+      return this.inner.findByUid(uid);
+    }
+    consume(id: string) {
+      return this.inner.consume(id);
+    }
+    destroy(id: string) {
+      return this.inner.destroy(id);
+    }
+    revokeByGrantId(grantId: string) {
+      return this.inner.revokeByGrantId(grantId);
+    }
+  };
+  const gatewayKeys = config.jwt.privateKeys;
+  const provider = new Provider(issuerOf(config, slug), {
+    adapter: AdapterClass,
+    jwks: { keys: [...idTokenKeys(config), ...gatewayKeys] as never },
+    cookies: { keys: [derivedKey(config.secretKey, 'op-cookies v1').toString('hex')], long: { signed: true }, short: { signed: true } },
+    claims: CLAIMS,
+    scopes: OIDC_SCOPES,
+    // The ID token carries the scopes' claims itself (SPEC §12 lists email and roles in it).
+    conformIdTokenClaims: false,
+    extraClientMetadata: { properties: ['first_party'] },
+    findAccount: async (_ctx, sub) => {
+      const principal = await loadPrincipal(deps.fork(), sub).catch(() => undefined);
+      if (!principal || principal.disabled || principal.tenantId !== tenantId) return undefined;
+      return {
+        accountId: principal.userId,
+        claims: async () => ({ sub: principal.userId, email: principal.email, email_verified: true, tenant: principal.tenantSlug, roles: principal.roles }),
+      };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      userinfo: { enabled: true },
+    },
+    pkce: { required: () => true },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    ttl: {
+      AccessToken: config.accessTokenTtl,
+      AuthorizationCode: 60,
+      ClientCredentials: config.accessTokenTtl,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 14 * 86_400,
+      Grant: 14 * 86_400,
+      RefreshToken: 30 * 86_400,
+    },
+    // Refresh tokens rotate at every use (a reused one revokes the grant).
+    rotateRefreshToken: () => true,
+    // A first-party client gets a refresh token without offline_access's consent page (SPEC §12).
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || firstParty(client)),
+    // A first-party client asks for no consent: its grant is made as it asks.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const { oidc } = ctx;
+      const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(oidc.client!.clientId);
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      if (!firstParty(oidc.client!)) return existing;
+      const grant = existing ?? new oidc.provider.Grant({ clientId: oidc.client!.clientId, accountId: oidc.session!.accountId });
+      grant.addOIDCScope(String(oidc.params!.scope ?? 'openid'));
+      await grant.save();
+      return grant;
+    },
+  });
+  // Behind the gateway's own router: the URLs it builds are PUBLIC_URL's (routes set the forwarded headers).
+  provider.proxy = true;
+  return provider;
+}
+
+const firstParty = (client: { metadata(): Record<string, unknown> }) => client.metadata().first_party === true;
+
+/** The providers of the tenants asked for lately (each holds its keys and a Koa app). */
+export class TenantProviders {
+  private cache = new LRUCache<string, TenantProvider>({ max: 100 });
+
+  constructor(private readonly deps: OpDeps) {}
+
+  /** The provider of tenant `slug`, or undefined when there is no such tenant. */
+  async get(slug: string): Promise<TenantProvider | undefined> {
+    const hit = this.cache.get(slug);
+    if (hit) return hit;
+    const [tenant] = (await this.deps.fork().execute('select id from tenants where slug = ?', [slug])) as Array<{ id: string }>;
+    if (!tenant) return undefined;
+    const mountPath = `${new URL(this.deps.config.publicUrl).pathname.replace(/\/$/, '')}/oidc/${slug}`;
+    const made = { provider: makeProvider(this.deps, tenant.id, slug, mountPath), tenantId: tenant.id, slug, mountPath };
+    this.cache.set(slug, made);
+    return made;
+  }
+}

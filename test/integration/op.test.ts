@@ -1,0 +1,201 @@
+// Every tenant an OpenID Provider (SPEC §12), driven by openid-client (the certified relying
+// party) over HTTP: discovery, the authorization code with PKCE and the ID token validated with
+// its signature, consent for a third-party client, the TOTP step, refresh rotation and reuse,
+// client credentials, userinfo; and the refusals: no PKCE, an unregistered redirect URI (never
+// redirected to), a reused code, a wrong secret, another tenant's users and clients.
+import * as oc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { MiniBrowser } from '../helpers/oidc-idp.js';
+
+let gw: TestGateway;
+let publicUrl: string;
+const APP = 'https://app.acme.example/callback';
+const SECRET = 'web-client-secret-0123456789abcdefghij';
+const PASSWORD = 'op test passphrase 1';
+
+beforeAll(async () => {
+  const port = await freePort();
+  publicUrl = `http://127.0.0.1:${port}`;
+  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl } });
+  const clients = [
+    { client_id: 'web', client_secret: SECRET, name: 'Acme Web', redirect_uris: [APP], post_logout_redirect_uris: ['https://app.acme.example/bye'] },
+    { client_id: 'console', client_secret: SECRET, name: 'Acme Console', redirect_uris: [APP], first_party: true },
+    { client_id: 'cli', name: 'Acme CLI', public: true, redirect_uris: ['http://127.0.0.1:8765/cb'], first_party: true },
+    { client_id: 'svc', client_secret: SECRET, name: 'Billing service', grant_types: ['client_credentials'], scopes: ['openid'] },
+  ];
+  await gw.seed({
+    tenants: [
+      {
+        slug: 'acme',
+        name: 'Acme',
+        roles: [{ name: 'member', permissions: ['users:read'] }],
+        users: [
+          { email: 'ada@acme.example', password: PASSWORD, roles: ['member'] },
+          { email: 'off@acme.example', password: PASSWORD, roles: [], disabled: true },
+        ],
+        oauth_clients: clients,
+      },
+      // The same client ids in another tenant: a different provider, other users.
+      { slug: 'globex', name: 'Globex', roles: [], users: [{ email: 'gus@globex.example', password: PASSWORD, roles: [] }], oauth_clients: [clients[0]] },
+    ],
+  } as never);
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+const issuer = (tenant = 'acme') => `${publicUrl}/oidc/${tenant}`;
+async function rp(clientId: string, secret?: string, tenant = 'acme'): Promise<oc.Configuration> {
+  const config = await oc.discovery(new URL(issuer(tenant)), clientId, secret, secret ? oc.ClientSecretBasic(secret) : oc.None(), { execute: [oc.allowInsecureRequests] });
+  // The ID token from the token endpoint is checked against the JWKS too (openid-client skips it unless told).
+  oc.enableNonRepudiationChecks(config);
+  return config;
+}
+
+/** A browser's sign-in at the provider: the authorization URL, the sign-in form (and what follows), back at the redirect URI. */
+async function authorize(config: oc.Configuration, o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string } = {}) {
+  const verifier = oc.randomPKCECodeVerifier();
+  const state = oc.randomState();
+  const nonce = oc.randomNonce();
+  const redirect = o.redirect ?? APP;
+  const url = oc.buildAuthorizationUrl(config, {
+    redirect_uri: redirect,
+    scope: 'openid email',
+    code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...o.params,
+  });
+  const browser = new MiniBrowser();
+  const atApp = (u: URL) => u.href.startsWith(redirect.split('?')[0]);
+  let at = await browser.follow(url.href, atApp);
+  for (let i = 0; i < 4 && !atApp(at.url); i++) {
+    const body = at.body ?? '';
+    const action = new URL(/<form method="post" action="([^"]+)"/.exec(body)?.[1] ?? '', publicUrl).href;
+    if (body.includes('name="password"')) at = await browser.submit(action, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD }, atApp);
+    else if (body.includes('name="decision"')) at = await browser.submit(action, { decision: o.consent ?? 'allow' }, atApp);
+    else break;
+  }
+  return { at, verifier, state, nonce };
+}
+
+describe('the provider of each tenant', () => {
+  it('publishes discovery under PUBLIC_URL with PKCE S256 only and RS256 ID tokens; no provider for an unknown tenant', async () => {
+    const doc = (await requestJson(`${issuer()}/.well-known/openid-configuration`, 'GET')).body;
+    expect(doc.issuer).toBe(issuer());
+    expect(doc.authorization_endpoint.startsWith(`${issuer()}/`)).toBe(true);
+    expect(doc.token_endpoint.startsWith(`${issuer()}/`)).toBe(true);
+    expect(doc.code_challenge_methods_supported).toEqual(['S256']);
+    expect(doc.id_token_signing_alg_values_supported).toContain('RS256');
+    expect(doc.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']));
+    expect((await requestJson(`${issuer('globex')}/.well-known/openid-configuration`, 'GET')).body.issuer).toBe(issuer('globex'));
+    expect((await requestJson(`${issuer('nope')}/.well-known/openid-configuration`, 'GET')).status).toBe(404);
+  });
+
+  it('signs a user in with the code flow and PKCE (consent for a third-party client); the ID token checks out, signature included', async () => {
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config);
+    expect(at.url.searchParams.get('code'), at.url.href).toBeTruthy();
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+    const claims = tokens.claims()!;
+    const [ada] = await gw.sql("select id from users where email = 'ada@acme.example'");
+    expect(claims).toMatchObject({ iss: issuer(), aud: 'web', sub: ada.id, email: 'ada@acme.example', tenant: 'acme', roles: ['member'], acr: 'aal1' });
+    expect(JSON.parse(Buffer.from(tokens.id_token!.split('.')[0], 'base64url').toString()).alg).toBe('RS256');
+    const info = await oc.fetchUserInfo(config, tokens.access_token, claims.sub);
+    expect(info).toMatchObject({ sub: ada.id, email: 'ada@acme.example' });
+    // The provider's tokens are not the gateway's: `me` refuses them.
+    expect((await gw.rest('GET', '/auth/me', undefined, { authorization: `Bearer ${tokens.access_token}` })).status).toBe(401);
+  });
+
+  it('a user who denies consent goes back with access_denied', async () => {
+    const config = await rp('web', SECRET);
+    const { at } = await authorize(config, { consent: 'deny' });
+    expect(at.url.searchParams.get('error')).toBe('access_denied');
+    expect(at.url.searchParams.get('code')).toBeNull();
+  });
+
+  it('a first-party client gets no consent page and a refresh token without offline_access; refresh rotates and a reused one revokes the grant', async () => {
+    const config = await rp('console', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config, { consent: 'deny' });
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect(tokens.refresh_token).toBeTruthy();
+    const next = await oc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(next.refresh_token).toBeTruthy();
+    expect(next.refresh_token).not.toBe(tokens.refresh_token);
+    await expect(oc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // The reuse revoked the grant: the newer token is dead too.
+    await expect(oc.refreshTokenGrant(config, next.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a public client signs in with PKCE alone', async () => {
+    const config = await rp('cli');
+    const { at, verifier, state, nonce } = await authorize(config, { redirect: 'http://127.0.0.1:8765/cb' });
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect(tokens.claims()!.email).toBe('ada@acme.example');
+  });
+
+  it('client credentials: the token is for the client', async () => {
+    const config = await rp('svc', SECRET);
+    const tokens = await oc.clientCredentialsGrant(config, { scope: 'openid' });
+    expect(tokens.access_token).toBeTruthy();
+    const intro = await oc.tokenIntrospection(config, tokens.access_token);
+    expect(intro).toMatchObject({ active: true, client_id: 'svc' });
+  });
+});
+
+describe('what the provider refuses', () => {
+  it('an authorization request without PKCE, or with plain, never reaches a sign-in', async () => {
+    const config = await rp('web', SECRET);
+    for (const params of [{ code_challenge: '', code_challenge_method: '' }, { code_challenge_method: 'plain' }]) {
+      const url = oc.buildAuthorizationUrl(config, { redirect_uri: APP, scope: 'openid', state: 's', ...params });
+      if (!params.code_challenge_method) {
+        url.searchParams.delete('code_challenge');
+        url.searchParams.delete('code_challenge_method');
+      }
+      const res = await new MiniBrowser().follow(url.href, (u) => u.href.startsWith(APP));
+      expect(res.url.searchParams.get('error'), res.url.href).toBe('invalid_request');
+    }
+  });
+
+  it('an unregistered redirect URI gets the provider\'s own error page and is never redirected to', async () => {
+    const config = await rp('web', SECRET);
+    const url = oc.buildAuthorizationUrl(config, { redirect_uri: 'https://evil.example/cb', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const res = await new MiniBrowser().follow(url.href, (u) => u.hostname === 'evil.example');
+    expect(res.url.hostname).not.toBe('evil.example');
+    expect(res.status).toBe(400);
+  });
+
+  it('a code works once; a wrong secret is invalid_client', async () => {
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config);
+    await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    await expect(oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })).rejects.toMatchObject({ error: 'invalid_grant' });
+    const wrong = await rp('web', `${SECRET}-wrong`);
+    const refused = await oc.clientCredentialsGrant(wrong).catch((e: unknown) => e);
+    expect(JSON.stringify(refused)).toContain('"error":"invalid_client"');
+  });
+
+  it('a wrong password or a disabled user stays on the sign-in page; another tenant\'s user cannot sign in here', async () => {
+    const config = await rp('web', SECRET);
+    for (const [email, password] of [
+      ['ada@acme.example', 'wrong password 123'],
+      ['off@acme.example', PASSWORD],
+      ['gus@globex.example', PASSWORD],
+    ]) {
+      const { at } = await authorize(config, { email, password });
+      expect(at.url.searchParams.get('code'), email).toBeNull();
+      expect(at.body ?? '', email).toContain('name="password"');
+    }
+  });
+
+  it("a tenant's tokens are not another's: globex's userinfo and introspection refuse acme's token", async () => {
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config);
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const globex = await rp('web', SECRET, 'globex');
+    await expect(oc.fetchUserInfo(globex, tokens.access_token, oc.skipSubjectCheck)).rejects.toBeTruthy();
+    expect((await oc.tokenIntrospection(globex, tokens.access_token)).active).toBe(false);
+  });
+});
