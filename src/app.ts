@@ -21,6 +21,7 @@ import { linkRoutes } from './rest/routes/links.routes.js';
 import { ssoRoutes } from './rest/routes/sso.routes.js';
 import { oidcRoutes } from './rest/routes/oidc.routes.js';
 import { TenantProviders } from './services/op/provider.js';
+import { providerErrorPage } from './rest/pages/op-pages.js';
 import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
@@ -204,7 +205,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(accountRoutes, { config });
   await app.register(linkRoutes, { config });
   await app.register(ssoRoutes, { config });
-  await app.register(oidcRoutes, { config, providers: new TenantProviders({ config, fork: () => orm.em.fork() }) });
+  await app.register(oidcRoutes, { config, providers: new TenantProviders({ config, fork: () => orm.em.fork(), errorPage: providerErrorPage }) });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

@@ -5,7 +5,8 @@
 // redirected to), a reused code, a wrong secret, another tenant's users and clients.
 import * as oc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { Secret, TOTP } from 'otpauth';
+import { bearer, freePort, requestJson, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser } from '../helpers/oidc-idp.js';
 
 let gw: TestGateway;
@@ -54,7 +55,7 @@ async function rp(clientId: string, secret?: string, tenant = 'acme'): Promise<o
 }
 
 /** A browser's sign-in at the provider: the authorization URL, the sign-in form (and what follows), back at the redirect URI. */
-async function authorize(config: oc.Configuration, o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string } = {}) {
+async function authorize(config: oc.Configuration, o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string; totp?: () => string } = {}) {
   const verifier = oc.randomPKCECodeVerifier();
   const state = oc.randomState();
   const nonce = oc.randomNonce();
@@ -76,6 +77,7 @@ async function authorize(config: oc.Configuration, o: { email?: string; password
     const action = new URL(/<form method="post" action="([^"]+)"/.exec(body)?.[1] ?? '', publicUrl).href;
     if (body.includes('name="password"')) at = await browser.submit(action, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD }, atApp);
     else if (body.includes('name="decision"')) at = await browser.submit(action, { decision: o.consent ?? 'allow' }, atApp);
+    else if (body.includes('name="code"') && o.totp) at = await browser.submit(action, { mfa_token: /name="mfa_token" value="([^"]+)"/.exec(body)![1], code: o.totp() }, atApp);
     else break;
   }
   return { at, verifier, state, nonce };
@@ -107,6 +109,20 @@ describe('the provider of each tenant', () => {
     expect(info).toMatchObject({ sub: ada.id, email: 'ada@acme.example' });
     // The provider's tokens are not the gateway's: `me` refuses them.
     expect((await gw.rest('GET', '/auth/me', undefined, { authorization: `Bearer ${tokens.access_token}` })).status).toBe(401);
+  });
+
+  it('a user with TOTP takes the second step on the hosted page: acr aal2, amr with otp', async () => {
+    const email = 'two@acme.example';
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email, password: PASSWORD, roles: [] }] }] } as never);
+    const { access_token } = await signIn(gw, { tenant: 'acme', email, password: PASSWORD });
+    const secret = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(access_token))).body.secret;
+    const code = (steps: number) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
+    expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code: code(0) }, bearer(access_token))).status).toBe(200);
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config, { email, totp: () => code(1) });
+    expect(at.url.searchParams.get('code'), at.body?.slice(0, 300)).toBeTruthy();
+    const claims = (await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })).claims()!;
+    expect([claims.email, claims.acr, claims.amr]).toEqual([email, 'aal2', ['pwd', 'otp', 'mfa']]);
   });
 
   it('a user who denies consent goes back with access_denied', async () => {
@@ -165,6 +181,9 @@ describe('what the provider refuses', () => {
     const res = await new MiniBrowser().follow(url.href, (u) => u.hostname === 'evil.example');
     expect(res.url.hostname).not.toBe('evil.example');
     expect(res.status).toBe(400);
+    // A page in words, never raw JSON.
+    expect(res.body).toContain('has not registered');
+    expect(res.body).not.toMatch(/^\s*\{/);
   });
 
   it('a code works once; a wrong secret is invalid_client', async () => {
@@ -197,5 +216,8 @@ describe('what the provider refuses', () => {
     const globex = await rp('web', SECRET, 'globex');
     await expect(oc.fetchUserInfo(globex, tokens.access_token, oc.skipSubjectCheck)).rejects.toBeTruthy();
     expect((await oc.tokenIntrospection(globex, tokens.access_token)).active).toBe(false);
+    // Nor does another client of the same tenant learn about it.
+    expect((await oc.tokenIntrospection(await rp('console', SECRET), tokens.access_token)).active).toBe(false);
+    expect((await oc.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
   });
 });

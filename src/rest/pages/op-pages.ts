@@ -79,3 +79,16 @@ export function consentPage(o: { action: string; tenantName: string; clientName:
 export function errorPage(o: { tenantName: string; title: string; words: string; code?: string }): string {
   return page(o.title, o.tenantName, `<p>${esc(o.words)}${o.code ? ` <span class="code">(${esc(o.code)})</span>` : ''}</p>`);
 }
+
+/** What the provider's own errors mean to a person (the rest say the request cannot go on). */
+const OAUTH_WORDS: Record<string, string> = {
+  invalid_client: 'The app that sent you here is not known to this organisation.',
+  invalid_redirect_uri: 'The app asked to send you to an address it has not registered, so you are not sent anywhere.',
+  invalid_request: 'The app sent a request that cannot be used.',
+};
+
+/** The provider's error page for an error it answers itself, never raw JSON. */
+export const providerErrorPage = (slug: string, out: { error: string; error_description?: string }) => ({
+  headers: PAGE_HEADERS,
+  html: errorPage({ tenantName: slug, title: 'Sign-in cannot go on', words: OAUTH_WORDS[out.error] ?? 'The app sent a request this organisation cannot answer. Go back to the app and try again.', code: out.error }),
+});

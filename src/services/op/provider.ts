@@ -17,6 +17,8 @@ import { clientMetadata, OIDC_SCOPES } from './clients.js';
 export interface OpDeps {
   config: Config;
   fork: () => EntityManager;
+  /** The page of an error the provider answers itself (an unknown client, an unregistered redirect URI...): its headers and HTML. */
+  errorPage(slug: string, error: { error: string; error_description?: string }): { headers: Record<string, string>; html: string };
 }
 
 export interface TenantProvider {
@@ -96,12 +98,18 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // A client learns about its own tokens only.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
     },
     pkce: { required: () => true },
+    renderError: async (ctx, out) => {
+      const page = deps.errorPage(slug, out);
+      ctx.set(page.headers);
+      ctx.body = page.html;
+    },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     ttl: {
       AccessToken: config.accessTokenTtl,
