@@ -205,7 +205,14 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(accountRoutes, { config });
   await app.register(linkRoutes, { config });
   await app.register(ssoRoutes, { config });
-  await app.register(oidcRoutes, { config, providers: new TenantProviders({ config, fork: () => orm.em.fork(), errorPage: providerErrorPage }) });
+  // Every tenant's OpenID Provider (SPEC §12), made when first asked for.
+  const providers = new TenantProviders({
+    config,
+    fork: () => orm.em.fork(),
+    errorPage: providerErrorPage,
+    onServerError: (tenant, err) => app.log.error({ err, tenant, operation: 'oidc_provider' }, 'the OpenID Provider failed'),
+  });
+  await app.register(oidcRoutes, { config, providers });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

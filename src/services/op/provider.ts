@@ -19,6 +19,8 @@ export interface OpDeps {
   fork: () => EntityManager;
   /** The page of an error the provider answers itself (an unknown client, an unregistered redirect URI...): its headers and HTML. */
   errorPage(slug: string, error: { error: string; error_description?: string }): { headers: Record<string, string>; html: string };
+  /** Told of the provider's own failures (its server_error answers), for the log. */
+  onServerError(slug: string, error: Error): void;
 }
 
 export interface TenantProvider {
@@ -139,6 +141,7 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
   });
   // Behind the gateway's own router: the URLs it builds are PUBLIC_URL's (routes set the forwarded headers).
   provider.proxy = true;
+  provider.on('server_error', (_ctx, error: Error) => deps.onServerError(slug, error));
   return provider;
 }
 
