@@ -20,8 +20,6 @@ import { accountRoutes } from './rest/routes/accounts.routes.js';
 import { linkRoutes } from './rest/routes/links.routes.js';
 import { ssoRoutes } from './rest/routes/sso.routes.js';
 import { oidcRoutes } from './rest/routes/oidc.routes.js';
-import { TenantProviders } from './services/op/provider.js';
-import { providerErrorPage } from './rest/pages/op-pages.js';
 import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
@@ -206,13 +204,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(linkRoutes, { config });
   await app.register(ssoRoutes, { config });
   // Every tenant's OpenID Provider (SPEC §12), made when first asked for.
-  const providers = new TenantProviders({
-    config,
-    fork: () => orm.em.fork(),
-    errorPage: providerErrorPage,
-    onServerError: (tenant, err) => app.log.error({ err, tenant, operation: 'oidc_provider' }, 'the OpenID Provider failed'),
-  });
-  await app.register(oidcRoutes, { config, providers });
+  await app.register(oidcRoutes, { config, fork: () => orm.em.fork() });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

@@ -70,6 +70,10 @@ const ssoFlow = (name: string, method: Method, path: string, codes: ErrorCode[])
 // SSO connections (SPEC §11): GraphQL only, sso:manage; a session, never an API key, changes them.
 const sso = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_sso_db_error', 'auth_sso_internal_error', ['auth_forbidden', ...codes]);
+const oauth = (name: string, method: Method, path: string, codes: ErrorCode[]) => ({
+  ...op(name, method, path, 'none', 'auth_oauth_db_error', 'auth_oauth_internal_error', codes),
+  graphql: null,
+});
 const keys = (name: string, method: Method, path: string, caller: CallerKind, internalError: ErrorCode, codes: ErrorCode[]) =>
   op(name, method, path, caller, 'auth_api_key_db_error', internalError, codes);
 
@@ -183,6 +187,30 @@ export const operations = {
     ...ssoFlow('ssoSamlMetadata', 'GET', '/auth/sso/saml/metadata/:connection_id', ['auth_sso_connection_not_found']),
     graphql: null,
   },
+  // Every tenant's OpenID Provider (SPEC §12): REST only, answering as the RFCs say, each failure
+  // counted by its catalog code (X-Error-Code). The token endpoint, the authorization endpoint,
+  // userinfo, and the gateway's sign-in pages stand for its routes here.
+  oidcToken: oauth('oidcToken', 'POST', '/oidc/:tenant/token', [
+    'auth_oauth_invalid_request',
+    'auth_oauth_invalid_client',
+    'auth_oauth_invalid_grant',
+    'auth_oauth_unauthorized_client',
+    'auth_oauth_unsupported_grant_type',
+    'auth_oauth_invalid_scope',
+    'auth_oauth_invalid_target',
+  ]),
+  oidcAuthorize: oauth('oidcAuthorize', 'GET', '/oidc/:tenant/auth', [
+    'auth_oauth_invalid_request',
+    'auth_oauth_invalid_client',
+    'auth_oauth_unauthorized_client',
+    'auth_oauth_invalid_scope',
+    'auth_oauth_invalid_target',
+    'auth_oauth_access_denied',
+    'auth_oauth_login_required',
+    'auth_oauth_consent_required',
+  ]),
+  oidcUserinfo: oauth('oidcUserinfo', 'GET', '/oidc/:tenant/me', ['auth_oauth_invalid_token', 'auth_oauth_invalid_request']),
+  oidcInteraction: oauth('oidcInteraction', 'GET', '/oidc/:tenant/interaction/:uid', []),
   ssoExchange: ssoFlow('ssoExchange', 'POST', '/auth/sso/token', [
     'auth_sso_code_invalid',
     'auth_login_account_disabled',

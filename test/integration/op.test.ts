@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
 import { bearer, freePort, requestJson, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser } from '../helpers/oidc-idp.js';
+import { authorizationRequest, relyingParty, throughPages } from '../helpers/op-flow.js';
 
 let gw: TestGateway;
 let publicUrl: string;
@@ -47,39 +48,13 @@ afterAll(async () => {
 });
 
 const issuer = (tenant = 'acme') => `${publicUrl}/oidc/${tenant}`;
-async function rp(clientId: string, secret?: string, tenant = 'acme'): Promise<oc.Configuration> {
-  const config = await oc.discovery(new URL(issuer(tenant)), clientId, secret, secret ? oc.ClientSecretBasic(secret) : oc.None(), { execute: [oc.allowInsecureRequests] });
-  // The ID token from the token endpoint is checked against the JWKS too (openid-client skips it unless told).
-  oc.enableNonRepudiationChecks(config);
-  return config;
-}
+const rp = (clientId: string, secret?: string, tenant = 'acme') => relyingParty(issuer(tenant), clientId, secret);
 
 /** A browser's sign-in at the provider: the authorization URL, the sign-in form (and what follows), back at the redirect URI. */
 async function authorize(config: oc.Configuration, o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string; totp?: () => string } = {}) {
-  const verifier = oc.randomPKCECodeVerifier();
-  const state = oc.randomState();
-  const nonce = oc.randomNonce();
   const redirect = o.redirect ?? APP;
-  const url = oc.buildAuthorizationUrl(config, {
-    redirect_uri: redirect,
-    scope: 'openid email',
-    code_challenge: await oc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...o.params,
-  });
-  const browser = new MiniBrowser();
-  const atApp = (u: URL) => u.href.startsWith(redirect.split('?')[0]);
-  let at = await browser.follow(url.href, atApp);
-  for (let i = 0; i < 4 && !atApp(at.url); i++) {
-    const body = at.body ?? '';
-    const action = new URL(/<form method="post" action="([^"]+)"/.exec(body)?.[1] ?? '', publicUrl).href;
-    if (body.includes('name="password"')) at = await browser.submit(action, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD }, atApp);
-    else if (body.includes('name="decision"')) at = await browser.submit(action, { decision: o.consent ?? 'allow' }, atApp);
-    else if (body.includes('name="code"') && o.totp) at = await browser.submit(action, { mfa_token: /name="mfa_token" value="([^"]+)"/.exec(body)![1], code: o.totp() }, atApp);
-    else break;
-  }
+  const { url, verifier, state, nonce } = await authorizationRequest(config, redirect, o.params);
+  const at = await throughPages(url.href, redirect, publicUrl, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD, consent: o.consent, totp: o.totp });
   return { at, verifier, state, nonce };
 }
 
@@ -194,6 +169,21 @@ describe('what the provider refuses', () => {
     const wrong = await rp('web', `${SECRET}-wrong`);
     const refused = await oc.clientCredentialsGrant(wrong).catch((e: unknown) => e);
     expect(JSON.stringify(refused)).toContain('"error":"invalid_client"');
+  });
+
+  it('counts each refusal by its catalog code (X-Error-Code, auth_errors_total) while the body stays the RFC\'s', async () => {
+    const basic = (secret: string) => ({ authorization: `Basic ${Buffer.from(`svc:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' });
+    const wrong = await requestJson(`${issuer()}/token`, 'POST', 'grant_type=client_credentials&scope=openid', basic('not the secret at all, no'));
+    expect([wrong.status, wrong.headers.get('x-error-code'), wrong.body.error]).toEqual([401, 'auth_oauth_invalid_client', 'invalid_client']);
+    // A grant the client does not have (oidc-provider answers invalid_request for it).
+    const grant = await requestJson(`${issuer()}/token`, 'POST', 'grant_type=refresh_token&refresh_token=nope', basic(SECRET));
+    expect([grant.status, grant.headers.get('x-error-code'), grant.body.error], JSON.stringify(grant.body)).toEqual([400, 'auth_oauth_invalid_request', 'invalid_request']);
+    const unsupported = await requestJson(`${issuer()}/token`, 'POST', 'grant_type=password&username=a&password=b', basic(SECRET));
+    expect([unsupported.status, unsupported.headers.get('x-error-code'), unsupported.body.error]).toEqual([400, 'auth_oauth_unsupported_grant_type', 'unsupported_grant_type']);
+    const userinfo = await requestJson(`${issuer()}/me`, 'GET', undefined, { authorization: 'Bearer not-a-token' });
+    expect([userinfo.status, userinfo.headers.get('x-error-code')]).toEqual([401, 'auth_oauth_invalid_token']);
+    const metrics = (await gw.rest('GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_oauth_invalid_client"[^}]*\} [1-9]/);
   });
 
   it('a wrong password or a disabled user stays on the sign-in page; another tenant\'s user cannot sign in here', async () => {

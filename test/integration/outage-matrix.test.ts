@@ -14,6 +14,7 @@ import { SoftAuthenticator } from '../helpers/authenticator.js';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
 import { LocalSamlIdp } from '../../scripts/local-saml-idp.js';
+import { providerTokens, relyingParty } from '../helpers/op-flow.js';
 import { ACME, ADA, bearer, freePort, startTestGateway, type HttpResult, type TestGateway, type Door } from '../helpers/gateway.js';
 
 // docs/resilience.md: a dead or hung database answers within 3 seconds.
@@ -30,6 +31,10 @@ let idp: TestIdp;
 let samlIdp: LocalSamlIdp;
 const ada = ADA;
 const SSO_APP = 'https://app.acme.test/sso/done';
+const OP_APP = 'https://app.acme.test/op/callback';
+const OP_SECRET = 'matrix-client-secret-0123456789abcdef';
+const opIssuer = () => `${gw.url}/oidc/acme`;
+const opBasic = { authorization: `Basic ${Buffer.from(`web:${OP_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
 
 /** A fresh SSO sign-in of its own, driven through the IdP up to the gateway's callback: its URL and the app's verifier. */
 async function ssoCallbackUrl(): Promise<{ url: string; verifier: string }> {
@@ -102,6 +107,10 @@ beforeAll(async () => {
       { name: 'okta', type: 'oidc', domains: ['sso.acme.test'], issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true },
       { name: 'adfs', type: 'saml', domains: ['saml.acme.test'], idp_metadata: samlIdp.metadata(), jit: true },
     ],
+  });
+  // The tenant's OpenID Provider: a confidential client for the code flow and client credentials.
+  Object.assign(doc.tenants[0], {
+    oauth_clients: [{ client_id: 'web', client_secret: OP_SECRET, name: 'Web', redirect_uris: [OP_APP], grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], first_party: true }],
   });
   // logoutAll ends every session of its user: it gets a user of its own.
   for (const door of ['rest', 'graphql']) doc.tenants[0].users!.push({ email: `lou-${door}@acme.test`, password: 'lou password 123', roles: ['viewer'] });
@@ -530,6 +539,44 @@ const routes: Route[] = [
     },
   },
   {
+    op: 'oidcToken',
+    doors: ['rest'],
+    prepare: async () => () => gw.rest('POST', '/oidc/acme/token', 'grant_type=client_credentials&scope=openid', opBasic),
+  },
+  {
+    op: 'oidcAuthorize',
+    doors: ['rest'],
+    // A fault after the client was read goes back to the client as ?error=server_error (X-Error-Code says which).
+    redirects: true,
+    prepare: async () => {
+      const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
+      const query = new URLSearchParams({ client_id: 'web', response_type: 'code', redirect_uri: OP_APP, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 'matrix' });
+      return () => gw.rest('GET', `/oidc/acme/auth?${query}`);
+    },
+  },
+  {
+    op: 'oidcUserinfo',
+    doors: ['rest'],
+    prepare: async () => {
+      const { access_token } = await providerTokens(await relyingParty(opIssuer(), 'web', OP_SECRET), OP_APP, opIssuer(), ada);
+      return () => gw.rest('GET', '/oidc/acme/me', undefined, { authorization: `Bearer ${access_token}` });
+    },
+  },
+  {
+    op: 'oidcInteraction',
+    doors: ['rest'],
+    prepare: async () => {
+      // A browser at the sign-in page: the interaction's URL and its cookie.
+      const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
+      const query = new URLSearchParams({ client_id: 'web', response_type: 'code', redirect_uri: OP_APP, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 'matrix' });
+      const started = await gw.rest('GET', `/oidc/acme/auth?${query}`);
+      expect(started.status).toBe(303);
+      const cookie = started.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const page = new URL(started.headers.get('location')!, gw.url);
+      return () => gw.rest('GET', page.pathname, undefined, { cookie, accept: 'text/html' });
+    },
+  },
+  {
     op: 'ssoExchange',
     prepare: async (d) => {
       const { url, verifier } = await ssoCallbackUrl();
@@ -627,7 +674,7 @@ async function prepared(route: Route, door: Door): Promise<Call> {
   }
 }
 
-const redirectError = (res: HttpResult) => (res.status === 303 ? (new URL(res.headers.get('location')!).searchParams.get('error') ?? undefined) : undefined);
+const redirectError = (res: HttpResult) => (res.status === 303 ? (new URL(res.headers.get('location')!, 'http://relative.invalid').searchParams.get('error') ?? undefined) : undefined);
 const codeOf = (res: HttpResult, door: Door): string | undefined =>
   door === 'rest' ? (res.headers.get('x-error-code') ?? redirectError(res)) : res.body?.errors?.[0]?.extensions?.code;
 /** A success: 2xx (GraphQL without errors), or a browser route's 303 back to the app without ?error=. */
@@ -678,7 +725,7 @@ interface Fault {
   perCall?: boolean;
 }
 
-const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations', 'sso_connections', 'sso_domains', 'sso_flows', 'sso_codes', 'sso_identities', 'sso_role_grants'];
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations', 'sso_connections', 'sso_domains', 'sso_flows', 'sso_codes', 'sso_identities', 'sso_role_grants', 'sso_assertions', 'oauth_clients', 'oidc_models'];
 let locker: pg.Client | undefined;
 
 const faults: Fault[] = [

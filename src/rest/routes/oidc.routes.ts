@@ -2,18 +2,52 @@
 // oidc-provider's own, handed the raw request (their bodies unread by Fastify) with the
 // forwarded headers set from PUBLIC_URL, so every URL it builds is PUBLIC_URL's; the interaction
 // pages (sign-in, second step, consent) are the gateway's.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import { consentPage, errorPage, PAGE_HEADERS, secondStepPage, signInPage } from '../pages/op-pages.js';
-import { stepOf, submitConsent, submitLogin, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
-import type { TenantProvider, TenantProviders } from '../../services/op/provider.js';
+import { operations } from '../../api/operations.js';
 import type { Config } from '../../config.js';
+import type { EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { catalog, type ErrorCode } from '../../errors/catalog.js';
+import { toAuthError } from '../../errors/format.js';
+import { recordFailure } from '../../observability/request-log.js';
+import { stepOf, submitConsent, submitLogin, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
+import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
+import { operationRoute } from '../openapi.js';
+import { consentPage, errorPage, PAGE_HEADERS, providerErrorPage, secondStepPage, signInPage } from '../pages/op-pages.js';
 
 type Params = { tenant: string; uid?: string };
 
-export async function oidcRoutes(app: FastifyInstance, { config, providers }: { config: Config; providers: TenantProviders }): Promise<void> {
+/** The RFC errors counted by a catalog code of their own; authorization_pending and slow_down are no failures. */
+const OAUTH_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'access_denied', 'login_required', 'consent_required', 'invalid_token']);
+function oauthCode(error: string): ErrorCode | undefined {
+  if (error === 'expired_token') return 'auth_oauth_invalid_grant';
+  if (error === 'authorization_pending' || error === 'slow_down') return undefined;
+  return (OAUTH_ERRORS.has(error) ? `auth_oauth_${error}` : 'auth_oauth_invalid_request') as ErrorCode;
+}
+
+export async function oidcRoutes(app: FastifyInstance, { config, fork }: { config: Config; fork: () => EntityManager }): Promise<void> {
   const publicUrl = new URL(config.publicUrl);
+  // The gateway's request of each raw one the provider sees: its failures are counted on it.
+  const requests = new WeakMap<IncomingMessage, FastifyRequest>();
+  const providers = new TenantProviders({
+    config,
+    fork,
+    errorPage: providerErrorPage,
+    // Each failure by its catalog code: X-Error-Code, the log line and auth_errors_total; the body stays the RFC's.
+    onFailure: (ctx, err, server) => {
+      const req = requests.get(ctx.req);
+      const error = server ? toAuthError(err, { dbError: 'auth_oauth_db_error', internalError: 'auth_oauth_internal_error' }) : oauthCode(String((err as { error?: string }).error ?? ''));
+      if (!error) return;
+      const failure = error instanceof AuthError ? error : new AuthError(error);
+      if (server) ctx.status = catalog[failure.code].status;
+      ctx.set('x-error-code', failure.code);
+      if (server) req?.log.error({ err, tenant: req.params && (req.params as Params).tenant }, 'the OpenID Provider failed');
+      if (req) recordFailure(req.ctx.observe, req.log, failure, req.routeOptions.config?.operation?.name ?? operations.oidcToken.name);
+    },
+  });
 
   /** The tenant's provider, with the request made to look as it came through PUBLIC_URL; none: a 404 page. */
   async function providerFor(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<TenantProvider | undefined> {
@@ -38,11 +72,18 @@ export async function oidcRoutes(app: FastifyInstance, { config, providers }: { 
       if (!op) return reply;
       const prefix = `/oidc/${req.params.tenant}`;
       const raw = req.raw as typeof req.raw & { originalUrl?: string };
-      raw.originalUrl = `${op.mountPath}${raw.url!.slice(prefix.length)}`;
-      raw.url = raw.url!.slice(prefix.length) || '/';
+      const url = raw.url!;
+      raw.originalUrl = `${op.mountPath}${url.slice(prefix.length)}`;
+      raw.url = url.slice(prefix.length) || '/';
+      requests.set(req.raw, req);
       reply.hijack();
       await op.provider.callback()(raw, reply.raw);
+      // The request log names the route as it came in.
+      raw.url = url;
     };
+    scope.post<{ Params: Params }>('/oidc/:tenant/token', operationRoute(operations.oidcToken), handler);
+    scope.get<{ Params: Params }>('/oidc/:tenant/auth', operationRoute(operations.oidcAuthorize), handler);
+    scope.get<{ Params: Params }>('/oidc/:tenant/me', operationRoute(operations.oidcUserinfo), handler);
     scope.all('/oidc/:tenant', { schema: { hide: true } }, handler);
     scope.all('/oidc/:tenant/*', { schema: { hide: true } }, handler);
   });
@@ -73,7 +114,9 @@ export async function oidcRoutes(app: FastifyInstance, { config, providers }: { 
       let details: Awaited<ReturnType<Provider['interactionDetails']>>;
       try {
         details = await op.provider.interactionDetails(raw.req, raw.res);
-      } catch {
+      } catch (e) {
+        // Only the provider's own refusal (no such interaction for this browser) is a page; a store failure is the operation's code.
+        if (!(e instanceof Error && (e.name === 'SessionNotFound' || e.name === 'InvalidRequest'))) throw e;
         return reply
           .status(400)
           .headers(PAGE_HEADERS)
@@ -84,8 +127,8 @@ export async function oidcRoutes(app: FastifyInstance, { config, providers }: { 
       return show(reply, op, details.uid, await fn(op, raw, req), client?.clientName ?? String(details.params.client_id));
     };
 
-  const form = { config: { contentTypes: [FORM] }, schema: { hide: true } };
-  app.get<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid', { schema: { hide: true } }, interaction(async (op, raw) => stepOf(await op.provider.interactionDetails(raw.req, raw.res))));
+  const form = { config: { contentTypes: [FORM], operation: operations.oidcInteraction }, schema: { hide: true } };
+  app.get<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid', operationRoute(operations.oidcInteraction), interaction(async (op, raw) => stepOf(await op.provider.interactionDetails(raw.req, raw.res))));
   app.post<{ Params: Params; Body: Record<string, unknown> }>(
     '/oidc/:tenant/interaction/:uid/login',
     form,

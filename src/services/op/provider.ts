@@ -19,8 +19,8 @@ export interface OpDeps {
   fork: () => EntityManager;
   /** The page of an error the provider answers itself (an unknown client, an unregistered redirect URI...): its headers and HTML. */
   errorPage(slug: string, error: { error: string; error_description?: string }): { headers: Record<string, string>; html: string };
-  /** Told of the provider's own failures (its server_error answers), for the log. */
-  onServerError(slug: string, error: Error): void;
+  /** Told of each failure the provider answers (`server`: its server_error) before the answer goes out. */
+  onFailure(ctx: KoaContextWithOIDC, error: Error, server: boolean): void;
 }
 
 export interface TenantProvider {
@@ -141,9 +141,29 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
   });
   // Behind the gateway's own router: the URLs it builds are PUBLIC_URL's (routes set the forwarded headers).
   provider.proxy = true;
-  provider.on('server_error', (_ctx, error: Error) => deps.onServerError(slug, error));
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => deps.onFailure(ctx, error, true));
+  const on = provider.on.bind(provider) as (event: string, listener: (ctx: KoaContextWithOIDC, error: Error) => void) => void;
+  for (const event of FAILURE_EVENTS) on(event, (ctx, error) => deps.onFailure(ctx, error, false));
   return provider;
 }
+
+/** The provider's events of a failed request (each before its answer goes out). */
+const FAILURE_EVENTS = [
+  'authorization.error',
+  'grant.error',
+  'userinfo.error',
+  'introspection.error',
+  'revocation.error',
+  'end_session.error',
+  'discovery.error',
+  'jwks.error',
+  'code_verification.error',
+  'device_authorization.error',
+  'pushed_authorization_request.error',
+  'registration_create.error',
+  'check_session_origin.error',
+  'backchannel.error',
+] as const;
 
 const firstParty = (client: { metadata(): Record<string, unknown> }) => client.metadata().first_party === true;
 
