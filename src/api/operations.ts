@@ -70,6 +70,7 @@ const ssoFlow = (name: string, method: Method, path: string, codes: ErrorCode[])
 // SSO connections (SPEC §11): GraphQL only, sso:manage; a session, never an API key, changes them.
 const sso = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_sso_db_error', 'auth_sso_internal_error', ['auth_forbidden', ...codes]);
+const clients = (name: string, caller: CallerKind) => op(name, null, null, caller, 'auth_oauth_db_error', 'auth_oauth_internal_error', ['auth_forbidden']);
 const oauth = (name: string, method: Method, path: string, codes: ErrorCode[]) => ({
   ...op(name, method, path, 'none', 'auth_oauth_db_error', 'auth_oauth_internal_error', codes),
   graphql: null,
@@ -211,6 +212,13 @@ export const operations = {
   ]),
   oidcUserinfo: oauth('oidcUserinfo', 'GET', '/oidc/:tenant/me', ['auth_oauth_invalid_token', 'auth_oauth_invalid_request']),
   oidcInteraction: oauth('oidcInteraction', 'GET', '/oidc/:tenant/interaction/:uid', []),
+  // The tenant's OAuth clients (SPEC §12): GraphQL only, clients:manage; a session, never an
+  // API key, changes them. An unknown id is auth_request_invalid (field id, rule unknown).
+  oauthClients: clients('oauthClients', 'any'),
+  createOAuthClient: clients('createOAuthClient', 'session'),
+  updateOAuthClient: clients('updateOAuthClient', 'session'),
+  rotateOAuthClientSecret: clients('rotateOAuthClientSecret', 'session'),
+  deleteOAuthClient: clients('deleteOAuthClient', 'session'),
   ssoExchange: ssoFlow('ssoExchange', 'POST', '/auth/sso/token', [
     'auth_sso_code_invalid',
     'auth_login_account_disabled',

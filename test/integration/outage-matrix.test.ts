@@ -94,7 +94,7 @@ beforeAll(async () => {
   doc.tenants[0].signup = 'open';
   for (const email of SPARE_USERS) doc.tenants[0].users!.push({ email, password: MFA_PASSWORD, roles: ['viewer'] });
   // The management routes' administrator.
-  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read', 'sso:manage'] });
+  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read', 'sso:manage', 'clients:manage'] });
   doc.tenants[0].users!.push({ email: BOSS.email, password: BOSS.password, roles: ['boss'] });
   for (const door of ['rest', 'graphql']) {
     doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
@@ -470,6 +470,18 @@ const routes: Route[] = [
     return op === 'updateSsoConnection'
       ? gqlCall('mutation($id: ID!, $i: SsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { id } }', { id, i: connection() }, auth)
       : gqlCall('mutation($id: ID!) { deleteSsoConnection(id: $id) }', { id }, auth);
+  }),
+  ...asBoss(['oauthClients', 'createOAuthClient', 'updateOAuthClient', 'rotateOAuthClientSecret', 'deleteOAuthClient'] as const, async (op, auth) => {
+    const i = { name: `app-${randomUUID().slice(0, 8)}`, redirectUris: ['https://app.acme.example/cb'] };
+    const CREATE = 'mutation($i: OAuthClientInput!) { createOAuthClient(input: $i) { client { id } } }';
+    if (op === 'oauthClients') return gqlCall('{ oauthClients { id clientId } }', undefined, auth);
+    if (op === 'createOAuthClient') return gqlCall(CREATE, { i }, auth);
+    const res = await gw.gql(CREATE, { i }, auth);
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    const id = res.body.data.createOAuthClient.client.id as string;
+    if (op === 'updateOAuthClient') return gqlCall('mutation($id: ID!, $i: OAuthClientInput!) { updateOAuthClient(id: $id, input: $i) { id } }', { id, i }, auth);
+    if (op === 'rotateOAuthClientSecret') return gqlCall('mutation($id: ID!) { rotateOAuthClientSecret(id: $id) { clientSecret } }', { id }, auth);
+    return gqlCall('mutation($id: ID!) { deleteOAuthClient(id: $id) }', { id }, auth);
   }),
   ...asBoss(['inviteUser', 'invitations', 'revokeInvitation'] as const, async (op, auth) => {
     const docs: Record<typeof op, [string, Record<string, unknown>?]> = {

@@ -93,6 +93,8 @@ export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>
   if (grantTypes.includes('authorization_code') && !redirectUris.length) refuse('redirect_uris', 'required');
   const scopes = input.scopes === undefined || input.scopes === null ? ['openid', 'email', 'profile', 'offline_access'] : texts('scopes', input.scopes, 100);
   if (scopes.some((s) => !SCOPE.test(s))) refuse('scopes', 'format');
+  // The tenant's permissions as scopes (SPEC §12) come with their filter by the user's roles; until then only OpenID's.
+  if (scopes.some((s) => !OIDC_SCOPES.includes(s))) refuse('scopes', 'unknown');
   const secret = text('client_secret', input.client_secret, 512, false);
   if (isPublic && secret !== null) refuse('client_secret', 'format');
   if (secret !== null && secret.length < 32) refuse('client_secret', 'too_short');
@@ -138,26 +140,35 @@ export async function importOAuthClients(
       has_secret: boolean;
     }>;
     if (!c.public && c.clientSecret === undefined && !stored?.has_secret) fail(`${at}.client_secret: required (a confidential client)`);
-    const sealed = c.public ? null : c.clientSecret === undefined ? undefined : seal(secretKey(deps.config), c.clientSecret);
-    const values = [c.name, pgTextArray(c.redirectUris), pgTextArray(c.postLogoutRedirectUris), pgTextArray(c.grantTypes), pgTextArray(c.scopes), pgTextArray(c.resources), c.public, c.firstParty, c.jwksUri];
-    const now = deps.now();
-    if (stored) {
-      await tx.execute(
-        `update oauth_clients set name = ?, redirect_uris = ?::text[], post_logout_redirect_uris = ?::text[], grant_types = ?::text[], scopes = ?::text[], resources = ?::text[],
-           public = ?, first_party = ?, jwks_uri = ?, client_secret = case when ? then ? else client_secret end, updated_at = ? where id = ?`,
-        [...values, sealed !== undefined, sealed ?? null, now, stored.id],
-      );
-      counts.updated++;
-    } else {
-      await tx.execute(
-        `insert into oauth_clients (id, tenant_id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, client_secret, created_at, updated_at)
-         values (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?, ?, ?, ?)`,
-        [randomUUID(), tenantId, c.clientId, ...values, sealed ?? null, now, now],
-      );
-      counts.created++;
-    }
+    await writeClient(tx, deps, tenantId, c, stored?.id);
+    counts[stored ? 'updated' : 'created']++;
   }
   return counts;
+}
+
+/**
+ * Writes a client's row: `id` an existing one (replaced; its secret stays unless `c` brings one,
+ * and goes when it becomes public), else a new one. Answers the row's id.
+ */
+export async function writeClient(tx: EntityManager, deps: { config: Pick<Config, 'secretKey'>; now: () => Date }, tenantId: string, c: CheckedClient, id?: string): Promise<string> {
+  const sealed = c.public ? null : c.clientSecret === undefined ? undefined : seal(secretKey(deps.config), c.clientSecret);
+  const values = [c.name, pgTextArray(c.redirectUris), pgTextArray(c.postLogoutRedirectUris), pgTextArray(c.grantTypes), pgTextArray(c.scopes), pgTextArray(c.resources), c.public, c.firstParty, c.jwksUri];
+  const now = deps.now();
+  if (id) {
+    await tx.execute(
+      `update oauth_clients set name = ?, redirect_uris = ?::text[], post_logout_redirect_uris = ?::text[], grant_types = ?::text[], scopes = ?::text[], resources = ?::text[],
+         public = ?, first_party = ?, jwks_uri = ?, client_secret = case when ? then ? else client_secret end, updated_at = ? where id = ?`,
+      [...values, sealed !== undefined, sealed ?? null, now, id],
+    );
+    return id;
+  }
+  const made = randomUUID();
+  await tx.execute(
+    `insert into oauth_clients (id, tenant_id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, client_secret, created_at, updated_at)
+     values (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?, ?, ?, ?)`,
+    [made, tenantId, c.clientId, ...values, sealed ?? null, now, now],
+  );
+  return made;
 }
 
 type ClientRow = {
