@@ -86,14 +86,7 @@ export interface RsaJwk {
  * first key. Answers the two apart.
  */
 export function parseKeySet(raw: string, name = 'JWT_PRIVATE_KEYS'): { signing: SigningJwk[]; idToken: RsaJwk[] } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(`${name} is not valid JSON (expected a JWK set {"keys": [...]})`);
-  }
-  const keys = (doc as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must be a JWK set with at least one key`);
+  const keys = jwkSet(raw, name);
   const isRsa = (k: Record<string, unknown>) => k?.alg === 'RS256' && k.kty === 'RSA';
   if (isRsa(keys[0])) throw new ConfigError(`${name}: the first key signs the gateway's own tokens and must be EdDSA or ES256 (an RS256 key signs ID tokens only)`);
   const rsa = keys.filter(isRsa) as Array<Record<string, unknown>>;
@@ -101,7 +94,7 @@ export function parseKeySet(raw: string, name = 'JWT_PRIVATE_KEYS'): { signing: 
     if (typeof k.kid !== 'string' || k.kid === '') throw new ConfigError(`${name}: an RS256 key has no kid`);
     if (typeof k.d !== 'string' || typeof k.n !== 'string' || k.n.length < 342) throw new ConfigError(`${name}: key ${k.kid} must be a private RSA key of at least 2048 bits`);
   }
-  const signing = parseSigningKeys(JSON.stringify({ keys: keys.filter((k) => !isRsa(k)) }), name);
+  const signing = signingKeys(keys.filter((k) => !isRsa(k)), name);
   const kids = new Set(signing.map((k) => k.kid));
   for (const k of rsa) {
     if (kids.has(k.kid as string)) throw new ConfigError(`${name}: duplicate kid ${k.kid}`);
@@ -116,7 +109,8 @@ export function generateIdTokenKey(kid = randomBytes(8).toString('hex')): RsaJwk
   return { ...(privateKey.export({ format: 'jwk' }) as Omit<RsaJwk, 'kid' | 'alg'>), kid, alg: 'RS256' };
 }
 
-export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): SigningJwk[] {
+/** A JWK set's keys: {"keys": [...]} with at least one. */
+function jwkSet(raw: string, name: string): Array<Record<string, unknown>> {
   let doc: unknown;
   try {
     doc = JSON.parse(raw);
@@ -125,8 +119,17 @@ export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): Signin
   }
   const keys = (doc as { keys?: unknown }).keys;
   if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError(`${name} must be a JWK set with at least one key`);
+  return keys as Array<Record<string, unknown>>;
+}
+
+export function parseSigningKeys(raw: string, name = 'JWT_PRIVATE_KEYS'): SigningJwk[] {
+  return signingKeys(jwkSet(raw, name), name);
+}
+
+function signingKeys(keys: Array<Record<string, unknown>>, name: string): SigningJwk[] {
+  if (keys.length === 0) throw new ConfigError(`${name} must hold an EdDSA or ES256 key`);
   const kids = new Set<string>();
-  return keys.map((k: Record<string, unknown>, i) => {
+  return keys.map((k, i) => {
     if (typeof k.kid !== 'string' || k.kid === '') throw new ConfigError(`${name}: key ${i} has no kid`);
     if (kids.has(k.kid)) throw new ConfigError(`${name}: duplicate kid ${k.kid}`);
     kids.add(k.kid);
