@@ -219,6 +219,9 @@ export const operations = {
   updateOAuthClient: clients('updateOAuthClient', 'session'),
   rotateOAuthClientSecret: clients('rotateOAuthClientSecret', 'session'),
   deleteOAuthClient: clients('deleteOAuthClient', 'session'),
+  // A user's own grants to the provider's clients: a session only.
+  oauthGrants: op('oauthGrants', null, null, 'session', 'auth_oauth_db_error', 'auth_oauth_internal_error', []),
+  revokeOAuthGrant: op('revokeOAuthGrant', null, null, 'session', 'auth_oauth_db_error', 'auth_oauth_internal_error', ['auth_oauth_grant_not_found']),
   ssoExchange: ssoFlow('ssoExchange', 'POST', '/auth/sso/token', [
     'auth_sso_code_invalid',
     'auth_login_account_disabled',

@@ -365,6 +365,7 @@ export const catalog = {
   auth_oauth_login_required: { ...client(401, 'prompt=none, and the user is not signed in at the provider (error login_required).', 'Sign-in required.', 'Send the user through the provider without prompt=none.'), since: '0.3.0' },
   auth_oauth_consent_required: { ...client(403, 'prompt=none, and the user has not granted what is asked (error consent_required).', 'Consent required.', 'Send the user through the provider without prompt=none.'), since: '0.3.0' },
   auth_oauth_invalid_token: { ...client(401, "The access token given to userinfo or another protected endpoint is unknown, expired, revoked, or another tenant's (RFC 6750 error invalid_token).", 'Invalid access token.', 'Get a new access token.'), since: '0.3.0' },
+  auth_oauth_grant_not_found: { ...client(404, "revokeOAuthGrant: no grant of the caller's with this id (another user's grant is not found either).", 'Grant not found.', 'List your grants with oauthGrants.'), since: '0.3.0' },
   auth_oauth_db_error: { ...db('Database failure in the OpenID Provider (its clients, codes, grants, tokens or sessions); the RFC body says server_error.', 'Database failure in the OpenID Provider.', 'Treat as 5xx; retry later; investigate DB health.'), since: '0.3.0' },
   auth_oauth_internal_error: { ...internal('Unexpected server error in the OpenID Provider; the RFC body says server_error.', 'Unexpected error in the OpenID Provider.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_internal_error: internal(

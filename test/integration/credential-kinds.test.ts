@@ -47,6 +47,8 @@ describe('credential kinds: an API key never authenticates what changes how the 
     createOAuthClient: (h) => [null, () => gw.gql('mutation { createOAuthClient(input: {name: "x", redirectUris: ["https://app.example/cb"]}) { clientId } }', undefined, h)],
     updateOAuthClient: (h) => [null, () => gw.gql('mutation { updateOAuthClient(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11", input: {name: "x", redirectUris: ["https://app.example/cb"]}) { id } }', undefined, h)],
     rotateOAuthClientSecret: (h) => [null, () => gw.gql('mutation { rotateOAuthClientSecret(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { clientId } }', undefined, h)],
+    oauthGrants: (h) => [null, () => gw.gql('{ oauthGrants { id } }', undefined, h)],
+    revokeOAuthGrant: (h) => [null, () => gw.gql('mutation { revokeOAuthGrant(id: "x") }', undefined, h)],
     deleteOAuthClient: (h) => [null, () => gw.gql('mutation { deleteOAuthClient(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],

@@ -287,3 +287,28 @@ describe('clients over GraphQL (clients:manage)', () => {
     expect(fieldsOf(rotated)).toEqual([{ field: 'public', rule: 'format' }]);
   });
 });
+
+describe("a user's own grants", () => {
+  it('lists what the user granted; revoking one ends its tokens and the app asks again; another user\'s grant is not found', async () => {
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config);
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const ada = (await signIn(gw, { tenant: 'acme', email: 'ada@acme.example', password: PASSWORD })).access_token;
+    const list = await gw.gql('{ oauthGrants { id clientId clientName scopes createdAt } }', undefined, bearer(ada));
+    const grant = (list.body.data.oauthGrants as Array<{ id: string; clientId: string; clientName: string; scopes: string[] }>).find((g) => g.clientId === 'web')!;
+    expect(grant).toMatchObject({ clientName: 'Acme Web', scopes: expect.arrayContaining(['openid', 'email']) });
+
+    const boss = (await signIn(gw, { tenant: 'acme', email: 'boss@acme.example', password: PASSWORD })).access_token;
+    const other = await gw.gql('mutation($id: ID!) { revokeOAuthGrant(id: $id) }', { id: grant.id }, bearer(boss));
+    expect(other.body.errors?.[0]?.extensions?.code).toBe('auth_oauth_grant_not_found');
+    expect((await oc.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+
+    expect((await gw.gql('mutation($id: ID!) { revokeOAuthGrant(id: $id) }', { id: grant.id }, bearer(ada))).body.data.revokeOAuthGrant).toBe(true);
+    expect((await oc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+    const again = await gw.gql('mutation($id: ID!) { revokeOAuthGrant(id: $id) }', { id: grant.id }, bearer(ada));
+    expect(again.body.errors?.[0]?.extensions?.code).toBe('auth_oauth_grant_not_found');
+    // A new sign-in asks for consent again (the remembered grant is gone).
+    const next = await authorize(config, { consent: 'deny' });
+    expect(next.at.url.searchParams.get('error')).toBe('access_denied');
+  });
+});

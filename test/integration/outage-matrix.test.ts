@@ -483,6 +483,22 @@ const routes: Route[] = [
     if (op === 'rotateOAuthClientSecret') return gqlCall('mutation($id: ID!) { rotateOAuthClientSecret(id: $id) { clientSecret } }', { id }, auth);
     return gqlCall('mutation($id: ID!) { deleteOAuthClient(id: $id) }', { id }, auth);
   }),
+  ...(['oauthGrants', 'revokeOAuthGrant'] as const).map(
+    (op): Route => ({
+      op,
+      caller: 'access_token',
+      doors: ['graphql'],
+      prepare: async () => {
+        const who = { tenant: 'acme', email: SPARE_USERS[spare++], password: MFA_PASSWORD };
+        // A grant of the user's to the provider's first-party client, made by a whole sign-in there.
+        await providerTokens(await relyingParty(opIssuer(), 'web', OP_SECRET), OP_APP, opIssuer(), who);
+        const auth = bearer((await session(who)).access_token);
+        if (op === 'oauthGrants') return gqlCall('{ oauthGrants { id clientId } }', undefined, auth);
+        const { id } = (await gw.gql('{ oauthGrants { id } }', undefined, auth)).body.data.oauthGrants[0];
+        return gqlCall('mutation($id: ID!) { revokeOAuthGrant(id: $id) }', { id }, auth);
+      },
+    }),
+  ),
   ...asBoss(['inviteUser', 'invitations', 'revokeInvitation'] as const, async (op, auth) => {
     const docs: Record<typeof op, [string, Record<string, unknown>?]> = {
       inviteUser: ['mutation($i: InviteUserInput!) { inviteUser(input: $i) { id status } }', { i: { email: `invited-${randomUUID()}@acme.test`, roles: ['viewer'] } }],

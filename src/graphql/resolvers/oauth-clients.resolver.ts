@@ -1,7 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../context.js';
 import { createOAuthClient, deleteOAuthClient, listOAuthClients, rotateOAuthClientSecret, updateOAuthClient, type CreatedOAuthClientInfo } from '../../services/op/manage.js';
+import { listOAuthGrants, revokeOAuthGrant } from '../../services/op/grants.js';
 import { textArg } from '../text-field.js';
+import { OAuthGrant } from '../types/oauth-grant.type.js';
 import { CreatedOAuthClient, OAuthClient, OAuthClientInput } from '../types/oauth-client.type.js';
 
 const input = (i: OAuthClientInput) => ({
@@ -48,6 +50,19 @@ export class OAuthClientResolver {
   @Mutation(() => Boolean, { description: 'Delete a client (clients:manage): what the provider issued to it stops working.' })
   async deleteOAuthClient(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
     await deleteOAuthClient(ctx.em, ctx.deps, await ctx.viewer(), id, ctx.client);
+    return true;
+  }
+
+  @Authorized()
+  @Query(() => [OAuthGrant], { description: 'What you granted the apps of your organisation that sign in through its OpenID Provider (your own grants; a session).' })
+  async oauthGrants(@Ctx() ctx: RequestContext) {
+    return listOAuthGrants(ctx.em, await ctx.sessionViewer());
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Take back one of your grants: its tokens stop working and the app asks again (a session; another user\'s id is auth_oauth_grant_not_found).' })
+  async revokeOAuthGrant(@Arg('id', () => ID, textArg('id')) id: string, @Ctx() ctx: RequestContext) {
+    await revokeOAuthGrant(ctx.em, ctx.deps, await ctx.sessionViewer(), id, ctx.client);
     return true;
   }
 }
