@@ -100,10 +100,26 @@ describe('the provider of each tenant', () => {
     const code = (steps: number) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
     expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code: code(0) }, bearer(access_token))).status).toBe(200);
     const config = await rp('web', SECRET);
-    const { at, verifier, state, nonce } = await authorize(config, { email, totp: () => code(1) });
+    const { at, verifier, state, nonce } = await authorize(config, { email, totp: () => code(1), params: { acr_values: 'aal2' } });
     expect(at.url.searchParams.get('code'), at.body?.slice(0, 300)).toBeTruthy();
     const claims = (await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })).claims()!;
     expect([claims.email, claims.acr, claims.amr]).toEqual([email, 'aal2', ['pwd', 'otp', 'mfa']]);
+  });
+
+  it('acr_values=aal2: a user without a second factor gets access_denied saying so; discovery lists aal1 and aal2', async () => {
+    const config = await rp('web', SECRET);
+    const { at } = await authorize(config, { params: { acr_values: 'aal2' } });
+    expect([at.url.searchParams.get('error'), at.url.searchParams.get('error_description')]).toEqual(['access_denied', 'the app asks for two factors and the user has no second factor']);
+    expect((await requestJson(`${issuer()}/.well-known/openid-configuration`, 'GET')).body.acr_values_supported).toEqual(['aal1', 'aal2']);
+  });
+
+  it('prompt=none without a session at the provider answers login_required, counted as auth_oauth_login_required', async () => {
+    const config = await rp('web', SECRET);
+    const { url } = await authorizationRequest(config, APP, { prompt: 'none' });
+    const res = await requestJson(url.href, 'GET');
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('login_required');
+    expect(res.headers.get('x-error-code')).toBe('auth_oauth_login_required');
   });
 
   it('a user who denies consent goes back with access_denied', async () => {

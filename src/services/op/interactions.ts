@@ -13,6 +13,7 @@ import { verifyMfa } from '../mfa/second-step.js';
 import { passwordLogin } from '../passwords/login.js';
 import type { Client } from '../rate-limits/limiter.js';
 import type { AuthPayload } from '../sessions/principal.js';
+import { wantsAal2 } from './provider.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -37,9 +38,16 @@ export function stepOf(details: Details): Step {
   return { page: 'consent', scopes: missing.length ? missing : String(details.params.scope ?? 'openid').split(' ') };
 }
 
-/** A signed-in gateway session made the interaction's login (the OP's session is the gateway's: SPEC §12). */
-async function finishLogin(provider: Provider, raw: Raw, payload: AuthPayload): Promise<Step> {
+/**
+ * A signed-in gateway session made the interaction's login (the OP's session is the gateway's:
+ * SPEC §12). A request for two factors (acr_values=aal2) that got one is access_denied.
+ */
+async function finishLogin(provider: Provider, raw: Raw, details: Details, payload: AuthPayload): Promise<Step> {
   const aal2 = payload.user.amr.includes('otp') || payload.user.amr.includes('mfa');
+  if (!aal2 && wantsAal2(details.params.acr_values)) {
+    await provider.interactionFinished(raw.req, raw.res, { error: 'access_denied', error_description: 'the app asks for two factors and the user has no second factor' }, { mergeWithLastSubmission: false });
+    return { page: 'done' };
+  }
   await provider.interactionFinished(
     raw.req,
     raw.res,
@@ -56,7 +64,7 @@ export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: 
   const email = typeof form.email === 'string' ? form.email : '';
   try {
     const payload = await passwordLogin(em, deps, { tenant, email, password: typeof form.password === 'string' ? form.password : '' }, client);
-    return await finishLogin(provider, raw, payload);
+    return await finishLogin(provider, raw, details, payload);
   } catch (e) {
     if (!(e instanceof AuthError)) throw e;
     if (e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
@@ -72,7 +80,7 @@ export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, pro
   const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token : '';
   try {
     const payload = await verifyMfa(em, deps, { mfaToken, code: typeof form.code === 'string' ? form.code : '' }, client);
-    return await finishLogin(provider, raw, payload);
+    return await finishLogin(provider, raw, details, payload);
   } catch (e) {
     if (!(e instanceof AuthError)) throw e;
     if (e.status >= 500) throw e;
