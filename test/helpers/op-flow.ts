@@ -23,8 +23,7 @@ export async function authorizationRequest(config: oc.Configuration, redirect: s
  * A browser through the hosted pages: the sign-in form (`email`, `password`), the second step
  * (`totp`), consent (`consent`), until the redirect URI; answers where it ended and its page.
  */
-export async function throughPages(url: string, redirect: string, base: string, o: { email: string; password: string; consent?: 'allow' | 'deny'; totp?: () => string }) {
-  const browser = new MiniBrowser();
+export async function throughPages(url: string, redirect: string, base: string, o: { email: string; password: string; consent?: 'allow' | 'deny'; totp?: () => string }, browser = new MiniBrowser()) {
   const atApp = (u: URL) => u.href.startsWith(redirect.split('?')[0]);
   let at = await browser.follow(url, atApp);
   for (let i = 0; i < 4 && !atApp(at.url); i++) {

@@ -57,10 +57,13 @@ const issuer = (tenant = 'acme') => `${publicUrl}/oidc/${tenant}`;
 const rp = (clientId: string, secret?: string, tenant = 'acme') => relyingParty(issuer(tenant), clientId, secret);
 
 /** A browser's sign-in at the provider: the authorization URL, the sign-in form (and what follows), back at the redirect URI. */
-async function authorize(config: oc.Configuration, o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string; totp?: () => string } = {}) {
+async function authorize(
+  config: oc.Configuration,
+  o: { email?: string; password?: string; consent?: 'allow' | 'deny'; params?: Record<string, string>; redirect?: string; totp?: () => string; browser?: MiniBrowser } = {},
+) {
   const redirect = o.redirect ?? APP;
   const { url, verifier, state, nonce } = await authorizationRequest(config, redirect, o.params);
-  const at = await throughPages(url.href, redirect, publicUrl, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD, consent: o.consent, totp: o.totp });
+  const at = await throughPages(url.href, redirect, publicUrl, { email: o.email ?? 'ada@acme.example', password: o.password ?? PASSWORD, consent: o.consent, totp: o.totp }, o.browser);
   return { at, verifier, state, nonce };
 }
 
@@ -306,6 +309,11 @@ describe('clients over GraphQL (clients:manage)', () => {
 
 describe("a user's own grants", () => {
   it('lists what the user granted; revoking one ends its tokens and the app asks again; another user\'s grant is not found', async () => {
+    // A clean slate: the earlier tests' grants of ada's to this client go first.
+    const ada0 = (await signIn(gw, { tenant: 'acme', email: 'ada@acme.example', password: PASSWORD })).access_token;
+    for (const g of (await gw.gql('{ oauthGrants { id clientId } }', undefined, bearer(ada0))).body.data.oauthGrants as Array<{ id: string; clientId: string }>) {
+      if (g.clientId === 'web') await gw.gql('mutation($id: ID!) { revokeOAuthGrant(id: $id) }', { id: g.id }, bearer(ada0));
+    }
     const config = await rp('web', SECRET);
     const { at, verifier, state, nonce } = await authorize(config);
     const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
@@ -326,5 +334,51 @@ describe("a user's own grants", () => {
     // A new sign-in asks for consent again (the remembered grant is gone).
     const next = await authorize(config, { consent: 'deny' });
     expect(next.at.url.searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe("the provider's session is a gateway session", () => {
+  it("is listed in the user's sessions; when it ends (logoutAll), what the provider issued under it stops, offline_access refresh tokens included", async () => {
+    const email = 'sid@acme.example';
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email, password: PASSWORD, roles: [] }] }] } as never);
+    const [user] = await gw.sql('select id from users where email = $1', [email]);
+    const before = (await gw.sql('select count(*)::int as n from sessions where user_id = $1', [user.id]))[0].n;
+    const config = await rp('console', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config, { email, params: { scope: 'openid email offline_access', prompt: 'consent' } });
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect((await gw.sql('select count(*)::int as n from sessions where user_id = $1 and revoked_at is null', [user.id]))[0].n).toBe(before + 1);
+    expect((await oc.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+    expect(tokens.refresh_token).toBeTruthy();
+
+    // The user ends every session elsewhere: the provider's tokens end with them.
+    const elsewhere = (await signIn(gw, { tenant: 'acme', email, password: PASSWORD })).access_token;
+    expect((await gw.rest('POST', '/auth/logout/all', undefined, bearer(elsewhere))).status).toBe(204);
+    expect((await oc.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+    await expect(oc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+});
+
+describe('RP-initiated logout', () => {
+  it('ends the provider session and its gateway session; an offline_access refresh token outlives it', async () => {
+    const email = 'bye@acme.example';
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email, password: PASSWORD, roles: [] }] }] } as never);
+    const browser = new MiniBrowser();
+    const config = await rp('web', SECRET);
+    const { at, verifier, state, nonce } = await authorize(config, { email, browser, params: { scope: 'openid email offline_access', prompt: 'consent' } });
+    const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    expect(tokens.refresh_token).toBeTruthy();
+    const live = async () => (await gw.sql("select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = $1 and s.revoked_at is null", [email]))[0].n;
+    expect(await live()).toBe(1);
+
+    const end = oc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'https://app.acme.example/bye' });
+    const confirm = await browser.follow(end.href, (u) => u.hostname === 'app.acme.example');
+    const body = confirm.body ?? '';
+    const action = /<form[^>]*action="([^"]+)"/.exec(body)![1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(body)![1];
+    const done = await browser.submit(new URL(action, publicUrl).href, { xsrf, logout: 'yes' }, (u) => u.hostname === 'app.acme.example');
+    expect(done.url.href).toBe('https://app.acme.example/bye');
+    await expect.poll(live).toBe(0);
+    // Issued with offline_access: it outlives the provider's session (SPEC §12).
+    expect((await oc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).toBeTruthy();
   });
 });

@@ -1,4 +1,5 @@
 import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Session } from './session.entity.js';
 import { Tenant } from './tenant.entity.js';
 
 /** A tenant's OAuth client of its OpenID Provider (SPEC §12); the secret is sealed, never returned. */
@@ -88,4 +89,17 @@ export class OidcModel {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   consumedAt: Date | null = null;
+}
+
+/** A provider session and the gateway session its sign-in made: when the latter ends, what the provider issued under the former stops working. */
+@Entity({ tableName: 'oidc_session_links' })
+export class OidcSessionLink {
+  @ManyToOne(() => Tenant, { deleteRule: 'cascade', primary: true })
+  tenant!: Tenant;
+
+  @PrimaryKey({ type: 'text' })
+  opSessionUid!: string;
+
+  @ManyToOne(() => Session, { deleteRule: 'cascade', primary: true, index: 'oidc_session_links_gateway_idx' })
+  gatewaySession!: Session;
 }

@@ -1,6 +1,8 @@
 // oidc-provider's storage (SPEC §12): every object of a tenant's provider (sessions, interactions,
 // codes, grants, tokens, device codes) is a row of oidc_models keyed by (tenant, model, id), so
-// any instance serves what another issued and the purge drops what expired. Clients are not
+// any instance serves what another issued and the purge drops what expired. What was issued under
+// a provider session whose gateway session ended reads as gone (SPEC §12: the OP's session is a
+// gateway session). Clients are not
 // stored here: they are the tenant's oauth_clients (clients.ts), read as the provider asks.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { EntityManager } from '../../db/orm.js';
@@ -23,9 +25,14 @@ export class PgAdapter implements Adapter {
     );
   }
 
+  // An object of a provider session whose gateway session ended is gone: its session, and the
+  // codes and tokens issued under it (sessionUid), whichever way the gateway session ended.
   private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
     const [row] = (await this.fork().execute(
-      `select payload, consumed_at from oidc_models where tenant_id = ? and model = ? and ${where} = ? and (expires_at is null or expires_at > now()) limit 1`,
+      `select m.payload, m.consumed_at from oidc_models m where m.tenant_id = ? and m.model = ? and m.${where} = ? and (m.expires_at is null or m.expires_at > now())
+         and not exists (select 1 from oidc_session_links l join sessions s on s.id = l.gateway_session_id
+           where l.tenant_id = m.tenant_id and l.op_session_uid = coalesce(m.payload->>'sessionUid', case when m.model = 'Session' then m.payload->>'uid' end) and s.revoked_at is not null)
+       limit 1`,
       [this.tenantId, this.model, value],
     )) as Row[];
     if (!row) return undefined;

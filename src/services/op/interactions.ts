@@ -51,7 +51,8 @@ async function finishLogin(provider: Provider, raw: Raw, details: Details, paylo
   await provider.interactionFinished(
     raw.req,
     raw.res,
-    { login: { accountId: payload.user.userId, acr: aal2 ? 'aal2' : 'aal1', amr: payload.user.amr, ts: payload.user.authTime } },
+    // The gateway session the sign-in made: the provider's session is linked to it (provider.ts).
+    { login: { accountId: payload.user.userId, acr: aal2 ? 'aal2' : 'aal1', amr: payload.user.amr, ts: payload.user.authTime }, gatewaySession: payload.user.sessionId },
     { mergeWithLastSubmission: false },
   );
   return { page: 'done' };

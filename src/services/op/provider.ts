@@ -131,6 +131,11 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     // A first-party client asks for no consent: its grant is made as it asks.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
       const { oidc } = ctx;
+      // Just signed in on the gateway's page: the provider's session is that gateway session's.
+      const gatewaySession = (oidc.result as { gatewaySession?: string } | undefined)?.gatewaySession;
+      if (gatewaySession && oidc.session?.uid) {
+        await deps.fork().execute('insert into oidc_session_links (tenant_id, op_session_uid, gateway_session_id) values (?, ?, ?) on conflict do nothing', [tenantId, oidc.session.uid, gatewaySession]);
+      }
       const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(oidc.client!.clientId);
       const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
       if (!firstParty(oidc.client!)) return existing;
@@ -143,6 +148,20 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
   // Behind the gateway's own router: the URLs it builds are PUBLIC_URL's (routes set the forwarded headers).
   provider.proxy = true;
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => deps.onFailure(ctx, error, true));
+  // RP-initiated logout ends the gateway session too; unlinked first, so what outlives the
+  // provider's session (offline_access refresh tokens) is not ended with it.
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const uid = ctx.oidc.session?.uid;
+    if (!uid) return;
+    void deps
+      .fork()
+      .execute(
+        `with gone as (delete from oidc_session_links where tenant_id = ? and op_session_uid = ? returning gateway_session_id)
+         update sessions set revoked_at = now(), revoked_reason = 'logout' where id in (select gateway_session_id from gone) and revoked_at is null`,
+        [tenantId, uid],
+      )
+      .catch((error: Error) => deps.onFailure(ctx, error, true));
+  });
   const on = provider.on.bind(provider) as (event: string, listener: (ctx: KoaContextWithOIDC, error: Error) => void) => void;
   for (const event of FAILURE_EVENTS) on(event, (ctx, error) => deps.onFailure(ctx, error, false));
   return provider;

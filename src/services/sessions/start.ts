@@ -51,6 +51,7 @@ export async function tokenPayload(
       authTime,
       amr: session.amr,
       mfaRequired,
+      sessionId: session.id,
     },
   };
 }
