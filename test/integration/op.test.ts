@@ -25,6 +25,7 @@ beforeAll(async () => {
     { client_id: 'console', client_secret: SECRET, name: 'Acme Console', redirect_uris: [APP], first_party: true },
     { client_id: 'cli', name: 'Acme CLI', public: true, redirect_uris: ['http://127.0.0.1:8765/cb'], first_party: true },
     { client_id: 'svc', client_secret: SECRET, name: 'Billing service', grant_types: ['client_credentials'], scopes: ['openid'] },
+    { client_id: 'tv', name: 'Acme TV', public: true, grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], first_party: true },
   ];
   await gw.seed({
     tenants: [
@@ -380,5 +381,39 @@ describe('RP-initiated logout', () => {
     await expect.poll(live).toBe(0);
     // Issued with offline_access: it outlives the provider's session (SPEC §12).
     expect((await oc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).toBeTruthy();
+  });
+});
+
+describe('the device grant (RFC 8628)', () => {
+  const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
+  const poll = (deviceCode: string) => requestJson(`${issuer()}/token`, 'POST', new URLSearchParams({ grant_type: DEVICE, device_code: deviceCode, client_id: 'tv' }).toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+
+  it('a device polls (authorization_pending, no failure counted) while the user enters the code on the hosted pages, signs in and connects it', async () => {
+    const config = await rp('tv');
+    const waiting = await oc.initiateDeviceAuthorization(config, { scope: 'openid email' });
+    const pending = await poll(waiting.device_code);
+    expect([pending.status, pending.body.error, pending.headers.get('x-error-code')]).toEqual([400, 'authorization_pending', null]);
+
+    const device = await oc.initiateDeviceAuthorization(config, { scope: 'openid email' });
+    const browser = new MiniBrowser();
+    const never = () => false;
+    let at = await browser.follow(device.verification_uri, never);
+    for (let i = 0; i < 8 && !(at.body ?? '').includes('Device connected'); i++) {
+      const body = at.body ?? '';
+      const action = new URL(/<form[^>]*action="([^"]+)"/.exec(body)?.[1] ?? '', publicUrl).href;
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(body)?.[1] ?? '';
+      if (body.includes('op.deviceInputForm')) at = await browser.submit(action, { xsrf, user_code: device.user_code }, never);
+      else if (body.includes('name="password"')) at = await browser.submit(action, { email: 'ada@acme.example', password: PASSWORD }, never);
+      else if (body.includes('op.deviceConfirmForm')) at = await browser.submit(action, { xsrf, user_code: /name="user_code" value="([^"]+)"/.exec(body)![1], confirm: 'yes' }, never);
+      else throw new Error(`an unexpected page: ${body.slice(0, 300)}`);
+    }
+    expect(at.body).toContain('Device connected');
+    // The pages are the gateway's: nothing from elsewhere, no script.
+    expect(at.body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)|<script/);
+    const granted = await poll(device.device_code);
+    expect(granted.status, JSON.stringify(granted.body)).toBe(200);
+    expect(JSON.parse(Buffer.from(granted.body.id_token.split('.')[1], 'base64url').toString()).email).toBe('ada@acme.example');
+    const spent = await poll(device.device_code);
+    expect([spent.body.error, spent.headers.get('x-error-code')]).toEqual(['invalid_grant', 'auth_oauth_invalid_grant']);
   });
 });

@@ -92,3 +92,30 @@ export const providerErrorPage = (slug: string, out: { error: string; error_desc
   headers: PAGE_HEADERS,
   html: errorPage({ tenantName: slug, title: 'Sign-in cannot go on', words: OAUTH_WORDS[out.error] ?? 'The app sent a request this organisation cannot answer. Go back to the app and try again.', code: out.error }),
 });
+
+/** The provider's own pages (logout, the device grant's), in the gateway's look: no script, nothing from elsewhere. */
+export const providerPages = {
+  error: providerErrorPage,
+  logout: (slug: string, form: string) =>
+    page(
+      'Sign out?',
+      slug,
+      `<p>Sign out of ${esc(slug)} on this browser?</p>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button><button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+    ),
+  loggedOut: (slug: string, clientName?: string) => page('Signed out', slug, `<p>You are signed out${clientName ? ` of ${esc(clientName)}` : ''}. You can close this page.</p>`),
+  // The library's forms carry the xsrf field; the inputs keep SPEC §12's name user_code.
+  deviceInput: (slug: string, form: string, failed: boolean) =>
+    page(
+      'Connect a device',
+      slug,
+      `${failed ? '<p class="error" role="alert">That code did not work. Check it and try again.</p>' : '<p>Enter the code your device shows.</p>'}${form.replace('placeholder="Enter code"', 'aria-label="Code from your device"')}<button type="submit" form="op.deviceInputForm">Continue</button>`,
+    ),
+  deviceConfirm: (slug: string, form: string, clientName: string, userCode: string) =>
+    page(
+      'Connect this device?',
+      slug,
+      `<p><strong>${esc(clientName)}</strong> asks to sign in on a device showing the code</p><p><strong>${esc(userCode)}</strong></p><p>If you did not start this, or the code differs, choose Cancel.</p>${form}<button type="submit" form="op.deviceConfirmForm">Connect</button><button type="submit" form="op.deviceConfirmForm" name="abort" value="yes" class="secondary">Cancel</button>`,
+    ),
+  deviceDone: (slug: string, clientName: string) => page('Device connected', slug, `<p>${esc(clientName)} is signed in on your device. You can close this page.</p>`),
+};
+export type ProviderPages = typeof providerPages;

@@ -16,7 +16,7 @@ import { stepOf, submitConsent, submitLogin, submitSecondStep, type Raw, type St
 import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
 import { operationRoute } from '../openapi.js';
-import { consentPage, errorPage, PAGE_HEADERS, providerErrorPage, secondStepPage, signInPage } from '../pages/op-pages.js';
+import { consentPage, errorPage, PAGE_HEADERS, providerPages, secondStepPage, signInPage } from '../pages/op-pages.js';
 
 type Params = { tenant: string; uid?: string };
 
@@ -35,7 +35,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
   const providers = new TenantProviders({
     config,
     fork,
-    errorPage: providerErrorPage,
+    pages: { ...providerPages, headers: PAGE_HEADERS },
     // Each failure by its catalog code: X-Error-Code, the log line and auth_errors_total; the body stays the RFC's.
     onFailure: (ctx, err, server) => {
       const req = requests.get(ctx.req);

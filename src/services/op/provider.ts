@@ -17,8 +17,16 @@ import { clientMetadata, OIDC_SCOPES } from './clients.js';
 export interface OpDeps {
   config: Config;
   fork: () => EntityManager;
-  /** The page of an error the provider answers itself (an unknown client, an unregistered redirect URI...): its headers and HTML. */
-  errorPage(slug: string, error: { error: string; error_description?: string }): { headers: Record<string, string>; html: string };
+  /** The provider's own pages in the gateway's look: an error it answers itself (an unknown client, an unregistered redirect URI...), logout, the device grant's. */
+  pages: {
+    headers: Record<string, string>;
+    error(slug: string, error: { error: string; error_description?: string }): { headers: Record<string, string>; html: string };
+    logout(slug: string, form: string): string;
+    loggedOut(slug: string, clientName?: string): string;
+    deviceInput(slug: string, form: string, failed: boolean): string;
+    deviceConfirm(slug: string, form: string, clientName: string, userCode: string): string;
+    deviceDone(slug: string, clientName: string): string;
+  };
   /** Told of each failure the provider answers (`server`: its server_error) before the answer goes out. */
   onFailure(ctx: KoaContextWithOIDC, error: Error, server: boolean): void;
 }
@@ -80,6 +88,10 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     }
   };
   const gatewayKeys = config.jwt.privateKeys;
+  const show = (ctx: KoaContextWithOIDC, html: string) => {
+    ctx.set(deps.pages.headers);
+    ctx.body = html;
+  };
   const provider = new Provider(issuerOf(config, slug), {
     adapter: AdapterClass,
     jwks: { keys: [...idTokenKeys(config), ...gatewayKeys] as never },
@@ -103,12 +115,23 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       // A client learns about its own tokens only.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => show(ctx, deps.pages.logout(slug, form)),
+        postLogoutSuccessSource: async (ctx) => show(ctx, deps.pages.loggedOut(slug, ctx.oidc.client?.clientName)),
+      },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        userCodeInputSource: async (ctx, form, _out, err) => show(ctx, deps.pages.deviceInput(slug, form, Boolean(err))),
+        userCodeConfirmSource: async (ctx, form, client, _info, userCode) => show(ctx, deps.pages.deviceConfirm(slug, form, client.clientName ?? client.clientId, userCode)),
+        successSource: async (ctx) => show(ctx, deps.pages.deviceDone(slug, ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId ?? '')),
+      },
       userinfo: { enabled: true },
     },
     pkce: { required: () => true },
     renderError: async (ctx, out) => {
-      const page = deps.errorPage(slug, out);
+      const page = deps.pages.error(slug, out);
       ctx.set(page.headers);
       ctx.body = page.html;
     },
@@ -123,6 +146,7 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       Session: 14 * 86_400,
       Grant: 14 * 86_400,
       RefreshToken: 30 * 86_400,
+      DeviceCode: 600,
     },
     // Refresh tokens rotate at every use (a reused one revokes the grant).
     rotateRefreshToken: () => true,
