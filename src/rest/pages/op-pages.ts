@@ -14,7 +14,7 @@ input:focus,button:focus{outline:3px solid #4a7cf0;outline-offset:2px}
 button{margin-top:1.25rem;padding:.65rem 1.2rem;font-size:1rem;border-radius:6px;border:0;background:#2456c7;color:#fff;cursor:pointer}
 button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}
 .error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px}.code{font-size:.75rem;color:#666}
-ul{padding-left:1.2rem}`;
+ul{padding-left:1.2rem}@media (max-width:30rem){main{margin:1rem .5rem;padding:1.25rem}}`;
 
 /** The security headers of every page: no script, no frames, nothing from elsewhere. */
 export const PAGE_HEADERS = {
