@@ -70,11 +70,12 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     const handler = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const op = await providerFor(req, reply);
       if (!op) return reply;
-      const prefix = `/oidc/${req.params.tenant}`;
       const raw = req.raw as typeof req.raw & { originalUrl?: string };
       const url = raw.url!;
-      raw.originalUrl = `${op.mountPath}${url.slice(prefix.length)}`;
-      raw.url = url.slice(prefix.length) || '/';
+      // The path after /oidc/<tenant> as it was sent (the tenant may have come percent-encoded).
+      const rest = url.replace(/^\/oidc\/[^/?]*/, '');
+      raw.originalUrl = `${op.mountPath}${rest}`;
+      raw.url = rest || '/';
       requests.set(req.raw, req);
       reply.hijack();
       await op.provider.callback()(raw, reply.raw);
