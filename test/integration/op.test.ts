@@ -208,8 +208,35 @@ describe('what the provider refuses', () => {
     expect([unsupported.status, unsupported.headers.get('x-error-code'), unsupported.body.error]).toEqual([400, 'auth_oauth_unsupported_grant_type', 'unsupported_grant_type']);
     const userinfo = await requestJson(`${issuer()}/me`, 'GET', undefined, { authorization: 'Bearer not-a-token' });
     expect([userinfo.status, userinfo.headers.get('x-error-code')]).toEqual([401, 'auth_oauth_invalid_token']);
+    // A NUL where an id is looked up names nothing: a refusal, never a database failure.
+    for (const [path, body] of [
+      ['/token', 'grant_type=client_credentials&client_id=svc%00&client_secret=x'],
+      ['/token', 'grant_type=refresh_token&refresh_token=a%00b'],
+      ['/token/introspection', 'token=a%00b'],
+    ]) {
+      const res = await requestJson(`${issuer()}${path}`, 'POST', body, path === '/token' && body.includes('client_id') ? { 'content-type': 'application/x-www-form-urlencoded' } : basic(SECRET));
+      expect(res.headers.get('x-error-code'), `${path} ${body}`).not.toBe('auth_oauth_db_error');
+      expect(res.status, `${path} ${body}`).toBeLessThan(500);
+    }
+    const nulAuth = await requestJson(`${issuer()}/auth?client_id=web%00&redirect_uri=${encodeURIComponent(APP)}`, 'GET');
+    expect(nulAuth.status).toBeLessThan(500);
     const metrics = (await gw.rest('GET', '/metrics')).body as string;
     expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_oauth_invalid_client"[^}]*\} [1-9]/);
+  });
+
+  it('a refusal on the sign-in page is counted (X-Error-Code, its catalog status); control characters are refused, never a database error', async () => {
+    const config = await rp('web', SECRET);
+    const { url } = await authorizationRequest(config, APP);
+    const browser = new MiniBrowser();
+    const page = await browser.follow(url.href, () => false);
+    const action = new URL(/<form method="post" action="([^"]+)"/.exec(page.body!)![1], publicUrl).href;
+    const wrong = await browser.submit(action, { email: 'ada@acme.example', password: 'wrong password 123' }, () => false);
+    expect(wrong.status).toBe(401);
+    const nul = await browser.submit(action, { email: 'ada@acme.example\u0000', password: PASSWORD }, () => false);
+    expect(nul.status).toBe(422);
+    expect(nul.body).toContain('auth_request_invalid');
+    const metrics = (await gw.rest('GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_login_invalid_credentials"[^}]*operation="oidcInteraction"[^}]*\} [1-9]|auth_errors_total\{[^}]*operation="oidcInteraction"[^}]*code="auth_login_invalid_credentials"[^}]*\} [1-9]/);
   });
 
   it('a wrong password or a disabled user stays on the sign-in page; another tenant\'s user cannot sign in here', async () => {

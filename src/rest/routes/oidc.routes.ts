@@ -76,6 +76,12 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
       const rest = url.replace(/^\/oidc\/[^/?]*/, '');
       raw.originalUrl = `${op.mountPath}${rest}`;
       raw.url = rest || '/';
+      // A device's user code typed in (SPEC §15): the address's point is taken before the provider checks it.
+      if (req.method === 'POST' && /^\/device\/?(\?|$)/.test(rest)) {
+        raw.url = url;
+        await req.ctx.deps.limiter.consume([['device_code_address', req.ctx.client.ip]]);
+        raw.url = rest || '/';
+      }
       requests.set(req.raw, req);
       reply.hijack();
       await op.provider.callback()(raw, reply.raw);
@@ -89,9 +95,11 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     scope.all('/oidc/:tenant/*', { schema: { hide: true } }, handler);
   });
 
-  /** Answers a step: a page, or (done) what the provider already wrote (a redirect onwards). */
-  const show = (reply: FastifyReply, op: TenantProvider, uid: string, step: Step, clientName: string) => {
+  /** Answers a step: a page, or (done) what the provider already wrote (a redirect onwards). A refusal on the page is counted as any other (X-Error-Code, log, metrics). */
+  const show = (req: FastifyRequest, reply: FastifyReply, op: TenantProvider, uid: string, step: Step, clientName: string) => {
     if (step.page === 'done') return reply;
+    const refused = 'error' in step && step.error ? new AuthError(step.error) : undefined;
+    if (refused) recordFailure(req.ctx.observe, req.log, refused, operations.oidcInteraction.name);
     const action = `${op.mountPath}/interaction/${uid}`;
     const tenantName = op.slug;
     const html =
@@ -101,7 +109,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
           ? secondStepPage({ action: `${action}/mfa`, tenantName, mfaToken: step.mfaToken, error: step.error })
           : consentPage({ action: `${action}/consent`, tenantName, clientName, scopes: step.scopes });
     reply.hijack();
-    reply.raw.writeHead(step.page === 'login' && step.error ? 400 : 200, PAGE_HEADERS);
+    reply.raw.writeHead(refused ? refused.status : 200, refused ? { ...PAGE_HEADERS, 'x-error-code': refused.code } : PAGE_HEADERS);
     reply.raw.end(html);
     return reply;
   };
@@ -125,7 +133,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
       }
       if (details.uid !== req.params.uid) return reply.status(400).headers(PAGE_HEADERS).send(errorPage({ tenantName: op.slug, title: 'Sign-in expired', words: 'Go back to the app and start again.' }));
       const client = await op.provider.Client.find(String(details.params.client_id));
-      return show(reply, op, details.uid, await fn(op, raw, req), client?.clientName ?? String(details.params.client_id));
+      return show(req, reply, op, details.uid, await fn(op, raw, req), client?.clientName ?? String(details.params.client_id));
     };
 
   const form = { config: { contentTypes: [FORM], operation: operations.oidcInteraction }, schema: { hide: true } };

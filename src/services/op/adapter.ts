@@ -9,6 +9,9 @@ import type { EntityManager } from '../../db/orm.js';
 
 type Row = { payload: AdapterPayload; consumed_at: Date | null };
 
+/** What an id a client sent can be looked up as: bounded text without NUL. */
+export const storable = (value: unknown): value is string => typeof value === 'string' && value.length <= 1024 && !value.includes('\u0000');
+
 export class PgAdapter implements Adapter {
   constructor(
     private readonly fork: () => EntityManager,
@@ -28,6 +31,8 @@ export class PgAdapter implements Adapter {
   // An object of a provider session whose gateway session ended is gone: its session, and the
   // codes and tokens issued under it (sessionUid), whichever way the gateway session ended.
   private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
+    // A value PostgreSQL's text cannot hold (a NUL) names nothing: not a database failure.
+    if (!storable(value)) return undefined;
     const [row] = (await this.fork().execute(
       `select m.payload, m.consumed_at from oidc_models m where m.tenant_id = ? and m.model = ? and m.${where} = ? and (m.expires_at is null or m.expires_at > now())
          and not exists (select 1 from oidc_session_links l join sessions s on s.id = l.gateway_session_id
@@ -52,14 +57,17 @@ export class PgAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
+    if (!storable(id)) return;
     await this.fork().execute('update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, id]);
   }
 
   async destroy(id: string): Promise<void> {
+    if (!storable(id)) return;
     await this.fork().execute('delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, id]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    if (!storable(grantId)) return;
     await this.fork().execute('delete from oidc_models where tenant_id = ? and grant_id = ?', [this.tenantId, grantId]);
   }
 }

@@ -185,6 +185,7 @@ type ClientRow = {
 
 /** The client `clientId` of the tenant as oidc-provider's client metadata (its secret opened), or undefined. */
 export async function clientMetadata(em: EntityManager, config: Pick<Config, 'secretKey'>, tenantId: string, clientId: string): Promise<Record<string, unknown> | undefined> {
+  if (!CLIENT_ID.test(clientId)) return undefined;
   const [r] = (await em.execute(
     'select client_id, name, client_secret, redirect_uris, post_logout_redirect_uris, grant_types, scopes, public, first_party from oauth_clients where tenant_id = ? and client_id = ?',
     [tenantId, clientId],

@@ -13,6 +13,7 @@ import { verifyMfa } from '../mfa/second-step.js';
 import { passwordLogin } from '../passwords/login.js';
 import type { Client } from '../rate-limits/limiter.js';
 import type { AuthPayload } from '../sessions/principal.js';
+import { CONTROL_CHARACTERS } from '../shared/fields.js';
 import { wantsAal2 } from './provider.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -63,8 +64,11 @@ export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: 
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(details);
   const email = typeof form.email === 'string' ? form.email : '';
+  const password = typeof form.password === 'string' ? form.password : '';
+  // As the REST and GraphQL doors refuse them: control characters are no address or password.
+  if (CONTROL_CHARACTERS.test(email) || CONTROL_CHARACTERS.test(password) || email.length > 320 || password.length > 1024) return { page: 'login', error: 'auth_request_invalid' };
   try {
-    const payload = await passwordLogin(em, deps, { tenant, email, password: typeof form.password === 'string' ? form.password : '' }, client);
+    const payload = await passwordLogin(em, deps, { tenant, email, password }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
     if (!(e instanceof AuthError)) throw e;
@@ -79,8 +83,10 @@ export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, pro
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(details);
   const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token : '';
+  const code = typeof form.code === 'string' ? form.code : '';
+  if (CONTROL_CHARACTERS.test(mfaToken) || CONTROL_CHARACTERS.test(code) || mfaToken.length > 256 || code.length > 64) return { page: 'login', error: 'auth_request_invalid' };
   try {
-    const payload = await verifyMfa(em, deps, { mfaToken, code: typeof form.code === 'string' ? form.code : '' }, client);
+    const payload = await verifyMfa(em, deps, { mfaToken, code }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
     if (!(e instanceof AuthError)) throw e;

@@ -111,6 +111,7 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     },
     features: {
       devInteractions: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
       clientCredentials: { enabled: true },
       // A client learns about its own tokens only.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -130,6 +131,9 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       userinfo: { enabled: true },
     },
     pkce: { required: () => true },
+    // OAuth 2.1: the code flow only; discovery lists what a client can use.
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'none'],
     renderError: async (ctx, out) => {
       const page = deps.pages.error(slug, out);
       ctx.set(page.headers);

@@ -12,6 +12,7 @@ export type LimitName =
   | 'google_address'
   | 'sso_start_address'
   | 'sso_address'
+  | 'device_code_address'
   | 'api_key_create_account'
   | 'api_key_auth_address'
   | 'mail_address'
@@ -130,6 +131,7 @@ export const NAMES: LimitName[] = [
   'google_address',
   'sso_start_address',
   'sso_address',
+  'device_code_address',
   'api_key_create_account',
   'api_key_auth_address',
   'mail_address',
