@@ -14,7 +14,7 @@ import { passwordLogin } from '../passwords/login.js';
 import type { Client } from '../rate-limits/limiter.js';
 import type { AuthPayload } from '../sessions/principal.js';
 import { CONTROL_CHARACTERS } from '../shared/fields.js';
-import { wantsAal2 } from './provider.js';
+import { wantsAal2 } from './policy.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
