@@ -138,6 +138,10 @@ describe('the provider of each tenant', () => {
     const { at, verifier, state, nonce } = await authorize(config, { consent: 'deny' });
     const tokens = await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     expect(tokens.refresh_token).toBeTruthy();
+    // Codes and tokens are kept as keyed hashes (sealed where the provider needs them back), never in plain.
+    for (const value of [at.url.searchParams.get('code')!, tokens.access_token, tokens.refresh_token!]) {
+      expect(await gw.sql('select count(*)::int as n from oidc_models where id = $1 or strpos(payload::text, $1) > 0', [value])).toEqual([{ n: 0 }]);
+    }
     const next = await oc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(next.refresh_token).toBeTruthy();
     expect(next.refresh_token).not.toBe(tokens.refresh_token);

@@ -2,50 +2,87 @@
 // codes, grants, tokens, device codes) is a row of oidc_models keyed by (tenant, model, id), so
 // any instance serves what another issued and the purge drops what expired. What was issued under
 // a provider session whose gateway session ended reads as gone (SPEC §12: the OP's session is a
-// gateway session). Clients are not
-// stored here: they are the tenant's oauth_clients (clients.ts), read as the provider asks.
+// gateway session). Clients are not stored here: they are the tenant's oauth_clients, read
+// through `findClient` as the provider asks.
+//
+// The id of a bearer object (a token, a code, a session cookie, a device code) is its value: it
+// is looked up by its keyed hash (SPEC §4, as refresh tokens are) and kept sealed in its payload
+// (AES-GCM under SECRET_KEY) for when the provider finds it another way (a device code by its
+// user code, a session by its uid); a user code is kept as a keyed hash. None is stored in plain.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
+import { derivedKey, keyedHash, seal, unseal } from '../shared/secrets.js';
 
-type Row = { payload: AdapterPayload; consumed_at: Date | null };
+type Row = { payload: AdapterPayload & { sealedJti?: string }; consumed_at: Date | null };
 
 /** What an id a client sent can be looked up as: bounded text without NUL. */
 export const storable = (value: unknown): value is string => typeof value === 'string' && value.length <= 1024 && !value.includes('\u0000');
 
+/** The models whose id is a bearer value. */
+const BEARER = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'Session', 'BackchannelAuthenticationRequest']);
+
+export interface AdapterDeps {
+  config: Pick<Config, 'secretKey'>;
+  fork: () => EntityManager;
+  /** The tenant's client `id` as the provider's metadata, or undefined. */
+  findClient(id: string): Promise<AdapterPayload | undefined>;
+}
+
 export class PgAdapter implements Adapter {
+  private readonly bearer: boolean;
+
   constructor(
-    private readonly fork: () => EntityManager,
+    private readonly deps: AdapterDeps,
     private readonly tenantId: string,
     private readonly model: string,
-  ) {}
+  ) {
+    this.bearer = BEARER.has(model);
+  }
+
+  /** The stored form of an id (or a user code) a client sent. */
+  private key(value: string): string {
+    return this.bearer ? keyedHash(this.deps.config.secretKey, value) : value;
+  }
+
+  private get sealKey() {
+    return derivedKey(this.deps.config.secretKey, 'oidc-model-id v1');
+  }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    await this.fork().execute(
+    const { jti: _jti, userCode: _userCode, ...rest } = payload;
+    const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : payload;
+    await this.deps.fork().execute(
       `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at) values (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
        on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-      [this.tenantId, this.model, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null, expiresAt],
+      [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt],
     );
   }
 
   // An object of a provider session whose gateway session ended is gone: its session, and the
   // codes and tokens issued under it (sessionUid), whichever way the gateway session ended.
-  private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
+  private async one(where: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
     // A value PostgreSQL's text cannot hold (a NUL) names nothing: not a database failure.
     if (!storable(value)) return undefined;
-    const [row] = (await this.fork().execute(
+    const [row] = (await this.deps.fork().execute(
       `select m.payload, m.consumed_at from oidc_models m where m.tenant_id = ? and m.model = ? and m.${where} = ? and (m.expires_at is null or m.expires_at > now())
          and not exists (select 1 from oidc_session_links l join sessions s on s.id = l.gateway_session_id
            where l.tenant_id = m.tenant_id and l.op_session_uid = coalesce(m.payload->>'sessionUid', case when m.model = 'Session' then m.payload->>'uid' end) and s.revoked_at is not null)
        limit 1`,
-      [this.tenantId, this.model, value],
+      [this.tenantId, this.model, where === 'uid' ? value : this.key(value)],
     )) as Row[];
     if (!row) return undefined;
-    return row.consumed_at ? { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : row.payload;
+    const { sealedJti, ...payload } = row.payload;
+    // The values kept only as hashes come back from what the provider asked with.
+    const restored: AdapterPayload = !this.bearer
+      ? payload
+      : { ...payload, jti: where === 'id' ? value : unseal(this.sealKey, sealedJti!), ...(where === 'user_code' ? { userCode: value } : {}) };
+    return row.consumed_at ? { ...restored, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : restored;
   }
 
   find(id: string) {
-    return this.one('id', id);
+    return this.model === 'Client' ? this.deps.findClient(id) : this.one('id', id);
   }
 
   findByUserCode(userCode: string) {
@@ -58,16 +95,16 @@ export class PgAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     if (!storable(id)) return;
-    await this.fork().execute('update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, id]);
+    await this.deps.fork().execute('update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
   }
 
   async destroy(id: string): Promise<void> {
     if (!storable(id)) return;
-    await this.fork().execute('delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, id]);
+    await this.deps.fork().execute('delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     if (!storable(grantId)) return;
-    await this.fork().execute('delete from oidc_models where tenant_id = ? and grant_id = ?', [this.tenantId, grantId]);
+    await this.deps.fork().execute('delete from oidc_models where tenant_id = ? and grant_id = ?', [this.tenantId, grantId]);
   }
 }

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
-import Provider, { type Adapter, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { FAILURE_EVENTS, policy } from './policy.js';
 import { generateIdTokenKey, type Config, type RsaJwk } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
@@ -59,42 +59,15 @@ const CLAIMS = { openid: ['sub', 'tenant', 'roles', 'acr', 'amr', 'sid', 'auth_t
 
 function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: string): Provider {
   const { config } = deps;
-  const AdapterClass = class implements Adapter {
-    private inner: PgAdapter;
-    constructor(private readonly model: string) {
-      this.inner = new PgAdapter(deps.fork, tenantId, model);
-    }
-    upsert(...a: Parameters<PgAdapter['upsert']>) {
-      return this.inner.upsert(...a);
-    }
-    async find(id: string) {
-      // Clients are the tenant's oauth_clients, never stored by the provider.
-      if (this.model === 'Client') return clientMetadata(deps.fork(), config, tenantId, id) as never;
-      return this.inner.find(id);
-    }
-    findByUserCode(code: string) {
-      return this.inner.findByUserCode(code);
-    }
-    findByUid(uid: string) {
-      return this.inner.findByUid(uid);
-    }
-    consume(id: string) {
-      return this.inner.consume(id);
-    }
-    destroy(id: string) {
-      return this.inner.destroy(id);
-    }
-    revokeByGrantId(grantId: string) {
-      return this.inner.revokeByGrantId(grantId);
-    }
-  };
+  // Clients are the tenant's oauth_clients, never stored by the provider.
+  const adapterDeps = { config, fork: deps.fork, findClient: (id: string) => clientMetadata(deps.fork(), config, tenantId, id) as Promise<AdapterPayload | undefined> };
   const gatewayKeys = config.jwt.privateKeys;
   const show = (ctx: KoaContextWithOIDC, html: string) => {
     ctx.set(deps.pages.headers);
     ctx.body = html;
   };
   const provider = new Provider(issuerOf(config, slug), {
-    adapter: AdapterClass,
+    adapter: (model: string) => new PgAdapter(adapterDeps, tenantId, model),
     jwks: { keys: [...idTokenKeys(config), ...gatewayKeys] as never },
     cookies: { keys: [derivedKey(config.secretKey, 'op-cookies v1').toString('hex')], long: { signed: true }, short: { signed: true } },
     claims: CLAIMS,
