@@ -143,15 +143,11 @@ export type CallbackDeps = Pick<ServiceDeps, 'config' | 'now' | 'sessions' | 'ap
  */
 export async function finishOidc(em: EntityManager, deps: CallbackDeps, query: URLSearchParams): Promise<string> {
   const state = query.get('state') ?? '';
-  const [flow] = isOpaqueState(state)
-    ? ((await em.execute('delete from sso_flows where state_hash = ? returning connection_id, redirect_to, code_challenge, nonce, pkce_verifier, expires_at', [
-        keyedHash(deps.config.secretKey, state),
-      ])) as Array<{ connection_id: string; redirect_to: string; code_challenge: string; nonce: string; pkce_verifier: string; expires_at: Date }>)
-    : [];
-  if (!flow || new Date(flow.expires_at) <= deps.now()) throw new SsoCallbackFailure(new AuthError('auth_sso_failed', { cause: new Error('state: no pending flow') }));
+  const flow = await takeFlow(em, deps, state);
+  if (!flow || new Date(flow.expires_at) <= deps.now()) throw noPendingFlow();
   try {
     const [row] = (await em.execute(`select ${CONNECTION} from sso_connections c where c.id = ?`, [flow.connection_id])) as FlowConnection[];
-    if (!row || row.type !== 'oidc') throw new AuthError('auth_sso_failed', { cause: new Error('state: the flow is not an OpenID Connect one') });
+    if (!row || row.type !== 'oidc' || !flow.nonce || !flow.pkce_verifier) throw new AuthError('auth_sso_failed', { cause: new Error('state: the flow is not an OpenID Connect one') });
     const callback = new URL(`${oidcCallbackUrl(deps.config)}?${query}`);
     const claims = await exchangeCode(deps, oidcOf(row), callback, {
       state,
@@ -213,6 +209,31 @@ export async function issueCode(
   ]);
   return code;
 }
+
+/** A pending flow, as sso_flows keeps it. */
+export interface PendingFlow {
+  connection_id: string;
+  redirect_to: string;
+  code_challenge: string;
+  nonce: string | null;
+  pkce_verifier: string | null;
+  saml_request_id: string | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+/** Takes the flow of `state` (single use: a replayed callback finds nothing); expired ones too, for the caller to refuse. */
+export async function takeFlow(em: EntityManager, deps: Pick<ServiceDeps, 'config'>, state: string): Promise<PendingFlow | undefined> {
+  if (!isOpaqueState(state)) return undefined;
+  const [flow] = (await em.execute(
+    'delete from sso_flows where state_hash = ? returning connection_id, redirect_to, code_challenge, nonce, pkce_verifier, saml_request_id, created_at, expires_at',
+    [keyedHash(deps.config.secretKey, state)],
+  )) as PendingFlow[];
+  return flow;
+}
+
+/** A callback that belongs to no pending flow: it answers itself and redirects nowhere. */
+export const noPendingFlow = () => new SsoCallbackFailure(new AuthError('auth_sso_failed', { cause: new Error('state: no pending flow') }));
 
 export const isOpaqueState = (state: string) => /^[A-Za-z0-9_-]{20,128}$/.test(state);
 

@@ -7,8 +7,7 @@ import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { toAuthError } from '../../errors/format.js';
 import { canonicalId } from '../shared/identifiers.js';
-import { keyedHash } from '../shared/secrets.js';
-import { allowedRedirect, CONNECTION, isOpaqueState, issueCode, samlOf, SsoCallbackFailure, withParam, type CallbackDeps, type FlowConnection } from './flow.js';
+import { allowedRedirect, CONNECTION, issueCode, noPendingFlow, samlOf, SsoCallbackFailure, takeFlow, withParam, type CallbackDeps, type FlowConnection } from './flow.js';
 import { samlEntityId, samlMetadata, validateSamlResponse, type SamlClaims, type SamlSettings } from './saml.js';
 
 /**
@@ -20,13 +19,9 @@ import { samlEntityId, samlMetadata, validateSamlResponse, type SamlClaims, type
 export async function finishSaml(em: EntityManager, deps: CallbackDeps, form: { SAMLResponse?: unknown; RelayState?: unknown }): Promise<string> {
   const response = typeof form.SAMLResponse === 'string' ? form.SAMLResponse : '';
   const state = typeof form.RelayState === 'string' ? form.RelayState : '';
-  const [flow] = isOpaqueState(state)
-    ? ((await em.execute('delete from sso_flows where state_hash = ? returning connection_id, redirect_to, code_challenge, saml_request_id, created_at, expires_at', [
-        keyedHash(deps.config.secretKey, state),
-      ])) as Array<{ connection_id: string; redirect_to: string; code_challenge: string; saml_request_id: string | null; created_at: Date; expires_at: Date }>)
-    : [];
+  const flow = await takeFlow(em, deps, state);
   if (!flow) return idpInitiated(em, deps, response, state);
-  if (new Date(flow.expires_at) <= deps.now() || !flow.saml_request_id) throw new SsoCallbackFailure(new AuthError('auth_sso_failed', { cause: new Error('state: no pending flow') }));
+  if (new Date(flow.expires_at) <= deps.now() || !flow.saml_request_id) throw noPendingFlow();
   try {
     const [row] = (await em.execute(`select ${CONNECTION} from sso_connections c where c.id = ? and c.type = 'saml'`, [flow.connection_id])) as FlowConnection[];
     if (!row) throw new AuthError('auth_sso_failed', { cause: new Error('state: the connection is gone') });
