@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
-import { AuthError, type FieldRule } from '../../errors/auth-error.js';
-import { CONTROL_CHARACTERS } from '../shared/fields.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { flag, isLoopbackHost, refuse, text, texts } from '../shared/input.js';
 import { derivedKey, seal, unseal } from '../shared/secrets.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
@@ -42,27 +42,6 @@ export interface CheckedClient {
   jwksUri: string | null;
 }
 
-const refuse = (field: string, rule: FieldRule): never => {
-  throw new AuthError('auth_request_invalid', { fields: [{ field, rule }] });
-};
-
-function text(field: string, value: unknown, max: number, required = true): string | null {
-  if (value === undefined || value === null) return required ? refuse(field, 'required') : null;
-  if (typeof value !== 'string') return refuse(field, 'type');
-  if (!value.length) return refuse(field, 'too_short');
-  if (value.length > max) return refuse(field, 'too_long');
-  if (CONTROL_CHARACTERS.test(value)) return refuse(field, 'control_characters');
-  return value;
-}
-
-const texts = (field: string, value: unknown, max: number): string[] => {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) return refuse(field, 'type');
-  if (value.length > 50) return refuse(field, 'too_long');
-  return [...new Set(value.map((v) => text(field, v, max)!))];
-};
-
-const flag = (field: string, value: unknown) => (value === undefined || value === null ? false : typeof value === 'boolean' ? value : refuse(field, 'type'));
 
 /** A redirect URI matched exactly: https, or http on a loopback address outside production; no fragment or user information. */
 function uri(field: string, value: string, config: Pick<Config, 'env'>): string {
@@ -72,7 +51,7 @@ function uri(field: string, value: string, config: Pick<Config, 'env'>): string 
   } catch {
     return refuse(field, 'format');
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   const ok = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && config.env !== 'production');
   if (!ok || url.hash || url.username || url.password || /[\s\\]/.test(value) || url.href !== value) return refuse(field, 'format');
   return value;

@@ -5,8 +5,8 @@ import { isIP } from 'node:net';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import type { Config } from '../../config.js';
 import type { SsoConnectionType } from '../../db/entities/sso.entity.js';
-import { AuthError, type FieldRule } from '../../errors/auth-error.js';
-import { CONTROL_CHARACTERS, LONE_SURROGATE } from '../shared/fields.js';
+import { CONTROL_CHARACTERS } from '../shared/fields.js';
+import { flag, isLoopbackHost, refuse, text, texts } from '../shared/input.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 
 /** A connection as written by an operator or an editor (REST/import names). */
@@ -54,31 +54,6 @@ export interface CheckedConnection {
   clientSecret: string | undefined;
 }
 
-const refuse = (field: string, rule: FieldRule): never => {
-  throw new AuthError('auth_request_invalid', { fields: [{ field, rule }] });
-};
-
-/** C1 controls and the bidirectional and invisible formatting characters that make a name read as another. */
-const FORMATTING = /[\u0080-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
-
-/** A text of 1..max characters without control or formatting characters (a multi-line one may hold line breaks). */
-function text(field: string, value: unknown, max: number, required = true, multiline = false): string | null {
-  if (value === undefined || value === null) return required ? refuse(field, 'required') : null;
-  if (typeof value !== 'string') return refuse(field, 'type');
-  if (value.length === 0) return refuse(field, 'too_short');
-  if (value.length > max) return refuse(field, 'too_long');
-  if (CONTROL_CHARACTERS.test(multiline ? value.replace(/[\r\n\t]/g, '') : value) || LONE_SURROGATE.test(value) || FORMATTING.test(value)) return refuse(field, 'control_characters');
-  return value;
-}
-
-function texts(field: string, value: unknown, max: number, maxItems = 50): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) return refuse(field, 'type');
-  if (value.length > maxItems) return refuse(field, 'too_long');
-  return [...new Set(value.map((v) => text(field, v, max)!))];
-}
-
-const flag = (field: string, value: unknown): boolean => (value === undefined || value === null ? false : typeof value === 'boolean' ? value : refuse(field, 'type'));
 
 /** A host name of at least two labels, lower-cased, whose last label starts with a letter (never an address). */
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -90,8 +65,6 @@ export const domainOf = (email: string) => {
   return normaliseDomain(e.slice(e.lastIndexOf('@') + 1));
 };
 
-/** A URL host on this machine: plain http to it is allowed outside production (a local IdP or app). */
-const isLoopbackHost = (hostname: string) => ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 
 function domains(value: unknown): string[] {
   return texts('domains', value, 253, 100).map((d) => {
