@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
-import { AuthError } from '../../errors/auth-error.js';
-import { flag, isLoopbackHost, refuse, text, texts } from '../shared/input.js';
+import { flag, importRefusal, isLoopbackHost, refuse, text, texts } from '../shared/input.js';
 import { derivedKey, seal, unseal } from '../shared/secrets.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
@@ -111,8 +110,7 @@ export async function importOAuthClients(
     try {
       c = checkClient(input, deps.config);
     } catch (e) {
-      if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
-      return fail(`${at}.${e.remedy.fields[0].field}: ${e.remedy.fields[0].rule.replace(/_/g, ' ')}`);
+      return importRefusal(e, at, fail);
     }
     const [stored] = (await tx.execute('select id, client_secret is not null as has_secret from oauth_clients where tenant_id = ? and client_id = ? for update', [tenantId, c.clientId])) as Array<{
       id: string;

@@ -31,3 +31,10 @@ export const flag = (field: string, value: unknown): boolean => (value === undef
 
 /** A URL host on this machine: plain http to it is allowed outside production (a local IdP or app). */
 export const isLoopbackHost = (hostname: string) => ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+
+/** The import document's message for a field refusal (`<where>.<field>: <rule>`); anything else is thrown on. */
+export function importRefusal(e: unknown, at: string, fail: (message: string) => never): never {
+  if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
+  const { field, rule } = e.remedy.fields[0];
+  return fail(`${at}.${field}: ${rule.replace(/_/g, ' ')}`);
+}

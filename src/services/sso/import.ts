@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
-import { AuthError } from '../../errors/auth-error.js';
+import { importRefusal } from '../shared/input.js';
 import { rolesByName } from '../users/manage.js';
 import { sameIdp, writeConnection } from './connections.js';
 import { checkConnection, requireClientSecret, rolesNamed, type ConnectionInput } from './rules.js';
@@ -40,9 +40,7 @@ export async function importSsoConnections(
       if (roles.length !== names.length) fail(`${at} names a role the tenant does not have (default_roles or role_map)`);
       await writeConnection(tx, deps, tenantId, stored?.id ?? randomUUID(), checked, { by: 'operator', mode: stored ? 'update' : 'insert', newIdp: !same });
     } catch (e) {
-      if (!(e instanceof AuthError) || !e.remedy?.fields?.length) throw e;
-      const { field, rule } = e.remedy.fields[0];
-      fail(`${at}.${field}: ${rule.replace(/_/g, ' ')}`);
+      importRefusal(e, at, fail);
     }
     counts[stored ? 'updated' : 'created']++;
   }
