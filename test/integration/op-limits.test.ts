@@ -24,7 +24,8 @@ describe('device user codes', () => {
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     for (let i = 0; i < 3; i++) {
       const res = await requestJson(`${issuer}/device`, 'POST', `user_code=WRONG-${i}&xsrf=x`, form);
-      expect(res.status, JSON.stringify(res.body)).not.toBe(429);
+      // Refused by the form's own check (no session cookie came): a page saying so, not a 500.
+      expect([res.status, res.headers.get('x-error-code')], JSON.stringify(res.body)).toEqual([400, 'auth_oauth_invalid_request']);
     }
     const limited = await requestJson(`${issuer}/device`, 'POST', 'user_code=WRONG-4&xsrf=x', form);
     expect([limited.status, limited.headers.get('x-error-code')]).toEqual([429, 'auth_rate_limited']);

@@ -149,6 +149,13 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
   });
   // Behind the gateway's own router: the URLs it builds are PUBLIC_URL's (routes set the forwarded headers).
   provider.proxy = true;
+  // oidc-provider 9.13 re-renders the device form after a refused POST by putting a fresh xsrf secret
+  // on the session; when no cookie came, that session was never saved and its persist() throws, which
+  // Koa answers with a bare 500. No cookie names such a session, so there is nothing to keep.
+  const persist = provider.Session.prototype.persist;
+  provider.Session.prototype.persist = function (this: { exp?: number }) {
+    return typeof this.exp === 'number' ? persist.call(this) : Promise.resolve(undefined);
+  } as typeof persist;
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => deps.onFailure(ctx, error, true));
   // RP-initiated logout ends the gateway session too; unlinked first, so what outlives the
   // provider's session (offline_access refresh tokens) is not ended with it.
