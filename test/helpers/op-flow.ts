@@ -23,11 +23,19 @@ export async function authorizationRequest(config: oc.Configuration, redirect: s
  * A browser through the hosted pages: the sign-in form (`email`, `password`), the second step
  * (`totp`), consent (`consent`), until the redirect URI; answers where it ended and its page.
  */
-export async function throughPages(url: string, redirect: string, base: string, o: { email: string; password: string; consent?: 'allow' | 'deny'; totp?: () => string }, browser = new MiniBrowser()) {
+export async function throughPages(
+  url: string,
+  redirect: string,
+  base: string,
+  o: { email: string; password: string; consent?: 'allow' | 'deny'; totp?: () => string },
+  browser = new MiniBrowser(),
+  onPage: (html: string) => void = () => {},
+) {
   const atApp = (u: URL) => u.href.startsWith(redirect.split('?')[0]);
   let at = await browser.follow(url, atApp);
   for (let i = 0; i < 4 && !atApp(at.url); i++) {
     const body = at.body ?? '';
+    onPage(body);
     const action = new URL(/<form method="post" action="([^"]+)"/.exec(body)?.[1] ?? '', base).href;
     if (body.includes('name="password"')) at = await browser.submit(action, { email: o.email, password: o.password }, atApp);
     else if (body.includes('name="decision"')) at = await browser.submit(action, { decision: o.consent ?? 'allow' }, atApp);

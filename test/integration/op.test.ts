@@ -277,13 +277,15 @@ describe('clients over GraphQL (clients:manage)', () => {
   const fieldsOf = (res: { body: any }) => res.body.errors?.[0]?.extensions?.fields;
   const codeOf = (res: { body: any }) => res.body.errors?.[0]?.extensions?.code;
 
-  it('needs clients:manage and a session; only OpenID\'s scopes for now; an unknown or another tenant\'s id is unknown', async () => {
+  it('needs clients:manage and a session; scopes only the editor\'s permissions; an unknown or another tenant\'s id is unknown', async () => {
     const ada = await token('ada@acme.example');
     expect(codeOf(await gw.gql(CREATE, { i: app }, bearer(ada)))).toBe('auth_forbidden');
     expect(codeOf(await gw.gql('{ oauthClients { id } }', undefined, bearer(ada)))).toBe('auth_forbidden');
     const cleo = await token('cleo@acme.example');
-    // A permission as a scope waits for its filter by the user's roles (docs/oidc-provider.md).
-    expect(fieldsOf(await gw.gql(CREATE, { i: { ...app, scopes: ['openid', 'users:manage'] } }, bearer(cleo)))).toEqual([{ field: 'input.scopes', rule: 'unknown' }]);
+    // Cleo holds clients:manage only: a client asking for users:manage would be more than she has.
+    const beyond = await gw.gql(CREATE, { i: { ...app, scopes: ['openid', 'users:manage'] } }, bearer(cleo));
+    expect([codeOf(beyond), beyond.body.errors?.[0]?.extensions?.missing]).toEqual(['auth_forbidden', ['users:manage']]);
+    expect(codeOf(await gw.gql(CREATE, { i: { ...app, scopes: ['openid', 'clients:manage'] } }, bearer(cleo)))).toBeUndefined();
     for (const [bad, field, rule] of [
       [{ redirectUris: ['https://u:p@partner.example/cb'] }, 'input.redirectUris', 'format'],
       [{ redirectUris: ['https://partner.example/cb#x'] }, 'input.redirectUris', 'format'],
@@ -291,6 +293,9 @@ describe('clients over GraphQL (clients:manage)', () => {
       [{ grantTypes: ['password'] }, 'input.grantTypes', 'format'],
       [{ public: true, grantTypes: ['client_credentials'] }, 'input.grantTypes', 'format'],
       [{ name: 'a\u0000b' }, 'input.name', 'control_characters'],
+      [{ tokenEndpointAuthMethod: 'private_key_jwt' }, 'input.jwksUri', 'required'],
+      [{ tokenEndpointAuthMethod: 'client_secret_jwt' }, 'input.tokenEndpointAuthMethod', 'format'],
+      [{ public: true, tokenEndpointAuthMethod: 'client_secret_post' }, 'input.tokenEndpointAuthMethod', 'format'],
     ] as const) {
       expect(fieldsOf(await gw.gql(CREATE, { i: { ...app, ...bad } }, bearer(cleo))), JSON.stringify(bad)).toEqual([{ field, rule }]);
     }
@@ -424,6 +429,9 @@ describe('the device grant (RFC 8628)', () => {
     const waiting = await oc.initiateDeviceAuthorization(config, { scope: 'openid email' });
     const pending = await poll(waiting.device_code);
     expect([pending.status, pending.body.error, pending.headers.get('x-error-code')]).toEqual([400, 'authorization_pending', null]);
+    // Again at once, before RFC 8628's interval: slow_down, no failure either.
+    const tooSoon = await poll(waiting.device_code);
+    expect([tooSoon.status, tooSoon.body.error, tooSoon.headers.get('x-error-code')]).toEqual([400, 'slow_down', null]);
 
     const device = await oc.initiateDeviceAuthorization(config, { scope: 'openid email' });
     const browser = new MiniBrowser();

@@ -6,7 +6,7 @@ import { Tenant } from './tenant.entity.js';
 @Entity({ tableName: 'oauth_clients' })
 @Unique({ name: 'oauth_clients_tenant_client_unique', properties: ['tenant', 'clientId'] })
 export class OAuthClient {
-  [OptionalProps]?: 'clientSecret' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'resources' | 'public' | 'firstParty' | 'jwksUri';
+  [OptionalProps]?: 'clientSecret' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'resources' | 'public' | 'firstParty' | 'jwksUri' | 'tokenEndpointAuthMethod';
 
   @PrimaryKey({ type: 'uuid' })
   id!: string;
@@ -47,6 +47,10 @@ export class OAuthClient {
   @Property({ type: 'text', nullable: true })
   jwksUri: string | null = null;
 
+  /** client_secret_basic, client_secret_post or private_key_jwt; null: the default (basic, or private_key_jwt with a jwks_uri). */
+  @Property({ type: 'text', nullable: true })
+  tokenEndpointAuthMethod: string | null = null;
+
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt!: Date;
 
@@ -61,7 +65,7 @@ export class OAuthClient {
 @Index({ name: 'oidc_models_uid_idx', properties: ['tenant', 'uid'] })
 @Index({ name: 'oidc_models_expires_idx', properties: ['expiresAt'] })
 export class OidcModel {
-  [OptionalProps]?: 'grantId' | 'userCode' | 'uid' | 'expiresAt' | 'consumedAt';
+  [OptionalProps]?: 'grantId' | 'userCode' | 'uid' | 'expiresAt' | 'consumedAt' | 'polledAt';
 
   @ManyToOne(() => Tenant, { deleteRule: 'cascade', primary: true })
   tenant!: Tenant;
@@ -89,6 +93,10 @@ export class OidcModel {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   consumedAt: Date | null = null;
+
+  /** A pending device code: when its device last polled (slow_down before the interval). */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  polledAt: Date | null = null;
 }
 
 /** A provider session and the gateway session its sign-in made: when the latter ends, what the provider issued under the former stops working. */

@@ -16,6 +16,7 @@ const input = (i: OAuthClientInput) => ({
   public: i.public,
   first_party: i.firstParty,
   jwks_uri: i.jwksUri,
+  token_endpoint_auth_method: i.tokenEndpointAuthMethod,
 });
 
 const created = (c: CreatedOAuthClientInfo): CreatedOAuthClient => ({ clientId: c.client.clientId, clientSecret: c.clientSecret, client: c.client });

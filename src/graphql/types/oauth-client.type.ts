@@ -35,6 +35,9 @@ export class OAuthClient {
   @Field(() => String, { nullable: true })
   jwksUri!: string | null;
 
+  @Field(() => String, { description: 'How it authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt (with its jwksUri), or none (a public client).' })
+  tokenEndpointAuthMethod!: string;
+
   @Field(() => Boolean)
   hasSecret!: boolean;
 
@@ -83,6 +86,9 @@ export class OAuthClientInput {
   @Field(() => Boolean, { nullable: true })
   firstParty?: boolean | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Its keys for private_key_jwt.' })
   jwksUri?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'client_secret_basic (the default), client_secret_post, or private_key_jwt (the default with a jwksUri).' })
+  tokenEndpointAuthMethod?: string | null;
 }

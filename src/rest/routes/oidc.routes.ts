@@ -137,7 +137,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     };
 
   const form = { config: { contentTypes: [FORM], operation: operations.oidcInteraction }, schema: { hide: true } };
-  app.get<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid', operationRoute(operations.oidcInteraction), interaction(async (op, raw) => stepOf(await op.provider.interactionDetails(raw.req, raw.res))));
+  app.get<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid', operationRoute(operations.oidcInteraction), interaction(async (op, raw, req) => stepOf(req.ctx.em, await op.provider.interactionDetails(raw.req, raw.res))));
   app.post<{ Params: Params; Body: Record<string, unknown> }>(
     '/oidc/:tenant/interaction/:uid/login',
     form,
@@ -148,5 +148,5 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     form,
     interaction((op, raw, req) => submitSecondStep(req.ctx.em, req.ctx.deps, op.provider, raw, req.body ?? {}, req.ctx.client)),
   );
-  app.post<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid/consent', form, interaction((op, raw, req) => submitConsent(op.provider, raw, req.body?.decision)));
+  app.post<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid/consent', form, interaction((op, raw, req) => submitConsent(req.ctx.em, op.provider, raw, req.body?.decision)));
 }

@@ -9,7 +9,10 @@
 // is looked up by its keyed hash (SPEC §4, as refresh tokens are) and kept sealed in its payload
 // (AES-GCM under SECRET_KEY) for when the provider finds it another way (a device code by its
 // user code, a session by its uid); a user code is kept as a keyed hash. None is stored in plain.
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+//
+// A device that polls a pending device code sooner than the grant's interval (RFC 8628's default,
+// 5 s: oidc-provider names none and enforces none) is told slow_down; concurrent polls too.
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
 import { derivedKey, keyedHash, seal, unseal } from '../shared/secrets.js';
@@ -18,6 +21,9 @@ type Row = { payload: AdapterPayload & { sealedJti?: string }; consumed_at: Date
 
 /** What an id a client sent can be looked up as: bounded text without NUL. */
 export const storable = (value: unknown): value is string => typeof value === 'string' && value.length <= 1024 && !value.includes('\u0000');
+
+/** Seconds a device waits between polls (RFC 8628's default; the device authorization response names no other). */
+export const DEVICE_POLL_INTERVAL = 5;
 
 /** The models whose id is a bearer value. */
 const BEARER = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'Session', 'BackchannelAuthenticationRequest']);
@@ -81,8 +87,21 @@ export class PgAdapter implements Adapter {
     return row.consumed_at ? { ...restored, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : restored;
   }
 
-  find(id: string) {
-    return this.model === 'Client' ? this.deps.findClient(id) : this.one('id', id);
+  async find(id: string) {
+    if (this.model === 'Client') return this.deps.findClient(id);
+    const found = await this.one('id', id);
+    if (found && this.model === 'DeviceCode' && Provider.ctx?.oidc.route === 'token') await this.polled(id, found);
+    return found;
+  }
+
+  /** A device's poll of a pending device code: slow_down unless the interval has passed since the last one. */
+  private async polled(id: string, code: AdapterPayload): Promise<void> {
+    if (code.accountId || code.error || code.consumed) return;
+    const rows = (await this.deps.fork().execute(
+      `update oidc_models set polled_at = now() where tenant_id = ? and model = ? and id = ? and (polled_at is null or polled_at <= now() - make_interval(secs => ?)) returning 1 as polled`,
+      [this.tenantId, this.model, this.key(id), DEVICE_POLL_INTERVAL],
+    )) as unknown[];
+    if (!rows.length) throw new errors.SlowDown();
   }
 
   findByUserCode(userCode: string) {

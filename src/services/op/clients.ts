@@ -10,6 +10,10 @@ import { derivedKey, seal, unseal } from '../shared/secrets.js';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 /** The scopes every tenant's provider knows besides its permissions. */
 export const OIDC_SCOPES = ['openid', 'email', 'profile', 'offline_access'];
+/** How a confidential client authenticates at the token endpoint (SPEC §12); a public one says `none`. */
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+/** A client's scopes that are the tenant's permissions, not OpenID's (they go into resource servers' tokens). */
+export const permissionScopes = (scopes: string[]) => scopes.filter((s) => !OIDC_SCOPES.includes(s));
 
 /** A client as the import document writes it. */
 export interface OAuthClientInput {
@@ -24,6 +28,8 @@ export interface OAuthClientInput {
   public?: boolean | null;
   first_party?: boolean | null;
   jwks_uri?: string | null;
+  /** client_secret_basic (the default), client_secret_post, or private_key_jwt (the default with a jwks_uri). */
+  token_endpoint_auth_method?: string | null;
 }
 
 export interface CheckedClient {
@@ -39,10 +45,15 @@ export interface CheckedClient {
   public: boolean;
   firstParty: boolean;
   jwksUri: string | null;
+  tokenEndpointAuthMethod: 'none' | (typeof AUTH_METHODS)[number];
 }
 
 
-/** A redirect URI matched exactly: https, or http on a loopback address outside production; no fragment or user information. */
+/**
+ * A redirect URI matched exactly: https, or http on a loopback address outside production; no
+ * fragment or user information; written as the URL parser writes it (a resource may leave out
+ * the root path's slash: `https://api.example` names the API as clients send it).
+ */
 function uri(field: string, value: string, config: Pick<Config, 'env'>): string {
   let url: URL;
   try {
@@ -52,7 +63,8 @@ function uri(field: string, value: string, config: Pick<Config, 'env'>): string 
   }
   const loopback = isLoopbackHost(url.hostname);
   const ok = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && config.env !== 'production');
-  if (!ok || url.hash || url.username || url.password || /[\s\\]/.test(value) || url.href !== value) return refuse(field, 'format');
+  const written = url.href === value || (field === 'resources' && url.pathname === '/' && !url.search && url.href === `${value}/`);
+  if (!ok || url.hash || url.username || url.password || /[\s\\]/.test(value) || !written) return refuse(field, 'format');
   return value;
 }
 
@@ -71,11 +83,10 @@ export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>
   if (grantTypes.includes('authorization_code') && !redirectUris.length) refuse('redirect_uris', 'required');
   const scopes = input.scopes === undefined || input.scopes === null ? ['openid', 'email', 'profile', 'offline_access'] : texts('scopes', input.scopes, 100);
   if (scopes.some((s) => !SCOPE.test(s))) refuse('scopes', 'format');
-  // The tenant's permissions as scopes (SPEC §12) come with their filter by the user's roles; until then only OpenID's.
-  if (scopes.some((s) => !OIDC_SCOPES.includes(s))) refuse('scopes', 'unknown');
   const secret = text('client_secret', input.client_secret, 512, false);
   if (isPublic && secret !== null) refuse('client_secret', 'format');
   if (secret !== null && secret.length < 32) refuse('client_secret', 'too_short');
+  const jwksUri = input.jwks_uri === undefined || input.jwks_uri === null ? null : uri('jwks_uri', text('jwks_uri', input.jwks_uri, 2048)!, config);
   return {
     clientId,
     clientSecret: secret ?? undefined,
@@ -87,8 +98,18 @@ export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>
     resources: texts('resources', input.resources, 2048).map((u) => uri('resources', u, config)),
     public: isPublic,
     firstParty: flag('first_party', input.first_party),
-    jwksUri: input.jwks_uri === undefined || input.jwks_uri === null ? null : uri('jwks_uri', text('jwks_uri', input.jwks_uri, 2048)!, config),
+    jwksUri,
+    tokenEndpointAuthMethod: authMethod(input.token_endpoint_auth_method, isPublic, jwksUri),
   };
+}
+
+/** The client's way to authenticate: `none` for a public one; private_key_jwt needs the client's jwks_uri. */
+function authMethod(value: unknown, isPublic: boolean, jwksUri: string | null): CheckedClient['tokenEndpointAuthMethod'] {
+  if (value === undefined || value === null) return isPublic ? 'none' : jwksUri ? 'private_key_jwt' : 'client_secret_basic';
+  const method = text('token_endpoint_auth_method', value, 40)!;
+  if (isPublic || !(AUTH_METHODS as readonly string[]).includes(method)) refuse('token_endpoint_auth_method', 'format');
+  if (method === 'private_key_jwt' && !jwksUri) refuse('jwks_uri', 'required');
+  return method as CheckedClient['tokenEndpointAuthMethod'];
 }
 
 const secretKey = (config: Pick<Config, 'secretKey'>) => derivedKey(config.secretKey, 'oauth-client-secret v1');
@@ -129,20 +150,20 @@ export async function importOAuthClients(
  */
 export async function writeClient(tx: EntityManager, deps: { config: Pick<Config, 'secretKey'>; now: () => Date }, tenantId: string, c: CheckedClient, id?: string): Promise<string> {
   const sealed = c.public ? null : c.clientSecret === undefined ? undefined : seal(secretKey(deps.config), c.clientSecret);
-  const values = [c.name, pgTextArray(c.redirectUris), pgTextArray(c.postLogoutRedirectUris), pgTextArray(c.grantTypes), pgTextArray(c.scopes), pgTextArray(c.resources), c.public, c.firstParty, c.jwksUri];
+  const values = [c.name, pgTextArray(c.redirectUris), pgTextArray(c.postLogoutRedirectUris), pgTextArray(c.grantTypes), pgTextArray(c.scopes), pgTextArray(c.resources), c.public, c.firstParty, c.jwksUri, c.tokenEndpointAuthMethod];
   const now = deps.now();
   if (id) {
     await tx.execute(
       `update oauth_clients set name = ?, redirect_uris = ?::text[], post_logout_redirect_uris = ?::text[], grant_types = ?::text[], scopes = ?::text[], resources = ?::text[],
-         public = ?, first_party = ?, jwks_uri = ?, client_secret = case when ? then ? else client_secret end, updated_at = ? where id = ?`,
+         public = ?, first_party = ?, jwks_uri = ?, token_endpoint_auth_method = ?, client_secret = case when ? then ? else client_secret end, updated_at = ? where id = ?`,
       [...values, sealed !== undefined, sealed ?? null, now, id],
     );
     return id;
   }
   const made = randomUUID();
   await tx.execute(
-    `insert into oauth_clients (id, tenant_id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, client_secret, created_at, updated_at)
-     values (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?, ?, ?, ?)`,
+    `insert into oauth_clients (id, tenant_id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, token_endpoint_auth_method, client_secret, created_at, updated_at)
+     values (?, ?, ?, ?, ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?, ?, ?, ?, ?)`,
     [made, tenantId, c.clientId, ...values, sealed ?? null, now, now],
   );
   return made;
@@ -156,15 +177,19 @@ type ClientRow = {
   post_logout_redirect_uris: string[];
   grant_types: string[];
   scopes: string[];
+  resources: string[];
   public: boolean;
   first_party: boolean;
+  jwks_uri: string | null;
+  token_endpoint_auth_method: string | null;
 };
 
 /** The client `clientId` of the tenant as oidc-provider's client metadata (its secret opened), or undefined. */
 export async function clientMetadata(em: EntityManager, config: Pick<Config, 'secretKey'>, tenantId: string, clientId: string): Promise<Record<string, unknown> | undefined> {
   if (!CLIENT_ID.test(clientId)) return undefined;
   const [r] = (await em.execute(
-    'select client_id, name, client_secret, redirect_uris, post_logout_redirect_uris, grant_types, scopes, public, first_party from oauth_clients where tenant_id = ? and client_id = ?',
+    `select client_id, name, client_secret, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, token_endpoint_auth_method
+       from oauth_clients where tenant_id = ? and client_id = ?`,
     [tenantId, clientId],
   )) as ClientRow[];
   if (!r) return undefined;
@@ -176,8 +201,13 @@ export async function clientMetadata(em: EntityManager, config: Pick<Config, 'se
     post_logout_redirect_uris: r.post_logout_redirect_uris,
     grant_types: r.grant_types,
     response_types: r.grant_types.includes('authorization_code') ? ['code'] : [],
-    token_endpoint_auth_method: r.public ? 'none' : 'client_secret_basic',
-    scope: r.scopes.join(' '),
+    token_endpoint_auth_method: r.public ? 'none' : (r.token_endpoint_auth_method ?? (r.jwks_uri ? 'private_key_jwt' : 'client_secret_basic')),
+    ...(r.jwks_uri ? { jwks_uri: r.jwks_uri } : {}),
+    // The provider knows OpenID's scopes; the permissions go to resource servers (resources.ts).
+    // It takes no empty list, and none would mean any: a client of permissions alone has openid.
+    scope: r.scopes.filter((s) => OIDC_SCOPES.includes(s)).join(' ') || 'openid',
+    permission_scopes: permissionScopes(r.scopes),
+    resources: r.resources,
     first_party: r.first_party,
   };
 }

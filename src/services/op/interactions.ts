@@ -14,7 +14,10 @@ import { passwordLogin } from '../passwords/login.js';
 import type { Client } from '../rate-limits/limiter.js';
 import type { AuthPayload } from '../sessions/principal.js';
 import { CONTROL_CHARACTERS } from '../shared/fields.js';
+import { loadPrincipal } from '../sessions/principal.js';
+import { OIDC_SCOPES } from './clients.js';
 import { wantsAal2 } from './policy.js';
+import { heldResourceScopes } from './resources.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -32,11 +35,21 @@ export interface Raw {
 
 type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now'>;
 
-/** What the interaction asks for now: its prompt's page. */
-export function stepOf(details: Details): Step {
+/** The permission scopes of the resource servers the consent asks for, those the signed-in user's roles hold (SPEC §12: never more). */
+async function heldScopes(em: EntityManager, details: Details): Promise<Record<string, string[]>> {
+  const asked = (details.prompt.details.missingResourceScopes as Record<string, string[]> | undefined) ?? {};
+  if (!Object.keys(asked).length) return {};
+  const principal = details.session?.accountId ? await loadPrincipal(em, details.session.accountId) : undefined;
+  return heldResourceScopes(asked, principal?.permissions ?? []);
+}
+
+/** What the interaction asks for now: its prompt's page (consent lists OpenID's scopes and the resource servers' permissions). */
+export async function stepOf(em: EntityManager, details: Details): Promise<Step> {
   if (details.prompt.name === 'login') return { page: 'login', email: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined };
   const missing = (details.prompt.details.missingOIDCScope as string[] | undefined) ?? [];
-  return { page: 'consent', scopes: missing.length ? missing : String(details.params.scope ?? 'openid').split(' ') };
+  const scopes = missing.length ? missing : String(details.params.scope ?? 'openid').split(' ').filter((s) => OIDC_SCOPES.includes(s));
+  const permissions = [...new Set(Object.values(await heldScopes(em, details)).flat())];
+  return { page: 'consent', scopes: [...scopes, ...permissions] };
 }
 
 /**
@@ -62,7 +75,7 @@ async function finishLogin(provider: Provider, raw: Raw, details: Details, paylo
 /** The sign-in form: the tenant's password sign-in; a user with TOTP goes on to the second step. */
 export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { email?: unknown; password?: unknown }, client: Client): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
-  if (details.prompt.name !== 'login') return stepOf(details);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
   const email = typeof form.email === 'string' ? form.email : '';
   const password = typeof form.password === 'string' ? form.password : '';
   // As the REST and GraphQL doors refuse them: control characters are no address or password.
@@ -81,7 +94,7 @@ export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: 
 /** The second step's form: a TOTP code for the mfa_token the sign-in gave. */
 export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, provider: Provider, raw: Raw, form: { mfa_token?: unknown; code?: unknown }, client: Client): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
-  if (details.prompt.name !== 'login') return stepOf(details);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
   const mfaToken = typeof form.mfa_token === 'string' ? form.mfa_token : '';
   const code = typeof form.code === 'string' ? form.code : '';
   if (CONTROL_CHARACTERS.test(mfaToken) || CONTROL_CHARACTERS.test(code) || mfaToken.length > 256 || code.length > 64) return { page: 'login', error: 'auth_request_invalid' };
@@ -97,9 +110,9 @@ export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, pro
 }
 
 /** The consent form: `allow` grants what the client asked for; anything else is access_denied. */
-export async function submitConsent(provider: Provider, raw: Raw, decision: unknown): Promise<Step> {
+export async function submitConsent(em: EntityManager, provider: Provider, raw: Raw, decision: unknown): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
-  if (details.prompt.name !== 'consent') return stepOf(details);
+  if (details.prompt.name !== 'consent') return stepOf(em, details);
   if (decision !== 'allow') {
     await provider.interactionFinished(raw.req, raw.res, { error: 'access_denied', error_description: 'the user denied access' }, { mergeWithLastSubmission: false });
     return { page: 'done' };
@@ -110,7 +123,7 @@ export async function submitConsent(provider: Provider, raw: Raw, decision: unkn
   const missing = details.prompt.details;
   if (missing.missingOIDCScope) grant!.addOIDCScope((missing.missingOIDCScope as string[]).join(' '));
   if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims as string[]);
-  for (const [indicator, scopes] of Object.entries((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {})) grant!.addResourceScope(indicator, scopes.join(' '));
+  for (const [indicator, scopes] of Object.entries(await heldScopes(em, details))) if (scopes.length) grant!.addResourceScope(indicator, scopes.join(' '));
   await provider.interactionFinished(raw.req, raw.res, { consent: { grantId: await grant!.save() } }, { mergeWithLastSubmission: true });
   return { page: 'done' };
 }

@@ -1,17 +1,17 @@
 // A tenant's OAuth clients over GraphQL (SPEC §12, permission clients:manage): listed, created
 // (the secret made here and shown once), replaced, their secret rotated, deleted. Secrets are
-// sealed at rest and never read back. Scopes are OpenID's for now (clients.ts): permissions as
-// scopes, and the rule that an editor grants none beyond their own, come together.
+// sealed at rest and never read back. A client's permission scopes are permissions its editor
+// holds (SPEC §12): nobody registers a client that asks for more than they have.
 import { randomBytes } from 'node:crypto';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
-import { requirePermission, type Viewer } from '../sessions/principal.js';
+import { currentPermissions, requirePermission, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { canonicalId } from '../shared/identifiers.js';
 import { tenantOf } from '../users/manage.js';
-import { checkClient, writeClient, type CheckedClient, type OAuthClientInput } from './clients.js';
+import { checkClient, permissionScopes, writeClient, type CheckedClient, type OAuthClientInput } from './clients.js';
 
 export interface OAuthClientInfo extends Omit<CheckedClient, 'clientSecret'> {
   id: string;
@@ -38,12 +38,13 @@ type Row = {
   public: boolean;
   first_party: boolean;
   jwks_uri: string | null;
+  token_endpoint_auth_method: string | null;
   has_secret: boolean;
   created_at: Date;
   updated_at: Date;
 };
 const SELECT = `select id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri,
-  client_secret is not null as has_secret, created_at, updated_at from oauth_clients`;
+  token_endpoint_auth_method, client_secret is not null as has_secret, created_at, updated_at from oauth_clients`;
 
 const info = (r: Row): OAuthClientInfo => ({
   id: r.id,
@@ -57,6 +58,7 @@ const info = (r: Row): OAuthClientInfo => ({
   public: r.public,
   firstParty: r.first_party,
   jwksUri: r.jwks_uri,
+  tokenEndpointAuthMethod: (r.public ? 'none' : (r.token_endpoint_auth_method ?? (r.jwks_uri ? 'private_key_jwt' : 'client_secret_basic'))) as OAuthClientInfo['tokenEndpointAuthMethod'],
   hasSecret: r.has_secret,
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
@@ -91,6 +93,13 @@ async function editing(em: EntityManager, viewer: Viewer, id?: string): Promise<
   return { tenantId, clientRowId };
 }
 
+/** The client's permission scopes are the editor's own permissions (auth_forbidden, naming those they lack). */
+async function requireHeld(em: EntityManager, viewer: Viewer, scopes: string[]): Promise<void> {
+  const held = await currentPermissions(em, viewer);
+  const missing = permissionScopes(scopes).filter((s) => !held.includes(s));
+  if (missing.length) throw new AuthError('auth_forbidden', { missing });
+}
+
 /** Locks the tenant's client `id` for the rest of `tx`. */
 async function locked(tx: EntityManager, tenantId: string, id: string): Promise<OAuthClientInfo> {
   if (!((await tx.execute('select id from oauth_clients where tenant_id = ? and id = ? for update', [tenantId, id])) as unknown[]).length) throw unknownClient();
@@ -101,6 +110,7 @@ export async function createOAuthClient(em: EntityManager, deps: EditDeps, viewe
   const { tenantId } = await editing(em, viewer);
   const secret = input.public ? null : newSecret();
   const checked = checkClient({ ...input, client_id: `c_${randomBytes(12).toString('base64url')}`, client_secret: secret }, deps.config);
+  await requireHeld(em, viewer, checked.scopes);
   const id = await transactional(em, async (tx) => {
     const made = await writeClient(tx, deps, tenantId, checked);
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'oauth_client_created', details: { client: checked.clientId, name: checked.name }, client });
@@ -115,6 +125,8 @@ export async function updateOAuthClient(em: EntityManager, deps: EditDeps, viewe
   await transactional(em, async (tx) => {
     const stored = await locked(tx, tenantId, clientRowId);
     const checked = checkClient({ ...input, client_id: stored.clientId }, deps.config);
+    // The editor also covers what the client could ask before (nobody takes away more than they hold).
+    await requireHeld(tx, viewer, [...checked.scopes, ...stored.scopes]);
     // A confidential client needs a secret: one that was public gets it from rotateOAuthClientSecret.
     if (!checked.public && !stored.hasSecret) throw new AuthError('auth_request_invalid', { fields: [{ field: 'public', rule: 'format' }] });
     await writeClient(tx, deps, tenantId, checked, clientRowId);

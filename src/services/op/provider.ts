@@ -13,7 +13,9 @@ import type { EntityManager } from '../../db/orm.js';
 import { loadPrincipal } from '../sessions/principal.js';
 import { derivedKey } from '../shared/secrets.js';
 import { PgAdapter } from './adapter.js';
-import { clientMetadata, OIDC_SCOPES } from './clients.js';
+import { outboundFetch } from '../shared/outbound.js';
+import { clientMetadata, OIDC_SCOPES, permissionScopes } from './clients.js';
+import { resourceIndicators } from './resources.js';
 
 export interface OpDeps {
   config: Config;
@@ -62,6 +64,7 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
   // Clients are the tenant's oauth_clients, never stored by the provider.
   const adapterDeps = { config, fork: deps.fork, findClient: (id: string) => clientMetadata(deps.fork(), config, tenantId, id) as Promise<AdapterPayload | undefined> };
   const gatewayKeys = config.jwt.privateKeys;
+  const outbound = outboundFetch(config.outbound);
   const show = (ctx: KoaContextWithOIDC, html: string) => {
     ctx.set(deps.pages.headers);
     ctx.body = html;
@@ -74,12 +77,16 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     scopes: OIDC_SCOPES,
     // The ID token carries the scopes' claims itself (SPEC §12 lists email and roles in it).
     conformIdTokenClaims: false,
-    extraClientMetadata: { properties: ['first_party'] },
+    extraClientMetadata: { properties: ['first_party', 'permission_scopes', 'resources'] },
+    // A client's jwks_uri (private_key_jwt) is fetched under the gateway's outbound rules.
+    fetch: (url: string | URL | Request, init?: RequestInit) => outbound(url as URL, { ...init, dispatcher: undefined } as RequestInit),
     findAccount: async (_ctx, sub) => {
       const principal = await loadPrincipal(deps.fork(), sub).catch(() => undefined);
       if (!principal || principal.disabled || principal.tenantId !== tenantId) return undefined;
       return {
         accountId: principal.userId,
+        // What a resource server's token may carry (resources.ts): the roles' permissions now.
+        permissions: principal.permissions,
         claims: async () => ({ sub: principal.userId, email: principal.email, email_verified: true, tenant: principal.tenantSlug, roles: principal.roles }),
       };
     },
@@ -103,11 +110,12 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
         successSource: async (ctx) => show(ctx, deps.pages.deviceDone(slug, ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId ?? '')),
       },
       userinfo: { enabled: true },
+      resourceIndicators: resourceIndicators(config, gatewayKeys[0].alg, async (id) => (await loadPrincipal(deps.fork(), id))?.permissions),
     },
     pkce: { required: () => true },
     // OAuth 2.1: the code flow only; discovery lists what a client can use.
     responseTypes: ['code'],
-    clientAuthMethods: ['client_secret_basic', 'none'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     renderError: async (ctx, out) => {
       const page = deps.pages.error(slug, out);
       ctx.set(page.headers);
@@ -143,6 +151,13 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       if (!firstParty(oidc.client!)) return existing;
       const grant = existing ?? new oidc.provider.Grant({ clientId: oidc.client!.clientId, accountId: oidc.session!.accountId });
       grant.addOIDCScope(String(oidc.params!.scope ?? 'openid'));
+      // Its resource servers' permission scopes, those the user's roles hold (the tokens narrow them again).
+      const held = (oidc.account as { permissions?: string[] } | undefined)?.permissions ?? [];
+      const asked = String(oidc.params!.scope ?? '').split(' ');
+      for (const resource of Object.keys(oidc.resourceServers ?? {})) {
+        const scopes = permissionScopes(asked).filter((s) => held.includes(s) && oidc.resourceServers![resource].scopes.has(s));
+        if (scopes.length) grant.addResourceScope(resource, scopes.join(' '));
+      }
       await grant.save();
       return grant;
     },
