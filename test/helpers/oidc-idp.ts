@@ -39,6 +39,11 @@ export class TestIdp {
 export class MiniBrowser {
   private cookies = new Map<string, Map<string, string>>();
 
+  /** The value of cookie `name` the browser holds for `origin`. */
+  cookie(origin: string, name: string): string | undefined {
+    return this.cookies.get(new URL(origin).origin)?.get(name);
+  }
+
   /** GETs `url` and follows redirects; answers the first URL for which `stop` is true (not fetched), or the last response. */
   follow(url: string, stop: (u: URL) => boolean, max = 20): Promise<{ url: URL; status?: number; body?: string }> {
     return this.go(url, stop, max);

@@ -126,6 +126,20 @@ describe('the provider of each tenant', () => {
     expect(res.headers.get('x-error-code')).toBe('auth_oauth_login_required');
   });
 
+  it('the browser session\'s cookie value is stored nowhere in plain (an interaction names its session sealed)', async () => {
+    const browser = new MiniBrowser();
+    const config = await rp('web', SECRET);
+    const { at } = await authorize(config, { browser });
+    expect(at.url.searchParams.get('code')).toBeTruthy();
+    // Signed in: a request for more scopes makes an interaction (consent) of this browser's session; left open.
+    const more = await authorizationRequest(config, APP, { scope: 'openid email profile' });
+    expect((await browser.follow(more.url.href, (u) => u.href.startsWith(APP))).body).toContain('name="decision"');
+    const cookie = browser.cookie(publicUrl, '_session');
+    expect(cookie).toBeTruthy();
+    expect(await gw.sql("select count(*)::int as n from oidc_models where id = $1 or strpos(payload::text, $1) > 0", [cookie])).toEqual([{ n: 0 }]);
+    expect((await gw.sql("select count(*)::int as n from oidc_models where model = 'Interaction' and payload->'session' ? 'sealedCookie'"))[0].n).toBeGreaterThan(0);
+  });
+
   it('a user who denies consent goes back with access_denied', async () => {
     const config = await rp('web', SECRET);
     const { at } = await authorize(config, { consent: 'deny' });

@@ -58,7 +58,7 @@ export class PgAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const { jti: _jti, userCode: _userCode, ...rest } = payload;
-    const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : payload;
+    const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : this.sealSessionCookie(payload);
     await this.deps.fork().execute(
       `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at) values (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
        on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
@@ -82,9 +82,24 @@ export class PgAdapter implements Adapter {
     const { sealedJti, ...payload } = row.payload;
     // The values kept only as hashes come back from what the provider asked with.
     const restored: AdapterPayload = !this.bearer
-      ? payload
+      ? this.openSessionCookie(payload)
       : { ...payload, jti: where === 'id' ? value : unseal(this.sealKey, sealedJti!), ...(where === 'user_code' ? { userCode: value } : {}) };
     return row.consumed_at ? { ...restored, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : restored;
+  }
+
+  // An interaction names its browser session by the session cookie's value: sealed as the session's own id is.
+  private sealSessionCookie(payload: AdapterPayload): AdapterPayload {
+    const session = payload.session as { cookie?: string } | undefined;
+    if (!session?.cookie) return payload;
+    const { cookie, ...rest } = session;
+    return { ...payload, session: { ...rest, sealedCookie: seal(this.sealKey, cookie) } as never };
+  }
+
+  private openSessionCookie(payload: AdapterPayload): AdapterPayload {
+    const session = payload.session as { sealedCookie?: string } | undefined;
+    if (!session?.sealedCookie) return payload;
+    const { sealedCookie, ...rest } = session;
+    return { ...payload, session: { ...rest, cookie: unseal(this.sealKey, sealedCookie) } as never };
   }
 
   async find(id: string) {
