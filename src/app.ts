@@ -20,6 +20,7 @@ import { accountRoutes } from './rest/routes/accounts.routes.js';
 import { linkRoutes } from './rest/routes/links.routes.js';
 import { ssoRoutes } from './rest/routes/sso.routes.js';
 import { oidcRoutes } from './rest/routes/oidc.routes.js';
+import { assetRoutes } from './rest/routes/assets.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
@@ -205,6 +206,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   await app.register(ssoRoutes, { config });
   // Every tenant's OpenID Provider (SPEC §12), made when first asked for.
   await app.register(oidcRoutes, { config, fork: () => orm.em.fork() });
+  await app.register(assetRoutes);
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

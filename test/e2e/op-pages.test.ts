@@ -1,10 +1,12 @@
 // The OpenID Provider's hosted pages in Chromium (SPEC §12): sign-in by keyboard through the
-// labelled form, the consent page allowed and denied, on a phone-sized screen too; the browser
-// ends at the app's redirect URI with a code or access_denied. Screenshots go to test/artifacts.
+// labelled form, the consent page allowed and denied, on a phone-sized screen too, and a passkey
+// sign-in through the CDP virtual authenticator; the browser ends at the app's redirect URI with
+// a code or access_denied. Screenshots go to test/artifacts.
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import * as oc from 'openid-client';
 import { authorizationRequest, relyingParty } from '../helpers/op-flow.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,8 +22,9 @@ let publicUrl: string;
 describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
   beforeAll(async () => {
     const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl } });
+    // localhost, where passkeys work (not on an IP address).
+    publicUrl = `http://localhost:${port}`;
+    gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl } });
     await gw.seed({
       tenants: [
         {
@@ -44,8 +47,7 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
 
   /** A page at the authorization URL; the app's redirect URI is answered by a stub (the browser never leaves this machine). */
   async function start(viewport = { width: 1000, height: 800 }): Promise<{ page: Page; arrived: Promise<URL> }> {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
+    const page = await (await browser.newContext({ viewport })).newPage();
     let reached: (u: URL) => void;
     const arrived = new Promise<URL>((resolve) => (reached = resolve));
     await page.route(`${APP}**`, async (route) => {
@@ -91,4 +93,63 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     expect((await arrived).searchParams.get('error')).toBe('access_denied');
     await page.context().close();
   }, 30_000);
+
+  it('signs in with a passkey (registered on the demo page, in a virtual authenticator): from the button, then from the e-mail field's autofill (conditional UI)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    const demo = await context.newPage();
+    const cdp = await context.newCDPSession(demo);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await demo.goto(`${publicUrl}/demo`);
+    await demo.fill('#tenant', 'acme');
+    await demo.fill('#email', 'ada@acme.example');
+    await demo.fill('#password', PASSWORD);
+    await demo.click('#login');
+    await expect.poll(() => demo.textContent('#who')).toContain('Signed in as ada@acme.example');
+    await demo.click('#register');
+    await expect.poll(() => demo.textContent('#notice')).toContain('Passkey registered');
+
+    // The same tab (its virtual authenticator holds the passkey) goes to the app's sign-in.
+    let reached: (u: URL) => void;
+    const arrived = new Promise<URL>((resolve) => (reached = resolve));
+    await demo.route(`${APP}**`, async (route) => {
+      reached(new URL(route.request().url()));
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>the app</p>' });
+    });
+    const config = await relyingParty(`${publicUrl}/oidc/acme`, 'web', SECRET);
+    // First as a browser without passkey autofill: the button.
+    await demo.addInitScript(() => {
+      if (sessionStorage.getItem('autofill') !== 'yes') PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    const request = await authorizationRequest(config, APP);
+    await demo.goto(request.url.href);
+    await demo.waitForSelector('#passkey', { state: 'visible' });
+    await demo.screenshot({ path: `${ARTIFACTS}/op-sign-in-passkey.png`, fullPage: true });
+    await demo.click('#passkey');
+    await demo.waitForSelector('button[name="decision"][value="allow"]');
+    await demo.click('button[value="allow"]');
+    const at = await arrived;
+    // A user-verified passkey is two factors: the ID token says so.
+    const tokens = await oc.authorizationCodeGrant(config, at, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+    expect([tokens.claims()!.email, tokens.claims()!.acr, tokens.claims()!.amr]).toEqual(['ada@acme.example', 'aal2', ['hwk', 'user']]);
+
+    // Then with autofill (conditional UI): the e-mail field offers the passkey, and the virtual
+    // authenticator (which answers by itself) signs in without a click.
+    let again: (u: URL) => void;
+    const arrivedAgain = new Promise<URL>((resolve) => (again = resolve));
+    await demo.unroute(`${APP}**`);
+    await demo.route(`${APP}**`, async (route) => {
+      again(new URL(route.request().url()));
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>the app</p>' });
+    });
+    await demo.goto(`${publicUrl}/demo`);
+    await demo.evaluate(() => sessionStorage.setItem('autofill', 'yes'));
+    const second = await authorizationRequest(config, APP, { prompt: 'login' });
+    await demo.goto(second.url.href);
+    const code = (await arrivedAgain).searchParams.get('code');
+    expect(code).toBeTruthy();
+    await context.close();
+  }, 60_000);
 });

@@ -253,6 +253,17 @@ describe('what the provider refuses', () => {
     const nul = await browser.submit(action, { email: 'ada@acme.example\u0000', password: PASSWORD }, () => false);
     expect(nul.status).toBe(422);
     expect(nul.body).toContain('auth_request_invalid');
+    // The passkey's form: not JSON, or an answer to no challenge of this gateway.
+    const passkey = new URL(/<form id="passkey-form" method="post" action="([^"]+)"/.exec(page.body!)![1], publicUrl).href;
+    for (const [response, status, code] of [
+      ['{not json', 422, 'auth_request_invalid'],
+      ['[1]', 422, 'auth_request_invalid'],
+      [JSON.stringify({ id: 'x', rawId: 'x', type: 'public-key', response: { clientDataJSON: Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'bm90LWEtY2hhbGxlbmdl', origin: publicUrl })).toString('base64url'), authenticatorData: 'AA', signature: 'AA' }, clientExtensionResults: {} }), 400, 'auth_webauthn_challenge_invalid'],
+    ] as const) {
+      const refused = await browser.submit(passkey, { response }, () => false);
+      expect([refused.status, refused.body?.includes(code)], response).toEqual([status, true]);
+      expect(refused.body).toContain('name="password"');
+    }
     const metrics = (await gw.rest('GET', '/metrics')).body as string;
     expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_login_invalid_credentials"[^}]*operation="oidcInteraction"[^}]*\} [1-9]|auth_errors_total\{[^}]*operation="oidcInteraction"[^}]*code="auth_login_invalid_credentials"[^}]*\} [1-9]/);
   });

@@ -1,6 +1,7 @@
 // The OpenID Provider's hosted pages (SPEC §12): sign-in, the second step, consent, and errors.
-// Served by the gateway with no third-party assets and no script; each form posts with a submit
-// button, and the inputs keep SPEC §12's names (email, password, code, decision).
+// Served by the gateway with no third-party assets; no script but the sign-in's passkey one (same
+// origin); each form posts with a submit button, and the inputs keep SPEC §12's names (email,
+// password, code, decision).
 import type { ErrorCode } from '../../errors/catalog.js';
 import { USER_WORDS } from '../../demo/words.js';
 
@@ -12,7 +13,7 @@ h1{font-size:1.35rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;
 input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #aab;border-radius:6px}
 input:focus,button:focus{outline:3px solid #4a7cf0;outline-offset:2px}
 button{margin-top:1.25rem;padding:.65rem 1.2rem;font-size:1rem;border-radius:6px;border:0;background:#2456c7;color:#fff;cursor:pointer}
-button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}
+button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}button.wide{margin-left:0;width:100%}.note{color:#8a1c1c;min-height:1.2em;margin:.5rem 0 0}
 .error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px}.code{font-size:.75rem;color:#666}
 ul{padding-left:1.2rem}@media (max-width:30rem){main{margin:1rem .5rem;padding:1.25rem}}`;
 
@@ -22,6 +23,12 @@ export const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'cache-control': 'no-store',
   'x-frame-options': 'DENY',
+};
+
+/** The sign-in page's: its passkey script and the options it fetches are this origin's, nothing else. */
+export const SIGN_IN_HEADERS = {
+  ...PAGE_HEADERS,
+  'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
 };
 
 function page(title: string, tenantName: string, body: string): string {
@@ -35,15 +42,30 @@ function page(title: string, tenantName: string, body: string): string {
 /** A refusal said in words, with its catalog code small after it. */
 const problem = (code?: ErrorCode) => (code ? `<p class="error" role="alert">${esc(USER_WORDS[code] ?? 'That did not work.')} <span class="code">(${code})</span></p>` : '');
 
-export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode }): string {
+/** Where the sign-in's passkey goes: its form's action, the tenant, the options URL, and the base of the gateway's /assets. */
+export interface PasskeySignIn {
+  action: string;
+  tenant: string;
+  optionsUrl: string;
+  assets: string;
+}
+
+export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode; passkey?: PasskeySignIn }): string {
+  const pk = o.passkey;
+  // Shown by its script where the browser has passkeys; the e-mail field offers them in its autofill (conditional UI).
+  const passkey = pk
+    ? `<form id="passkey-form" method="post" action="${esc(pk.action)}" data-tenant="${esc(pk.tenant)}" data-options="${esc(pk.optionsUrl)}"><input type="hidden" name="response" value="">
+<button type="submit" id="passkey" class="secondary wide" hidden>Sign in with a passkey</button><p id="passkey-problem" class="note" role="status"></p></form>
+<script src="${esc(pk.assets)}/simplewebauthn-browser.js"></script><script src="${esc(pk.assets)}/sign-in.js"></script>`
+    : '';
   return page(
     'Sign in',
     o.tenantName,
     `<p>to continue to <strong>${esc(o.clientName)}</strong></p>${problem(o.error)}
 <form method="post" action="${esc(o.action)}">
-<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="${esc(o.email ?? '')}"${o.email ? '' : ' autofocus'}>
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username${pk ? ' webauthn' : ''}" required value="${esc(o.email ?? '')}"${o.email ? '' : ' autofocus'}>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${o.email ? ' autofocus' : ''}>
-<button type="submit">Sign in</button></form>`,
+<button type="submit">Sign in</button></form>${passkey}`,
   );
 }
 

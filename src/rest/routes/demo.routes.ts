@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config.js';
 import { ACCEPT_INVITATION_HTML, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '../../demo/links/pages.js';
 import { LINK_JS } from '../../demo/links/script.js';
 import { DEMO_HTML } from '../../demo/sign-in/page.js';
 import { DEMO_JS } from '../../demo/sign-in/script.js';
+import { WEBAUTHN_BROWSER_JS } from './assets.routes.js';
 
 // The page may run its own scripts and call this origin; nothing else.
 const DEMO_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -35,9 +35,6 @@ export async function demoRoutes(app: FastifyInstance, { config }: { config: Pic
       if (req.url.startsWith('/demo') && IP_HOST.test(req.headers.host ?? '')) return reply.redirect(`http://localhost:${req.socket.localPort}${req.url}`, 302);
     });
   }
-  // @simplewebauthn/browser's own browser bundle, served from node_modules (no CDN).
-  const main = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
-  const bundle = readFileSync(path.join(path.dirname(main), '..', 'dist', 'bundle', 'index.umd.min.js'), 'utf8');
   // qr (zero dependencies): its ES module draws the TOTP enrolment's otpauth URI as an SVG in
   // the page, which imports it from here (no CDN; the secret never leaves the page again).
   const qr = readFileSync(createRequire(import.meta.url).resolve('qr'), 'utf8');
@@ -49,7 +46,7 @@ export async function demoRoutes(app: FastifyInstance, { config }: { config: Pic
   app.get('/demo', send(HTML, DEMO_HTML));
   app.get('/demo/app.js', send(JS, DEMO_JS));
   app.get('/demo/link.js', send(JS, LINK_JS));
-  app.get('/demo/simplewebauthn-browser.js', send(JS, bundle));
+  app.get('/demo/simplewebauthn-browser.js', send(JS, WEBAUTHN_BROWSER_JS));
   app.get('/demo/qr.js', send(JS, qr));
   // Browsers ask for it on every page: a small mark instead of a 404 in the console.
   app.get('/favicon.ico', send('image/svg+xml', FAVICON));

@@ -12,11 +12,11 @@ import { AuthError } from '../../errors/auth-error.js';
 import { catalog, type ErrorCode } from '../../errors/catalog.js';
 import { toAuthError } from '../../errors/format.js';
 import { recordFailure } from '../../observability/request-log.js';
-import { stepOf, submitConsent, submitLogin, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
+import { stepOf, submitConsent, submitLogin, submitPasskey, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
 import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
 import { operationRoute } from '../openapi.js';
-import { consentPage, errorPage, PAGE_HEADERS, providerPages, secondStepPage, signInPage } from '../pages/op-pages.js';
+import { consentPage, errorPage, PAGE_HEADERS, providerPages, secondStepPage, SIGN_IN_HEADERS, signInPage } from '../pages/op-pages.js';
 
 type Params = { tenant: string; uid?: string };
 
@@ -102,14 +102,18 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     if (refused) recordFailure(req.ctx.observe, req.log, refused, operations.oidcInteraction.name);
     const action = `${op.mountPath}/interaction/${uid}`;
     const tenantName = op.slug;
+    // The gateway's own routes under PUBLIC_URL's path: the passkey's options and the pages' scripts.
+    const base = op.mountPath.slice(0, -`/oidc/${op.slug}`.length);
+    const passkey = { action: `${action}/passkey`, tenant: op.slug, optionsUrl: `${base}/auth/webauthn/login/options`, assets: `${base}/assets` };
     const html =
       step.page === 'login'
-        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error })
+        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error, passkey })
         : step.page === 'mfa'
           ? secondStepPage({ action: `${action}/mfa`, tenantName, mfaToken: step.mfaToken, error: step.error })
           : consentPage({ action: `${action}/consent`, tenantName, clientName, scopes: step.scopes });
     reply.hijack();
-    reply.raw.writeHead(refused ? refused.status : 200, refused ? { ...PAGE_HEADERS, 'x-error-code': refused.code } : PAGE_HEADERS);
+    const headers = step.page === 'login' ? SIGN_IN_HEADERS : PAGE_HEADERS;
+    reply.raw.writeHead(refused ? refused.status : 200, refused ? { ...headers, 'x-error-code': refused.code } : headers);
     reply.raw.end(html);
     return reply;
   };
@@ -142,6 +146,11 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     '/oidc/:tenant/interaction/:uid/login',
     form,
     interaction((op, raw, req) => submitLogin(req.ctx.em, req.ctx.deps, op.provider, raw, op.slug, req.body ?? {}, req.ctx.client)),
+  );
+  app.post<{ Params: Params; Body: Record<string, unknown> }>(
+    '/oidc/:tenant/interaction/:uid/passkey',
+    form,
+    interaction((op, raw, req) => submitPasskey(req.ctx.em, req.ctx.deps, op.provider, raw, op.slug, req.body ?? {}, req.ctx.client)),
   );
   app.post<{ Params: Params; Body: Record<string, unknown> }>(
     '/oidc/:tenant/interaction/:uid/mfa',

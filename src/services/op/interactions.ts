@@ -10,11 +10,12 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
 import { verifyMfa } from '../mfa/second-step.js';
+import { verifyLogin } from '../passkeys/login.js';
 import { passwordLogin } from '../passwords/login.js';
 import type { Client } from '../rate-limits/limiter.js';
 import type { AuthPayload } from '../sessions/principal.js';
 import { CONTROL_CHARACTERS } from '../shared/fields.js';
-import { loadPrincipal } from '../sessions/principal.js';
+import { acrOf, loadPrincipal } from '../sessions/principal.js';
 import { OIDC_SCOPES } from './clients.js';
 import { wantsAal2 } from './policy.js';
 import { heldResourceScopes } from './resources.js';
@@ -57,7 +58,7 @@ export async function stepOf(em: EntityManager, details: Details): Promise<Step>
  * SPEC §12). A request for two factors (acr_values=aal2) that got one is access_denied.
  */
 async function finishLogin(provider: Provider, raw: Raw, details: Details, payload: AuthPayload): Promise<Step> {
-  const aal2 = payload.user.amr.includes('otp') || payload.user.amr.includes('mfa');
+  const aal2 = acrOf(payload.user.amr) === 'aal2';
   if (!aal2 && wantsAal2(details.params.acr_values)) {
     await provider.interactionFinished(raw.req, raw.res, { error: 'access_denied', error_description: 'the app asks for two factors and the user has no second factor' }, { mergeWithLastSubmission: false });
     return { page: 'done' };
@@ -72,6 +73,12 @@ async function finishLogin(provider: Provider, raw: Raw, details: Details, paylo
   return { page: 'done' };
 }
 
+/** A refusal of a sign-in method on the page: the page again, saying why (a 5xx is the operation's). */
+function refusedOn(e: unknown, page: (code: ErrorCode) => Step): Step {
+  if (!(e instanceof AuthError) || e.status >= 500) throw e;
+  return page(e.code);
+}
+
 /** The sign-in form: the tenant's password sign-in; a user with TOTP goes on to the second step. */
 export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { email?: unknown; password?: unknown }, client: Client): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
@@ -84,10 +91,28 @@ export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: 
     const payload = await passwordLogin(em, deps, { tenant, email, password }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
-    if (!(e instanceof AuthError)) throw e;
-    if (e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
-    if (e.status >= 500) throw e;
-    return { page: 'login', email, error: e.code };
+    if (e instanceof AuthError && e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
+    return refusedOn(e, (error) => ({ page: 'login', email, error }));
+  }
+}
+
+/** The sign-in page's passkey: the browser's signed answer (JSON), checked as POST /auth/webauthn/login/verify checks it. */
+export async function submitPasskey(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { response?: unknown }, client: Client): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
+  let response: unknown;
+  try {
+    response = typeof form.response === 'string' && form.response.length <= 16_384 ? JSON.parse(form.response) : undefined;
+  } catch {
+    response = undefined;
+  }
+  if (!response || typeof response !== 'object' || Array.isArray(response)) return { page: 'login', error: 'auth_request_invalid' };
+  try {
+    const payload = await verifyLogin(em, deps, { tenant, response: response as Parameters<typeof verifyLogin>[2]['response'] }, client);
+    return await finishLogin(provider, raw, details, payload);
+  } catch (e) {
+    if (e instanceof AuthError && e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
+    return refusedOn(e, (error) => ({ page: 'login', error }));
   }
 }
 
@@ -102,10 +127,8 @@ export async function submitSecondStep(em: EntityManager, deps: ServiceDeps, pro
     const payload = await verifyMfa(em, deps, { mfaToken, code }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
-    if (!(e instanceof AuthError)) throw e;
-    if (e.status >= 500) throw e;
     // A spent or expired step starts the sign-in again.
-    return e.code === 'auth_mfa_token_invalid' ? { page: 'login', error: e.code } : { page: 'mfa', mfaToken, error: e.code };
+    return refusedOn(e, (error) => (error === 'auth_mfa_token_invalid' ? { page: 'login', error } : { page: 'mfa', mfaToken, error }));
   }
 }
 
