@@ -94,7 +94,7 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     await page.context().close();
   }, 30_000);
 
-  it('signs in with a passkey (registered on the demo page, in a virtual authenticator): from the button, then from the e-mail field's autofill (conditional UI)', async () => {
+  it('signs in with a passkey (registered on the demo page, in a virtual authenticator): from the button, then from the e-mail field\'s autofill (conditional UI)', async () => {
     const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     const demo = await context.newPage();
     const cdp = await context.newCDPSession(demo);
