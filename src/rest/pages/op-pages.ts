@@ -50,7 +50,7 @@ export interface PasskeySignIn {
   assets: string;
 }
 
-export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode; passkey?: PasskeySignIn }): string {
+export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode; passkey?: PasskeySignIn; sso?: boolean }): string {
   const pk = o.passkey;
   // Shown by its script where the browser has passkeys; the e-mail field offers them in its autofill (conditional UI).
   const passkey = pk
@@ -65,7 +65,7 @@ export function signInPage(o: { action: string; tenantName: string; clientName: 
 <form method="post" action="${esc(o.action)}">
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username${pk ? ' webauthn' : ''}" required value="${esc(o.email ?? '')}"${o.email ? '' : ' autofocus'}>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${o.email ? ' autofocus' : ''}>
-<button type="submit">Sign in</button></form>${passkey}`,
+<button type="submit">Sign in</button>${o.sso ? '<button type="submit" name="sso" value="yes" formnovalidate class="secondary">Sign in with your organisation (SSO)</button>' : ''}</form>${passkey}`,
   );
 }
 

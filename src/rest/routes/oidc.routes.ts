@@ -12,7 +12,8 @@ import { AuthError } from '../../errors/auth-error.js';
 import { catalog, type ErrorCode } from '../../errors/catalog.js';
 import { toAuthError } from '../../errors/format.js';
 import { recordFailure } from '../../observability/request-log.js';
-import { stepOf, submitConsent, submitLogin, submitPasskey, submitSecondStep, type Raw, type Step } from '../../services/op/interactions.js';
+import { stepOf, submitConsent, submitLogin, submitPasskey, submitSecondStep, submitSsoReturn, type Raw, type Step } from '../../services/op/interactions.js';
+import { ssoOffered } from '../../services/op/sso-sign-in.js';
 import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
 import { operationRoute } from '../openapi.js';
@@ -96,8 +97,10 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
   });
 
   /** Answers a step: a page, or (done) what the provider already wrote (a redirect onwards). A refusal on the page is counted as any other (X-Error-Code, log, metrics). */
-  const show = (req: FastifyRequest, reply: FastifyReply, op: TenantProvider, uid: string, step: Step, clientName: string) => {
+  const show = async (req: FastifyRequest, reply: FastifyReply, op: TenantProvider, uid: string, step: Step, clientName: string) => {
     if (step.page === 'done') return reply;
+    // On to the IdP of the address's single sign-on.
+    if (step.page === 'redirect') return reply.status(303).header('cache-control', 'no-store').redirect(step.url, 303);
     const refused = 'error' in step && step.error ? new AuthError(step.error) : undefined;
     if (refused) recordFailure(req.ctx.observe, req.log, refused, operations.oidcInteraction.name);
     const action = `${op.mountPath}/interaction/${uid}`;
@@ -107,7 +110,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     const passkey = { action: `${action}/passkey`, tenant: op.slug, optionsUrl: `${base}/auth/webauthn/login/options`, assets: `${base}/assets` };
     const html =
       step.page === 'login'
-        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error, passkey })
+        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error, passkey, sso: await ssoOffered(req.ctx.em, op.tenantId) })
         : step.page === 'mfa'
           ? secondStepPage({ action: `${action}/mfa`, tenantName, mfaToken: step.mfaToken, error: step.error })
           : consentPage({ action: `${action}/consent`, tenantName, clientName, scopes: step.scopes });
@@ -146,6 +149,12 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     '/oidc/:tenant/interaction/:uid/login',
     form,
     interaction((op, raw, req) => submitLogin(req.ctx.em, req.ctx.deps, op.provider, raw, op.slug, req.body ?? {}, req.ctx.client)),
+  );
+  // Back from the IdP of the address's single sign-on with the flow's one-time code.
+  app.get<{ Params: Params; Body: Record<string, unknown>; Querystring: Record<string, unknown> }>(
+    '/oidc/:tenant/interaction/:uid/sso',
+    operationRoute(operations.oidcInteraction),
+    interaction((op, raw, req) => submitSsoReturn(req.ctx.em, req.ctx.deps, op.provider, raw, (req.query ?? {}) as Record<string, unknown>, req.ctx.client)),
   );
   app.post<{ Params: Params; Body: Record<string, unknown> }>(
     '/oidc/:tenant/interaction/:uid/passkey',

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
-import type { ErrorCode } from '../../errors/catalog.js';
+import { catalog, type ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
 import { verifyMfa } from '../mfa/second-step.js';
 import { verifyLogin } from '../passkeys/login.js';
@@ -18,6 +18,7 @@ import { CONTROL_CHARACTERS } from '../shared/fields.js';
 import { acrOf, loadPrincipal } from '../sessions/principal.js';
 import { OIDC_SCOPES } from './clients.js';
 import { wantsAal2 } from './policy.js';
+import { ssoSignInSession, ssoSignInUrl } from './sso-sign-in.js';
 import { heldResourceScopes } from './resources.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -27,6 +28,7 @@ export type Step =
   | { page: 'login'; email?: string; error?: ErrorCode }
   | { page: 'mfa'; mfaToken: string; error?: ErrorCode }
   | { page: 'consent'; scopes: string[] }
+  | { page: 'redirect'; url: string }
   | { page: 'done' };
 
 export interface Raw {
@@ -34,7 +36,7 @@ export interface Raw {
   res: ServerResponse;
 }
 
-type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now'>;
+type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now' | 'sessions'>;
 
 /** The permission scopes of the resource servers the consent asks for, those the signed-in user's roles hold (SPEC §12: never more). */
 async function heldScopes(em: EntityManager, details: Details): Promise<Record<string, string[]>> {
@@ -57,7 +59,7 @@ export async function stepOf(em: EntityManager, details: Details): Promise<Step>
  * A signed-in gateway session made the interaction's login (the OP's session is the gateway's:
  * SPEC §12). A request for two factors (acr_values=aal2) that got one is access_denied.
  */
-async function finishLogin(provider: Provider, raw: Raw, details: Details, payload: AuthPayload): Promise<Step> {
+export async function finishLogin(provider: Provider, raw: Raw, details: Details, payload: AuthPayload): Promise<Step> {
   const aal2 = acrOf(payload.user.amr) === 'aal2';
   if (!aal2 && wantsAal2(details.params.acr_values)) {
     await provider.interactionFinished(raw.req, raw.res, { error: 'access_denied', error_description: 'the app asks for two factors and the user has no second factor' }, { mergeWithLastSubmission: false });
@@ -74,25 +76,59 @@ async function finishLogin(provider: Provider, raw: Raw, details: Details, paylo
 }
 
 /** A refusal of a sign-in method on the page: the page again, saying why (a 5xx is the operation's). */
-function refusedOn(e: unknown, page: (code: ErrorCode) => Step): Step {
+export function refusedOn(e: unknown, page: (code: ErrorCode) => Step): Step {
   if (!(e instanceof AuthError) || e.status >= 500) throw e;
+  // A user with TOTP (and a first factor that was not two): the second step.
+  if (e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
   return page(e.code);
 }
 
 /** The sign-in form: the tenant's password sign-in; a user with TOTP goes on to the second step. */
-export async function submitLogin(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { email?: unknown; password?: unknown }, client: Client): Promise<Step> {
+export async function submitLogin(
+  em: EntityManager,
+  deps: LoginDeps,
+  provider: Provider,
+  raw: Raw,
+  tenant: string,
+  form: { email?: unknown; password?: unknown; sso?: unknown },
+  client: Client,
+): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(em, details);
   const email = typeof form.email === 'string' ? form.email : '';
   const password = typeof form.password === 'string' ? form.password : '';
   // As the REST and GraphQL doors refuse them: control characters are no address or password.
   if (CONTROL_CHARACTERS.test(email) || CONTROL_CHARACTERS.test(password) || email.length > 320 || password.length > 1024) return { page: 'login', error: 'auth_request_invalid' };
+  // Single sign-on asked for, or the only way in for this address: to the domain's IdP.
+  const viaSso = async () => {
+    try {
+      return { page: 'redirect', url: await ssoSignInUrl(em, deps, tenant, details.uid, email, client) } as const;
+    } catch (e) {
+      return refusedOn(e, (error) => ({ page: 'login', email, error }));
+    }
+  };
+  if (form.sso === 'yes') return viaSso();
   try {
     const payload = await passwordLogin(em, deps, { tenant, email, password }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
-    if (e instanceof AuthError && e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
+    if (e instanceof AuthError && e.code === 'auth_sso_required') return viaSso();
     return refusedOn(e, (error) => ({ page: 'login', email, error }));
+  }
+}
+
+/** Back from the IdP at the interaction's page: `code` the flow's one-time code, or `error` its refusal's catalog code. */
+export async function submitSsoReturn(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, query: { code?: unknown; error?: unknown }, client: Client): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
+  if (typeof query.code !== 'string') {
+    const error = typeof query.error === 'string' && query.error in catalog ? (query.error as ErrorCode) : 'auth_sso_code_invalid';
+    return { page: 'login', error };
+  }
+  try {
+    return await finishLogin(provider, raw, details, await ssoSignInSession(em, deps, details.uid, query.code, client));
+  } catch (e) {
+    return refusedOn(e, (error) => ({ page: 'login', error }));
   }
 }
 
@@ -111,7 +147,6 @@ export async function submitPasskey(em: EntityManager, deps: LoginDeps, provider
     const payload = await verifyLogin(em, deps, { tenant, response: response as Parameters<typeof verifyLogin>[2]['response'] }, client);
     return await finishLogin(provider, raw, details, payload);
   } catch (e) {
-    if (e instanceof AuthError && e.code === 'auth_mfa_required' && e.mfa) return { page: 'mfa', mfaToken: e.mfa.mfaToken };
     return refusedOn(e, (error) => ({ page: 'login', error }));
   }
 }

@@ -51,6 +51,8 @@ export interface StartInput {
   redirectTo: string;
   codeChallenge: string;
   codeChallengeMethod: string;
+  /** `redirectTo` is the gateway's own page (the OpenID Provider's sign-in, SPEC §12), built by the gateway: no redirect_urls entry needed. */
+  toGateway?: boolean;
 }
 
 /** `redirect_to` equals one of the tenant's redirect_urls in scheme, host, port and path; its query is kept. */
@@ -87,7 +89,7 @@ export async function ssoStart(em: EntityManager, deps: Pick<ServiceDeps, 'confi
           domainOf(email!),
         ])) as FlowConnection[]);
   if (!row) throw new AuthError('auth_sso_connection_not_found');
-  if (!allowedRedirect(input.redirectTo, tenant.redirect_urls)) throw new AuthError('auth_sso_redirect_invalid');
+  if (!input.toGateway && !allowedRedirect(input.redirectTo, tenant.redirect_urls)) throw new AuthError('auth_sso_redirect_invalid');
 
   // OIDC: state, nonce and the PKCE verifier towards the IdP. SAML: the RelayState (our state) and the AuthnRequest's ID.
   const now = deps.now();
