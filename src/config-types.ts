@@ -51,7 +51,7 @@ export interface Config {
     userVerification: 'required' | 'preferred' | 'discouraged';
     challengeTtl: number;
   };
-  google: { clientIds: string[]; certsUrl: string | undefined };
+  google: { clientIds: string[]; certsUrl: string | undefined; authorizationUrl: string };
   trustProxy: boolean | number | string[];
   graphql: { introspection: boolean; sandbox: boolean };
   demoPage: boolean;

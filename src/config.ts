@@ -113,7 +113,12 @@ export function loadConfig(env: Env = process.env): Config {
       userVerification: oneOf(env, 'WEBAUTHN_USER_VERIFICATION', ['required', 'preferred', 'discouraged'] as const, 'required'),
       challengeTtl: int(env, 'WEBAUTHN_CHALLENGE_TTL', 300, 1),
     },
-    google: { clientIds: list(env, 'GOOGLE_CLIENT_IDS', []), certsUrl: read(env, 'GOOGLE_CERTS_URL') },
+    google: {
+      clientIds: list(env, 'GOOGLE_CLIENT_IDS', []),
+      certsUrl: read(env, 'GOOGLE_CERTS_URL'),
+      // The hosted sign-in's "Sign in with Google" (SPEC §12) sends the browser here.
+      authorizationUrl: read(env, 'GOOGLE_AUTHORIZATION_URL') ?? 'https://accounts.google.com/o/oauth2/v2/auth',
+    },
     trustProxy: trustProxy(read(env, 'TRUST_PROXY')),
     graphql: {
       introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
 import { freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import * as oc from 'openid-client';
 import { authorizationRequest, relyingParty } from '../helpers/op-flow.js';
@@ -16,6 +17,7 @@ const SECRET = 'web-client-secret-0123456789abcdefghij';
 const PASSWORD = 'op pages passphrase 1';
 
 let gw: TestGateway;
+let google: FakeGoogle;
 let browser: Browser;
 let publicUrl: string;
 
@@ -24,12 +26,17 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     const port = await freePort();
     // localhost, where passkeys work (not on an IP address).
     publicUrl = `http://localhost:${port}`;
-    gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl } });
+    google = await FakeGoogle.start();
+    gw = await startTestGateway({
+      port,
+      env: { PUBLIC_URL: publicUrl, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: publicUrl, GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url, GOOGLE_AUTHORIZATION_URL: google.authorizationUrl },
+    });
     await gw.seed({
       tenants: [
         {
           slug: 'acme',
           name: 'Acme',
+          google_domains: ['acme.test'],
           roles: [],
           users: [{ email: 'ada@acme.example', password: PASSWORD, roles: [] }],
           oauth_clients: [{ client_id: 'web', client_secret: SECRET, name: 'Acme Web', redirect_uris: [APP] }],
@@ -43,6 +50,7 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await gw?.close();
+    await google?.close();
   });
 
   /** A page at the authorization URL; the app's redirect URI is answered by a stub (the browser never leaves this machine). */
@@ -91,6 +99,16 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     await page.click('button[type="submit"]');
     await page.click('button[value="deny"]');
     expect((await arrived).searchParams.get('error')).toBe('access_denied');
+    await page.context().close();
+  }, 30_000);
+
+  it('signs in with Google: to Google, back to the return page, whose script posts the ID token on; consent; the app', async () => {
+    const { page, arrived } = await start();
+    google.next = { email: 'gia@acme.test', hd: 'acme.test', sub: '700800900' };
+    await page.click('text=Sign in with Google');
+    await page.waitForSelector('button[name="decision"][value="allow"]');
+    await page.click('button[value="allow"]');
+    expect((await arrived).searchParams.get('code')).toBeTruthy();
     await page.context().close();
   }, 30_000);
 

@@ -1,5 +1,7 @@
 // Google's certificate endpoint on loopback: RSA keys of the test's own, served as PEM the
-// way https://www.googleapis.com/oauth2/v1/certs does, so the real verification path runs.
+// way https://www.googleapis.com/oauth2/v1/certs does, so the real verification path runs. And
+// its authorization endpoint's ID-token flow (response_type=id_token): the account in `next`
+// "signs in" at once and the browser is sent to redirect_uri with the token in the fragment.
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,8 +12,11 @@ export const CLIENT_ID = 'gateway-test.apps.googleusercontent.com';
 export class FakeGoogle {
   readonly keys = new Map<string, { privateKey: KeyObject; publicPem: string }>();
   requests = 0;
+  /** Who signs in at the authorization endpoint next (claims of the ID token). */
+  next: Record<string, unknown> = {};
   private server?: http.Server;
   url = '';
+  authorizationUrl = '';
 
   static async start(): Promise<FakeGoogle> {
     const g = new FakeGoogle();
@@ -27,7 +32,15 @@ export class FakeGoogle {
   }
 
   private async listen(): Promise<void> {
-    this.server = http.createServer((_req, res) => {
+    this.server = http.createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', this.url || 'http://127.0.0.1');
+      if (url.pathname === '/o/oauth2/v2/auth') {
+        const p = url.searchParams;
+        const token = await this.idToken({ aud: p.get('client_id'), azp: p.get('client_id'), nonce: p.get('nonce'), ...this.next });
+        const back = new URLSearchParams({ id_token: token, state: p.get('state') ?? '' });
+        res.writeHead(302, { location: `${p.get('redirect_uri')}#${back}` });
+        return res.end();
+      }
       this.requests++;
       const body = Object.fromEntries([...this.keys].map(([kid, k]) => [kid, k.publicPem]));
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300, must-revalidate' });
@@ -35,6 +48,7 @@ export class FakeGoogle {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/oauth2/v1/certs`;
+    this.authorizationUrl = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/o/oauth2/v2/auth`;
   }
 
   /** An ID token as Google issues them; `claims` override the defaults. */

@@ -1,16 +1,20 @@
-// The hosted sign-in's single sign-on (SPEC §12 with §11): an address whose domain has one of the
-// tenant's connections signs in at its IdP (oidc-provider in this process, over real HTTP) and
-// comes back to the provider's interaction with the flow's one-time code; where the connection
-// enforces SSO, the password form goes to the IdP by itself. The refusals first: a domain without
-// a connection, a forged or foreign code, an error from the flow.
+// The hosted sign-in's federated ways in (SPEC §12 with §11). Single sign-on: an address whose
+// domain has one of the tenant's connections signs in at its IdP (oidc-provider in this process,
+// over real HTTP) and comes back to the provider's interaction with the flow's one-time code;
+// where the connection enforces SSO, the password form goes to the IdP by itself. Google: its
+// ID-token flow against a Google on loopback, back through the return page. The refusals first:
+// a domain without a connection, a forged or foreign code, an error from the flow, an ID token
+// of another interaction or none.
 import * as oc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
+import { freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser, TestIdp } from '../helpers/oidc-idp.js';
 import { authorizationRequest, relyingParty } from '../helpers/op-flow.js';
 
 let gw: TestGateway;
 let idp: TestIdp;
+let google: FakeGoogle;
 let publicUrl: string;
 const APP = 'https://app.acme.example/callback';
 const SECRET = 'op-sso-client-secret-0123456789abcdef';
@@ -20,7 +24,8 @@ beforeAll(async () => {
   const port = await freePort();
   publicUrl = `http://127.0.0.1:${port}`;
   idp = await TestIdp.start(`${publicUrl}/auth/sso/oidc/callback`);
-  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl } });
+  google = await FakeGoogle.start();
+  gw = await startTestGateway({ port, env: { PUBLIC_URL: publicUrl, GOOGLE_CLIENT_IDS: CLIENT_ID, GOOGLE_CERTS_URL: google.url, GOOGLE_AUTHORIZATION_URL: google.authorizationUrl } });
   const connection = (extra: Record<string, unknown>) => ({ type: 'oidc', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, jit: true, ...extra });
   const web = { client_id: 'web', client_secret: SECRET, name: 'Acme Web', redirect_uris: [APP] };
   await gw.seed({
@@ -34,6 +39,7 @@ beforeAll(async () => {
           { email: 'lee@locked.example', password: PASSWORD, roles: [] },
           { email: 'pat@plain.example', password: PASSWORD, roles: [] },
         ],
+        google_domains: ['acme.test'],
         sso_connections: [connection({ name: 'okta', domains: ['acme.example'] }), connection({ name: 'enforcer', domains: ['locked.example'], enforce: true })],
         oauth_clients: [web],
       },
@@ -44,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await idp?.close();
+  await google?.close();
 });
 
 const onApp = (u: URL) => u.href.startsWith(APP);
@@ -109,5 +116,43 @@ describe('single sign-on on the hosted sign-in page', () => {
     idp.next = { sub: 'lee-at-idp', email: 'lee@locked.example', email_verified: true };
     const res = await browser.submit(action, { email: 'lee@locked.example', password: 'whatever was typed' }, onApp);
     expect(res.body, res.body?.slice(0, 300)).toContain('name="decision"');
+  });
+});
+
+describe('Google on the hosted sign-in page', () => {
+  /** To Google and back: where Google sent the browser (the return page, the token in its fragment). */
+  async function atGoogleReturn() {
+    const at = await signInPage();
+    const action = new URL(/<form method="post" action="([^"]+\/google)"/.exec(at.page.body!)![1], publicUrl).href;
+    const back = await at.browser.submit(action, {}, (u) => u.pathname === '/auth/google/return');
+    const fragment = new URLSearchParams(back.url.hash.slice(1));
+    const uid = /\/interaction\/([^/]+)\/login/.exec(at.page.body!)![1];
+    return { ...at, back, fragment, uid, post: (idToken: string) => at.browser.submit(`${publicUrl}/oidc/acme/interaction/${uid}/google/return`, { id_token: idToken }, onApp) };
+  }
+
+  it('refuses an ID token not made for this interaction (no nonce, another nonce) or none, on the page', async () => {
+    const { post } = await atGoogleReturn();
+    google.next = { email: 'gia@acme.test', hd: 'acme.test', sub: '100200300' };
+    for (const token of [await google.idToken(google.next), await google.idToken({ ...google.next, nonce: 'another interaction' }), '']) {
+      const res = await post(token);
+      expect([res.status, res.body?.includes('auth_google_token_invalid'), res.body?.includes('name="password"')]).toEqual([401, true, true]);
+    }
+  });
+
+  it('signs in through Google\'s ID-token flow and the return page, then consent and the app', async () => {
+    google.next = { email: 'gia@acme.test', hd: 'acme.test', sub: '100200300' };
+    const { config, request, back, fragment, uid, post, browser } = await atGoogleReturn();
+    expect(fragment.get('state')).toBe(`acme.${uid}`);
+    // The return page: its script (same origin) posts the token on; no third-party asset.
+    const page = await requestJson(`${publicUrl}/auth/google/return`, 'GET', undefined, { accept: 'text/html' });
+    expect(page.body).toContain('src="/assets/google-return.js"');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(back.url.pathname).toBe('/auth/google/return');
+    // As the script does: the fragment's token to the interaction the state names.
+    const consent = await post(fragment.get('id_token')!);
+    expect(consent.body, /<p class="error"[^]*?<\/p>/.exec(consent.body ?? '')?.[0]).toContain('name="decision"');
+    const at = await browser.submit(formAction(consent.body!), { decision: 'allow' }, onApp);
+    const claims = (await oc.authorizationCodeGrant(config, at.url, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce })).claims()!;
+    expect([claims.email, claims.amr]).toEqual(['gia@acme.test', ['fed']]);
   });
 });

@@ -50,7 +50,7 @@ export interface PasskeySignIn {
   assets: string;
 }
 
-export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode; passkey?: PasskeySignIn; sso?: boolean }): string {
+export function signInPage(o: { action: string; tenantName: string; clientName: string; email?: string; error?: ErrorCode; passkey?: PasskeySignIn; sso?: boolean; google?: string }): string {
   const pk = o.passkey;
   // Shown by its script where the browser has passkeys; the e-mail field offers them in its autofill (conditional UI).
   const passkey = pk
@@ -65,7 +65,9 @@ export function signInPage(o: { action: string; tenantName: string; clientName: 
 <form method="post" action="${esc(o.action)}">
 <label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username${pk ? ' webauthn' : ''}" required value="${esc(o.email ?? '')}"${o.email ? '' : ' autofocus'}>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${o.email ? ' autofocus' : ''}>
-<button type="submit">Sign in</button>${o.sso ? '<button type="submit" name="sso" value="yes" formnovalidate class="secondary">Sign in with your organisation (SSO)</button>' : ''}</form>${passkey}`,
+<button type="submit">Sign in</button>${o.sso ? '<button type="submit" name="sso" value="yes" formnovalidate class="secondary">Sign in with your organisation (SSO)</button>' : ''}</form>${
+      o.google ? `<form method="post" action="${esc(o.google)}"><button type="submit" class="secondary wide">Sign in with Google</button></form>` : ''
+    }${passkey}`,
   );
 }
 
@@ -97,6 +99,15 @@ export function consentPage(o: { action: string; tenantName: string; clientName:
 <form method="post" action="${esc(o.action)}"><button type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
   );
 }
+
+/** Where Google sends the browser back: its script posts the ID token on (GOOGLE_RETURN_JS); nothing without script. */
+export const googleReturnPage = (assets: string) =>
+  page(
+    'Signing you in',
+    'Google',
+    `<p id="words">One moment…</p><noscript><p>This step needs JavaScript. Go back to the app and sign in another way.</p></noscript>
+<form id="google-return" method="post" action=""><input type="hidden" name="id_token" value=""></form><script src="${esc(assets)}/google-return.js"></script>`,
+  );
 
 export function errorPage(o: { tenantName: string; title: string; words: string; code?: string }): string {
   return page(o.title, o.tenantName, `<p>${esc(o.words)}${o.code ? ` <span class="code">(${esc(o.code)})</span>` : ''}</p>`);

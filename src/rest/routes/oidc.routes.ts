@@ -12,12 +12,13 @@ import { AuthError } from '../../errors/auth-error.js';
 import { catalog, type ErrorCode } from '../../errors/catalog.js';
 import { toAuthError } from '../../errors/format.js';
 import { recordFailure } from '../../observability/request-log.js';
-import { stepOf, submitConsent, submitLogin, submitPasskey, submitSecondStep, submitSsoReturn, type Raw, type Step } from '../../services/op/interactions.js';
+import { googleOffered } from '../../services/op/google-sign-in.js';
+import { stepOf, submitConsent, submitGoogleReturn, submitGoogleStart, submitLogin, submitPasskey, submitSecondStep, submitSsoReturn, type Raw, type Step } from '../../services/op/interactions.js';
 import { ssoOffered } from '../../services/op/sso-sign-in.js';
 import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
 import { operationRoute } from '../openapi.js';
-import { consentPage, errorPage, PAGE_HEADERS, providerPages, secondStepPage, SIGN_IN_HEADERS, signInPage } from '../pages/op-pages.js';
+import { consentPage, errorPage, googleReturnPage, PAGE_HEADERS, providerPages, secondStepPage, SIGN_IN_HEADERS, signInPage } from '../pages/op-pages.js';
 
 type Params = { tenant: string; uid?: string };
 
@@ -110,7 +111,16 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     const passkey = { action: `${action}/passkey`, tenant: op.slug, optionsUrl: `${base}/auth/webauthn/login/options`, assets: `${base}/assets` };
     const html =
       step.page === 'login'
-        ? signInPage({ action: `${action}/login`, tenantName, clientName, email: step.email, error: step.error, passkey, sso: await ssoOffered(req.ctx.em, op.tenantId) })
+        ? signInPage({
+            action: `${action}/login`,
+            tenantName,
+            clientName,
+            email: step.email,
+            error: step.error,
+            passkey,
+            sso: await ssoOffered(req.ctx.em, op.tenantId),
+            google: googleOffered(config) ? `${action}/google` : undefined,
+          })
         : step.page === 'mfa'
           ? secondStepPage({ action: `${action}/mfa`, tenantName, mfaToken: step.mfaToken, error: step.error })
           : consentPage({ action: `${action}/consent`, tenantName, clientName, scopes: step.scopes });
@@ -155,6 +165,16 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
     '/oidc/:tenant/interaction/:uid/sso',
     operationRoute(operations.oidcInteraction),
     interaction((op, raw, req) => submitSsoReturn(req.ctx.em, req.ctx.deps, op.provider, raw, (req.query ?? {}) as Record<string, unknown>, req.ctx.client)),
+  );
+  // "Sign in with Google": to Google, then back through /auth/google/return's script with the ID token.
+  app.post<{ Params: Params; Body: Record<string, unknown> }>('/oidc/:tenant/interaction/:uid/google', form, interaction((op, raw, req) => submitGoogleStart(req.ctx.em, config, op.provider, raw, op.slug)));
+  app.post<{ Params: Params; Body: Record<string, unknown> }>(
+    '/oidc/:tenant/interaction/:uid/google/return',
+    form,
+    interaction((op, raw, req) => submitGoogleReturn(req.ctx.em, req.ctx.deps, op.provider, raw, op.slug, req.body ?? {}, req.ctx.client)),
+  );
+  app.get('/auth/google/return', { schema: { hide: true } }, async (_req, reply) =>
+    reply.status(200).headers({ ...SIGN_IN_HEADERS, 'referrer-policy': 'no-referrer' }).send(googleReturnPage(`${publicUrl.pathname.replace(/\/$/, '')}/assets`)),
   );
   app.post<{ Params: Params; Body: Record<string, unknown> }>(
     '/oidc/:tenant/interaction/:uid/passkey',

@@ -97,12 +97,14 @@ const GOOGLE_FAILURES: ErrorCode[] = [
   'auth_google_link_required',
 ];
 
-export async function loginWithGoogle(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
+/** `nonce`: the token must carry it (the hosted sign-in's, bound to its interaction; SPEC §12). */
+export async function loginWithGoogle(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string; nonce?: string }, client: Client): Promise<AuthPayload> {
   return limited(deps.limiter, [['google_address', client.ip]], GOOGLE_FAILURES, () => signIn(em, deps, input, client));
 }
 
-async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string }, client: Client): Promise<AuthPayload> {
+async function signIn(em: EntityManager, deps: GoogleDeps, input: { tenant: string; idToken: string; nonce?: string }, client: Client): Promise<AuthPayload> {
   const identity = await deps.google.verify(input.idToken);
+  if (input.nonce !== undefined && identity.nonce !== input.nonce) throw new AuthError('auth_google_token_invalid');
   if (!identity.emailVerified) throw new AuthError('auth_google_email_unverified');
   const tenant = await em.findOne(Tenant, { slug: input.tenant });
   if (!tenant || !admits(tenant, identity)) throw new AuthError('auth_google_account_not_allowed');

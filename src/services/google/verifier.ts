@@ -15,6 +15,8 @@ export interface GoogleIdentity {
   email: string;
   emailVerified: boolean;
   hostedDomain: string | undefined;
+  /** The nonce the sign-in that asked for the token put in it (the hosted sign-in's), if any. */
+  nonce: string | undefined;
 }
 
 export interface GoogleVerifier {
@@ -59,6 +61,7 @@ export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVeri
         email: normaliseEmail(payload.email),
         emailVerified: payload.email_verified === true,
         hostedDomain: typeof payload.hd === 'string' ? payload.hd.toLowerCase() : undefined,
+        nonce: typeof payload.nonce === 'string' ? payload.nonce : undefined,
       };
     },
   };

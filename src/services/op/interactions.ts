@@ -19,6 +19,8 @@ import { acrOf, loadPrincipal } from '../sessions/principal.js';
 import { OIDC_SCOPES } from './clients.js';
 import { wantsAal2 } from './policy.js';
 import { ssoSignInSession, ssoSignInUrl } from './sso-sign-in.js';
+import { googleNonce, googleOffered, googleSignInUrl } from './google-sign-in.js';
+import { loginWithGoogle } from '../google/login.js';
 import { heldResourceScopes } from './resources.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -36,7 +38,7 @@ export interface Raw {
   res: ServerResponse;
 }
 
-type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now' | 'sessions'>;
+type LoginDeps = Pick<ServiceDeps, 'config' | 'passwords' | 'limiter' | 'tokens' | 'now' | 'sessions' | 'google' | 'apiKeys'>;
 
 /** The permission scopes of the resource servers the consent asks for, those the signed-in user's roles hold (SPEC §12: never more). */
 async function heldScopes(em: EntityManager, details: Details): Promise<Record<string, string[]>> {
@@ -114,6 +116,28 @@ export async function submitLogin(
   } catch (e) {
     if (e instanceof AuthError && e.code === 'auth_sso_required') return viaSso();
     return refusedOn(e, (error) => ({ page: 'login', email, error }));
+  }
+}
+
+/** "Sign in with Google": on to Google for an ID token bound to this interaction (google-sign-in.ts). */
+export async function submitGoogleStart(em: EntityManager, config: LoginDeps['config'], provider: Provider, raw: Raw, tenant: string): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
+  if (!googleOffered(config)) return { page: 'login', error: 'auth_google_internal_error' };
+  const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
+  return { page: 'redirect', url: googleSignInUrl(config, tenant, details.uid, hint) };
+}
+
+/** Google's ID token, posted by the return page's script: checked as POST /auth/login/google checks it, with this interaction's nonce. */
+export async function submitGoogleReturn(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { id_token?: unknown }, client: Client): Promise<Step> {
+  const details = await provider.interactionDetails(raw.req, raw.res);
+  if (details.prompt.name !== 'login') return stepOf(em, details);
+  const idToken = typeof form.id_token === 'string' && form.id_token.length <= 8192 ? form.id_token : '';
+  if (!idToken) return { page: 'login', error: 'auth_google_token_invalid' };
+  try {
+    return await finishLogin(provider, raw, details, await loginWithGoogle(em, deps, { tenant, idToken, nonce: googleNonce(deps.config, details.uid) }, client));
+  } catch (e) {
+    return refusedOn(e, (error) => ({ page: 'login', error }));
   }
 }
 
