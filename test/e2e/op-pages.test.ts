@@ -102,6 +102,27 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     await page.context().close();
   }, 30_000);
 
+  it('response_mode=form_post: after consent the page posts the code to the app (its script and form allowed by its CSP)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let posted: (body: string) => void;
+    const arrived = new Promise<string>((resolve) => (posted = resolve));
+    await page.route(`${APP}**`, async (route) => {
+      posted(`${route.request().method()} ${route.request().postData() ?? ''}`);
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>the app</p>' });
+    });
+    const { url } = await authorizationRequest(await relyingParty(`${publicUrl}/oidc/acme`, 'web', SECRET), APP, { response_mode: 'form_post' });
+    await page.goto(url.href);
+    await page.getByLabel('E-mail').fill('ada@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.click('button[value="allow"]');
+    const post = await arrived;
+    expect(post.startsWith('POST ')).toBe(true);
+    expect(new URLSearchParams(post.slice(5)).get('code')).toBeTruthy();
+    await context.close();
+  }, 30_000);
+
   it('signs in with Google: to Google, back to the return page, whose script posts the ID token on; consent; the app', async () => {
     const { page, arrived } = await start();
     google.next = { email: 'gia@acme.test', hd: 'acme.test', sub: '700800900' };

@@ -25,6 +25,13 @@ export const PAGE_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
+/**
+ * What oidc-provider writes itself (response_mode=form_post, the device and logout forms, its
+ * errors): its inline form_post script is allowed by the hash it adds to script-src, and its
+ * forms may post to a client's registered redirect URI (no form-action).
+ */
+export const PROVIDER_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
 /** The sign-in page's: its passkey script and the options it fetches are this origin's, nothing else. */
 export const SIGN_IN_HEADERS = {
   ...PAGE_HEADERS,

@@ -18,7 +18,7 @@ import { ssoOffered } from '../../services/op/sso-sign-in.js';
 import { TenantProviders, type TenantProvider } from '../../services/op/provider.js';
 import { FORM } from '../content-types.js';
 import { operationRoute } from '../openapi.js';
-import { consentPage, errorPage, googleReturnPage, PAGE_HEADERS, providerPages, secondStepPage, SIGN_IN_HEADERS, signInPage } from '../pages/op-pages.js';
+import { consentPage, errorPage, googleReturnPage, PAGE_HEADERS, PROVIDER_CSP, providerPages, secondStepPage, SIGN_IN_HEADERS, signInPage } from '../pages/op-pages.js';
 
 type Params = { tenant: string; uid?: string };
 
@@ -85,6 +85,7 @@ export async function oidcRoutes(app: FastifyInstance, { config, fork }: { confi
         raw.url = rest || '/';
       }
       requests.set(req.raw, req);
+      reply.raw.setHeader('content-security-policy', PROVIDER_CSP);
       reply.hijack();
       await op.provider.callback()(raw, reply.raw);
       // The request log names the route as it came in.
