@@ -176,7 +176,7 @@ describe('the provider of each tenant', () => {
     const tokens = await oc.clientCredentialsGrant(config, { scope: 'openid' });
     expect(tokens.access_token).toBeTruthy();
     const intro = await oc.tokenIntrospection(config, tokens.access_token);
-    expect(intro).toMatchObject({ active: true, client_id: 'svc' });
+    expect(intro).toMatchObject({ active: true, client_id: 'svc', sub: 'svc' });
   });
 });
 

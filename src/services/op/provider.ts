@@ -134,6 +134,8 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       RefreshToken: 30 * 86_400,
       DeviceCode: 600,
     },
+    // A client_credentials token's subject is the client (SPEC §12): introspection says so too.
+    extraTokenClaims: async (_ctx, token) => (token.kind === 'ClientCredentials' ? { sub: token.clientId } : undefined),
     // Refresh tokens rotate at every use (a reused one revokes the grant).
     rotateRefreshToken: () => true,
     // A first-party client gets a refresh token without offline_access's consent page (SPEC §12).
