@@ -4,18 +4,11 @@
 // password, code, decision).
 import type { ErrorCode } from '../../errors/catalog.js';
 import { USER_WORDS } from '../../demo/words.js';
+import { BASE_STYLE } from './style.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1c1e21}
-main{max-width:26rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}
-h1{font-size:1.35rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
-input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #aab;border-radius:6px}
-input:focus,button:focus{outline:3px solid #4a7cf0;outline-offset:2px}
-button{margin-top:1.25rem;padding:.65rem 1.2rem;font-size:1rem;border-radius:6px;border:0;background:#2456c7;color:#fff;cursor:pointer}
-button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}button.wide{margin-left:0;width:100%}.note{color:#8a1c1c;min-height:1.2em;margin:.5rem 0 0}
-.error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px}.code{font-size:.75rem;color:#666}
-ul{padding-left:1.2rem}@media (max-width:30rem){main{margin:1rem .5rem;padding:1.25rem}}`;
+
 
 /** The security headers of every page: no script, no frames, nothing from elsewhere. */
 export const PAGE_HEADERS = {
@@ -41,7 +34,7 @@ export const SIGN_IN_HEADERS = {
 function page(title: string, tenantName: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · ${esc(tenantName)}</title><style>${STYLE}</style></head>
+<title>${esc(title)} · ${esc(tenantName)}</title><style>${BASE_STYLE}</style></head>
 <body><main><h1>${esc(title)}</h1>${body}</main></body></html>
 `;
 }
