@@ -6,7 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_ID, FakeGoogle } from '../helpers/fake-google.js';
-import { freePort, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { Secret, TOTP } from 'otpauth';
+import { bearer, freePort, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import * as oc from 'openid-client';
 import { authorizationRequest, relyingParty } from '../helpers/op-flow.js';
 
@@ -38,8 +39,14 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
           name: 'Acme',
           google_domains: ['acme.test'],
           roles: [],
-          users: [{ email: 'ada@acme.example', password: PASSWORD, roles: [] }],
-          oauth_clients: [{ client_id: 'web', client_secret: SECRET, name: 'Acme Web', redirect_uris: [APP] }],
+          users: [
+            { email: 'ada@acme.example', password: PASSWORD, roles: [] },
+            { email: 'tom@acme.example', password: PASSWORD, roles: [] },
+          ],
+          oauth_clients: [
+            { client_id: 'web', client_secret: SECRET, name: 'Acme Web', redirect_uris: [APP] },
+            { client_id: 'tv', name: 'Acme TV', public: true, grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], first_party: true },
+          ],
         },
       ],
     } as never);
@@ -99,6 +106,53 @@ describe.runIf(existsSync(CHROMIUM))("the provider's pages in Chromium", () => {
     await page.click('button[type="submit"]');
     await page.click('button[value="deny"]');
     expect((await arrived).searchParams.get('error')).toBe('access_denied');
+    await page.context().close();
+  }, 30_000);
+
+  it('a user with TOTP takes the second step on its own page (labelled, focused), then consent', async () => {
+    const { access_token } = await signIn(gw, { tenant: 'acme', email: 'tom@acme.example', password: PASSWORD });
+    const secret = (await gw.rest('POST', '/auth/mfa/totp/enroll', {}, bearer(access_token))).body.secret;
+    const code = (steps: number) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
+    expect((await gw.rest('POST', '/auth/mfa/totp/activate', { code: code(0) }, bearer(access_token))).status).toBe(200);
+    const { page, arrived } = await start();
+    await page.getByLabel('E-mail').fill('tom@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('input[name="code"]');
+    expect(await page.textContent('h1')).toBe('Second step');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('code');
+    await page.screenshot({ path: `${ARTIFACTS}/op-second-step.png`, fullPage: true });
+    await page.keyboard.type(code(1));
+    await page.keyboard.press('Enter');
+    await page.click('button[value="allow"]');
+    expect((await arrived).searchParams.get('code')).toBeTruthy();
+    await page.context().close();
+  }, 30_000);
+
+  it('connects a device: the code typed on the device page, confirmed against the device\'s, sign-in, done', async () => {
+    const config = await relyingParty(`${publicUrl}/oidc/acme`, 'tv');
+    const device = await oc.initiateDeviceAuthorization(config, { scope: 'openid email' });
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(device.verification_uri);
+    await page.getByLabel('Code from your device').fill(device.user_code);
+    await page.screenshot({ path: `${ARTIFACTS}/op-device-entry.png`, fullPage: true });
+    await page.click('button[type="submit"]');
+    // The device's code shown back to compare, then the sign-in.
+    await page.waitForSelector('text=Connect this device?');
+    expect(await page.textContent('main')).toContain(device.user_code);
+    await page.click('button:has-text("Connect")');
+    await page.getByLabel('E-mail').fill('ada@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('text=Device connected');
+    await page.screenshot({ path: `${ARTIFACTS}/op-device-connected.png`, fullPage: true });
+    // The device's next poll gets its tokens.
+    const res = await fetch(`${publicUrl}/oidc/acme/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'tv' }),
+    });
+    expect(res.status).toBe(200);
     await page.context().close();
   }, 30_000);
 

@@ -141,7 +141,9 @@ export const providerPages = {
     page(
       'Connect a device',
       slug,
-      `${failed ? '<p class="error" role="alert">That code did not work. Check it and try again.</p>' : '<p>Enter the code your device shows.</p>'}${form.replace('placeholder="Enter code"', 'aria-label="Code from your device"')}<button type="submit" form="op.deviceInputForm">Continue</button>`,
+      `${failed ? '<p class="error" role="alert">That code did not work. Check it and try again.</p>' : '<p>Enter the code your device shows.</p>'}<label for="user_code">Code from your device</label>${form
+        .replace('placeholder="Enter code"', '')
+        .replace('name="user_code"', 'id="user_code" name="user_code"')}<button type="submit" form="op.deviceInputForm">Continue</button>`,
     ),
   deviceConfirm: (slug: string, form: string, clientName: string, userCode: string) =>
     page(
