@@ -268,6 +268,26 @@ describe('what the provider refuses', () => {
     expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_login_invalid_credentials"[^}]*operation="oidcInteraction"[^}]*\} [1-9]|auth_errors_total\{[^}]*operation="oidcInteraction"[^}]*code="auth_login_invalid_credentials"[^}]*\} [1-9]/);
   });
 
+  it('a user disabled mid-grant: the code no longer exchanges, the refresh token no longer refreshes, userinfo refuses the access token', async () => {
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email: 'dan@acme.example', password: PASSWORD, roles: [] }, { email: 'dee@acme.example', password: PASSWORD, roles: [] }] }] } as never);
+    const config = await rp('console', SECRET);
+    // Dan has tokens; Dee has a code not yet exchanged.
+    const dan = await authorize(config, { email: 'dan@acme.example' });
+    const tokens = await oc.authorizationCodeGrant(config, dan.at.url, { pkceCodeVerifier: dan.verifier, expectedState: dan.state, expectedNonce: dan.nonce });
+    const dee = await authorize(config, { email: 'dee@acme.example' });
+    expect(dee.at.url.searchParams.get('code')).toBeTruthy();
+    const admin = (await signIn(gw, { tenant: 'acme', email: 'boss@acme.example', password: PASSWORD })).access_token;
+    for (const email of ['dan@acme.example', 'dee@acme.example']) {
+      const [u] = await gw.sql('select id from users where email = $1', [email]);
+      const res = await gw.gql('mutation($id: ID!) { disableUser(userId: $id) { id } }', { id: u.id }, bearer(admin));
+      expect(res.body.errors, JSON.stringify(res.body)).toBeUndefined();
+    }
+    await expect(oc.authorizationCodeGrant(config, dee.at.url, { pkceCodeVerifier: dee.verifier, expectedState: dee.state, expectedNonce: dee.nonce })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).rejects.toBeTruthy();
+    expect(await oc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: false });
+  });
+
   it('a wrong password or a disabled user stays on the sign-in page; another tenant\'s user cannot sign in here', async () => {
     const config = await rp('web', SECRET);
     for (const [email, password] of [
