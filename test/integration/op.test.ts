@@ -268,6 +268,24 @@ describe('what the provider refuses', () => {
     expect(metrics).toMatch(/auth_errors_total\{[^}]*code="auth_login_invalid_credentials"[^}]*operation="oidcInteraction"[^}]*\} [1-9]|auth_errors_total\{[^}]*operation="oidcInteraction"[^}]*code="auth_login_invalid_credentials"[^}]*\} [1-9]/);
   });
 
+  it('revocation ends an access token and a refresh token; prompt=login and max_age=0 ask for the password again despite the session', async () => {
+    const config = await rp('console', SECRET);
+    const browser = new MiniBrowser();
+    const first = await authorize(config, { browser });
+    const tokens = await oc.authorizationCodeGrant(config, first.at.url, { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce });
+    await oc.tokenRevocation(config, tokens.access_token);
+    expect(await oc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: false });
+    await oc.tokenRevocation(config, tokens.refresh_token!);
+    await expect(oc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // The browser has a session: without a prompt it goes straight back; with one, the sign-in page.
+    const quiet = await authorizationRequest(config, APP);
+    expect((await browser.follow(quiet.url.href, (u) => u.href.startsWith(APP))).url.searchParams.get('code')).toBeTruthy();
+    for (const params of [{ prompt: 'login' }, { max_age: '0' }]) {
+      const again = await authorizationRequest(config, APP, params);
+      expect((await browser.follow(again.url.href, (u) => u.href.startsWith(APP))).body, JSON.stringify(params)).toContain('name="password"');
+    }
+  });
+
   it('a user disabled mid-grant: the code no longer exchanges, the refresh token no longer refreshes, userinfo refuses the access token', async () => {
     await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email: 'dan@acme.example', password: PASSWORD, roles: [] }, { email: 'dee@acme.example', password: PASSWORD, roles: [] }] }] } as never);
     const config = await rp('console', SECRET);
