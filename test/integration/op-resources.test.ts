@@ -18,6 +18,7 @@ let jwksServer: Server;
 let clientKey: jose.CryptoKey;
 const APP = 'https://app.acme.example/callback';
 const API = 'https://api.acme.example';
+const REPORTS = 'https://reports.acme.example';
 const SECRET = 'resource-client-secret-0123456789abcdef';
 const PASSWORD = 'op resources passphrase 1';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -50,7 +51,7 @@ beforeAll(async () => {
         ],
         oauth_clients: [
           { client_id: 'partner', client_secret: SECRET, name: 'Partner app', redirect_uris: [APP], scopes, resources: [API] },
-          { client_id: 'console', client_secret: SECRET, name: 'Acme Console', redirect_uris: [APP], scopes, resources: [API], first_party: true },
+          { client_id: 'console', client_secret: SECRET, name: 'Acme Console', redirect_uris: [APP], scopes, resources: [API, REPORTS], first_party: true },
           { client_id: 'svc', client_secret: SECRET, name: 'Billing', grant_types: ['client_credentials'], scopes: ['users:read'], resources: [API], token_endpoint_auth_method: 'client_secret_post' },
           { client_id: 'signed', client_secret: SECRET, name: 'Signed service', grant_types: ['client_credentials'], scopes: ['users:read'], resources: [API], jwks_uri: jwksUri },
         ],
@@ -105,6 +106,24 @@ describe('tokens for a resource server', () => {
     expect((await resourceServerCheck(refreshed.access_token)).payload.scope).toBe('users:read');
   });
 
+  it('permissions never reach an opaque token: a first-party refresh without a resource carries OpenID\'s scopes alone', async () => {
+    const { config, tokens } = await apiTokens('console', 'ada@acme.example', 'openid offline_access users:read users:manage');
+    const opaque = await oc.refreshTokenGrant(config, tokens.refresh_token!);
+    // offline_access goes without prompt=consent (oidc-provider's rule); the first-party client still has its refresh token.
+    expect(opaque.scope).toBe('openid');
+    const intro = await oc.tokenIntrospection(config, opaque.access_token);
+    expect([intro.active, intro.scope]).toEqual([true, 'openid']);
+    // The refresh token names what it may still be exchanged for: the resource's permissions Ada holds, never one she lacks.
+    expect(String((await oc.tokenIntrospection(config, opaque.refresh_token!)).scope).split(' ').sort()).toEqual(['openid', 'users:read']);
+  });
+
+  it('a refresh for a resource its grant did not name is invalid_target, and the refresh token survives it', async () => {
+    const { config, tokens } = await apiTokens('console', 'ada@acme.example', 'openid offline_access users:read');
+    await expect(oc.refreshTokenGrant(config, tokens.refresh_token!, { resource: REPORTS })).rejects.toMatchObject({ error: 'invalid_target' });
+    const next = await oc.refreshTokenGrant(config, tokens.refresh_token!, { resource: API });
+    expect((await resourceServerCheck(next.access_token)).payload.scope).toBe('users:read');
+  });
+
   it('a resource the client did not register is invalid_target, at the authorization endpoint and the token endpoint', async () => {
     const config = await relyingParty(iss(), 'partner', SECRET);
     const request = await authorizationRequest(config, APP, { resource: 'https://elsewhere.example' });
@@ -140,6 +159,18 @@ describe('machine clients', () => {
     const other = (await jose.generateKeyPair('ES256')).privateKey;
     const forged = await oc.discovery(new URL(iss()), 'signed', undefined, oc.PrivateKeyJwt({ key: other, kid: 'client-1' }), { execute: [oc.allowInsecureRequests] });
     expect(JSON.stringify(await oc.clientCredentialsGrant(forged, { scope: 'users:read', resource: API }).catch((e: unknown) => e))).toContain('invalid_client');
+    // An assertion good for ten years is refused (its replay record would be kept as long).
+    const doc = (await requestJson(`${iss()}/.well-known/openid-configuration`, 'GET')).body;
+    const lasting = await new jose.SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'client-1' })
+      .setIssuer('signed')
+      .setSubject('signed')
+      .setAudience(doc.token_endpoint)
+      .setIssuedAt()
+      .setExpirationTime('3650d')
+      .sign(clientKey);
+    const long = await cc({ client_id: 'signed', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: lasting, scope: 'users:read', resource: API });
+    expect([long.status, long.body.error]).toEqual([401, 'invalid_client']);
     // Its secret is not its method.
     const bySecret = await cc({ client_id: 'signed', client_secret: SECRET, scope: 'users:read', resource: API });
     expect(bySecret.body.error).toBe('invalid_client');

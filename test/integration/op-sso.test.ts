@@ -87,6 +87,11 @@ describe('single sign-on on the hosted sign-in page', () => {
     expect(refused.body).toContain('auth_sso_failed');
     const odd = await back('error=%3Cscript%3E');
     expect([odd.body?.includes('auth_sso_code_invalid'), odd.body?.includes('<script>')]).toEqual([true, false]);
+    // Names inherited by every object, and server errors, are no refusal of the flow: never a 5xx here.
+    for (const error of ['toString', '__proto__', 'constructor', 'auth_internal_error', 'auth_sso_db_error']) {
+      const res = await back(`error=${error}`);
+      expect([res.status, res.body?.includes('auth_sso_code_invalid')], error).toEqual([400, true]);
+    }
 
     // A real code made for another browser's interaction: its verifier is not this one's.
     const other = await signInPage();

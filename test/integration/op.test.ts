@@ -253,6 +253,12 @@ describe('what the provider refuses', () => {
     const nul = await browser.submit(action, { email: 'ada@acme.example\u0000', password: PASSWORD }, () => false);
     expect(nul.status).toBe(422);
     expect(nul.body).toContain('auth_request_invalid');
+    // Google is not configured here: its routes are crafted requests, refused on the page (never a 5xx).
+    const interaction = action.replace(/\/login$/, '');
+    for (const [path, fields] of [['/google', {}], ['/google/return', { id_token: 'a.b.c' }]] as const) {
+      const res = await browser.submit(`${interaction}${path}`, fields, () => false);
+      expect([res.status, res.body?.includes('auth_request_invalid')], path).toEqual([422, true]);
+    }
     // The passkey's form: not JSON, or an answer to no challenge of this gateway.
     const passkey = new URL(/<form id="passkey-form" method="post" action="([^"]+)"/.exec(page.body!)![1], publicUrl).href;
     for (const [response, status, code] of [
@@ -359,6 +365,7 @@ describe('clients over GraphQL (clients:manage)', () => {
       [{ tokenEndpointAuthMethod: 'private_key_jwt' }, 'input.jwksUri', 'required'],
       [{ tokenEndpointAuthMethod: 'client_secret_jwt' }, 'input.tokenEndpointAuthMethod', 'format'],
       [{ public: true, tokenEndpointAuthMethod: 'client_secret_post' }, 'input.tokenEndpointAuthMethod', 'format'],
+      [{ public: true, jwksUri: 'https://partner.example/jwks' }, 'input.jwksUri', 'format'],
     ] as const) {
       expect(fieldsOf(await gw.gql(CREATE, { i: { ...app, ...bad } }, bearer(cleo))), JSON.stringify(bad)).toEqual([{ field, rule }]);
     }

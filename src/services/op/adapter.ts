@@ -105,7 +105,9 @@ export class PgAdapter implements Adapter {
   async find(id: string) {
     if (this.model === 'Client') return this.deps.findClient(id);
     const found = await this.one('id', id);
-    if (found && this.model === 'DeviceCode' && Provider.ctx?.oidc.route === 'token') await this.polled(id, found);
+    // A poll by the client the code was issued to (another client's poll must not slow the device down).
+    const ctx = Provider.ctx;
+    if (found && this.model === 'DeviceCode' && ctx?.oidc.route === 'token' && ctx.oidc.client?.clientId === found.clientId) await this.polled(id, found);
     return found;
   }
 

@@ -87,6 +87,8 @@ export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>
   if (isPublic && secret !== null) refuse('client_secret', 'format');
   if (secret !== null && secret.length < 32) refuse('client_secret', 'too_short');
   const jwksUri = input.jwks_uri === undefined || input.jwks_uri === null ? null : uri('jwks_uri', text('jwks_uri', input.jwks_uri, 2048)!, config);
+  // A public client authenticates with nothing: no keys of its own either.
+  if (isPublic && jwksUri !== null) refuse('jwks_uri', 'format');
   return {
     clientId,
     clientSecret: secret ?? undefined,

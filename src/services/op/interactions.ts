@@ -123,7 +123,8 @@ export async function submitLogin(
 export async function submitGoogleStart(em: EntityManager, config: LoginDeps['config'], provider: Provider, raw: Raw, tenant: string): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(em, details);
-  if (!googleOffered(config)) return { page: 'login', error: 'auth_google_internal_error' };
+  // Not offered on the page: a crafted request, refused as one.
+  if (!googleOffered(config)) return { page: 'login', error: 'auth_request_invalid' };
   const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
   return { page: 'redirect', url: googleSignInUrl(config, tenant, details.uid, hint) };
 }
@@ -132,6 +133,7 @@ export async function submitGoogleStart(em: EntityManager, config: LoginDeps['co
 export async function submitGoogleReturn(em: EntityManager, deps: LoginDeps, provider: Provider, raw: Raw, tenant: string, form: { id_token?: unknown }, client: Client): Promise<Step> {
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(em, details);
+  if (!googleOffered(deps.config)) return { page: 'login', error: 'auth_request_invalid' };
   const idToken = typeof form.id_token === 'string' && form.id_token.length <= 8192 ? form.id_token : '';
   if (!idToken) return { page: 'login', error: 'auth_google_token_invalid' };
   try {
@@ -146,7 +148,9 @@ export async function submitSsoReturn(em: EntityManager, deps: LoginDeps, provid
   const details = await provider.interactionDetails(raw.req, raw.res);
   if (details.prompt.name !== 'login') return stepOf(em, details);
   if (typeof query.code !== 'string') {
-    const error = typeof query.error === 'string' && query.error in catalog ? (query.error as ErrorCode) : 'auth_sso_code_invalid';
+    // A refusal the flow names (a catalog code of a client error); anything else is the code's own refusal.
+    const named = typeof query.error === 'string' && Object.hasOwn(catalog, query.error) ? catalog[query.error as ErrorCode] : undefined;
+    const error = named && named.status < 500 ? (query.error as ErrorCode) : 'auth_sso_code_invalid';
     return { page: 'login', error };
   }
   try {

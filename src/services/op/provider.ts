@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
-import Provider, { type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { FAILURE_EVENTS, policy } from './policy.js';
 import { generateIdTokenKey, type Config, type RsaJwk } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
@@ -136,8 +136,19 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     },
     // A client_credentials token's subject is the client (SPEC §12): introspection says so too.
     extraTokenClaims: async (_ctx, token) => (token.kind === 'ClientCredentials' ? { sub: token.clientId } : undefined),
-    // Refresh tokens rotate at every use (a reused one revokes the grant).
-    rotateRefreshToken: () => true,
+    // Refresh tokens rotate at every use (a reused one revokes the grant). A resource the token was
+    // not issued for is refused first: oidc-provider would find out only after rotating, and the
+    // client's retry would look like a reuse.
+    rotateRefreshToken: (ctx: KoaContextWithOIDC) => {
+      const asked = ctx.oidc.params?.resource as string | string[] | undefined;
+      const token = ctx.oidc.entities.RefreshToken;
+      if (asked !== undefined && (Array.isArray(asked) || !token?.resourceIndicators.has(asked))) throw new errors.InvalidTarget();
+      return true;
+    },
+    // A client's assertion (private_key_jwt) lives minutes, not years (its replay record is kept until it expires).
+    assertJwtClientAuthClaimsAndHeader: async (_ctx: KoaContextWithOIDC, claims: { exp?: number }) => {
+      if (typeof claims.exp !== 'number' || claims.exp > Math.floor(Date.now() / 1000) + 600) throw new errors.InvalidClientAuth('the client assertion must expire within 10 minutes');
+    },
     // A first-party client gets a refresh token without offline_access's consent page (SPEC §12).
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || firstParty(client)),
     // A first-party client asks for no consent: its grant is made as it asks.
@@ -152,10 +163,11 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
       if (!firstParty(oidc.client!)) return existing;
       const grant = existing ?? new oidc.provider.Grant({ clientId: oidc.client!.clientId, accountId: oidc.session!.accountId });
-      grant.addOIDCScope(String(oidc.params!.scope ?? 'openid'));
+      const asked = String(oidc.params!.scope ?? 'openid').split(' ');
+      // OpenID's scopes only: a permission in an opaque token would be given unchecked.
+      grant.addOIDCScope(asked.filter((s) => OIDC_SCOPES.includes(s)).join(' '));
       // Its resource servers' permission scopes, those the user's roles hold (the tokens narrow them again).
       const held = (oidc.account as { permissions?: string[] } | undefined)?.permissions ?? [];
-      const asked = String(oidc.params!.scope ?? '').split(' ');
       for (const resource of Object.keys(oidc.resourceServers ?? {})) {
         const scopes = permissionScopes(asked).filter((s) => held.includes(s) && oidc.resourceServers![resource].scopes.has(s));
         if (scopes.length) grant.addResourceScope(resource, scopes.join(' '));
