@@ -26,6 +26,7 @@ beforeAll(async () => {
     { client_id: 'cli', name: 'Acme CLI', public: true, redirect_uris: ['http://127.0.0.1:8765/cb'], first_party: true },
     { client_id: 'svc', client_secret: SECRET, name: 'Billing service', grant_types: ['client_credentials'], scopes: ['openid'] },
     { client_id: 'tv', name: 'Acme TV', public: true, grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], first_party: true },
+    { client_id: 'narrow', client_secret: SECRET, name: 'Acme Narrow', redirect_uris: [APP], scopes: ['openid'] },
   ];
   await gw.seed({
     tenants: [
@@ -181,6 +182,17 @@ describe('the provider of each tenant', () => {
 });
 
 describe('what the provider refuses', () => {
+  it('a scope the client was not given: invalid_scope at the authorization endpoint (back to the app) and the token endpoint', async () => {
+    const config = await rp('narrow', SECRET);
+    const { url } = await authorizationRequest(config, APP, { scope: 'openid email' });
+    const res = await requestJson(url.href, 'GET');
+    const back = new URL(res.headers.get('location')!);
+    expect([back.href.startsWith(APP), back.searchParams.get('error'), res.headers.get('x-error-code')]).toEqual([true, 'invalid_scope', 'auth_oauth_invalid_scope']);
+    const basic = { authorization: `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
+    const cc = await requestJson(`${issuer()}/token`, 'POST', 'grant_type=client_credentials&scope=openid%20email', basic);
+    expect([cc.status, cc.body.error, cc.headers.get('x-error-code')]).toEqual([400, 'invalid_scope', 'auth_oauth_invalid_scope']);
+  });
+
   it('an authorization request without PKCE, or with plain, never reaches a sign-in', async () => {
     const config = await rp('web', SECRET);
     for (const params of [{ code_challenge: '', code_challenge_method: '' }, { code_challenge_method: 'plain' }]) {

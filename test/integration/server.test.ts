@@ -82,9 +82,9 @@ describe('the demo page', () => {
   it('is served outside production, with a CSP that allows only its own scripts, and not in production', async () => {
     const page = await gw.rest('GET', '/demo');
     expect(page.status).toBe(200);
-    expect(String(page.body)).toContain('/demo/simplewebauthn-browser.js');
+    expect(String(page.body)).toContain('/assets/simplewebauthn-browser.js');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
-    expect((await gw.rest('GET', '/demo/simplewebauthn-browser.js')).status).toBe(200);
+    expect((await gw.rest('GET', '/assets/simplewebauthn-browser.js')).status).toBe(200);
     const icon = await gw.rest('GET', '/favicon.ico');
     expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
     expect((await prod.rest('GET', '/demo')).status).toBe(404);

@@ -8,18 +8,16 @@
 // Link pages need a click: each page spends its token only in a POST that a button on the page
 // starts, never on load, so a mail scanner that opens the link (even one that runs the page's
 // script) spends nothing.
+import { htmlDocument } from '../../rest/pages/style.js';
 import { DEMO_STYLE } from '../style.js';
 
-const linkPage = (kind: 'verify-email' | 'reset-password' | 'accept-invitation', title: string, body: string) => `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>auth-gateway demo: ${title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-${DEMO_STYLE}
-<style>#notice:focus { outline: none; }</style>
-</head>
-<body data-page="${kind}">
+// The hosted pages' shell and card (rest/pages/style.ts): one UI for the sign-in and the links.
+const linkPage = (kind: 'verify-email' | 'reset-password' | 'accept-invitation', title: string, body: string) =>
+  htmlDocument({
+    title: `auth-gateway demo: ${title}`,
+    style: `${DEMO_STYLE}<style>#notice:focus { outline: none; } main fieldset { box-shadow: none; }</style>`,
+    bodyAttributes: `data-page="${kind}"`,
+    body: `<main>
 <h1>auth-gateway</h1>
 <p id="who">${title}</p>
 <p id="link-state" aria-live="polite"></p>
@@ -27,10 +25,9 @@ ${body}
 <p id="notice" tabindex="-1"></p>
 <p id="error" role="alert"></p>
 <p id="next" hidden><a href="/demo">Go to the sign-in page</a></p>
-<script src="/demo/link.js"></script>
-</body>
-</html>
-`;
+</main>
+<script src="/demo/link.js"></script>`,
+  });
 
 // Where a link no longer works and a new one can be asked for (resend or forgot): the tenant
 // is filled in when the link still names it; the answer is the same for any address.

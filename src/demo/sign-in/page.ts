@@ -1,17 +1,14 @@
 // The sign-in page served at /demo (outside production by default): plain DOM, no CDN.
 // It calls the REST shim exactly as a client would and shows every error's code and message;
 // its script is script.ts. The pages that mailed links open are in ../links/.
+import { htmlDocument } from '../../rest/pages/style.js';
 import { DEMO_STYLE } from '../style.js';
 
-export const DEMO_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>auth-gateway demo</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-${DEMO_STYLE}
-</head>
-<body>
+// The hosted pages' shell and sheet (rest/pages/style.ts): one UI.
+export const DEMO_HTML = htmlDocument({
+  title: 'auth-gateway demo',
+  style: DEMO_STYLE,
+  body: `
 <h1>auth-gateway</h1>
 <p id="who">Signed out</p>
 <p id="notice"></p>
@@ -82,8 +79,7 @@ ${DEMO_STYLE}
   <label>E-mail <input id="forgot-email" type="email" autocomplete="email"></label>
   <button id="forgot">Mail me a reset link</button>
 </fieldset>
-<script src="/demo/simplewebauthn-browser.js"></script>
+<script src="/assets/simplewebauthn-browser.js"></script>
 <script src="/demo/app.js"></script>
-</body>
-</html>
-`;
+`,
+});

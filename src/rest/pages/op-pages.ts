@@ -4,7 +4,7 @@
 // password, code, decision).
 import type { ErrorCode } from '../../errors/catalog.js';
 import { USER_WORDS } from '../../demo/words.js';
-import { BASE_STYLE } from './style.js';
+import { BASE_STYLE, htmlDocument } from './style.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
@@ -32,11 +32,7 @@ export const SIGN_IN_HEADERS = {
 };
 
 function page(title: string, tenantName: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · ${esc(tenantName)}</title><style>${BASE_STYLE}</style></head>
-<body><main><h1>${esc(title)}</h1>${body}</main></body></html>
-`;
+  return htmlDocument({ title: `${esc(title)} · ${esc(tenantName)}`, style: `<style>${BASE_STYLE}</style>`, body: `<main><h1>${esc(title)}</h1>${body}</main>` });
 }
 
 /** A refusal said in words, with its catalog code small after it. */

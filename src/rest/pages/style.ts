@@ -11,3 +11,12 @@ button{margin-top:1.25rem;padding:.65rem 1.2rem;font-size:1rem;border-radius:6px
 button.secondary{background:#e4e7ee;color:#1c1e21;margin-left:.5rem}button.wide{margin-left:0;width:100%}.note{color:#8a1c1c;min-height:1.2em;margin:.5rem 0 0}
 .error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px}.code{font-size:.75rem;color:#666}
 ul{padding-left:1.2rem}@media (max-width:30rem){main{margin:1rem .5rem;padding:1.25rem}}`;
+
+/** The one page shell: language, viewport, the sheet, the body (escaped by the caller). */
+export function htmlDocument(o: { title: string; style: string; body: string; bodyAttributes?: string }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title}</title>${o.style}</head>
+<body${o.bodyAttributes ? ` ${o.bodyAttributes}` : ''}>${o.body}</body></html>
+`;
+}

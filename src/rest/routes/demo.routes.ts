@@ -6,7 +6,6 @@ import { ACCEPT_INVITATION_HTML, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML } from '
 import { LINK_JS } from '../../demo/links/script.js';
 import { DEMO_HTML } from '../../demo/sign-in/page.js';
 import { DEMO_JS } from '../../demo/sign-in/script.js';
-import { WEBAUTHN_BROWSER_JS } from './assets.routes.js';
 
 // The page may run its own scripts and call this origin; nothing else.
 const DEMO_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -46,7 +45,6 @@ export async function demoRoutes(app: FastifyInstance, { config }: { config: Pic
   app.get('/demo', send(HTML, DEMO_HTML));
   app.get('/demo/app.js', send(JS, DEMO_JS));
   app.get('/demo/link.js', send(JS, LINK_JS));
-  app.get('/demo/simplewebauthn-browser.js', send(JS, WEBAUTHN_BROWSER_JS));
   app.get('/demo/qr.js', send(JS, qr));
   // Browsers ask for it on every page: a small mark instead of a 404 in the console.
   app.get('/favicon.ico', send('image/svg+xml', FAVICON));
