@@ -39,6 +39,7 @@ import { createPasswordHasher, timedPasswordHasher } from './services/passwords/
 import { createPurgeService, type PurgeService } from './services/purge/purge.js';
 import { MAIL_KINDS } from './services/mail/outbox.js';
 import { countPendingMail, createMailSender, type MailSender } from './services/mail/sender.js';
+import { countPendingWebhooks, createWebhookSender, type WebhookSender } from './services/webhooks/sender.js';
 import { createRateLimiter } from './services/rate-limits/limiter.js';
 import { createSessionCache } from './services/sessions/cache.js';
 import { createTokenService } from './services/sessions/access-tokens.js';
@@ -64,6 +65,8 @@ export interface Gateway {
   purge: PurgeService;
   /** Delivers the mail outbox (docs/accounts.md, Mail); `runOnce()` / `drain()` run passes now, `wake()` one soon. */
   mailer: MailSender;
+  /** Delivers webhook messages every WEBHOOK_POLL_INTERVAL_MS; `runOnce()` runs a pass now. */
+  webhooks: WebhookSender;
   /** Readiness goes false; used by graceful shutdown. */
   stopAccepting(): void;
 }
@@ -81,7 +84,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   // Background failures (the throttled last-used write of API keys) are logged, never thrown.
   let logBackground: (err: unknown) => void = () => {};
   let runLater: ServiceDeps['later'] = () => {};
-  const metrics = createMetrics(() => poolStats(orm), { kinds: MAIL_KINDS, pending: () => countPendingMail(orm) });
+  const metrics = createMetrics(() => poolStats(orm), { kinds: MAIL_KINDS, pending: () => countPendingMail(orm) }, { pending: () => countPendingWebhooks(orm) });
   // One clock for the services and their caches (tests may replace it).
   const now = options.deps?.now ?? (() => new Date());
   const deps: ServiceDeps = {
@@ -237,6 +240,9 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   deps.mailer ??= mailer;
   app.addHook('onClose', async () => mailer.stop());
   mailer.start();
+  const webhooks = createWebhookSender({ config, orm, now: () => deps.now(), log: app.log, observe: (outcome) => metrics.webhook(outcome) });
+  app.addHook('onClose', async () => webhooks.stop());
+  webhooks.start();
 
-  return { app, deps, purge, mailer, stopAccepting: () => (accepting = false) };
+  return { app, deps, purge, mailer, webhooks, stopAccepting: () => (accepting = false) };
 }

@@ -154,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
       auditRetentionDays: int(env, 'AUDIT_RETENTION_DAYS', 365, 1),
     },
     mail: mailConfig(env),
+    webhooks: webhookConfig(env),
     maxPasswordLength: int(env, 'MAX_PASSWORD_LENGTH', 1024, 64),
     accounts: {
       passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),
@@ -189,6 +190,19 @@ function mailConfig(env: Env): Config['mail'] {
     pollIntervalMs: int(env, 'MAIL_POLL_INTERVAL_MS', 1000),
     retryBaseMs,
     retryMaxMs,
+  };
+}
+
+/** Delivery of webhooks (SPEC §13): durations in seconds. */
+function webhookConfig(env: Env): Config['webhooks'] {
+  const schedule = list(env, 'WEBHOOK_RETRY_SCHEDULE', ['5', '300', '1800', '7200', '18000', '36000', '36000']);
+  if (!schedule.length || schedule.some((s) => !/^\d+$/.test(s))) throw new ConfigError('WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of whole seconds');
+  return {
+    timeoutSeconds: int(env, 'WEBHOOK_TIMEOUT', 10, 1),
+    retryScheduleSeconds: schedule.map(Number),
+    disableAfterSeconds: int(env, 'WEBHOOK_DISABLE_AFTER', 432_000, 1),
+    pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000),
+    retentionDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 1),
   };
 }
 

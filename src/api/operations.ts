@@ -71,6 +71,7 @@ const ssoFlow = (name: string, method: Method, path: string, codes: ErrorCode[])
 const sso = (name: string, caller: CallerKind, codes: ErrorCode[]) =>
   op(name, null, null, caller, 'auth_sso_db_error', 'auth_sso_internal_error', ['auth_forbidden', ...codes]);
 const clients = (name: string, caller: CallerKind) => op(name, null, null, caller, 'auth_oauth_db_error', 'auth_oauth_internal_error', ['auth_forbidden']);
+const hooks = (name: string, caller: CallerKind, codes: ErrorCode[]) => op(name, null, null, caller, 'auth_webhook_db_error', 'auth_webhook_internal_error', ['auth_forbidden', ...codes]);
 const oauth = (name: string, method: Method, path: string, codes: ErrorCode[]) => ({
   ...op(name, method, path, 'none', 'auth_oauth_db_error', 'auth_oauth_internal_error', codes),
   graphql: null,
@@ -219,6 +220,14 @@ export const operations = {
   updateOAuthClient: clients('updateOAuthClient', 'session'),
   rotateOAuthClientSecret: clients('rotateOAuthClientSecret', 'session'),
   deleteOAuthClient: clients('deleteOAuthClient', 'session'),
+  // A tenant's webhook endpoints (SPEC §13): GraphQL only, webhooks:manage; a session, never an API key, changes them.
+  webhookEndpoints: hooks('webhookEndpoints', 'any', []),
+  createWebhookEndpoint: hooks('createWebhookEndpoint', 'session', ['auth_webhook_url_invalid']),
+  updateWebhookEndpoint: hooks('updateWebhookEndpoint', 'session', ['auth_webhook_url_invalid', 'auth_webhook_not_found']),
+  rotateWebhookSecret: hooks('rotateWebhookSecret', 'session', ['auth_webhook_not_found']),
+  deleteWebhookEndpoint: hooks('deleteWebhookEndpoint', 'session', ['auth_webhook_not_found']),
+  webhookDeliveries: hooks('webhookDeliveries', 'any', ['auth_webhook_not_found']),
+  redeliverWebhook: hooks('redeliverWebhook', 'session', ['auth_webhook_not_found']),
   // A user's own grants to the provider's clients: a session only.
   oauthGrants: op('oauthGrants', null, null, 'session', 'auth_oauth_db_error', 'auth_oauth_internal_error', []),
   revokeOAuthGrant: op('revokeOAuthGrant', null, null, 'session', 'auth_oauth_db_error', 'auth_oauth_internal_error', ['auth_oauth_grant_not_found']),

@@ -368,6 +368,11 @@ export const catalog = {
   auth_oauth_grant_not_found: { ...client(404, "revokeOAuthGrant: no grant of the caller's with this id (another user's grant is not found either).", 'Grant not found.', 'List your grants with oauthGrants.'), since: '0.3.0' },
   auth_oauth_db_error: { ...db('Database failure in the OpenID Provider (its clients, codes, grants, tokens or sessions); the RFC body says server_error.', 'Database failure in the OpenID Provider.', 'Treat as 5xx; retry later; investigate DB health.'), since: '0.3.0' },
   auth_oauth_internal_error: { ...internal('Unexpected server error in the OpenID Provider; the RFC body says server_error.', 'Unexpected error in the OpenID Provider.', 'Inspect logs for details.'), since: '0.3.0' },
+  // --- Webhooks (SPEC §13) ---
+  auth_webhook_url_invalid: { ...client(422, 'A webhook endpoint URL the gateway will not call: not an absolute URL, not https:// in production, or a name that resolves to a loopback, private, link-local, multicast or otherwise non-public address.', 'This webhook URL cannot be used.', 'Use a public https:// URL.'), since: '0.3.0' },
+  auth_webhook_not_found: { ...client(404, "No webhook endpoint or message of the caller's tenant with this id.", 'Webhook not found.', 'List the endpoints with webhookEndpoints.'), since: '0.3.0' },
+  auth_webhook_db_error: { ...db('Database failure managing webhook endpoints or their deliveries.', 'Database failure managing webhooks.', 'Treat as 5xx; retry later; investigate DB health.'), since: '0.3.0' },
+  auth_webhook_internal_error: { ...internal('Unexpected server error managing webhook endpoints or their deliveries.', 'Unexpected error managing webhooks.', 'Inspect logs for details.'), since: '0.3.0' },
   auth_internal_error: internal(
     'Unexpected server error in an operation that has no internal-error code of its own (me, logout, API-key listing and revocation).',
     'Unexpected error.',

@@ -9,6 +9,7 @@ import { AccountResolver } from './resolvers/accounts.resolver.js';
 import { LinkResolver } from './resolvers/links.resolver.js';
 import { SsoResolver } from './resolvers/sso.resolver.js';
 import { OAuthClientResolver } from './resolvers/oauth-clients.resolver.js';
+import { WebhookResolver } from './resolvers/webhooks.resolver.js';
 import { UserResolver } from './resolvers/users.resolver.js';
 import { InvitationResolver } from './resolvers/invitations.resolver.js';
 import { AuditResolver } from './resolvers/audit.resolver.js';
@@ -46,7 +47,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The type-graphql schema; built once per process (schema.graphql is printed from it). */
 export function gatewaySchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccountResolver, LinkResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, SsoResolver, OAuthClientResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
+    resolvers: [AccountResolver, LinkResolver, PasswordResolver, MfaResolver, UserResolver, InvitationResolver, AuditResolver, SsoResolver, OAuthClientResolver, WebhookResolver, IdentitiesResolver, GoogleResolver, SessionResolver, PasskeyResolver, ApiKeyResolver, ViewerResolver, ErrorCodesResolver],
     authChecker,
     globalMiddlewares: [tenantFromArgs, fieldPaths],
     // Text fields are checked against services/fields.ts (no class-validator).

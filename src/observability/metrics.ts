@@ -61,6 +61,8 @@ export interface Metrics {
   mail(kind: string, outcome: 'sent' | 'retried' | 'abandoned'): void;
   /** A failed SSO answer (auth_sso_failed) by the check that failed. */
   ssoFailure(reason: SsoFailureReason): void;
+  /** One webhook delivery attempt (SPEC §13): delivered, retried later, or failed for the last time. */
+  webhook(outcome: 'delivered' | 'retried' | 'failed'): void;
 }
 
 /**
@@ -81,7 +83,7 @@ export interface MailMetricsSource {
 /** Bound on the scrape's count of pending mail; past it the gauge keeps its last value. */
 export const MAIL_PENDING_TIMEOUT_MS = 1000;
 
-export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetricsSource): Metrics {
+export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetricsSource, webhooks?: { pending(): Promise<number> }): Metrics {
   const mailKinds = new Set<string>(mail?.kinds ?? []);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -162,18 +164,28 @@ export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetr
     labelNames: ['reason'] as const,
     registers: [registry],
   });
-  new Gauge({
-    name: 'auth_mail_outbox_pending',
-    help: 'Mails of the outbox waiting to be sent (counted in the database at scrape time).',
+  const webhookDeliveries = new Counter({
+    name: 'auth_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (delivered; retried: failed, tried again later; failed: the retry schedule is spent).',
+    labelNames: ['outcome'] as const,
     registers: [registry],
-    async collect() {
-      if (!mail) return this.set(0);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAIL_PENDING_TIMEOUT_MS)));
-      const n = await Promise.race([mail.pending().catch(() => undefined), late]).finally(() => clearTimeout(timer));
-      if (n !== undefined) this.set(n);
-    },
   });
+  /** A count of what waits in an outbox, made in the database at scrape time (bounded: past it the gauge keeps its last value). */
+  const pendingGauge = (name: string, help: string, source?: { pending(): Promise<number> }) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        if (!source) return this.set(0);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), MAIL_PENDING_TIMEOUT_MS)));
+        const n = await Promise.race([source.pending().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+        if (n !== undefined) this.set(n);
+      },
+    });
+  pendingGauge('auth_mail_outbox_pending', 'Mails of the outbox waiting to be sent (counted in the database at scrape time).', mail);
+  pendingGauge('auth_webhook_pending', 'Webhook messages waiting to be delivered (counted in the database at scrape time).', webhooks);
 
   return {
     registry,
@@ -189,5 +201,6 @@ export function createMetrics(pool: () => PoolStats | undefined, mail?: MailMetr
     },
     mail: (kind, outcome) => mailSent.inc({ kind: mailKinds.has(kind) ? kind : 'other', outcome }),
     ssoFailure: (reason) => ssoFailures.inc({ reason }),
+    webhook: (outcome) => webhookDeliveries.inc({ outcome }),
   };
 }

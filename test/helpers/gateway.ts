@@ -213,6 +213,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     // Mail leaves when a service wakes the sender after its commit; no polling in the way of
     // the tests that count queries (tests of the sender set an interval).
     MAIL_POLL_INTERVAL_MS: '0',
+    WEBHOOK_POLL_INTERVAL_MS: '0',
     ...options.env,
   });
   const orm = await openDb(gatewayDbUrl, config.db);

@@ -14,7 +14,8 @@ import { Mail } from './mail.entity.js';
 import { Invitation } from './invitation.entity.js';
 import { MfaChallenge, MfaFactor, MfaRecoveryCode } from './mfa.entity.js';
 import { OAuthClient, OidcModel, OidcSessionLink } from './oauth.entity.js';
+import { WebhookAttempt, WebhookEndpoint, WebhookMessage } from './webhook.entity.js';
 import { SsoAssertion, SsoCode, SsoConnection, SsoDomain, SsoFlow, SsoIdentity, SsoRoleGrant } from './sso.entity.js';
 
-export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation, SsoConnection, SsoDomain, SsoFlow, SsoCode, SsoRoleGrant, SsoIdentity, SsoAssertion, OAuthClient, OidcModel, OidcSessionLink };
-export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation, SsoConnection, SsoDomain, SsoFlow, SsoCode, SsoRoleGrant, SsoIdentity, SsoAssertion, OAuthClient, OidcModel, OidcSessionLink];
+export { ApiKey, AuditEvent, ExternalIdentity, Permission, RefreshToken, Role, Session, Tenant, User, WebauthnChallenge, Passkey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation, SsoConnection, SsoDomain, SsoFlow, SsoCode, SsoRoleGrant, SsoIdentity, SsoAssertion, OAuthClient, OidcModel, OidcSessionLink, WebhookEndpoint, WebhookMessage, WebhookAttempt };
+export const entities = [Tenant, Permission, Role, User, Session, RefreshToken, AuditEvent, Passkey, WebauthnChallenge, ExternalIdentity, ApiKey, EmailToken, Mail, MfaFactor, MfaRecoveryCode, MfaChallenge, Invitation, SsoConnection, SsoDomain, SsoFlow, SsoCode, SsoRoleGrant, SsoIdentity, SsoAssertion, OAuthClient, OidcModel, OidcSessionLink, WebhookEndpoint, WebhookMessage, WebhookAttempt];

@@ -17,6 +17,7 @@ import { Migration20261207020000SsoConnections } from './Migration20261207020000
 import { Migration20261207030000SsoFlows } from './Migration20261207030000SsoFlows.js';
 import { Migration20261207040000SamlFlows } from './Migration20261207040000SamlFlows.js';
 import { Migration20261207050000OAuthClients } from './Migration20261207050000OAuthClients.js';
+import { Migration20261207080000Webhooks } from './Migration20261207080000Webhooks.js';
 import { Migration20261207070000OpClientAuth } from './Migration20261207070000OpClientAuth.js';
 import { Migration20261207060000OidcSessionLinks } from './Migration20261207060000OidcSessionLinks.js';
 
@@ -44,4 +45,5 @@ export const migrationsList = [
   { name: 'Migration20261207050000OAuthClients', class: Migration20261207050000OAuthClients },
   { name: 'Migration20261207060000OidcSessionLinks', class: Migration20261207060000OidcSessionLinks },
   { name: 'Migration20261207070000OpClientAuth', class: Migration20261207070000OpClientAuth },
+  { name: 'Migration20261207080000Webhooks', class: Migration20261207080000Webhooks },
 ];

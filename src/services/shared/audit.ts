@@ -3,6 +3,7 @@
 // in `details`.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../db/orm.js';
+import { ENQUEUE_SQL, enqueueParams, eventOfAudit } from '../webhooks/events.js';
 
 export interface AuditRecord {
   tenantId: string;
@@ -16,17 +17,24 @@ export interface AuditRecord {
   client?: { ip: string; userAgent?: string };
 }
 
+const INSERT = 'insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Writes the audit event; one that reports a webhook event (SPEC §13) writes its messages in the same statement. */
 export async function recordAudit(tx: EntityManager, now: Date, event: AuditRecord): Promise<void> {
-  await tx.execute('insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+  const hook = eventOfAudit(event);
+  const subject = event.subjectId === undefined ? event.userId : event.subjectId;
+  const params = [
     randomUUID(),
     event.tenantId,
     event.userId,
-    event.subjectId === undefined ? event.userId : event.subjectId,
+    subject,
     event.sessionId ?? null,
     event.type,
     JSON.stringify(event.details ?? {}),
     now,
     event.client?.ip ?? null,
     event.client?.userAgent ?? null,
-  ]);
+  ];
+  if (!hook) return void (await tx.execute(INSERT, params));
+  await tx.execute(`with audit as (${INSERT}) ${ENQUEUE_SQL}`, [...params, ...enqueueParams(event.tenantId, subject, now, hook)]);
 }
