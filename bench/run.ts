@@ -608,7 +608,7 @@ async function scale({ url, sql, orm, seed, secretKey, signingKey, started }: { 
   log('scale: purging the expired sessions while refresh runs...');
   const batches: number[] = [];
   const purge = createPurgeService({
-    config: { purge: { intervalSeconds: 0, batchSize: PURGE_BATCH_SIZE_DEFAULT, auditRetentionDays: 365 }, accessTokenTtl: 900, refreshReuseGrace: 10, sessionIdleTimeout: 30 * 86400, accounts: { unverifiedTtl: 7 * 86400 } },
+    config: { purge: { intervalSeconds: 0, batchSize: PURGE_BATCH_SIZE_DEFAULT, auditRetentionDays: 365 }, accessTokenTtl: 900, refreshReuseGrace: 10, sessionIdleTimeout: 30 * 86400, accounts: { unverifiedTtl: 7 * 86400 }, webhooks: { retentionDays: 30 } },
     orm,
     now: () => new Date(),
     log: { info: () => {}, warn: (o, m) => log(`purge: ${m} ${JSON.stringify(o)}`) },

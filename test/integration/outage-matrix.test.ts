@@ -94,7 +94,7 @@ beforeAll(async () => {
   doc.tenants[0].signup = 'open';
   for (const email of SPARE_USERS) doc.tenants[0].users!.push({ email, password: MFA_PASSWORD, roles: ['viewer'] });
   // The management routes' administrator.
-  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read', 'sso:manage', 'clients:manage'] });
+  doc.tenants[0].roles!.push({ name: 'boss', permissions: ['users:read', 'users:manage', 'audit:read', 'sso:manage', 'clients:manage', 'webhooks:manage'] });
   doc.tenants[0].users!.push({ email: BOSS.email, password: BOSS.password, roles: ['boss'] });
   for (const door of ['rest', 'graphql']) {
     doc.tenants[0].users!.push({ email: `reset-${door}@acme.test`, password: 'reset passphrase 0', roles: ['viewer'] });
@@ -483,6 +483,30 @@ const routes: Route[] = [
     if (op === 'rotateOAuthClientSecret') return gqlCall('mutation($id: ID!) { rotateOAuthClientSecret(id: $id) { clientSecret } }', { id }, auth);
     return gqlCall('mutation($id: ID!) { deleteOAuthClient(id: $id) }', { id }, auth);
   }),
+  ...asBoss(['webhookEndpoints', 'createWebhookEndpoint', 'updateWebhookEndpoint', 'rotateWebhookSecret', 'deleteWebhookEndpoint', 'webhookDeliveries', 'redeliverWebhook'] as const, async (op, auth) => {
+    // 127.0.0.1 is allowed outside production (WEBHOOK_ALLOW_PRIVATE's default there); nothing is delivered in this file.
+    const i = { url: 'http://127.0.0.1:9/hook', events: ['user.disabled'] };
+    const CREATE = 'mutation($i: WebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }';
+    if (op === 'webhookEndpoints') return gqlCall('{ webhookEndpoints { id url } }', undefined, auth);
+    if (op === 'createWebhookEndpoint') return gqlCall(CREATE, { i }, auth);
+    if (op === 'redeliverWebhook') {
+      // A message of the tenant's (written as the audit statement writes them, for an endpoint made healthy).
+      const res = await gw.gql(CREATE, { i }, auth);
+      const id = res.body.data.createWebhookEndpoint.endpoint.id as string;
+      const [m] = await gw.sql(
+        "insert into webhook_messages (id, tenant_id, endpoint_id, type, payload, status, next_attempt_at, created_at) select 'msg_' || replace(gen_random_uuid()::text, '-', ''), tenant_id, id, 'user.disabled', '{}', 'failed', now(), now() from webhook_endpoints where id = $1 returning id",
+        [id],
+      );
+      return gqlCall('mutation($m: String!) { redeliverWebhook(messageId: $m) }', { m: m.id }, auth);
+    }
+    const res = await gw.gql(CREATE, { i }, auth);
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    const id = res.body.data.createWebhookEndpoint.endpoint.id as string;
+    if (op === 'updateWebhookEndpoint') return gqlCall('mutation($id: ID!, $i: WebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $i) { id } }', { id, i }, auth);
+    if (op === 'rotateWebhookSecret') return gqlCall('mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }', { id }, auth);
+    if (op === 'webhookDeliveries') return gqlCall('query($id: ID!) { webhookDeliveries(endpointId: $id) { id } }', { id }, auth);
+    return gqlCall('mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }', { id }, auth);
+  }),
   ...(['oauthGrants', 'revokeOAuthGrant'] as const).map(
     (op): Route => ({
       op,
@@ -753,7 +777,7 @@ interface Fault {
   perCall?: boolean;
 }
 
-const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations', 'sso_connections', 'sso_domains', 'sso_flows', 'sso_codes', 'sso_identities', 'sso_role_grants', 'sso_assertions', 'oauth_clients', 'oidc_models'];
+const ALL_TABLES = ['tenants', 'users', 'roles', 'permissions', 'role_permissions', 'user_roles', 'sessions', 'refresh_tokens', 'audit_events', 'webauthn_credentials', 'webauthn_challenges', 'external_identities', 'api_keys', 'rate_limits', 'email_tokens', 'mail_outbox', 'mfa_factors', 'mfa_recovery_codes', 'mfa_challenges', 'invitations', 'sso_connections', 'sso_domains', 'sso_flows', 'sso_codes', 'sso_identities', 'sso_role_grants', 'sso_assertions', 'oauth_clients', 'oidc_models', 'webhook_endpoints', 'webhook_messages', 'webhook_attempts'];
 let locker: pg.Client | undefined;
 
 const faults: Fault[] = [

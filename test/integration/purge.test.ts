@@ -92,6 +92,18 @@ async function mails(n: number, status: 'pending' | 'sent' | 'abandoned', create
   );
 }
 
+/** `n` webhook messages of a new endpoint of acme's in `status`, last due at `at` (finished ones: when they finished). */
+async function webhookMessages(n: number, status: 'pending' | 'delivered' | 'failed', at: Date): Promise<string[]> {
+  const [endpoint] = await gw.sql(
+    "insert into webhook_endpoints (id, tenant_id, url, events, secret, created_at, updated_at) select gen_random_uuid(), id, 'http://127.0.0.1:9/x', '{*}', 'sealed', now(), now() from tenants where slug = 'acme' returning id",
+  );
+  return ids(
+    `insert into webhook_messages (id, tenant_id, endpoint_id, type, payload, status, next_attempt_at, created_at)
+     select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.tenant_id, e.id, 'user.disabled', '{}', $1, $2, $2 from webhook_endpoints e, generate_series(1, $3) where e.id = $4 returning id`,
+    [status, at, n, endpoint.id],
+  );
+}
+
 /**
  * `n` copies of session `template`, each with a family of three tokens (a chain of parents),
  * with `changes` applied to the sessions. Copies keep whatever columns sessions have.
@@ -265,6 +277,7 @@ describe('one run', () => {
       sessions: deadSids.length,
       audit_events: oldEvents.length,
       mail_outbox: 0,
+      webhook_messages: 0,
       email_tokens: 0,
       mfa_challenges: 0,
       sso_flows: 0,
@@ -419,6 +432,7 @@ describe('concurrent runs', () => {
         sessions: dead.length,
         audit_events: (await auditEvents(150, ago(gw.config.purge.auditRetentionDays * DAY + MINUTE))).length,
         mail_outbox: (await mails(150, 'sent', ago(MAIL_RETENTION_MS + MINUTE))).length,
+        webhook_messages: (await webhookMessages(150, 'delivered', ago(gw.config.webhooks.retentionDays * DAY + MINUTE))).length,
         email_tokens: (await emailTokens(30, ago(EXPIRED_LINKS_KEPT_MS + MINUTE))).length,
         mfa_challenges: (await mfaChallenges(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,
         sso_flows: (await ssoFlows(30, ago(PURGE_CLOCK_SKEW_MS + MINUTE))).length,

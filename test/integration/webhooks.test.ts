@@ -197,6 +197,23 @@ describe('deliveries', () => {
     await remove(endpoint.id);
   }, 30_000);
 
+  it('the import document writes endpoints (replaced by URL) whose secret it gives; its refusals name the field', async () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const doc = (url: string, extra: Record<string, unknown> = {}) => ({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [], webhooks: [{ url, events: ['user.disabled'], secret, ...extra }] }] });
+    await gw.seed(doc(`${base}/imported`) as never);
+    await gw.seed(doc(`${base}/imported`) as never);
+    const rows = await gw.sql('select id from webhook_endpoints where url = $1', [`${base}/imported`]);
+    expect(rows).toHaveLength(1);
+    await setDisabled(true);
+    await setDisabled(false);
+    await deliver();
+    expect(new Webhook(secret).verify(got[0].body, got[0].headers)).toMatchObject({ type: 'user.disabled' });
+    await expect(gw.seed(doc('ftp://example.com/x') as never)).rejects.toThrow('tenants[0].webhooks[0].url');
+    await expect(gw.seed(doc(`${base}/x`, { secret: 'plain text' }) as never)).rejects.toThrow('tenants[0].webhooks[0].secret');
+    await expect(gw.seed(doc(`${base}/x`, { events: ['nope'] }) as never)).rejects.toThrow('tenants[0].webhooks[0].events: format');
+    await remove(rows[0].id);
+  });
+
   it('after a rotation both secrets sign for 24 h: either verifies', async () => {
     const { secret: old, endpoint } = await create(['user.disabled'], '/rotated');
     const rotated = await gw.gql('mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }', { id: endpoint.id }, bearer(boss));

@@ -11,6 +11,7 @@ import { SIGNUP_POLICIES, type SignupPolicy } from '../../db/entities/tenant.ent
 import { importSsoConnections, type SsoImportDeps } from '../sso/import.js';
 import { isRedirectUrl, type ConnectionInput } from '../sso/rules.js';
 import { importOAuthClients, type OAuthClientInput } from '../op/clients.js';
+import { importWebhooks, type WebhookImportInput } from '../webhooks/import.js';
 import { AdminError, check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
 
 export type { ImportReport };
@@ -31,6 +32,7 @@ export interface ImportDocument {
     sso_connections?: ConnectionInput[];
     /** The clients of the tenant's OpenID Provider, by client_id (SPEC §12). */
     oauth_clients?: OAuthClientInput[];
+    webhooks?: WebhookImportInput[];
     roles?: Array<{ name: string; permissions: string[] }>;
     users?: Array<{ email: string; password?: string; roles?: string[]; disabled?: boolean }>;
   }>;
@@ -57,6 +59,7 @@ export function parseImportDocument(doc: unknown): ImportDocument {
     }
     check(t.sso_connections === undefined || Array.isArray(t.sso_connections), `${where}.sso_connections must be a list`);
     check(t.oauth_clients === undefined || Array.isArray(t.oauth_clients), `${where}.oauth_clients must be a list`);
+    check(t.webhooks === undefined || Array.isArray(t.webhooks), `${where}.webhooks must be a list`);
     for (const [j, r] of (t.roles ?? []).entries()) {
       check(typeof r?.name === 'string' && r.name.trim() !== '', `${where}.roles[${j}].name is required`);
       for (const p of strings(r.permissions, `${where}.roles[${j}].permissions`)) check(PERMISSION.test(p), `invalid permission name ${JSON.stringify(p)}`);
@@ -75,7 +78,7 @@ export function parseImportDocument(doc: unknown): ImportDocument {
 /** `sso` (the configuration's environment and SECRET_KEY, a clock) is needed by a document with sso_connections. */
 export async function importDocument(em: EntityManager, passwords: PasswordHasher, raw: unknown, sso?: SsoImportDeps): Promise<ImportReport> {
   const doc = parseImportDocument(raw);
-  check(sso || doc.tenants.every((t) => !t.sso_connections?.length && !t.oauth_clients?.length), 'sso_connections and oauth_clients need the gateway configuration (SECRET_KEY)');
+  check(sso || doc.tenants.every((t) => !t.sso_connections?.length && !t.oauth_clients?.length && !t.webhooks?.length), 'sso_connections, oauth_clients and webhooks need the gateway configuration (SECRET_KEY)');
   const report: ImportReport = { created: 0, updated: 0, unchanged: 0 };
   const hashes = new Map<string, string>();
   await transactional(em, async (tx) => {
@@ -95,9 +98,13 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
         report.created += counts.created;
         report.updated += counts.updated;
       }
-      if (t.oauth_clients?.length) {
+      for (const [list, write] of [
+        [t.oauth_clients, importOAuthClients],
+        [t.webhooks, importWebhooks],
+      ] as const) {
+        if (!list?.length) continue;
         await tx.flush();
-        const counts = await importOAuthClients(tx, sso!, tenant.id, t.oauth_clients, `tenants[${doc.tenants.indexOf(t)}]`, (m) => {
+        const counts = await (write as typeof importWebhooks)(tx, sso!, tenant.id, list as never, `tenants[${doc.tenants.indexOf(t)}]`, (m) => {
           throw new AdminError(m);
         });
         report.created += counts.created;

@@ -30,7 +30,7 @@ export interface PurgeLog {
 }
 
 export interface PurgeOptions {
-  config: Pick<Config, 'purge' | 'accessTokenTtl' | 'refreshReuseGrace' | 'sessionIdleTimeout'> & { accounts: Pick<Config['accounts'], 'unverifiedTtl'> };
+  config: Pick<Config, 'purge' | 'accessTokenTtl' | 'refreshReuseGrace' | 'sessionIdleTimeout'> & { accounts: Pick<Config['accounts'], 'unverifiedTtl'>; webhooks: Pick<Config['webhooks'], 'retentionDays'> };
   orm: Db;
   now: () => Date;
   log: PurgeLog;
@@ -103,6 +103,7 @@ export function createPurgeService(options: PurgeOptions): PurgeService {
       retained: new Date(now - config.purge.auditRetentionDays * 86_400_000),
       mail: new Date(now - MAIL_RETENTION_MS),
       unverified: new Date(now - config.accounts.unverifiedTtl * 1000),
+      webhooks: new Date(now - config.webhooks.retentionDays * 86_400_000),
     };
     for (const rule of RULES) await drain(rule.table, rule.sql, rule.params(cutoffs));
 

@@ -32,6 +32,7 @@ export const PURGE_TABLES = [
   'sessions',
   'audit_events',
   'mail_outbox',
+  'webhook_messages',
 ] as const;
 export type PurgeTable = (typeof PURGE_TABLES)[number];
 
@@ -56,6 +57,7 @@ export interface Cutoffs {
   retained: Date;
   mail: Date;
   unverified: Date;
+  webhooks: Date;
 }
 
 /** The tables purged by one statement each (their indexes: Migration20261207000000Bounds), and its parameters before the batch size. */
@@ -80,6 +82,8 @@ export const RULES: Array<{ table: Exclude<PurgeTable, 'refresh_tokens' | 'sessi
   { table: 'users', sql: batchOf('users', 'not email_verified and created_at < ?'), params: (c) => [c.unverified] },
   { table: 'audit_events', sql: batchOf('audit_events', 'created_at < ?'), params: (c) => [c.retained] },
   { table: 'mail_outbox', sql: batchOf('mail_outbox', "created_at < ? and status in ('sent', 'abandoned')"), params: (c) => [c.mail] },
+  // Delivered and failed webhook messages (and their attempts) after WEBHOOK_RETENTION_DAYS; pending ones stay.
+  { table: 'webhook_messages', sql: batchOf('webhook_messages', "status in ('delivered', 'failed') and next_attempt_at < ?"), params: (c) => [c.webhooks] },
 ];
 
 // One batch of dead sessions with their refresh tokens, in one statement: lock up to `limit`

@@ -3,7 +3,7 @@
 // in `details`.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../db/orm.js';
-import { ENQUEUE_SQL, enqueueParams, eventOfAudit } from '../webhooks/events.js';
+import { ENQUEUE_SQL, enqueueParams, eventOfAudit } from './webhook-events.js';
 
 export interface AuditRecord {
   tenantId: string;

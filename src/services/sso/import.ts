@@ -9,7 +9,7 @@ import { sameIdp, writeConnection } from './connections.js';
 import { checkConnection, requireClientSecret, rolesNamed, type ConnectionInput } from './rules.js';
 
 export interface SsoImportDeps {
-  config: Pick<Config, 'env' | 'secretKey'>;
+  config: Pick<Config, 'env' | 'secretKey' | 'production' | 'outbound'>;
   now: () => Date;
 }
 

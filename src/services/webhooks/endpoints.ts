@@ -18,7 +18,7 @@ import { refuse, text, texts } from '../shared/input.js';
 import { isPublicAddress } from '../shared/outbound.js';
 import { derivedKey, seal } from '../shared/secrets.js';
 import { tenantOf } from '../users/manage.js';
-import { WEBHOOK_EVENTS } from './events.js';
+import { WEBHOOK_EVENTS } from '../shared/webhook-events.js';
 
 export interface WebhookEndpointInput {
   url: string;
@@ -61,7 +61,7 @@ export async function checkWebhookUrl(value: unknown, config: Pick<Config, 'prod
   return url.href;
 }
 
-function checkEvents(value: unknown): string[] {
+export function checkEvents(value: unknown): string[] {
   const events = value === undefined || value === null ? ['*'] : texts('events', value, 64);
   if (!events.length || events.some((e) => e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e))) refuse('events', 'format');
   return events;
@@ -209,3 +209,4 @@ export async function redeliverWebhook(em: EntityManager, deps: EditDeps, viewer
     await recordAudit(tx, deps.now(), { tenantId, userId: viewer.userId, sessionId: viewer.sessionId, type: 'webhook_redelivered', details: { endpoint: rows[0].endpoint_id, message: messageId }, client });
   });
 }
+

@@ -2,7 +2,9 @@
 // same statement as the audit event that records the change (so in its transaction), one
 // message per subscribed endpoint, its body built by PostgreSQL from the tenant and the user.
 // Nothing is written when no endpoint subscribes; never a secret, token or code in a body.
-import type { AuditRecord } from '../shared/audit.js';
+
+/** What of an audit event (shared/audit.ts) its webhook event reads. */
+type AuditRecord = { type: string; sessionId?: string | null; details?: Record<string, unknown> };
 
 export const WEBHOOK_EVENTS = [
   'user.created',

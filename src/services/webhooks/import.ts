@@ -1,0 +1,58 @@
+// The import document's `webhooks` of a tenant (SPEC §13): `url`, `events`, `secret` (whsec_...),
+// checked as GraphQL checks them, the secret sealed; an endpoint is replaced by its URL.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { pgTextArray, type EntityManager } from '../../db/orm.js';
+import { AuthError } from '../../errors/auth-error.js';
+import { importRefusal } from '../shared/input.js';
+import { seal } from '../shared/secrets.js';
+import { checkEvents, checkWebhookUrl, webhookSecretKey } from './endpoints.js';
+
+/** A webhook endpoint as the import document writes it (SPEC §13): replaced by its URL. */
+export interface WebhookImportInput {
+  url: string;
+  events?: string[] | null;
+  secret: string;
+}
+
+/** Writes the import document's endpoints of a tenant (created, or replaced by URL); `fail` turns a refusal into the import's message. */
+export async function importWebhooks(
+  tx: EntityManager,
+  deps: { config: Pick<Config, 'production' | 'outbound' | 'secretKey'>; now: () => Date },
+  tenantId: string,
+  list: WebhookImportInput[],
+  where: string,
+  fail: (message: string) => never,
+): Promise<{ created: number; updated: number }> {
+  const counts = { created: 0, updated: 0 };
+  for (const [i, input] of list.entries()) {
+    const at = `${where}.webhooks[${i}]`;
+    if (!input || typeof input !== 'object') fail(`${at} must be an object`);
+    let url: string;
+    let events: string[];
+    try {
+      url = await checkWebhookUrl(input.url, deps.config);
+      events = checkEvents(input.events);
+    } catch (e) {
+      if (e instanceof AuthError && e.code === 'auth_webhook_url_invalid') return fail(`${at}.url: not a URL the gateway will call (in production: https, public addresses only)`);
+      return importRefusal(e, at, fail);
+    }
+    if (typeof input.secret !== 'string' || !/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(input.secret)) fail(`${at}.secret must be whsec_ and the base64 of at least 24 bytes`);
+    const sealed = seal(webhookSecretKey(deps.config), input.secret);
+    const now = deps.now();
+    const updated = (await tx.execute('update webhook_endpoints set events = ?::text[], secret = ?, disabled_at = null, failing_since = null, updated_at = ? where tenant_id = ? and url = ? returning id', [
+      pgTextArray(events),
+      sealed,
+      now,
+      tenantId,
+      url,
+    ])) as unknown[];
+    if (updated.length) {
+      counts.updated++;
+      continue;
+    }
+    await tx.execute('insert into webhook_endpoints (id, tenant_id, url, events, secret, created_at, updated_at) values (?, ?, ?, ?::text[], ?, ?, ?)', [randomUUID(), tenantId, url, pgTextArray(events), sealed, now, now]);
+    counts.created++;
+  }
+  return counts;
+}
