@@ -214,6 +214,22 @@ describe('deliveries', () => {
     await remove(rows[0].id);
   });
 
+  it('user.created (here by the import document) and session.created (a sign-in), with the user and the session in the body', async () => {
+    const { secret, endpoint } = await create(['user.created', 'session.created'], '/lifecycle');
+    const email = `new-${Date.now()}@acme.example`;
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [{ email, password: PASSWORD, roles: [] }] }] } as never);
+    const { access_token } = await signIn(gw, { tenant: 'acme', email, password: PASSWORD });
+    const sid = JSON.parse(Buffer.from(access_token.split('.')[1], 'base64url').toString()).sid;
+    await deliver();
+    const bodies = got.map((g) => new Webhook(secret).verify(g.body, g.headers) as any).sort((a, b) => a.type.localeCompare(b.type));
+    const user = { id: await userId(email), email };
+    expect(bodies.map((b) => [b.type, b.data])).toEqual([
+      ['session.created', { tenant: 'acme', user, session: { id: sid, method: 'password' } }],
+      ['user.created', { tenant: 'acme', user, via: 'import' }],
+    ]);
+    await remove(endpoint.id);
+  });
+
   it('after a rotation both secrets sign for 24 h: either verifies', async () => {
     const { secret: old, endpoint } = await create(['user.disabled'], '/rotated');
     const rotated = await gw.gql('mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }', { id: endpoint.id }, bearer(boss));

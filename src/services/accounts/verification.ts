@@ -5,6 +5,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
 import { recordAudit } from '../shared/audit.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 import { signupContestedMail, verifyEmailMail } from '../mail/messages.js';
 import { consumeToken, mailToken } from '../mail/mailed-tokens.js';
 
@@ -12,7 +13,9 @@ export async function verifyEmail(em: EntityManager, deps: Pick<ServiceDeps, 'co
   await transactional(em, async (tx) => {
     const used = await consumeToken(tx, deps, token, 'verify_email');
     if (!used) throw new AuthError('auth_email_token_invalid');
-    await tx.execute('update users set email_verified = true, updated_at = ? where id = ?', [deps.now(), used.userId]);
+    const first = (await tx.execute('update users set email_verified = true, updated_at = ? where id = ? and not email_verified returning id', [deps.now(), used.userId])) as unknown[];
+    // A sign-up's account becomes usable when its address is verified: that is its user.created (SPEC §13).
+    if (first.length) await emitWebhook(tx, deps.now(), used.tenantId, used.userId, 'user.created', { via: 'signup' });
     await recordAudit(tx, deps.now(), { tenantId: used.tenantId, userId: used.userId, type: 'email_verified' });
   });
 }

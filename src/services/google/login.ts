@@ -17,6 +17,7 @@ import { requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../s
 import { hasActiveFactor, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
 import { requireSecondStep } from '../mfa/second-step.js';
 import { startSession } from '../sessions/start.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 import { GOOGLE_ISSUER, type GoogleIdentity } from './verifier.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
 import { domainOf, refuseWhereSsoEnforced } from '../sso/enforce.js';
@@ -69,6 +70,9 @@ async function resolveUser(em: EntityManager, deps: Pick<ServiceDeps, 'now'>, te
       if (!id.hostedDomain || !tenant.googleDomains.includes(id.hostedDomain)) throw new AuthError('auth_google_account_not_allowed');
       user = tx.create(User, { tenant, email: id.email, passwordHash: null, createdAt: deps.now(), updatedAt: deps.now() });
       user.roles.set(tenant.defaultRoles.length ? await tx.find(Role, { tenant, name: { $in: tenant.defaultRoles } }, { populate: ['permissions'] }) : []);
+      // Written first: the message's body reads the new user's address.
+      await tx.flush();
+      await emitWebhook(tx, deps.now(), tenant.id, user.id, 'user.created', { via: 'google' });
     }
     link(tx, deps, tenant, user, id, 'google_linked_by_email');
     return { user, claimed };

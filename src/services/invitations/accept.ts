@@ -10,6 +10,7 @@ import { revokeSessions } from '../sessions/end.js';
 import { currentPrincipal, loadPrincipal, type AuthPayload, type Viewer } from '../sessions/principal.js';
 import { startSession } from '../sessions/start.js';
 import { recordAudit } from '../shared/audit.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
 import { dropUnprovenCredentials } from '../users/claim.js';
@@ -124,6 +125,7 @@ async function grant(tx: EntityManager, deps: Pick<ServiceDeps, 'now'>, invitati
     // Granted by an invitation: an SSO connection that granted them too no longer removes them.
     await tx.execute('delete from sso_role_grants where user_id = ? and role_id = any(?::uuid[])', [userId, pgTextArray(roles.map((r) => r.id))]);
   }
+  if (newUser) await emitWebhook(tx, deps.now(), invitation.tenant_id, userId, 'user.created', { via: 'invitation' });
   await recordAudit(tx, deps.now(), {
     tenantId: invitation.tenant_id,
     userId,

@@ -13,6 +13,7 @@ import { normaliseEmail } from '../shared/identifiers.js';
 import { LONE_SURROGATE } from '../shared/fields.js';
 import { GATEWAY_PERMISSIONS } from '../shared/permissions.js';
 import { AdminError, check, EMAIL, rolesByName, tenantBySlug, upsertRole, upsertTenant, type TenantInput } from './records.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 
 export async function createTenant(em: EntityManager, input: TenantInput): Promise<Tenant> {
   return transactional(em, async (tx) => {
@@ -107,6 +108,9 @@ export async function createUser(
     check(!(await tx.findOne(User, { tenant, email })), `tenant ${input.tenant} already has a user ${email}`);
     const user = tx.create(User, { tenant, email, passwordHash, disabled: input.disabled ?? false });
     user.roles.set(await rolesByName(tx, tenant, input.roles ?? []));
+    // Written first: the message's body reads the new user's address.
+    await tx.flush();
+    await emitWebhook(tx, new Date(), tenant.id, user.id, 'user.created', { via: 'cli' });
     return user;
   });
 }

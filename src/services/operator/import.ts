@@ -13,6 +13,7 @@ import { isRedirectUrl, type ConnectionInput } from '../sso/rules.js';
 import { importOAuthClients, type OAuthClientInput } from '../op/clients.js';
 import { importWebhooks, type WebhookImportInput } from '../webhooks/import.js';
 import { AdminError, check, checkAppUrl, EMAIL, generatePassword, PERMISSION, rolesByName, sameSet, SLUG, strings, upsertRole, upsertTenant, type ImportReport } from './records.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 
 export type { ImportReport };
 
@@ -110,6 +111,8 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
         report.created += counts.created;
         report.updated += counts.updated;
       }
+      await tx.flush();
+      const hooked = ((await tx.execute('select 1 from webhook_endpoints where tenant_id = ? limit 1', [tenant.id])) as unknown[]).length > 0;
       for (const u of t.users ?? []) {
         const email = normaliseEmail(u.email);
         const wantedRoles = u.roles ?? [];
@@ -123,6 +126,11 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
           if (!hashes.has(key)) hashes.set(key, await passwords.hash(password));
           const created = tx.create(User, { tenant, email, passwordHash: hashes.get(key)!, disabled: u.disabled ?? false });
           created.roles.set(resolved);
+          // user.created (SPEC §13) where the tenant has endpoints: written first, the body reads the address.
+          if (hooked) {
+            await tx.flush();
+            await emitWebhook(tx, new Date(), tenant.id, created.id, 'user.created', { via: 'import' });
+          }
           report.created++;
           continue;
         }

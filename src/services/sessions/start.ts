@@ -6,6 +6,7 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import { ENQUEUE_SQL, enqueueParams } from '../shared/webhook-events.js';
 import { acrOf, mfaRestricted, restrictedForMfa, type AuthPayload, type Principal, type Proof } from './principal.js';
 
 /** Signs an access token for a session and builds the token payload. */
@@ -57,7 +58,8 @@ export async function tokenPayload(
 }
 
 
-// A session, its audit event and its first refresh token, in one statement, only if the user
+// A session, its audit event, its webhook messages (session.created, SPEC §13: to the tenant's
+// endpoints that subscribe) and its first refresh token, in one statement, only if the user
 // is still enabled and (for a password sign-in) still has the hash the password was verified
 // against. The user's row is locked FOR SHARE meanwhile: a password change, reset or disable
 // (each updates that row, then ends the user's sessions) either commits first, and nothing is
@@ -67,7 +69,8 @@ with u as (select id from users where id = ? and not disabled and (?::text is nu
      s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent)
            select ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ? from u),
      a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
-           select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u)
+           select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u),
+     w as (${ENQUEUE_SQL} and exists (select 1 from u))
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) select ?, ?, ?, ?, ? from u returning id`;
 
 
@@ -120,6 +123,7 @@ export async function startSession(
     now,
     proof.client?.ip ?? null,
     proof.client?.userAgent ?? null,
+    ...enqueueParams(principal.tenantId, principal.userId, now, { type: 'session.created', data: { session: { id: session.id, method: proof.method } } }),
     randomUUID(),
     session.id,
     keyedHash(config.secretKey, refreshToken),

@@ -2,6 +2,7 @@
 // same statement as the audit event that records the change (so in its transaction), one
 // message per subscribed endpoint, its body built by PostgreSQL from the tenant and the user.
 // Nothing is written when no endpoint subscribes; never a secret, token or code in a body.
+import type { EntityManager } from '../../db/orm.js';
 
 /** What of an audit event (shared/audit.ts) its webhook event reads. */
 type AuditRecord = { type: string; sessionId?: string | null; details?: Record<string, unknown> };
@@ -42,6 +43,7 @@ const OF_AUDIT: Record<string, { type: WebhookEvent; data: (e: AuditRecord) => D
   api_key_created: only('api_key.created', (e) => ({ api_key: { id: e.details?.keyId ?? null } })),
   api_key_revoked: only('api_key.revoked', (e) => ({ api_key: { id: e.details?.keyId ?? null } })),
   invitation_accepted: only('invitation.accepted'),
+  sso_user_provisioned: only('user.created', () => ({ via: 'sso' })),
 };
 
 /** The webhook event an audit event reports, if any. */
@@ -61,6 +63,11 @@ select 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.tenant_id, e.id, ?
        now(), now()
   from webhook_endpoints e join tenants t on t.id = e.tenant_id
  where e.tenant_id = ? and e.disabled_at is null and e.events && array[?::text, '*']`;
+
+/** The messages of an event that no audit statement carries (user.created by most ways in), in the caller's transaction. */
+export async function emitWebhook(tx: EntityManager, now: Date, tenantId: string, userId: string, type: WebhookEvent, data: Data = {}): Promise<void> {
+  await tx.execute(ENQUEUE_SQL, enqueueParams(tenantId, userId, now, { type, data }));
+}
 
 export const enqueueParams = (tenantId: string, userId: string | null, at: Date, event: { type: WebhookEvent; data: Data }) => [
   event.type,
