@@ -51,6 +51,11 @@ describe('credential kinds: an API key never authenticates what changes how the 
     revokeOAuthGrant: (h) => [null, () => gw.gql('mutation { revokeOAuthGrant(id: "x") }', undefined, h)],
     deleteOAuthClient: (h) => [null, () => gw.gql('mutation { deleteOAuthClient(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
     unlinkGoogle: (h) => [null, () => gw.gql('mutation { unlinkGoogle(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    createWebhookEndpoint: (h) => [null, () => gw.gql('mutation { createWebhookEndpoint(input: {url: "https://hooks.example/x"}) { secret } }', undefined, h)],
+    updateWebhookEndpoint: (h) => [null, () => gw.gql('mutation { updateWebhookEndpoint(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11", input: {url: "https://hooks.example/x"}) { id } }', undefined, h)],
+    rotateWebhookSecret: (h) => [null, () => gw.gql('mutation { rotateWebhookSecret(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") { secret } }', undefined, h)],
+    deleteWebhookEndpoint: (h) => [null, () => gw.gql('mutation { deleteWebhookEndpoint(id: "0b0a0e3c-2b9e-4a36-9d0e-6d3f0f1c2a11") }', undefined, h)],
+    redeliverWebhook: (h) => [null, () => gw.gql('mutation { redeliverWebhook(messageId: "msg_00000000000000000000000000000000") }', undefined, h)],
     logoutAll: (h) => [() => gw.rest('POST', '/auth/logout/all', undefined, h), () => gw.gql('mutation { logoutAll }', undefined, h)],
     webauthnRegisterOptions: (h) => [() => gw.rest('POST', '/auth/webauthn/register/options', {}, h), () => gw.gql('mutation { webauthnRegisterOptions }', undefined, h)],
     webauthnRegisterVerify: (h) => [
