@@ -25,6 +25,7 @@ import { keyedHash } from '../src/services/shared/secrets.js';
 import { explainHot, type Plan } from './explain.js';
 import { profileTables, summariseProfile } from './profile.js';
 import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
+import { webhookBench } from './webhooks.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -372,6 +373,17 @@ async function main(): Promise<void> {
   const orm = await openDb(url, DB_OPTIONS);
   await orm.getSchemaGenerator().dropSchema({ dropMigrationsTable: true });
   await migrate(orm);
+
+  if (args.has('--webhooks')) {
+    // Webhook delivery alone (SPEC §13): no users to seed.
+    try {
+      for (const line of await webhookBench(orm, url, log)) process.stdout.write(`${line}\n`);
+    } finally {
+      await orm.close();
+      await embedded?.stop();
+    }
+    return;
+  }
 
   const secretKey = randomBytes(32).toString('base64url');
   const signingKey = generateSigningKey('EdDSA');

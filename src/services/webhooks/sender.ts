@@ -110,29 +110,33 @@ export function webhookDelivery(options: WebhookSenderOptions) {
     const result = await attempt(row, at);
     const durationMs = Math.round(performance.now() - t0);
     const done = options.now();
-    await db.execute('insert into webhook_attempts (id, message_id, endpoint_id, attempted_at, status_code, duration_ms, error) values (?, ?, ?, ?, ?, ?, ?)', [
-      randomUUID(),
-      row.id,
-      row.endpoint_id,
-      at,
-      result.status ?? null,
-      durationMs,
-      result.error ?? null,
-    ], 'run');
+    // The attempt's row and the message's mark in one statement (one round trip per attempt).
+    const attemptRow = `with a as (insert into webhook_attempts (id, message_id, endpoint_id, attempted_at, status_code, duration_ms, error) values (?, ?, ?, ?, ?, ?, ?))`;
+    const attemptParams = [randomUUID(), row.id, row.endpoint_id, at, result.status ?? null, durationMs, result.error ?? null];
     const facts = { webhook_id: row.id, endpoint: row.endpoint_id, attempt: row.attempts, status: result.status, duration_ms: durationMs };
     let outcome: WebhookOutcome;
     if (!result.error) {
       outcome = 'delivered';
-      await db.execute(`update webhook_messages set status = 'delivered', finished_at = ?, last_error = null where id = ? and attempts = ? and status = 'pending'`, [done, row.id, row.attempts], 'run');
-      await db.execute('update webhook_endpoints set failing_since = null where id = ? and failing_since is not null', [row.endpoint_id], 'run');
+      await db.execute(
+        `${attemptRow}, e as (update webhook_endpoints set failing_since = null where id = ? and failing_since is not null)
+         update webhook_messages set status = 'delivered', finished_at = ?, last_error = null where id = ? and attempts = ? and status = 'pending'`,
+        [...attemptParams, row.endpoint_id, done, row.id, row.attempts],
+        'run',
+      );
       log.info(facts, 'webhook delivered');
     } else {
       const wait = row.disabled_at ? undefined : settings.retryScheduleSeconds[row.attempts - 1];
       outcome = wait === undefined ? 'failed' : 'retried';
       if (wait === undefined) {
-        await db.execute(`update webhook_messages set status = 'failed', finished_at = ?, last_error = ? where id = ? and attempts = ? and status = 'pending'`, [done, result.error, row.id, row.attempts], 'run');
+        await db.execute(`${attemptRow} update webhook_messages set status = 'failed', finished_at = ?, last_error = ? where id = ? and attempts = ? and status = 'pending'`, [...attemptParams, done, result.error, row.id, row.attempts], 'run');
       } else {
-        await db.execute(`update webhook_messages set next_attempt_at = ?, last_error = ? where id = ? and attempts = ? and status = 'pending'`, [new Date(done.getTime() + wait * 1000), result.error, row.id, row.attempts], 'run');
+        await db.execute(`${attemptRow} update webhook_messages set next_attempt_at = ?, last_error = ? where id = ? and attempts = ? and status = 'pending'`, [
+          ...attemptParams,
+          new Date(done.getTime() + wait * 1000),
+          result.error,
+          row.id,
+          row.attempts,
+        ], 'run');
       }
       if (!row.disabled_at) await failing(row, done);
       log.warn({ ...facts, webhook_error: result.error, retry_in_s: wait }, wait === undefined ? 'webhook failed: its retries are spent' : 'webhook delivery failed; retried later');
