@@ -11,6 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { transactional } from '../../src/db/orm.js';
 import { recordAudit } from '../../src/services/shared/audit.js';
+import { setUserDisabled } from '../../src/services/operator/commands.js';
 import { checkWebhookUrl } from '../../src/services/webhooks/endpoints.js';
 import { bearer, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -227,6 +228,29 @@ describe('deliveries', () => {
       ['session.created', { tenant: 'acme', user, session: { id: sid, method: 'password' } }],
       ['user.created', { tenant: 'acme', user, via: 'import' }],
     ]);
+    await remove(endpoint.id);
+  });
+
+  it('session.revoked at a logout and a logout of every session; the operator\'s CLI paths report theirs too', async () => {
+    const { secret, endpoint } = await create(['session.revoked', 'user.disabled', 'user.enabled'], '/ends');
+    const one = await signIn(gw, { tenant: 'acme', email: 'ada@acme.example', password: PASSWORD });
+    await signIn(gw, { tenant: 'acme', email: 'ada@acme.example', password: PASSWORD });
+    const sid = JSON.parse(Buffer.from(one.access_token.split('.')[1], 'base64url').toString()).sid;
+    expect((await gw.rest('POST', '/auth/logout', { refresh_token: one.refresh_token })).status).toBeLessThan(300);
+    const all = await signIn(gw, { tenant: 'acme', email: 'ada@acme.example', password: PASSWORD });
+    expect((await gw.gql('mutation { logoutAll }', undefined, bearer(all.access_token))).body.errors).toBeUndefined();
+    await setUserDisabled(gw.orm.em.fork(), 'acme', 'ada@acme.example', true);
+    await setUserDisabled(gw.orm.em.fork(), 'acme', 'ada@acme.example', false);
+    await deliver();
+    const data = got.map((g) => new Webhook(secret).verify(g.body, g.headers) as any).map((b) => [b.type, b.data.session ?? null, b.data.by ?? b.data.via]);
+    expect(data).toEqual(
+      expect.arrayContaining([
+        ['session.revoked', { id: sid }, 'logout'],
+        ['session.revoked', null, 'logout_all'],
+        ['user.disabled', null, 'cli'],
+        ['user.enabled', null, 'cli'],
+      ]),
+    );
     await remove(endpoint.id);
   });
 

@@ -120,8 +120,10 @@ export async function setUserDisabled(em: EntityManager, tenantSlug: string, ema
     const tenant = await tenantBySlug(tx, tenantSlug);
     const user = await tx.findOne(User, { tenant, email: normaliseEmail(email) });
     if (!user) throw new AdminError(`tenant ${tenantSlug} has no user ${normaliseEmail(email)}`);
+    const changed = user.disabled !== disabled;
     user.disabled = disabled;
     if (disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+    if (changed) await emitWebhook(tx, new Date(), tenant.id, user.id, disabled ? 'user.disabled' : 'user.enabled', { via: 'cli' });
   });
 }
 
@@ -152,6 +154,7 @@ export async function setUserPassword(
     // A password change answers a suspected compromise: the keys minted with the old
     // password go too (other instances drop them within API_KEY_CACHE_TTL_MS).
     await tx.nativeUpdate(ApiKey, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+    await emitWebhook(tx, new Date(), tenant.id, user.id, 'user.password_changed', { via: 'cli' });
   });
 }
 

@@ -144,8 +144,10 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
           user.roles.set(resolved);
           // Set by the operator: an SSO connection no longer removes them.
           await tx.execute('delete from sso_role_grants where user_id = ?', [user.id]);
+          if (hooked) await emitWebhook(tx, new Date(), tenant.id, user.id, 'user.roles_changed', { roles: [...wantedRoles].sort(), via: 'import' });
         }
         if (disabled && !user.disabled) await revokeSessions(tx, { user: user.id }, 'user_disabled');
+        if (hooked && disabled !== user.disabled) await emitWebhook(tx, new Date(), tenant.id, user.id, disabled ? 'user.disabled' : 'user.enabled', { via: 'import' });
         user.disabled = disabled;
         report.updated++;
       }

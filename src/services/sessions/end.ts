@@ -6,7 +6,10 @@ import { Session } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import type { ServiceDeps } from '../deps.js';
 import { isOpaqueToken, keyedHash } from '../shared/secrets.js';
+import { emitWebhook } from '../shared/webhook-events.js';
 import type { Viewer } from './principal.js';
+
+const tenantIdOf = async (em: EntityManager, userId: string) => ((await em.execute('select tenant_id from users where id = ?', [userId])) as Array<{ tenant_id: string }>)[0]?.tenant_id;
 
 /** End every live session matching `where` (a user, or one session), but `except` (the caller's own, when it goes on). */
 export async function revokeSessions(
@@ -24,7 +27,15 @@ export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, '
   if (!isOpaqueToken(presented)) return;
   const token = await em.findOne(RefreshToken, { tokenHash: keyedHash(deps.config.secretKey, presented) }, { fields: ['id', 'session'] });
   if (!token) return;
-  await revokeSessions(em, { id: token.session.id }, 'logout', deps.now());
+  const now = deps.now();
+  // The session's end and its session.revoked messages (SPEC §13) commit together.
+  await transactional(em, async (tx) => {
+    const [ended] = (await tx.execute("update sessions set revoked_at = ?, revoked_reason = 'logout' where id = ? and revoked_at is null returning tenant_id, user_id", [now, token.session.id])) as Array<{
+      tenant_id: string;
+      user_id: string;
+    }>;
+    if (ended) await emitWebhook(tx, now, ended.tenant_id, ended.user_id, 'session.revoked', { session: { id: token.session.id }, by: 'logout' });
+  });
   deps.sessions.forgetSession(token.session.id);
 }
 
@@ -32,6 +43,7 @@ export async function logoutSession(em: EntityManager, deps: Pick<ServiceDeps, '
 export async function logoutAllSessions(em: EntityManager, deps: Pick<ServiceDeps, 'sessions' | 'now'>, viewer: Viewer): Promise<void> {
   await transactional(em, async (tx) => {
     const ended = await revokeSessions(tx, { user: viewer.userId }, 'logout_all', deps.now());
+    if (ended) await emitWebhook(tx, deps.now(), (await tenantIdOf(tx, viewer.userId))!, viewer.userId, 'session.revoked', { session: null, sessions: ended, by: 'logout_all' });
     await tx.execute(
       `insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) select ?, tenant_id, id, id, ?, 'logout_all', ?::jsonb, ? from users where id = ?`,
       [randomUUID(), viewer.sessionId ?? null, JSON.stringify({ sessions: ended }), deps.now(), viewer.userId],
