@@ -14,6 +14,7 @@
 // pass tries again; nothing is thrown at the process.
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
+import { passWorker } from '../shared/passes.js';
 import { openMail } from './outbox.js';
 import { describeFailure, fileTransport, smtpTransport, type MailTransport } from './transport.js';
 
@@ -25,8 +26,6 @@ export const MAIL_LEASE_MS = 120_000;
 export const SEND_DEADLINE_MS = 45_000;
 /** stop() waits this long for the pass in progress before closing the SMTP pool (its rows then wait for their lease). */
 const STOP_WAIT_MS = 5000;
-/** Consecutive database failures of the sender are logged at most this often. */
-const DB_WARN_EVERY_MS = 60_000;
 
 /** Backoff before retry number `attempt` (1 = the wait after the first failure): base · 2^(attempt-1), at most max, jittered down to half. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random()): number {
@@ -114,14 +113,6 @@ export function createMailSender(options: MailSenderOptions): MailSender {
     options.transport ??
     (settings.smtpUrl ? smtpTransport(config, (err) => log.warn({ mail_error: describeFailure(err) }, 'mail: SMTP connection failed')) : config.production ? undefined : fileTransport(config));
   const mode = transport?.mode ?? 'off';
-  let timer: NodeJS.Timeout | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  let pending = 0;
-  let started = false;
-  let stopped = false;
-  let dbFailingSince: number | undefined;
-  let dbWarnedAt = 0;
-
   const connection = () => orm.em.fork().getConnection();
 
   async function deliver(row: Claimed): Promise<MailOutcome> {
@@ -159,10 +150,10 @@ export function createMailSender(options: MailSenderOptions): MailSender {
     return outcome;
   }
 
-  async function pass(): Promise<MailPass> {
+  async function pass(stopped: () => boolean): Promise<MailPass> {
     const result: MailPass = { claimed: 0, sent: 0, retried: 0, abandoned: 0 };
     if (!transport) return result;
-    for (let round = 0; round < 100 && !stopped; round++) {
+    for (let round = 0; round < 100 && !stopped(); round++) {
       const now = options.now();
       const rows = await connection().execute<Claimed[]>(CLAIM, [new Date(now.getTime() + MAIL_LEASE_MS), now, MAIL_BATCH_SIZE], 'all');
       result.claimed += rows.length;
@@ -176,40 +167,10 @@ export function createMailSender(options: MailSenderOptions): MailSender {
     return result;
   }
 
-  /** Passes run one after another, never two at once. */
-  const enqueue = (): Promise<MailPass> => {
-    pending++;
-    const next = queue.then(pass).finally(() => pending--);
-    queue = next.catch(() => {});
-    return next;
-  };
-
-  const background = () => {
-    if (stopped || pending > 1) return; // one pass waiting behind the current one is enough
-    void enqueue().then(
-      () => {
-        if (dbFailingSince !== undefined) log.info({ failing_ms: Date.now() - dbFailingSince }, 'mail sender: database reachable again');
-        dbFailingSince = undefined;
-      },
-      (err) => {
-        const t = Date.now();
-        dbFailingSince ??= t;
-        if (t - dbWarnedAt >= DB_WARN_EVERY_MS) {
-          dbWarnedAt = t;
-          log.warn({ err }, 'mail sender: database failed; retried at the next poll');
-        }
-      },
-    );
-  };
-
-  const schedule = () => {
-    if (stopped || settings.pollIntervalMs === 0) return;
-    timer = setTimeout(() => {
-      background();
-      void queue.finally(schedule);
-    }, settings.pollIntervalMs);
-    timer.unref();
-  };
+  // Passes one after another, never two at once (shared/passes.ts).
+  const worker = passWorker({ pollIntervalMs: settings.pollIntervalMs, stopWaitMs: STOP_WAIT_MS, pass, log, name: 'mail sender' });
+  let stopped = false;
+  let started = false;
 
   return {
     mode,
@@ -221,22 +182,19 @@ export function createMailSender(options: MailSenderOptions): MailSender {
         return;
       }
       log.info({ mail_mode: mode, poll_interval_ms: settings.pollIntervalMs }, 'mail sender started');
-      schedule();
+      worker.start();
     },
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([queue, new Promise((resolve) => (wait = setTimeout(resolve, STOP_WAIT_MS)))]);
-      clearTimeout(wait);
+      await worker.stop();
       transport?.close();
     },
-    wake: () => background(),
-    runOnce: enqueue,
+    wake: () => worker.wake(),
+    runOnce: () => worker.runOnce(),
     async drain() {
       const total: MailPass = { claimed: 0, sent: 0, retried: 0, abandoned: 0 };
       for (;;) {
-        const p = await enqueue();
+        const p = await worker.runOnce();
         for (const k of Object.keys(total) as Array<keyof MailPass>) total[k] += p[k];
         if (p.claimed === 0 || stopped) return total;
       }

@@ -1,4 +1,4 @@
-// Passes of a background worker (the webhook sender) that never overlap within the process: the
+// Passes of a background worker (the mail sender, the webhook sender) that never overlap within the process: the
 // timer (every `pollIntervalMs`, unref'd), wake() and runOnce() all queue behind the pass in
 // progress; one waiting pass is enough. A failing pass is a warn line at most once a minute, and
 // the next poll tries again: nothing is thrown at the process.
@@ -49,7 +49,7 @@ export function passWorker<R>(o: {
         failingSince ??= t;
         if (t - warnedAt >= WARN_EVERY_MS) {
           warnedAt = t;
-          o.log.warn({ err }, `${o.name}: a pass failed; retried at the next poll`);
+          o.log.warn({ err }, `${o.name}: database failed; retried at the next poll`);
         }
       },
     );
