@@ -107,7 +107,7 @@ describe('webhook endpoints: what is refused', () => {
 
   it('in production: https only, and names and addresses that are not public (localhost resolves to 127.0.0.1) are refused', async () => {
     const prod = { production: true, outbound: { allowPrivate: false, maxBytes: 1 } };
-    for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://localhost/hook', 'https://10.1.2.3/hook', 'https://[::1]/hook', 'https://169.254.169.254/x', 'https://[::ffff:127.0.0.1]/x', 'https://100.64.0.1/x']) {
+    for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://localhost/hook', 'https://10.1.2.3/hook', 'https://[::1]/hook', 'https://169.254.169.254/x', 'https://[::ffff:127.0.0.1]/x', 'https://100.64.0.1/x', 'https://[::ffff:0:7f00:1]/x', 'https://[100::1]/x', 'https://[2001:db8::1]/x', 'https://192.0.2.1/x', 'https://192.88.99.1/x']) {
       await expect(checkWebhookUrl(url, prod), url).rejects.toMatchObject({ code: 'auth_webhook_url_invalid' });
     }
     expect(await checkWebhookUrl('https://93.184.216.34/hook', prod)).toBe('https://93.184.216.34/hook');
@@ -202,9 +202,13 @@ describe('deliveries', () => {
     const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
     const doc = (url: string, extra: Record<string, unknown> = {}) => ({ tenants: [{ slug: 'acme', name: 'Acme', roles: [], users: [], webhooks: [{ url, events: ['user.disabled'], secret, ...extra }] }] });
     await gw.seed(doc(`${base}/imported`) as never);
+    const first = await gw.sql('select id, updated_at from webhook_endpoints where url = $1', [`${base}/imported`]);
+    // The same document again changes nothing (not even a disabled endpoint's state).
+    await gw.sql('update webhook_endpoints set disabled_at = now() where id = $1', [first[0].id]);
     await gw.seed(doc(`${base}/imported`) as never);
-    const rows = await gw.sql('select id from webhook_endpoints where url = $1', [`${base}/imported`]);
-    expect(rows).toHaveLength(1);
+    const rows = await gw.sql('select id, updated_at, disabled_at is not null as disabled from webhook_endpoints where url = $1', [`${base}/imported`]);
+    expect(rows).toEqual([{ ...first[0], disabled: true }]);
+    await gw.sql('update webhook_endpoints set disabled_at = null where id = $1', [first[0].id]);
     await setDisabled(true);
     await setDisabled(false);
     await deliver();
@@ -253,6 +257,42 @@ describe('deliveries', () => {
     );
     await remove(endpoint.id);
   });
+
+  it('a 2xx with a large body delivers (the body is never read); an endpoint deleted during its attempt does not fail the pass', async () => {
+    const { endpoint } = await create(['user.disabled'], '/big');
+    next = [(r) => r.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(300_000))];
+    await setDisabled(true);
+    await setDisabled(false);
+    expect((await deliver()).delivered).toBe(1);
+    // Deleted while the receiver holds the attempt: the pass ends without an error.
+    next = [(r) => setTimeout(() => r.writeHead(204).end(), 400)];
+    await setDisabled(true);
+    await setDisabled(false);
+    const pass = deliver();
+    await new Promise((r) => setTimeout(r, 150));
+    await remove(endpoint.id);
+    await expect(pass).resolves.toMatchObject({ claimed: 1 });
+    expect(gw.logs()).not.toContain('webhook sender: database failed');
+  });
+
+  it("a tenant whose endpoints hang holds only its share of the sender: another tenant's message is delivered meanwhile", async () => {
+    // Acme: 40 endpoints that answer only after the timeout. Globex: one that answers at once.
+    const hung = [];
+    for (let i = 0; i < 40; i++) hung.push((await create(['user.disabled'], `/hang-${i}`)).endpoint.id);
+    const gus = (await signIn(gw, { tenant: 'globex', email: 'gus@globex.example', password: PASSWORD })).access_token;
+    const quick = (await gw.gql(CREATE, { i: { url: `${base}/globex-quick`, events: ['session.created'] } }, bearer(gus))).body.data.createWebhookEndpoint.endpoint.id;
+    next = Array.from({ length: 40 }, () => () => {}); // never answered: each attempt times out (WEBHOOK_TIMEOUT 1 s)
+    await setDisabled(true);
+    await signIn(gw, { tenant: 'globex', email: 'gus@globex.example', password: PASSWORD });
+    const t0 = Date.now();
+    const pass = deliver();
+    await expect.poll(() => got.some((g) => g.path === '/globex-quick'), { timeout: 900, interval: 20 }).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(900);
+    await pass;
+    for (const id of hung) await remove(id);
+    await gw.gql('mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }', { id: quick }, bearer(gus));
+    await setDisabled(false);
+  }, 30_000);
 
   it('after a rotation both secrets sign for 24 h: either verifies', async () => {
     const { secret: old, endpoint } = await create(['user.disabled'], '/rotated');

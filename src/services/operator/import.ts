@@ -110,6 +110,7 @@ export async function importDocument(em: EntityManager, passwords: PasswordHashe
         });
         report.created += counts.created;
         report.updated += counts.updated;
+        report.unchanged += 'unchanged' in counts ? (counts.unchanged as number) : 0;
       }
       await tx.flush();
       const hooked = ((await tx.execute('select 1 from webhook_endpoints where tenant_id = ? limit 1', [tenant.id])) as unknown[]).length > 0;

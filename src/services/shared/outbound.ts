@@ -18,6 +18,11 @@ for (const [net, bits] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  // Documentation (TEST-NET-1..3) and the 6to4 relay anycast: no service of anyone's.
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['224.0.0.0', 4],
@@ -33,6 +38,10 @@ for (const [net, bits] of [
   ['64:ff9b:1::', 48],
   ['2002::', 16],
   ['2001::', 32],
+  // SIIT's IPv4-translated form (::ffff:0:a.b.c.d), discard-only and documentation.
+  ['::ffff:0:0:0', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
@@ -77,7 +86,7 @@ const publicLookup: Lookup = (hostname, options, callback) => {
   });
 };
 
-/** A fetch for outbound calls under `options`: addresses checked where they are connected to, bodies bounded. */
+/** A fetch for outbound calls under `options`: addresses checked where they are connected to, bodies bounded (`maxBytes` 0: the body is not read at all). */
 export function outboundFetch(options: OutboundOptions): (url: string | URL, init?: RequestInit) => Promise<Response> {
   const dispatcher = options.allowPrivate ? undefined : new Agent({ connect: { lookup: publicLookup as never } });
   return async (url, init) => {
@@ -87,6 +96,10 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
       throw new OutboundRefused(`${target.hostname} is not a public address`);
     }
     const res = await undiciFetch(target, { ...(init as object), ...(dispatcher ? { dispatcher } : {}) } as never);
+    if (options.maxBytes === 0) {
+      await res.body?.cancel().catch(() => {});
+      return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers as unknown as Headers });
+    }
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const chunk of res.body ?? []) {

@@ -1,11 +1,12 @@
 // The import document's `webhooks` of a tenant (SPEC §13): `url`, `events`, `secret` (whsec_...),
-// checked as GraphQL checks them, the secret sealed; an endpoint is replaced by its URL.
+// checked as GraphQL checks them, the secret sealed; an endpoint is replaced by its URL, and left
+// as it is (disabled or not) when the document says what it already holds.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { importRefusal } from '../shared/input.js';
-import { seal } from '../shared/secrets.js';
+import { seal, unseal } from '../shared/secrets.js';
 import { checkEvents, checkWebhookUrl, webhookSecretKey } from './endpoints.js';
 
 /** A webhook endpoint as the import document writes it (SPEC §13): replaced by its URL. */
@@ -23,8 +24,8 @@ export async function importWebhooks(
   list: WebhookImportInput[],
   where: string,
   fail: (message: string) => never,
-): Promise<{ created: number; updated: number }> {
-  const counts = { created: 0, updated: 0 };
+): Promise<{ created: number; updated: number; unchanged: number }> {
+  const counts = { created: 0, updated: 0, unchanged: 0 };
   for (const [i, input] of list.entries()) {
     const at = `${where}.webhooks[${i}]`;
     if (!input || typeof input !== 'object') fail(`${at} must be an object`);
@@ -38,19 +39,20 @@ export async function importWebhooks(
       return importRefusal(e, at, fail);
     }
     if (typeof input.secret !== 'string' || !/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(input.secret)) fail(`${at}.secret must be whsec_ and the base64 of at least 24 bytes`);
-    const sealed = seal(webhookSecretKey(deps.config), input.secret);
+    const key = webhookSecretKey(deps.config);
     const now = deps.now();
-    const updated = (await tx.execute('update webhook_endpoints set events = ?::text[], secret = ?, disabled_at = null, failing_since = null, updated_at = ? where tenant_id = ? and url = ? returning id', [
-      pgTextArray(events),
-      sealed,
-      now,
-      tenantId,
-      url,
-    ])) as unknown[];
-    if (updated.length) {
+    const [stored] = (await tx.execute('select id, events, secret from webhook_endpoints where tenant_id = ? and url = ? for update', [tenantId, url])) as Array<{ id: string; events: string[]; secret: string }>;
+    if (stored) {
+      // The same document twice changes nothing (and re-enables nothing the sender disabled).
+      if ([...stored.events].sort().join(' ') === [...events].sort().join(' ') && unseal(key, stored.secret) === input.secret) {
+        counts.unchanged++;
+        continue;
+      }
+      await tx.execute('update webhook_endpoints set events = ?::text[], secret = ?, updated_at = ? where id = ?', [pgTextArray(events), seal(key, input.secret), now, stored.id]);
       counts.updated++;
       continue;
     }
+    const sealed = seal(key, input.secret);
     await tx.execute('insert into webhook_endpoints (id, tenant_id, url, events, secret, created_at, updated_at) values (?, ?, ?, ?::text[], ?, ?, ?)', [randomUUID(), tenantId, url, pgTextArray(events), sealed, now, now]);
     counts.created++;
   }

@@ -8,6 +8,7 @@
 // address checked (shared/outbound.ts). An endpoint failing for WEBHOOK_DISABLE_AFTER is disabled
 // (audited). Log lines name the message, endpoint, status and duration: never a body or secret.
 import { randomUUID } from 'node:crypto';
+import { ForeignKeyConstraintViolationException } from '@mikro-orm/core';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/orm.js';
@@ -17,7 +18,13 @@ import { outboundFetch } from '../shared/outbound.js';
 import { unseal } from '../shared/secrets.js';
 import { webhookSecretKey } from './endpoints.js';
 
-export const WEBHOOK_BATCH_SIZE = 20;
+/** Attempts in flight at once in one instance. */
+export const WEBHOOK_CONCURRENCY = 64;
+/**
+ * Attempts in flight for one tenant in one instance (less than twice this): a tenant whose
+ * endpoints hang holds at most these slots, and the other tenants' messages go on.
+ */
+export const WEBHOOK_TENANT_SLOTS = 16;
 /** How long a claim keeps a message from other instances (it must outlast a batch's timeouts). */
 const LEASE_MS = 120_000;
 
@@ -25,7 +32,7 @@ const CLAIM = `
 update webhook_messages m set attempts = m.attempts + 1, next_attempt_at = ?
   from webhook_endpoints e
  where m.id = any(array(
-         select id from webhook_messages where status = 'pending' and next_attempt_at <= ?
+         select id from webhook_messages where status = 'pending' and next_attempt_at <= ? and tenant_id <> all(?::uuid[])
           order by next_attempt_at limit ? for update skip locked))
    and m.status = 'pending' and e.id = m.endpoint_id
 returning m.id, m.tenant_id, m.endpoint_id, m.payload, m.attempts, e.url, e.secret, e.previous_secret, e.previous_secret_until, e.disabled_at, e.failing_since`;
@@ -45,6 +52,7 @@ interface Claimed {
 }
 
 export type WebhookOutcome = 'delivered' | 'retried' | 'failed';
+export type WebhookPass = Record<WebhookOutcome | 'claimed', number>;
 
 export interface WebhookLog {
   info(obj: object, msg: string): void;
@@ -74,7 +82,8 @@ export async function countPendingWebhooks(orm: Db): Promise<number> {
 export function webhookDelivery(options: WebhookSenderOptions) {
   const { config, orm, log } = options;
   const settings = config.webhooks;
-  const post = outboundFetch({ allowPrivate: config.outbound.allowPrivate, maxBytes: 65_536 });
+  // Only the status counts: the answer's body is never read (a 2xx with a large body delivers).
+  const post = outboundFetch({ allowPrivate: config.outbound.allowPrivate, maxBytes: 0 });
   const connection = () => orm.em.fork().getConnection();
 
   /** One attempt: the HTTP status, or the failure's class when no answer came. */
@@ -104,7 +113,6 @@ export function webhookDelivery(options: WebhookSenderOptions) {
   }
 
   async function deliver(row: Claimed): Promise<WebhookOutcome> {
-    const db = connection();
     const at = options.now();
     const t0 = performance.now();
     const result = await attempt(row, at);
@@ -114,6 +122,17 @@ export function webhookDelivery(options: WebhookSenderOptions) {
     const attemptRow = `with a as (insert into webhook_attempts (id, message_id, endpoint_id, attempted_at, status_code, duration_ms, error) values (?, ?, ?, ?, ?, ?, ?))`;
     const attemptParams = [randomUUID(), row.id, row.endpoint_id, at, result.status ?? null, durationMs, result.error ?? null];
     const facts = { webhook_id: row.id, endpoint: row.endpoint_id, attempt: row.attempts, status: result.status, duration_ms: durationMs };
+    try {
+      return await mark(row, result, attemptRow, attemptParams, facts, done);
+    } catch (e) {
+      // Its endpoint was deleted during the attempt (the message went with it): nothing to mark.
+      if (e instanceof ForeignKeyConstraintViolationException || (e as { code?: string }).code === '23503') return 'failed';
+      throw e;
+    }
+  }
+
+  async function mark(row: Claimed, result: { status?: number; error?: string }, attemptRow: string, attemptParams: unknown[], facts: object, done: Date): Promise<WebhookOutcome> {
+    const db = connection();
     let outcome: WebhookOutcome;
     if (!result.error) {
       outcome = 'delivered';
@@ -160,27 +179,50 @@ export function webhookDelivery(options: WebhookSenderOptions) {
     log.warn({ endpoint: row.endpoint_id }, 'webhook endpoint disabled: its deliveries have failed for WEBHOOK_DISABLE_AFTER');
   }
 
-  /** One pass: claims and delivers until a claim comes back short. */
-  async function pass(stopped: () => boolean): Promise<Record<WebhookOutcome | 'claimed', number>> {
-    const result = { claimed: 0, delivered: 0, retried: 0, failed: 0 };
-    for (let round = 0; round < 100 && !stopped(); round++) {
+  /**
+   * One pass: a window of WEBHOOK_CONCURRENCY attempts, refilled by claims of at most
+   * WEBHOOK_TENANT_SLOTS messages whenever half of it is free; a tenant holding its slots is left
+   * out of the next claims. It ends when nothing is due and nothing is in flight.
+   */
+  async function pass(stopped: () => boolean): Promise<WebhookPass> {
+    const result: WebhookPass = { claimed: 0, delivered: 0, retried: 0, failed: 0 };
+    const inFlight = new Set<Promise<void>>();
+    const perTenant = new Map<string, number>();
+    let failure: { error: unknown } | undefined;
+    for (let round = 0; round < 10_000 && !stopped() && !failure; round++) {
+      const free = WEBHOOK_CONCURRENCY - inFlight.size;
+      if (free < WEBHOOK_CONCURRENCY / 2) {
+        await Promise.race(inFlight);
+        continue;
+      }
       const now = options.now();
-      const rows = await connection().execute<Claimed[]>(CLAIM, [new Date(now.getTime() + LEASE_MS), now, WEBHOOK_BATCH_SIZE], 'all');
+      const full = [...perTenant].filter(([, n]) => n >= WEBHOOK_TENANT_SLOTS).map(([t]) => t);
+      const rows = await connection().execute<Claimed[]>(CLAIM, [new Date(now.getTime() + LEASE_MS), now, `{${full.join(',')}}`, Math.min(free, WEBHOOK_TENANT_SLOTS)], 'all');
       result.claimed += rows.length;
-      // A failed mark leaves its message leased: it comes due again after the lease (and may be sent again: at least once).
-      const outcomes = await Promise.allSettled(rows.map(deliver));
-      for (const o of outcomes) if (o.status === 'fulfilled') result[o.value]++;
-      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (failed) throw failed.reason;
-      if (rows.length < WEBHOOK_BATCH_SIZE) break;
+      for (const row of rows) {
+        perTenant.set(row.tenant_id, (perTenant.get(row.tenant_id) ?? 0) + 1);
+        // A failed mark leaves its message leased: it comes due again after the lease (and may be sent again: at least once).
+        const attempt: Promise<void> = deliver(row)
+          .then((o) => void result[o]++, (error: unknown) => void (failure ??= { error }))
+          .finally(() => {
+            inFlight.delete(attempt);
+            perTenant.set(row.tenant_id, perTenant.get(row.tenant_id)! - 1);
+          });
+        inFlight.add(attempt);
+      }
+      if (rows.length === 0) {
+        if (!inFlight.size) break;
+        await Promise.race(inFlight);
+      }
     }
+    await Promise.allSettled(inFlight);
+    if (failure) throw failure.error;
     return result;
   }
 
   return { pass };
 }
 
-export type WebhookPass = Record<WebhookOutcome | 'claimed', number>;
 export type WebhookSender = PassWorker<WebhookPass>;
 
 /** The instance's sender: a pass every WEBHOOK_POLL_INTERVAL_MS (and when woken), never two at once. */
