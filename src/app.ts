@@ -21,6 +21,7 @@ import { linkRoutes } from './rest/routes/links.routes.js';
 import { ssoRoutes } from './rest/routes/sso.routes.js';
 import { oidcRoutes } from './rest/routes/oidc.routes.js';
 import { assetRoutes } from './rest/routes/assets.routes.js';
+import { forwardRoutes } from './rest/routes/forward.routes.js';
 import { apiKeyRoutes } from './rest/routes/api-keys.routes.js';
 import { mfaRoutes } from './rest/routes/mfa.routes.js';
 import { sessionsRoutes } from './rest/routes/sessions.routes.js';
@@ -53,8 +54,9 @@ declare module 'fastify' {
     operation?: OperationSpec;
     /** Body content types the route accepts (default: application/json). */
     contentTypes?: string[];
-    /** A page opened by a mailed link: its one `token` query parameter is not refused. */
+    /** A page opened by a mailed link (its one `token` query parameter), /auth/verify (the guarded service's query): not refused. */
     mailedLinkToken?: boolean;
+    upstreamQuery?: boolean;
   }
 }
 
@@ -197,7 +199,6 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
     },
     hideUntagged: true,
   });
-
   await app.register(passwordRoutes, { config });
   await app.register(sessionsRoutes, { config });
   await app.register(viewerRoutes);
@@ -210,6 +211,7 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   // Every tenant's OpenID Provider (SPEC §12), made when first asked for.
   await app.register(oidcRoutes, { config, fork: () => orm.em.fork() });
   await app.register(assetRoutes);
+  await app.register(forwardRoutes, { config });
   await app.register(mfaRoutes, { config });
   await app.register(invitationRoutes, { config });
   if (config.demoPage) await app.register(demoRoutes, { config });

@@ -81,6 +81,8 @@ export interface Config {
   /** The outbox's sender (src/services/mail/sender.ts). smtpUrl unset: files under dataDir/mail outside production, queued in production. */
   mail: { smtpUrl: string | undefined; from: string; maxAttempts: number; pollIntervalMs: number; retryBaseMs: number; retryMaxMs: number };
   /** SPEC §13: an attempt's timeout, the waits between attempts, how long an endpoint may fail before it is disabled (seconds); how often an instance looks for due messages; how long delivered and failed messages are kept. */
+  /** SPEC §14: the audience of the X-Auth-Token that /auth/verify hands the upstream (never JWT_AUDIENCE). */
+  forwardAuth: { audience: string };
   webhooks: { timeoutSeconds: number; retryScheduleSeconds: number[]; disableAfterSeconds: number; pollIntervalMs: number; retentionDays: number };
   maxPasswordLength: number;
   accounts: {

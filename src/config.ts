@@ -69,6 +69,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('production mode refuses argon2id parameters below OWASP (m=19456 KiB, t=2, p=1)');
   }
 
+  // Outside production on a loopback address: localhost, the name the demo page, passkeys and
+  // the local IdP (npm run idp) use for this gateway.
+  const base = publicUrl(read(env, 'PUBLIC_URL') ?? (LOOPBACK.includes(host) ? `http://localhost:${port}` : listenUrl));
+  // SPEC §14: the upstream's token has an audience of its own, never the gateway's.
+  const forwardAudience = read(env, 'FORWARD_AUTH_AUDIENCE') ?? `${base}/upstream`;
+  if (forwardAudience === (audience ?? listenUrl)) throw new ConfigError('FORWARD_AUTH_AUDIENCE must differ from JWT_AUDIENCE: an upstream token must never pass as an access token');
+
   return {
     env: nodeEnv as Config['env'],
     production,
@@ -86,9 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleInTransactionTimeoutMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5000, 1),
     },
     secretKey: secretKey!,
-    // Outside production on a loopback address: localhost, the name the demo page, passkeys and
-    // the local IdP (npm run idp) use for this gateway.
-    publicUrl: publicUrl(read(env, 'PUBLIC_URL') ?? (LOOPBACK.includes(host) ? `http://localhost:${port}` : listenUrl)),
+    publicUrl: base,
     ssoIdpTimeoutSeconds: int(env, 'SSO_IDP_TIMEOUT_SECONDS', 5, 1),
     ssoDnsServers: list(env, 'SSO_DNS_SERVERS', []),
     outbound: { allowPrivate: !production || bool(env, 'WEBHOOK_ALLOW_PRIVATE', false), maxBytes: 1_048_576 },
@@ -155,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mail: mailConfig(env),
     webhooks: webhookConfig(env),
+    forwardAuth: { audience: forwardAudience },
     maxPasswordLength: int(env, 'MAX_PASSWORD_LENGTH', 1024, 64),
     accounts: {
       passwordMinLength: int(env, 'PASSWORD_MIN_LENGTH', 8, 1),

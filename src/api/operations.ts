@@ -148,6 +148,8 @@ export const operations = {
   revokeApiKey: keys('revokeApiKey', 'DELETE', '/auth/api-key/:id', 'any', 'auth_internal_error', ['auth_api_key_not_found', 'auth_forbidden']),
   revokeApiKeys: keys('revokeApiKeys', 'POST', '/auth/api-keys/revoke', 'session', 'auth_internal_error', ['auth_api_key_not_found']),
   me: op('me', 'GET', '/auth/me', 'any', 'auth_session_db_error', 'auth_internal_error', []),
+  // Forward auth (SPEC §14): any method, any path below /auth/verify; REST only.
+  verify: { ...op('verify', 'GET', '/auth/verify', 'any', 'auth_verify_db_error', 'auth_verify_internal_error', ['auth_forbidden']), graphql: null },
   sessions: op('sessions', 'GET', '/auth/sessions', 'session', 'auth_session_db_error', 'auth_internal_error', []),
   revokeSession: op('revokeSession', 'DELETE', '/auth/sessions/:id', 'session', 'auth_session_db_error', 'auth_internal_error', ['auth_session_not_found']),
   identities: op('identities', null, null, 'session', 'auth_session_db_error', 'auth_internal_error', []),

@@ -368,6 +368,9 @@ export const catalog = {
   auth_oauth_grant_not_found: { ...client(404, "revokeOAuthGrant: no grant of the caller's with this id (another user's grant is not found either).", 'Grant not found.', 'List your grants with oauthGrants.'), since: '0.3.0' },
   auth_oauth_db_error: { ...db('Database failure in the OpenID Provider (its clients, codes, grants, tokens or sessions); the RFC body says server_error.', 'Database failure in the OpenID Provider.', 'Treat as 5xx; retry later; investigate DB health.'), since: '0.3.0' },
   auth_oauth_internal_error: { ...internal('Unexpected server error in the OpenID Provider; the RFC body says server_error.', 'Unexpected error in the OpenID Provider.', 'Inspect logs for details.'), since: '0.3.0' },
+  // --- Forward auth (SPEC §14) ---
+  auth_verify_db_error: { ...db('Database failure verifying a request for a guarded service (/auth/verify), past the 5 s a cached verdict may serve.', 'Database failure verifying the request.', 'Treat as 5xx (fail closed); investigate DB health.'), since: '0.3.0' },
+  auth_verify_internal_error: { ...internal('Unexpected server error verifying a request for a guarded service (/auth/verify).', 'Unexpected error verifying the request.', 'Inspect logs for details.'), since: '0.3.0' },
   // --- Webhooks (SPEC §13) ---
   auth_webhook_url_invalid: { ...client(422, 'A webhook endpoint URL the gateway will not call: not an absolute URL, not https:// in production, or a name that resolves to a loopback, private, link-local, multicast or otherwise non-public address.', 'This webhook URL cannot be used.', 'Use a public https:// URL.'), since: '0.3.0' },
   auth_webhook_not_found: { ...client(404, "No webhook endpoint or message of the caller's tenant with this id.", 'Webhook not found.', 'List the endpoints with webhookEndpoints.'), since: '0.3.0' },

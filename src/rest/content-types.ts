@@ -16,6 +16,8 @@ export function registerRequestChecks(app: FastifyInstance): void {
     const keys = [...new URLSearchParams(req.url.slice(q + 1)).keys()];
     // A page that a mailed link opens may carry that link's one `token` (the demo's pages).
     if (req.routeOptions.config?.mailedLinkToken && keys.length === 1 && keys[0] === 'token') return;
+    // Forward auth: the query is the guarded service's own (a token in it is no credential here, and no refusal either).
+    if (req.routeOptions.config?.upstreamQuery) return;
     for (const key of keys) {
       if (CREDENTIAL_PARAMS.has(key.toLowerCase())) throw new AuthError('auth_request_invalid', { fields: [{ field: key.toLowerCase(), rule: 'credential_in_query' }] });
     }

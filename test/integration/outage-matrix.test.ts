@@ -203,6 +203,16 @@ const routes: Route[] = [
   },
   { ...signedIn('me', ['GET', '/auth/me'], '{ me { id } }'), singleQuery: true },
   {
+    op: 'verify',
+    caller: 'access_token',
+    doors: ['rest'],
+    singleQuery: true,
+    prepare: async () => {
+      const { access_token } = await session();
+      return () => gw.rest('GET', '/auth/verify/upstream/path?permission=users:read', undefined, bearer(access_token));
+    },
+  },
+  {
     op: 'me',
     label: 'me (API key)',
     caller: 'api_key',
