@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
+import { generateIdTokenKey, generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb, type Db } from '../src/db/orm.js';
 import { createPurgeService } from '../src/services/purge/purge.js';
@@ -58,6 +58,8 @@ function limitOf(scenario: string, door: Door): LimitName {
 }
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** One RS256 key per run (slow to make). */
+const idTokenKey = generateIdTokenKey();
 const quiet = { info: () => {}, debug: () => {}, warn: () => {} };
 
 interface LoadResult {
@@ -206,7 +208,8 @@ async function startGateway(url: string, secretKey: string, signingKey: unknown,
       PORT: '0',
       DATABASE_URL: url,
       SECRET_KEY: secretKey,
-      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey] }),
+      // Production mode needs an RS256 key for the OpenID Provider's ID tokens (never the first).
+      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey, idTokenKey] }),
       JWT_ISSUER: 'https://auth.bench.example',
       JWT_AUDIENCE: 'https://api.bench.example',
       PUBLIC_URL: 'https://auth.bench.example',
@@ -315,6 +318,8 @@ function requests(at: () => string, users: number, refreshTokens: string[]) {
     login: (door: Door) => ({ url: door === 'rest' ? `${at()}/auth/login` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, (i) => `password-${i}`) }),
     wrong: (door: Door) => ({ url: door === 'rest' ? `${at()}/auth/login` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: loginBodies(door, () => 'not the password') }),
     refresh: (door: Door, count = 10_000) => ({ url: door === 'rest' ? `${at()}/auth/refresh` : `${at()}/graphql`, method: 'POST' as const, headers: jsonHeaders, bodies: refreshBodies(door, count) }),
+    // Forward auth (SPEC §14): what a proxy asks for every request of a guarded service.
+    verify: (credential: Record<string, string>) => ({ url: `${at()}/auth/verify/orders/42?permission=api_keys:create`, method: 'GET' as const, headers: credential }),
     me: (door: Door, credential: Record<string, string>) =>
       door === 'rest'
         ? { url: `${at()}/auth/me`, method: 'GET' as const, headers: credential }
@@ -438,6 +443,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     scenarios.push({ scenario: 'me (API key)', door, spec: () => req.me(door, { 'x-api-key': apiKey }) });
     scenarios.push({ scenario: 'wrong password', door, spec: () => req.wrong(door) });
   }
+  scenarios.push({ scenario: 'verify (access token)', door: 'rest', spec: () => req.verify({ authorization: `Bearer ${at}` }) });
   const chosen = scenarios
     .filter((s) => (!ONLY || ONLY.some((o) => s.scenario.startsWith(o))) && (!DOOR || s.door === DOOR))
     // Grouped by the limit they are compared with (LIMITS' order), which brackets its group.
@@ -499,7 +505,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
 
   // Open loop at half of each measured rate: latency without saturation's queueing.
   const openLoop: Array<{ scenario: string; door: Door; rate: number; r: LoadResult; gc: string }> = [];
-  for (const s of chosen.filter((c) => c.scenario === 'refresh' || c.scenario === 'me (access token)')) {
+  for (const s of chosen.filter((c) => c.scenario === 'refresh' || c.scenario === 'me (access token)' || c.scenario === 'verify (access token)')) {
     const rate = Math.max(1, Math.round(results[`${s.scenario}|${s.door}`].requestsPerSecond / 2));
     log(`open loop: ${s.scenario} over ${s.door} at ${rate}/s...`);
     const gc0 = await gw.gc();
@@ -565,7 +571,9 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     ...rows.map((r) => `| ${r.scenario} | ${r.door} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio} | ${r.gatewayCpuMs} | ${r.postgresCpuMs} | ${r.rssMb} | ${r.heapMb} |`),
     '',
     `Limits, each measured before and after the scenarios compared with it (mean; before → after): ${limitsLine(limits)}.`,
-    `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
+    `API-key me / bearer me: REST ${apiKeyVsBearer('rest')}, GraphQL ${apiKeyVsBearer('gql')}. Forward auth's verify / me over REST: ${
+      results['verify (access token)|rest'] && results['me (access token)|rest'] ? (results['verify (access token)|rest'].requestsPerSecond / results['me (access token)|rest'].requestsPerSecond).toFixed(2) : '–'
+    } (goal ≥ 0.9). Gateway peak RSS: ${mb(memory.peak)} MB (heap in use at the end ${mb(memory.heap)} MB). Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
   ];
   if (openLoop.length) {
     lines.push(
