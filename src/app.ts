@@ -172,14 +172,14 @@ export async function buildApp(config: Config, orm: Db, options: BuildOptions = 
   registerRequestChecks(app);
   registerErrorHandlers(app);
   await app.register(formbody);
-  // Security headers (helmet) on every response, built once: a locked-down CSP for the JSON
-  // routes; the Sandbox landing page (development) keeps the CSP Apollo gives it.
+  // Security headers (helmet), built once: a locked-down CSP for the JSON routes; the Sandbox (development) keeps Apollo's; none for forward auth's proxy.
   const headers = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] } },
     crossOriginEmbedderPolicy: false,
   });
   const sandboxHeaders = helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
   app.addHook('onRequest', (req, reply, done) => {
+    if (req.routeOptions.config?.upstreamQuery) return done();
     const apply = config.graphql.sandbox && req.routeOptions.url === '/graphql' ? sandboxHeaders : headers;
     apply(req.raw, reply.raw, done as (err?: unknown) => void);
   });

@@ -21,10 +21,11 @@ export async function forwardRoutes(app: FastifyInstance, { config }: { config: 
       payload.on('end', () => done(null, undefined));
       payload.on('error', (err) => done(err, undefined));
     });
-    scope.addHook('onSend', async (_req, reply, payload) => {
-      reply.header('cache-control', 'no-store');
+    // The proxy's answer carries no browser security headers (helmet skips these routes): what it needs only.
+    scope.addHook('onSend', (_req, reply, payload, done) => {
+      reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
       if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer');
-      return payload;
+      done(null, payload);
     });
     const route = { ...operationRoute(operations.verify), config: { operation: operations.verify, upstreamQuery: true } };
     const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {

@@ -5,7 +5,7 @@
 // trust bare headers; presented to the gateway it is refused like a forged token (the access
 // token check pins typ at+jwt and JWT_AUDIENCE). The same credential gets the same token for up
 // to 30 s.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
@@ -47,7 +47,6 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
       .setSubject(viewer.userId)
       .setIssuedAt(Math.floor(now().getTime() / 1000))
       .setExpirationTime(Math.floor(now().getTime() / 1000) + TOKEN_SECONDS)
-      .setJti(randomUUID())
       .sign(await key);
     tokens.set(credentialKey, made);
     return made;
