@@ -59,10 +59,11 @@ describe('operator kit', () => {
     expect(conf).toMatch(/location = \/metrics \{\s*deny all;/);
   });
 
-  it('compose trusts X-Forwarded-For from nginx\'s fixed address only', () => {
+  it('compose trusts X-Forwarded-For from its nginx proxies\' fixed addresses only (the balancer, the forward-auth guard)', () => {
     const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
-    const nginx = compose.services.lb.networks.backend.ipv4_address;
-    expect(compose.services.migrate.environment.TRUST_PROXY).toBe(nginx);
+    const proxies = [compose.services.lb, compose.services.guard].map((s) => s.networks.backend.ipv4_address);
+    expect(compose.services.migrate.environment.TRUST_PROXY.split(',')).toEqual(proxies);
+    expect(readFileSync('deploy/nginx-forward-auth.conf', 'utf8')).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
     expect(compose.services.gateway.environment).toEqual(compose.services.migrate.environment);
   });
 
