@@ -22,8 +22,14 @@ export function registerRequestChecks(app: FastifyInstance): void {
       if (CREDENTIAL_PARAMS.has(key.toLowerCase())) throw new AuthError('auth_request_invalid', { fields: [{ field: key.toLowerCase(), rule: 'credential_in_query' }] });
     }
   });
+  // Every answer under /auth/verify (SPEC §14), a refusal before any route too (a malformed path), is never cached.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (req.url.startsWith('/auth/verify')) reply.header('cache-control', 'no-store');
+    done(null, payload);
+  });
   app.addHook('preValidation', async (req) => {
-    if (req.body === undefined) return;
+    // Forward auth ignores whatever body and content type the proxy forwards (SPEC §14).
+    if (req.body === undefined || req.routeOptions.config?.upstreamQuery) return;
     const mime = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const allowed = req.routeOptions.config?.contentTypes ?? [JSON_TYPE];
     if (!allowed.includes(mime)) throw new AuthError('auth_request_invalid', { fields: [{ field: 'body', rule: 'unknown_content_type' }] });

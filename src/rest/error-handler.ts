@@ -105,7 +105,9 @@ export function registerErrorHandlers(app: FastifyInstance): void {
  * Fastify's errors before any route is found (a URL that does not decode, a path parameter
  * over the length limit) get the catalog's body too, never the framework's own.
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const authError = new AuthError('auth_request_invalid', { cause: error, fields: [{ field: 'url', rule: 'format' }] });
+  // Forward auth's answers are never cached (SPEC §14), these included.
+  if (request.url.startsWith('/auth/verify')) reply.header('cache-control', 'no-store');
   void reply.status(authError.status).headers(restErrorHeaders(authError)).send(restErrorBody(authError));
 }

@@ -60,6 +60,8 @@ describe.runIf(existsSync(NGINX))("deploy/nginx-forward-auth.conf in front of an
     for (const headers of [{}, bearer('not-a-token'), { 'x-auth-user-id': '00000000-0000-4000-8000-000000000000' }]) {
       const res = await requestJson(`${front}/orders`, 'GET', undefined, headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
+      // The gateway's refusal as JSON with its code, never cached.
+      expect([res.body?.detail?.code, res.headers.get('x-error-code'), res.headers.get('cache-control'), res.headers.get('www-authenticate')]).toEqual(['auth_unauthenticated', 'auth_unauthenticated', 'no-store', 'Bearer']);
     }
     expect(seen).toEqual([]);
   });

@@ -47,6 +47,28 @@ describe('/auth/verify refuses', () => {
     expect((await verify('/auth/verify?tenant=acme&permission=users:read', { ...bearer(access_token), 'x-auth-require-permission': 'api_keys:create' })).status).toBe(200);
   });
 
+  it('a role losing a permission: refused within 5 s, and the X-Auth-Token made again without it', async () => {
+    await gw.seed({ tenants: [{ slug: 'acme', name: 'Acme Corp', roles: [{ name: 'fwd-role', permissions: ['users:read', 'audit:read'] }], users: [{ email: 'fay@acme.test', password: 'fay password 123', roles: ['fwd-role'] }] }] } as never);
+    const { access_token } = await signIn(gw, { tenant: 'acme', email: 'fay@acme.test', password: 'fay password 123' });
+    const before = await verify('/auth/verify?permission=audit:read', bearer(access_token));
+    expect(before.status).toBe(200);
+    await gw.sql("delete from role_permissions where role_id = (select id from roles where name = 'fwd-role') and permission_id = (select id from permissions where name = 'audit:read')");
+    await expect.poll(async () => (await verify('/auth/verify?permission=audit:read', bearer(access_token))).status, { timeout: 5000, interval: 100 }).toBe(403);
+    const after = await verify('/auth/verify', bearer(access_token));
+    expect(after.headers.get('x-auth-permissions')).toBe('users:read');
+    expect(after.headers.get('x-auth-token')).not.toBe(before.headers.get('x-auth-token'));
+    expect(JSON.parse(Buffer.from(after.headers.get('x-auth-token')!.split('.')[1], 'base64url').toString()).permissions).toEqual(['users:read']);
+  });
+
+  it('no request value is echoed back; odd bodies and content types are ignored; every answer under /auth/verify is never cached', async () => {
+    const { access_token } = await signIn(gw, ADA);
+    const odd = await verify('/auth/verify?permission=%3Cscript%3Ealert(1)%3C%2Fscript%3E', bearer(access_token));
+    expect([odd.status, JSON.stringify(odd.body).includes('script')]).toEqual([403, false]);
+    expect((await verify('/auth/verify', { ...bearer(access_token), 'content-type': 'a/b/c' }, 'POST', 'x')).status).toBe(200);
+    const malformed = await verify('/auth/verify/%ff', bearer(access_token));
+    expect(malformed.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('a revoked session and a revoked API key within 5 s', async () => {
     const s = await signIn(gw, ADA);
     const key = (await gw.rest('POST', '/auth/api-key', { name: 'fwd' }, bearer(s.access_token))).body.api_key as string;

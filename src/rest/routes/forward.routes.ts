@@ -16,6 +16,11 @@ export async function forwardRoutes(app: FastifyInstance, { config }: { config: 
   await app.register(async (scope) => {
     // Whatever body the proxy forwards is not read.
     scope.removeAllContentTypeParsers();
+    // Even one Fastify could not parse (a/b/c): the type is ignored, so it is not looked at.
+    scope.addHook('onRequest', (req, _reply, done) => {
+      if (req.headers['content-type'] !== undefined) req.headers['content-type'] = 'application/octet-stream';
+      done();
+    });
     scope.addContentTypeParser('*', (_req, payload, done) => {
       payload.resume();
       payload.on('end', () => done(null, undefined));

@@ -16,6 +16,10 @@ export const FORWARD_TOKEN_TYP = 'fwd+jwt';
 const TOKEN_SECONDS = 60;
 const REUSE_MS = 30_000;
 
+type Grants = { roles: string[]; permissions: string[] };
+/** A permission's name as roles hold them (the import's rule); anything else is not repeated back. */
+const PERMISSION_SHAPE = /^[a-z0-9_.-]{1,64}(?::[a-z0-9_.*-]{1,64}){0,4}$/;
+
 export interface Requirements {
   permissions: string[];
   tenant?: string;
@@ -29,15 +33,18 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
   let key: Promise<CryptoKey> | undefined;
   const tokens = new TtlCache<string, string>(10_000, REUSE_MS, now);
 
-  async function token(viewer: Viewer, credentialKey: string): Promise<string> {
-    const known = tokens.get(credentialKey);
+  async function token(viewer: Viewer, grants: Grants, credentialKey: string): Promise<string> {
+    // Reused only for the same credential and the same identity: a change of roles, permissions
+    // or the MFA rule makes a new one at once.
+    const cacheKey = `${credentialKey}.${createHash('sha256').update(JSON.stringify([viewer.userId, viewer.tenantSlug, viewer.email, viewer.authMethod, viewer.sessionId, grants])).digest('base64url')}`;
+    const known = tokens.get(cacheKey);
     if (known) return known;
     key ??= importJWK(signer, signer.alg) as Promise<CryptoKey>;
     const made = await new SignJWT({
       tenant: viewer.tenantSlug,
       email: viewer.email,
-      roles: viewer.roles,
-      permissions: viewer.permissions,
+      roles: grants.roles,
+      permissions: grants.permissions,
       auth_method: viewer.authMethod,
       ...(viewer.sessionId ? { sid: viewer.sessionId } : {}),
     })
@@ -48,7 +55,7 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
       .setIssuedAt(Math.floor(now().getTime() / 1000))
       .setExpirationTime(Math.floor(now().getTime() / 1000) + TOKEN_SECONDS)
       .sign(await key);
-    tokens.set(credentialKey, made);
+    tokens.set(cacheKey, made);
     return made;
   }
 
@@ -59,18 +66,22 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
    */
   async function verify(viewer: Viewer, credential: string, wants: Requirements): Promise<IdentityHeaders> {
     if (wants.tenant !== undefined && wants.tenant !== viewer.tenantSlug) throw new AuthError('auth_forbidden');
-    const missing = wants.permissions.filter((p) => !viewer.permissions.includes(p));
-    if (missing.length) throw new AuthError('auth_forbidden', { missing });
+    // What the roles grant now (within the session cache's bound), not the access token's claims;
+    // an API key's permissions are read live already.
+    const grants: Grants = viewer.current ?? { roles: viewer.roles, permissions: viewer.permissions };
+    const missing = wants.permissions.filter((p) => !grants.permissions.includes(p));
+    // The permissions the caller lacks are named when they are few and shaped like permissions (no request value echoed otherwise).
+    if (missing.length) throw new AuthError('auth_forbidden', missing.length <= 10 && missing.every((p) => PERMISSION_SHAPE.test(p)) ? { missing } : {});
     const credentialKey = createHash('sha256').update(credential).digest('base64url');
     return {
       'x-auth-user-id': viewer.userId,
       'x-auth-email': viewer.email,
       'x-auth-tenant': viewer.tenantSlug,
-      'x-auth-roles': viewer.roles.join(','),
-      'x-auth-permissions': viewer.permissions.join(','),
+      'x-auth-roles': grants.roles.join(','),
+      'x-auth-permissions': grants.permissions.join(','),
       'x-auth-method': viewer.authMethod,
       ...(viewer.sessionId ? { 'x-auth-session-id': viewer.sessionId } : {}),
-      'x-auth-token': await token(viewer, credentialKey),
+      'x-auth-token': await token(viewer, grants, credentialKey),
     };
   }
 

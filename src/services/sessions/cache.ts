@@ -13,6 +13,8 @@ export interface SessionState {
   expiresAt: number;
   /** A one-factor session of a user holding an MFA-required role: it may only enrol a second factor. */
   mfaRestricted: boolean;
+  /** The user's roles and their permissions when the state was read (the token's claims may be minutes old). */
+  grants: { roles: string[]; permissions: string[] };
 }
 
 export interface SessionCache {

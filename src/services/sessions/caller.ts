@@ -5,7 +5,7 @@ import { AuthError } from '../../errors/auth-error.js';
 import { isDatabaseError } from '../../db/errors.js';
 import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
-import { acrOf, hasActiveFactor, hasStrongerWayIn, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
+import { acrOf, GRANTS_SQL, hasActiveFactor, hasStrongerWayIn, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
 import type { SessionState } from './cache.js';
 
 /**
@@ -14,7 +14,7 @@ import type { SessionState } from './cache.js';
  * session whenever the role or the setting was added).
  */
 export const SESSION_STATE_SELECT = `
-select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at, s.amr,
+select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at, s.amr,${GRANTS_SQL('u')},
        exists(select 1 from user_roles ur join roles r on r.id = ur.role_id
                where ur.user_id = s.user_id and r.name = any(t.mfa_required_roles)) as mfa_required_role
   from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
@@ -30,6 +30,8 @@ async function loadSessionState(em: EntityManager, sid: string): Promise<Session
     disabled: boolean;
     expires_at: Date;
     amr: string[];
+    roles: string[];
+    permissions: string[];
     mfa_required_role: boolean;
   }> = await em.execute(SESSION_STATE_SELECT, [sid]);
   const r = rows[0];
@@ -43,6 +45,7 @@ async function loadSessionState(em: EntityManager, sid: string): Promise<Session
     disabled: r.disabled,
     expiresAt: new Date(r.expires_at).getTime(),
     mfaRestricted: restrictedForMfa({ mfaRequiredRole: r.mfa_required_role }, r.amr ?? []),
+    grants: { roles: r.roles, permissions: r.permissions },
   };
 }
 
@@ -95,6 +98,8 @@ export async function authenticateAccessToken(em: () => EntityManager, deps: Pic
     amr: claims.amr,
     sessionId: claims.sid,
     mfaRequired,
+    // The roles' grants as the session cache last read them (forward auth's answer).
+    current: mfaRequired ? { roles: [], permissions: [MFA_ENROLL_PERMISSION] } : session.grants,
   };
 }
 

@@ -17,6 +17,8 @@ export interface Viewer {
   amr: string[];
   /** The session of an access token (none for an API key). */
   sessionId?: string;
+  /** An access token's caller: the roles and permissions the database held within the session cache's bound (its claims may be minutes old). */
+  current?: { roles: string[]; permissions: string[] };
   /** The key of an API-key caller (none for an access token). */
   apiKeyId?: string;
   /** A holder of an MFA-required role signed in with one factor: the token can only enrol one (mfa:enroll). */
