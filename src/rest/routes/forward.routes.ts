@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../api/operations.js';
 import type { Config } from '../../config.js';
-import { requestCredential } from '../../context.js';
 import { forwardAuth, requirementsOf } from '../../services/forward/verify.js';
 import { operationRoute } from '../openapi.js';
 
@@ -35,7 +34,7 @@ export async function forwardRoutes(app: FastifyInstance, { config }: { config: 
     const route = { ...operationRoute(operations.verify), config: { operation: operations.verify, upstreamQuery: true } };
     const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       const viewer = await req.ctx.viewer();
-      const headers = await forward.verify(viewer, requestCredential(req.headers)!.value, requirementsOf(req.url, req.headers['x-auth-require-permission']));
+      const headers = await forward.verify(viewer, requirementsOf(req.url, req.headers['x-auth-require-permission']));
       return reply.status(200).headers(headers).send();
     };
     scope.all('/auth/verify', route, handler);

@@ -3,9 +3,8 @@
 // caches' bound, at most 5 s); the answer is the identity as headers and X-Auth-Token, a JWT of
 // at most 60 s for the upstream with its own typ (fwd+jwt) and audience, so an upstream need not
 // trust bare headers; presented to the gateway it is refused like a forged token (the access
-// token check pins typ at+jwt and JWT_AUDIENCE). The same credential gets the same token for up
+// token check pins typ at+jwt and JWT_AUDIENCE). The same identity gets the same token for up
 // to 30 s.
-import { createHash } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
@@ -33,10 +32,11 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
   let key: Promise<CryptoKey> | undefined;
   const tokens = new TtlCache<string, string>(10_000, REUSE_MS, now);
 
-  async function token(viewer: Viewer, grants: Grants, credentialKey: string): Promise<string> {
-    // Reused only for the same credential and the same identity: a change of roles, permissions
-    // or the MFA rule makes a new one at once.
-    const cacheKey = `${credentialKey}.${createHash('sha256').update(JSON.stringify([viewer.userId, viewer.tenantSlug, viewer.email, viewer.authMethod, viewer.sessionId, grants])).digest('base64url')}`;
+  async function token(viewer: Viewer, grants: Grants): Promise<string> {
+    // Keyed by everything the token says (no credential in it: two API keys of one user with the
+    // same permissions would get the same token anyway); a change of roles, permissions or the MFA
+    // rule makes a new one at once.
+    const cacheKey = `${viewer.userId}|${viewer.sessionId ?? ''}|${viewer.authMethod}|${viewer.tenantSlug}|${viewer.email}|${grants.roles.join(',')}|${grants.permissions.join(',')}`;
     const known = tokens.get(cacheKey);
     if (known) return known;
     key ??= importJWK(signer, signer.alg) as Promise<CryptoKey>;
@@ -60,11 +60,10 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
   }
 
   /**
-   * The identity headers for a request whose credential made `viewer` (`credential`: the raw
-   * value, only hashed here), if the required tenant and permissions hold; else auth_forbidden
-   * naming the permissions missing.
+   * The identity headers for a request whose credential made `viewer`, if the required tenant
+   * and permissions hold; else auth_forbidden naming the permissions missing.
    */
-  async function verify(viewer: Viewer, credential: string, wants: Requirements): Promise<IdentityHeaders> {
+  async function verify(viewer: Viewer, wants: Requirements): Promise<IdentityHeaders> {
     if (wants.tenant !== undefined && wants.tenant !== viewer.tenantSlug) throw new AuthError('auth_forbidden');
     // What the roles grant now (within the session cache's bound), not the access token's claims;
     // an API key's permissions are read live already.
@@ -72,7 +71,6 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
     const missing = wants.permissions.filter((p) => !grants.permissions.includes(p));
     // The permissions the caller lacks are named when they are few and shaped like permissions (no request value echoed otherwise).
     if (missing.length) throw new AuthError('auth_forbidden', missing.length <= 10 && missing.every((p) => PERMISSION_SHAPE.test(p)) ? { missing } : {});
-    const credentialKey = createHash('sha256').update(credential).digest('base64url');
     return {
       'x-auth-user-id': viewer.userId,
       'x-auth-email': viewer.email,
@@ -81,7 +79,7 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
       'x-auth-permissions': grants.permissions.join(','),
       'x-auth-method': viewer.authMethod,
       ...(viewer.sessionId ? { 'x-auth-session-id': viewer.sessionId } : {}),
-      'x-auth-token': await token(viewer, grants, credentialKey),
+      'x-auth-token': await token(viewer, grants),
     };
   }
 
