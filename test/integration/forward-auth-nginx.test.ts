@@ -2,23 +2,20 @@
 // process (SPEC §14): only the upstream addresses and the listen port are replaced. The upstream
 // sees the gateway's identity for a valid token and API key, is never reached without one, and
 // never sees a client-forged X-Auth-User-Id; the gateway's 503 becomes the mapped 503.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACME, ADA, bearer, freePort, requestJson, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ACME, ADA, bearer, requestJson, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { hasNginx, startNginx } from '../helpers/nginx.js';
 
-const NGINX = '/usr/sbin/nginx';
 let gw: TestGateway;
 let app: Server;
-let nginx: ChildProcess | undefined;
+let stopNginx: (() => void) | undefined;
 let front: string;
 const seen: IncomingHttpHeaders[] = [];
 
-describe.runIf(existsSync(NGINX))("deploy/nginx-forward-auth.conf in front of an upstream", () => {
+describe.runIf(hasNginx())("deploy/nginx-forward-auth.conf in front of an upstream", () => {
   beforeAll(async () => {
     gw = await startTestGateway({ proxy: true });
     await gw.seed(ACME);
@@ -27,30 +24,14 @@ describe.runIf(existsSync(NGINX))("deploy/nginx-forward-auth.conf in front of an
       res.writeHead(200, { 'content-type': 'text/plain' }).end('the upstream');
     });
     await new Promise<void>((ok) => app.listen(0, '127.0.0.1', ok));
-    const port = await freePort();
-    front = `http://127.0.0.1:${port}`;
     const conf = readFileSync('deploy/nginx-forward-auth.conf', 'utf8')
       .replace('server gateway:4000;', `server ${new URL(gw.url).host};`)
-      .replace('server app:8080;', `server 127.0.0.1:${(app.address() as AddressInfo).port};`)
-      .replace('listen 80;', `listen 127.0.0.1:${port};`)
-      .replace(/^events \{\}/m, 'pid nginx.pid;\nerror_log stderr;\nevents {}')
-      .replace(/http \{/, 'http {\n  access_log off;\n  client_body_temp_path tmp; proxy_temp_path tmp;');
-    const dir = mkdtempSync(path.join(tmpdir(), 'gateway-fwd-nginx-'));
-    mkdirSync(path.join(dir, 'tmp'));
-    writeFileSync(path.join(dir, 'nginx.conf'), conf);
-    nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let errors = '';
-    nginx.stderr!.on('data', (d) => (errors += d));
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(front).catch(() => undefined)) !== undefined) return;
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${errors}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nginx did not answer: ${errors}`);
+      .replace('server app:8080;', `server 127.0.0.1:${(app.address() as AddressInfo).port};`);
+    ({ url: front, stop: stopNginx } = await startNginx(conf));
   }, 60_000);
 
   afterAll(async () => {
-    nginx?.kill('SIGQUIT');
+    stopNginx?.();
     app?.close();
     await gw?.close();
   });

@@ -3,22 +3,19 @@
 // pointed at this test's gateway (Docker's resolver and service name are not here) and its
 // listen port chosen; openid-client discovers through it, and every endpoint it is told of is
 // under PUBLIC_URL, reachable through nginx, never the gateway's own address.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as oc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requestJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { hasNginx, startNginx } from '../helpers/nginx.js';
 
-const NGINX = '/usr/sbin/nginx';
 const SECRET = 'nginx-client-secret-0123456789abcdefghij';
 
 let gw: TestGateway;
-let nginx: ChildProcess | undefined;
+let stopNginx: (() => void) | undefined;
 let publicUrl: string;
 
-describe.runIf(existsSync(NGINX))("the provider behind the compose file's nginx", () => {
+describe.runIf(hasNginx())("the provider behind the compose file's nginx", () => {
   beforeAll(async () => {
     const [gatewayPort, proxyPort] = [await freePort(), await freePort()];
     publicUrl = `http://127.0.0.1:${proxyPort}`;
@@ -28,28 +25,13 @@ describe.runIf(existsSync(NGINX))("the provider behind the compose file's nginx"
     } as never);
     const conf = readFileSync('deploy/nginx.conf', 'utf8')
       .replace(/^\s*resolver .*$/m, '')
-      .replace(/server gateway:4000 resolve;/, `server 127.0.0.1:${gatewayPort};`)
-      .replace(/listen 80;/, `listen 127.0.0.1:${proxyPort};`)
-      .replace(/^events \{\}/m, 'pid nginx.pid;\nerror_log stderr;\nevents {}')
-      .replace(/http \{/, 'http {\n  access_log off;\n  client_body_temp_path tmp; proxy_temp_path tmp;');
+      .replace(/server gateway:4000 resolve;/, `server 127.0.0.1:${gatewayPort};`);
     expect(conf).toContain(`server 127.0.0.1:${gatewayPort};`);
-    const dir = mkdtempSync(path.join(tmpdir(), 'gateway-nginx-'));
-    mkdirSync(path.join(dir, 'tmp'));
-    writeFileSync(path.join(dir, 'nginx.conf'), conf);
-    nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let errors = '';
-    nginx.stderr!.on('data', (d) => (errors += d));
-    // Up when it answers.
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(`${publicUrl}/healthz`).catch(() => undefined))?.status === 200) return;
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${errors}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nginx did not answer: ${errors}`);
+    ({ stop: stopNginx } = await startNginx(conf, proxyPort));
   }, 60_000);
 
   afterAll(async () => {
-    nginx?.kill('SIGQUIT');
+    stopNginx?.();
     await gw?.close();
   });
 
