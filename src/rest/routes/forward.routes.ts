@@ -25,9 +25,10 @@ export async function forwardRoutes(app: FastifyInstance, { config }: { config: 
       payload.on('end', () => done(null, undefined));
       payload.on('error', (err) => done(err, undefined));
     });
-    // The proxy's answer carries no browser security headers (helmet skips these routes): what it needs only.
+    // The proxy's answer carries no browser security headers (helmet skips these routes): what it
+    // needs only (no-store is set for every /auth/verify answer by registerRequestChecks).
     scope.addHook('onSend', (_req, reply, payload, done) => {
-      reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
+      reply.header('x-content-type-options', 'nosniff');
       if (reply.statusCode === 401) reply.header('www-authenticate', 'Bearer');
       done(null, payload);
     });

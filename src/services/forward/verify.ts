@@ -10,14 +10,13 @@ import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { Viewer } from '../sessions/principal.js';
 import { TtlCache } from '../shared/cache.js';
+import { PERMISSION } from '../shared/permissions.js';
 
 export const FORWARD_TOKEN_TYP = 'fwd+jwt';
 const TOKEN_SECONDS = 60;
 const REUSE_MS = 30_000;
 
 type Grants = { roles: string[]; permissions: string[] };
-/** A permission's name as roles hold them (the import's rule); anything else is not repeated back. */
-const PERMISSION_SHAPE = /^[a-z0-9_.-]{1,64}(?::[a-z0-9_.*-]{1,64}){0,4}$/;
 
 export interface Requirements {
   permissions: string[];
@@ -70,7 +69,7 @@ export function forwardAuth(config: Pick<Config, 'jwt' | 'forwardAuth'>, now: ()
     const grants: Grants = viewer.current ?? { roles: viewer.roles, permissions: viewer.permissions };
     const missing = wants.permissions.filter((p) => !grants.permissions.includes(p));
     // The permissions the caller lacks are named when they are few and shaped like permissions (no request value echoed otherwise).
-    if (missing.length) throw new AuthError('auth_forbidden', missing.length <= 10 && missing.every((p) => PERMISSION_SHAPE.test(p)) ? { missing } : {});
+    if (missing.length) throw new AuthError('auth_forbidden', missing.length <= 10 && missing.every((p) => p.length <= 100 && PERMISSION.test(p)) ? { missing } : {});
     return {
       'x-auth-user-id': viewer.userId,
       'x-auth-email': viewer.email,

@@ -107,7 +107,7 @@ export function checkClient(input: OAuthClientInput, config: Pick<Config, 'env'>
 
 /** The client's way to authenticate: `none` for a public one; private_key_jwt needs the client's jwks_uri. */
 function authMethod(value: unknown, isPublic: boolean, jwksUri: string | null): CheckedClient['tokenEndpointAuthMethod'] {
-  if (value === undefined || value === null) return isPublic ? 'none' : jwksUri ? 'private_key_jwt' : 'client_secret_basic';
+  if (value === undefined || value === null) return authMethodOf({ public: isPublic, jwks_uri: jwksUri, token_endpoint_auth_method: null });
   const method = text('token_endpoint_auth_method', value, 40)!;
   if (isPublic || !(AUTH_METHODS as readonly string[]).includes(method)) refuse('token_endpoint_auth_method', 'format');
   if (method === 'private_key_jwt' && !jwksUri) refuse('jwks_uri', 'required');
@@ -171,10 +171,10 @@ export async function writeClient(tx: EntityManager, deps: { config: Pick<Config
   return made;
 }
 
-type ClientRow = {
+/** A client's columns as the provider and the management read them (never its sealed secret). */
+export type ClientColumns = {
   client_id: string;
   name: string;
-  client_secret: string | null;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   grant_types: string[];
@@ -185,15 +185,18 @@ type ClientRow = {
   jwks_uri: string | null;
   token_endpoint_auth_method: string | null;
 };
+export const CLIENT_COLUMNS = 'client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, token_endpoint_auth_method';
+
+/** How a stored client authenticates: `none` when public; else its method (a row of before the column: basic, or private_key_jwt with a jwks_uri). */
+export const authMethodOf = (r: Pick<ClientColumns, 'public' | 'jwks_uri' | 'token_endpoint_auth_method'>): CheckedClient['tokenEndpointAuthMethod'] =>
+  r.public ? 'none' : ((r.token_endpoint_auth_method as CheckedClient['tokenEndpointAuthMethod'] | null) ?? (r.jwks_uri ? 'private_key_jwt' : 'client_secret_basic'));
 
 /** The client `clientId` of the tenant as oidc-provider's client metadata (its secret opened), or undefined. */
 export async function clientMetadata(em: EntityManager, config: Pick<Config, 'secretKey'>, tenantId: string, clientId: string): Promise<Record<string, unknown> | undefined> {
   if (!CLIENT_ID.test(clientId)) return undefined;
-  const [r] = (await em.execute(
-    `select client_id, name, client_secret, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri, token_endpoint_auth_method
-       from oauth_clients where tenant_id = ? and client_id = ?`,
-    [tenantId, clientId],
-  )) as ClientRow[];
+  const [r] = (await em.execute(`select ${CLIENT_COLUMNS}, client_secret from oauth_clients where tenant_id = ? and client_id = ?`, [tenantId, clientId])) as Array<
+    ClientColumns & { client_secret: string | null }
+  >;
   if (!r) return undefined;
   return {
     client_id: r.client_id,
@@ -203,7 +206,7 @@ export async function clientMetadata(em: EntityManager, config: Pick<Config, 'se
     post_logout_redirect_uris: r.post_logout_redirect_uris,
     grant_types: r.grant_types,
     response_types: r.grant_types.includes('authorization_code') ? ['code'] : [],
-    token_endpoint_auth_method: r.public ? 'none' : (r.token_endpoint_auth_method ?? (r.jwks_uri ? 'private_key_jwt' : 'client_secret_basic')),
+    token_endpoint_auth_method: authMethodOf(r),
     ...(r.jwks_uri ? { jwks_uri: r.jwks_uri } : {}),
     // The provider knows OpenID's scopes; the permissions go to resource servers (resources.ts).
     // It takes no empty list, and none would mean any: a client of permissions alone has openid.

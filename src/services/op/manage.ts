@@ -7,11 +7,10 @@ import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
-import { currentPermissions, requirePermission, type Viewer } from '../sessions/principal.js';
+import { currentPermissions, managedTarget, requirePermission, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
-import { canonicalId } from '../shared/identifiers.js';
 import { tenantOf } from '../users/manage.js';
-import { checkClient, permissionScopes, writeClient, type CheckedClient, type OAuthClientInput } from './clients.js';
+import { authMethodOf, checkClient, CLIENT_COLUMNS, permissionScopes, writeClient, type CheckedClient, type ClientColumns, type OAuthClientInput } from './clients.js';
 
 export interface OAuthClientInfo extends Omit<CheckedClient, 'clientSecret'> {
   id: string;
@@ -26,25 +25,8 @@ export interface CreatedOAuthClientInfo {
   clientSecret: string | null;
 }
 
-type Row = {
-  id: string;
-  client_id: string;
-  name: string;
-  redirect_uris: string[];
-  post_logout_redirect_uris: string[];
-  grant_types: string[];
-  scopes: string[];
-  resources: string[];
-  public: boolean;
-  first_party: boolean;
-  jwks_uri: string | null;
-  token_endpoint_auth_method: string | null;
-  has_secret: boolean;
-  created_at: Date;
-  updated_at: Date;
-};
-const SELECT = `select id, client_id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, resources, public, first_party, jwks_uri,
-  token_endpoint_auth_method, client_secret is not null as has_secret, created_at, updated_at from oauth_clients`;
+type Row = ClientColumns & { id: string; has_secret: boolean; created_at: Date; updated_at: Date };
+const SELECT = `select id, ${CLIENT_COLUMNS}, client_secret is not null as has_secret, created_at, updated_at from oauth_clients`;
 
 const info = (r: Row): OAuthClientInfo => ({
   id: r.id,
@@ -58,7 +40,7 @@ const info = (r: Row): OAuthClientInfo => ({
   public: r.public,
   firstParty: r.first_party,
   jwksUri: r.jwks_uri,
-  tokenEndpointAuthMethod: (r.public ? 'none' : (r.token_endpoint_auth_method ?? (r.jwks_uri ? 'private_key_jwt' : 'client_secret_basic'))) as OAuthClientInfo['tokenEndpointAuthMethod'],
+  tokenEndpointAuthMethod: authMethodOf(r),
   hasSecret: r.has_secret,
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
@@ -83,16 +65,6 @@ async function one(em: EntityManager, tenantId: string, id: string): Promise<OAu
   return info(row);
 }
 
-/** The caller may manage clients: their tenant, and the id as the database writes ids. */
-async function editing(em: EntityManager, viewer: Viewer, id?: string): Promise<{ tenantId: string; clientRowId: string }> {
-  await requirePermission(em, viewer, 'clients:manage');
-  const tenantId = await tenantOf(em, viewer);
-  if (id === undefined) return { tenantId, clientRowId: '' };
-  const clientRowId = canonicalId(id);
-  if (!clientRowId) throw unknownClient();
-  return { tenantId, clientRowId };
-}
-
 /** The client's permission scopes are the editor's own permissions (auth_forbidden, naming those they lack). */
 async function requireHeld(em: EntityManager, viewer: Viewer, scopes: string[]): Promise<void> {
   const held = await currentPermissions(em, viewer);
@@ -107,7 +79,7 @@ async function locked(tx: EntityManager, tenantId: string, id: string): Promise<
 }
 
 export async function createOAuthClient(em: EntityManager, deps: EditDeps, viewer: Viewer, input: Input, client: Client): Promise<CreatedOAuthClientInfo> {
-  const { tenantId } = await editing(em, viewer);
+  const { tenantId } = await managedTarget(em, viewer, 'clients:manage', undefined, unknownClient);
   const secret = input.public ? null : newSecret();
   const checked = checkClient({ ...input, client_id: `c_${randomBytes(12).toString('base64url')}`, client_secret: secret }, deps.config);
   await requireHeld(em, viewer, checked.scopes);
@@ -121,7 +93,7 @@ export async function createOAuthClient(em: EntityManager, deps: EditDeps, viewe
 
 /** Replaces a client's fields (its id and secret stay; a client made public loses its secret). */
 export async function updateOAuthClient(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, input: Input, client: Client): Promise<OAuthClientInfo> {
-  const { tenantId, clientRowId } = await editing(em, viewer, id);
+  const { tenantId, id: clientRowId } = await managedTarget(em, viewer, 'clients:manage', id, unknownClient);
   await transactional(em, async (tx) => {
     const stored = await locked(tx, tenantId, clientRowId);
     const checked = checkClient({ ...input, client_id: stored.clientId }, deps.config);
@@ -137,7 +109,7 @@ export async function updateOAuthClient(em: EntityManager, deps: EditDeps, viewe
 
 /** A new secret for a confidential client, shown once; the old one stops working at once. */
 export async function rotateOAuthClientSecret(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<CreatedOAuthClientInfo> {
-  const { tenantId, clientRowId } = await editing(em, viewer, id);
+  const { tenantId, id: clientRowId } = await managedTarget(em, viewer, 'clients:manage', id, unknownClient);
   const secret = newSecret();
   await transactional(em, async (tx) => {
     const stored = await locked(tx, tenantId, clientRowId);
@@ -149,7 +121,7 @@ export async function rotateOAuthClientSecret(em: EntityManager, deps: EditDeps,
 }
 
 export async function deleteOAuthClient(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<void> {
-  const { tenantId, clientRowId } = await editing(em, viewer, id);
+  const { tenantId, id: clientRowId } = await managedTarget(em, viewer, 'clients:manage', id, unknownClient);
   await transactional(em, async (tx) => {
     const stored = await locked(tx, tenantId, clientRowId);
     await tx.execute('delete from oauth_clients where id = ?', [clientRowId]);

@@ -5,6 +5,8 @@ import { Permission } from '../../db/entities/permission.entity.js';
 import { Role } from '../../db/entities/role.entity.js';
 import { SIGNUP_POLICIES, Tenant, type SignupPolicy } from '../../db/entities/tenant.entity.js';
 import type { EntityManager } from '../../db/orm.js';
+import { sameSet } from '../shared/input.js';
+import { PERMISSION } from '../shared/permissions.js';
 
 export class AdminError extends Error {
   constructor(message: string) {
@@ -21,10 +23,7 @@ export interface ImportReport {
 
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export { EMAIL_SHAPE as EMAIL } from '../shared/identifiers.js';
-export const PERMISSION = /^[a-z0-9_.-]+(?::[a-z0-9_.*-]+)*$/;
-
-export const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+export { PERMISSION, sameSet };
 
 export const generatePassword = () => randomBytes(18).toString('base64url');
 

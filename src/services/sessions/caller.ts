@@ -9,14 +9,13 @@ import { acrOf, GRANTS_SQL, hasActiveFactor, hasStrongerWayIn, MFA_ENROLL_PERMIS
 import type { SessionState } from './cache.js';
 
 /**
- * One round trip: the session with what a protected call needs of its user and tenant, and
- * whether the user holds one of the tenant's mfa_required_roles (restricting a one-factor
- * session whenever the role or the setting was added).
+ * One round trip: the session with what a protected call needs of its user and tenant: the
+ * user's roles and their permissions now, and whether one of them is among the tenant's
+ * mfa_required_roles (restricting a one-factor session whenever the role or the setting was
+ * added), both from GRANTS_SQL.
  */
 export const SESSION_STATE_SELECT = `
-select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at, s.amr,${GRANTS_SQL('u')},
-       exists(select 1 from user_roles ur join roles r on r.id = ur.role_id
-               where ur.user_id = s.user_id and r.name = any(t.mfa_required_roles)) as mfa_required_role
+select s.user_id, s.tenant_id, t.slug, u.email, s.revoked_at, u.disabled, s.expires_at, s.amr,${GRANTS_SQL('u')}
   from sessions s join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id
  where s.id = ?`;
 

@@ -3,6 +3,7 @@
 import type { AuthMethod } from '../../db/entities/session.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { canonicalId } from '../shared/identifiers.js';
 
 export interface Viewer {
   userId: string;
@@ -182,4 +183,18 @@ export async function hasActiveFactor(em: EntityManager, userId: string): Promis
 /** The permission check every management operation starts with (read from the database). */
 export async function requirePermission(em: EntityManager, viewer: Viewer, permission: string): Promise<void> {
   if (!(await currentPermissions(em, viewer)).includes(permission)) throw new AuthError('auth_forbidden', { missing: [permission] });
+}
+
+/**
+ * A tenant's data managed by its own administrators (SSO connections, OAuth clients, webhook
+ * endpoints): the caller holds `permission` now; their tenant, and `id` as the database writes
+ * ids ('' when none is given; `unknown()` when it cannot be one: it names nothing of theirs).
+ */
+export async function managedTarget(em: EntityManager, viewer: Viewer, permission: string, id: string | undefined, unknown: () => AuthError): Promise<{ tenantId: string; id: string }> {
+  await requirePermission(em, viewer, permission);
+  const { tenantId } = await currentPrincipal(em, viewer);
+  if (id === undefined) return { tenantId, id: '' };
+  const canonical = canonicalId(id);
+  if (!canonical) throw unknown();
+  return { tenantId, id: canonical };
 }

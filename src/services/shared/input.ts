@@ -38,3 +38,6 @@ export function importRefusal(e: unknown, at: string, fail: (message: string) =>
   const { field, rule } = e.remedy.fields[0];
   return fail(`${at}.${field}: ${rule.replace(/_/g, ' ')}`);
 }
+
+/** Whether two lists hold the same items, whatever their order. */
+export const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);

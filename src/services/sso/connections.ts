@@ -9,9 +9,8 @@ import { pgTextArray, transactional, type EntityManager } from '../../db/orm.js'
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
-import { currentPermissions, requirePermission, type Viewer } from '../sessions/principal.js';
+import { currentPermissions, managedTarget, requirePermission, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
-import { canonicalId } from '../shared/identifiers.js';
 import { secretOf } from './sp-key.js';
 import { coversRoles, rolesByName, tenantOf } from '../users/manage.js';
 import { checkConnection, requireClientSecret, rolesNamed, type CheckedConnection, type ConnectionInput } from './rules.js';
@@ -189,7 +188,7 @@ export async function createSsoConnection(em: EntityManager, deps: EditDeps, vie
  * judged in the transaction that writes it: a concurrent delete or change waits.
  */
 export async function updateSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, input: ConnectionInput, client: Client): Promise<SsoConnectionInfo> {
-  const { tenantId, connectionId } = await editing(em, viewer, id);
+  const { tenantId, id: connectionId } = await managedTarget(em, viewer, 'sso:manage', id, () => new AuthError('auth_sso_connection_not_found'));
   await edit(em, async (tx) => {
     const stored = await locked(tx, tenantId, connectionId);
     const checked = checkConnection(input, deps.config);
@@ -204,14 +203,6 @@ export async function updateSsoConnection(em: EntityManager, deps: EditDeps, vie
   return one(em, tenantId, connectionId);
 }
 
-/** The caller may edit connections (sso:manage): their tenant, and the id asked for as the database writes ids. */
-async function editing(em: EntityManager, viewer: Viewer, id: string): Promise<{ tenantId: string; connectionId: string }> {
-  await requirePermission(em, viewer, 'sso:manage');
-  const tenantId = await tenantOf(em, viewer);
-  const connectionId = canonicalId(id);
-  if (!connectionId) throw new AuthError('auth_sso_connection_not_found');
-  return { tenantId, connectionId };
-}
 
 /** The connection `id` of the tenant, locked for the rest of `tx`; auth_sso_connection_not_found when there is none. */
 async function locked(tx: EntityManager, tenantId: string, id: string): Promise<SsoConnectionInfo> {
@@ -221,7 +212,7 @@ async function locked(tx: EntityManager, tenantId: string, id: string): Promise<
 }
 
 export async function deleteSsoConnection(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<void> {
-  const { tenantId, connectionId } = await editing(em, viewer, id);
+  const { tenantId, id: connectionId } = await managedTarget(em, viewer, 'sso:manage', id, () => new AuthError('auth_sso_connection_not_found'));
   await edit(em, async (tx) => {
     const stored = await locked(tx, tenantId, connectionId);
     await requireGrantable(tx, viewer, tenantId, stored);

@@ -11,13 +11,12 @@ import { transactional, pgTextArray, type EntityManager } from '../../db/orm.js'
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
-import { requirePermission, type Viewer } from '../sessions/principal.js';
+import { managedTarget, type Viewer } from '../sessions/principal.js';
 import { recordAudit } from '../shared/audit.js';
 import { canonicalId } from '../shared/identifiers.js';
 import { refuse, text, texts } from '../shared/input.js';
 import { isPublicAddress } from '../shared/outbound.js';
 import { derivedKey, seal } from '../shared/secrets.js';
-import { tenantOf } from '../users/manage.js';
 import { WEBHOOK_EVENTS } from '../shared/webhook-events.js';
 
 export interface WebhookEndpointInput {
@@ -79,16 +78,6 @@ const info = (r: Row): WebhookEndpointInfo => ({
   updatedAt: new Date(r.updated_at),
 });
 
-/** The caller may manage webhooks: their tenant, and the id as the database writes ids (none: not found). */
-async function managing(em: EntityManager, viewer: Viewer, id?: string): Promise<{ tenantId: string; endpointId: string }> {
-  await requirePermission(em, viewer, 'webhooks:manage');
-  const tenantId = await tenantOf(em, viewer);
-  if (id === undefined) return { tenantId, endpointId: '' };
-  const endpointId = canonicalId(id);
-  if (!endpointId) throw notFound();
-  return { tenantId, endpointId };
-}
-
 async function one(em: EntityManager, tenantId: string, id: string, lock = false): Promise<WebhookEndpointInfo> {
   const [row] = (await em.execute(`${SELECT} where tenant_id = ? and id = ?${lock ? ' for update' : ''}`, [tenantId, id])) as Row[];
   if (!row) throw notFound();
@@ -96,14 +85,14 @@ async function one(em: EntityManager, tenantId: string, id: string, lock = false
 }
 
 export async function listWebhookEndpoints(em: EntityManager, viewer: Viewer): Promise<WebhookEndpointInfo[]> {
-  const { tenantId } = await managing(em, viewer);
+  const { tenantId } = await managedTarget(em, viewer, 'webhooks:manage', undefined, notFound);
   return ((await em.execute(`${SELECT} where tenant_id = ? order by created_at, id`, [tenantId])) as Row[]).map(info);
 }
 
 type EditDeps = Pick<ServiceDeps, 'config' | 'now'>;
 
 export async function createWebhookEndpoint(em: EntityManager, deps: EditDeps, viewer: Viewer, input: WebhookEndpointInput, client: Client): Promise<{ endpoint: WebhookEndpointInfo; secret: string }> {
-  const { tenantId } = await managing(em, viewer);
+  const { tenantId } = await managedTarget(em, viewer, 'webhooks:manage', undefined, notFound);
   const url = await checkWebhookUrl(input.url, deps.config);
   const events = checkEvents(input.events);
   const description = text('description', input.description, 500, false);
@@ -128,7 +117,7 @@ export async function createWebhookEndpoint(em: EntityManager, deps: EditDeps, v
 
 /** Replaces an endpoint's URL, events and description (its secret stays); a disabled endpoint is enabled again. */
 export async function updateWebhookEndpoint(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, input: WebhookEndpointInput, client: Client): Promise<WebhookEndpointInfo> {
-  const { tenantId, endpointId } = await managing(em, viewer, id);
+  const { tenantId, id: endpointId } = await managedTarget(em, viewer, 'webhooks:manage', id, notFound);
   const url = await checkWebhookUrl(input.url, deps.config);
   const events = checkEvents(input.events);
   const description = text('description', input.description, 500, false);
@@ -143,7 +132,7 @@ export async function updateWebhookEndpoint(em: EntityManager, deps: EditDeps, v
 
 /** A new secret, shown once; for 24 h the old one signs too (two signatures in the header). */
 export async function rotateWebhookSecret(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<{ endpoint: WebhookEndpointInfo; secret: string }> {
-  const { tenantId, endpointId } = await managing(em, viewer, id);
+  const { tenantId, id: endpointId } = await managedTarget(em, viewer, 'webhooks:manage', id, notFound);
   const secret = newSecret();
   await transactional(em, async (tx) => {
     await one(tx, tenantId, endpointId, true);
@@ -161,7 +150,7 @@ export async function rotateWebhookSecret(em: EntityManager, deps: EditDeps, vie
 
 /** Deletes an endpoint and its undelivered messages and history. */
 export async function deleteWebhookEndpoint(em: EntityManager, deps: EditDeps, viewer: Viewer, id: string, client: Client): Promise<void> {
-  const { tenantId, endpointId } = await managing(em, viewer, id);
+  const { tenantId, id: endpointId } = await managedTarget(em, viewer, 'webhooks:manage', id, notFound);
   await transactional(em, async (tx) => {
     await one(tx, tenantId, endpointId, true);
     await tx.execute('delete from webhook_endpoints where id = ?', [endpointId]);
@@ -181,7 +170,7 @@ export interface WebhookDeliveryInfo {
 
 /** An endpoint's attempts, newest first: `first` of them after the attempt `after` (its id). */
 export async function listWebhookDeliveries(em: EntityManager, viewer: Viewer, endpointId: string, first = 50, after?: string | null): Promise<WebhookDeliveryInfo[]> {
-  const { tenantId, endpointId: id } = await managing(em, viewer, endpointId);
+  const { tenantId, id } = await managedTarget(em, viewer, 'webhooks:manage', endpointId, notFound);
   await one(em, tenantId, id);
   const limit = Math.min(Math.max(Math.trunc(first), 1), 200);
   const cursor = after ? canonicalId(after) : undefined;
@@ -198,7 +187,7 @@ export async function listWebhookDeliveries(em: EntityManager, viewer: Viewer, e
 
 /** Sends a message again (its webhook-id stays): due now, with a fresh retry schedule. */
 export async function redeliverWebhook(em: EntityManager, deps: EditDeps, viewer: Viewer, messageId: string, client: Client): Promise<void> {
-  const { tenantId } = await managing(em, viewer);
+  const { tenantId } = await managedTarget(em, viewer, 'webhooks:manage', undefined, notFound);
   if (typeof messageId !== 'string' || !/^msg_[0-9a-f]{32}$/.test(messageId)) throw notFound();
   await transactional(em, async (tx) => {
     const rows = (await tx.execute(

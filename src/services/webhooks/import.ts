@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
-import { importRefusal } from '../shared/input.js';
+import { importRefusal, sameSet } from '../shared/input.js';
 import { seal, unseal } from '../shared/secrets.js';
 import { checkEvents, checkWebhookUrl, webhookSecretKey } from './endpoints.js';
 
@@ -44,7 +44,7 @@ export async function importWebhooks(
     const [stored] = (await tx.execute('select id, events, secret from webhook_endpoints where tenant_id = ? and url = ? for update', [tenantId, url])) as Array<{ id: string; events: string[]; secret: string }>;
     if (stored) {
       // The same document twice changes nothing (and re-enables nothing the sender disabled).
-      if ([...stored.events].sort().join(' ') === [...events].sort().join(' ') && unseal(key, stored.secret) === input.secret) {
+      if (sameSet(stored.events, events) && unseal(key, stored.secret) === input.secret) {
         counts.unchanged++;
         continue;
       }
