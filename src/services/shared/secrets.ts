@@ -23,9 +23,18 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** A 256-bit key of its own for each use of SECRET_KEY (HKDF-SHA256, the label as info). */
+/** Keys derived so far: hot paths (the provider's storage, its clients, webhook deliveries) ask for the same few again and again. */
+const derived = new Map<string, Buffer>();
+
+/** A 256-bit key of its own for each use of SECRET_KEY (HKDF-SHA256, the label as info), derived once. */
 export function derivedKey(secretKey: string, label: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), `auth-gateway ${label}`, 32));
+  const id = `${label}\u0000${secretKey}`;
+  let key = derived.get(id);
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), `auth-gateway ${label}`, 32));
+    derived.set(id, key);
+  }
+  return key;
 }
 
 /** AES-256-GCM: a random 96-bit IV, the ciphertext and the tag, as one base64url string. */
