@@ -95,6 +95,15 @@ describe('webhook endpoints: what is refused', () => {
     for (const url of ['not a url', 'ftp://example.com/hook', `http://user:pw@127.0.0.1:1/x`, `${base}/x#frag`]) {
       expect(codeOf(await gw.gql(CREATE, { i: { url } }, bearer(boss))), url).toBe('auth_webhook_url_invalid');
     }
+    // Control and formatting characters: refused by field, never stored.
+    for (const [i, field] of [
+      [{ url: `${base}/x\u0000` }, 'input.url'],
+      [{ url: `${base}/x`, description: 'pay\u202eroll' }, 'input.description'],
+      [{ url: `${base}/x`, events: ['user.created\u0007'] }, 'input.events'],
+    ] as const) {
+      const res = await gw.gql(CREATE, { i }, bearer(boss));
+      expect(res.body.errors?.[0]?.extensions?.fields, JSON.stringify(i)).toEqual([{ field, rule: 'control_characters' }]);
+    }
     const unknown = await gw.gql(CREATE, { i: { url: `${base}/x`, events: ['user.exploded'] } }, bearer(boss));
     expect(unknown.body.errors?.[0]?.extensions?.fields).toEqual([{ field: 'input.events', rule: 'format' }]);
     const gus = (await signIn(gw, { tenant: 'globex', email: 'gus@globex.example', password: PASSWORD })).access_token;
