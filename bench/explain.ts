@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../src/db/orm.js';
 import { KEY_SELECT } from '../src/services/api-keys/verifier.js';
-import { CONSUME, SETTLE, TAKE_CTE } from '../src/services/rate-limits/limiter.js';
+import { CONSUME, SETTLE, SPENT_CTE, TAKE_CTE } from '../src/services/rate-limits/limiter.js';
 import { FAMILIES, familiesParams } from '../src/services/purge/rules.js';
 import { LOGIN_SELECT_TAKING } from '../src/services/passwords/login.js';
 import { SESSION_STATE_SELECT } from '../src/services/sessions/caller.js';
@@ -36,12 +36,12 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
       START_SESSION,
       [sample.userId, '$argon2id$v=19$m=19456,t=2,p=1$verified', '$argon2id$v=19$m=19456,t=2,p=1$verified', id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
     ],
-    ['refresh (and other limited operations): limits taken', CONSUME, ['{"refresh_address:b"}', `{${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],
-    ['login, refresh: limits settled (a point back to its window, the account cleared)', SETTLE, ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, '{t,f}']],
+    ['limited operations (and a failed refresh, after the fact): limits taken', CONSUME, ['{"refresh_address:b"}', `{${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],
+    ['login and other limited operations: limits settled (a point back to its window, the account cleared)', SETTLE, ['{"login_account:a","login_address:b"}', `{${now.getTime() + 900_000},${now.getTime() + 900_000}}`, '{t,f}']],
     [
-      'refresh: the token row and its rotation in one statement',
-      REFRESH_FIRST_USE,
-      [sample.tokenHash, now, now, ago(1_209_600), now, '127.0.0.1', 'bench', now, id(), 'z'.repeat(43), now],
+      'refresh: the address\'s limit checked, the token row and its rotation in one statement',
+      REFRESH_FIRST_USE(SPENT_CTE),
+      ['{"refresh_address:b"}', '{100}', now.getTime(), sample.tokenHash, now, now, ago(1_209_600), now, '127.0.0.1', 'bench', now, id(), 'z'.repeat(43), now],
     ],
     ['refresh, a token presented again: token, session, user and grants, locked', REFRESH_SELECT, [sample.tokenHash]],
     ['refresh, a token presented again: rotation', ROTATE, [now, id(), now, '127.0.0.1', 'bench', sample.sessionId, id(), sample.sessionId, id(), 'y'.repeat(43), now, later]],

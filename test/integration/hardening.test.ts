@@ -99,6 +99,27 @@ describe('brute-force limits', () => {
     await waitWindow();
   });
 
+  it('counts refresh failures after the fact: a success writes no limit row; a spent address refuses a valid token through both doors without rotating it', async () => {
+    const refreshRows = async () => (await gw.sql("select count(*)::int as n from rate_limits where key like 'refresh_address:%'"))[0].n;
+    await gw.sql("delete from rate_limits where key like 'refresh_address:%'");
+    const first = (await open.rest('POST', '/auth/login', ada)).body;
+    const next = await gw.rest('POST', '/auth/refresh', { refresh_token: first.refresh_token });
+    expect(next.status).toBe(200);
+    expect(await refreshRows()).toBe(0);
+    for (let i = 0; i < ADDRESS; i++) expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: `${'D'.repeat(42)}${i}` }), 'refresh', 'auth_refresh_invalid', 401);
+    expect(await refreshRows()).toBe(1);
+    const refused = await gw.rest('POST', '/auth/refresh', { refresh_token: next.body.refresh_token });
+    expectRestError(refused, 'refresh', 'auth_rate_limited', 429);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(WINDOW);
+    expectGqlError(await gw.gql('mutation($t: String!) { refresh(input: {refreshToken: $t}) { accessToken } }', { t: next.body.refresh_token }), 'refresh', 'auth_rate_limited', 429);
+    // A malformed token is refused the same, not counted again.
+    expectRestError(await gw.rest('POST', '/auth/refresh', { refresh_token: 'short' }), 'refresh', 'auth_rate_limited', 429);
+    expect((await gw.sql("select points from rate_limits where key like 'refresh_address:%'"))[0].points).toBe(ADDRESS);
+    await waitWindow();
+    // Never rotated while refused: the token still works, and is not a reuse.
+    expect((await gw.rest('POST', '/auth/refresh', { refresh_token: next.body.refresh_token })).status).toBe(200);
+  });
+
   it('trusts X-Forwarded-For only under TRUST_PROXY', async () => {
     // Without TRUST_PROXY, a forged header does not make a new client.
     for (let i = 0; i < ADDRESS; i++) await gw.rest('POST', '/auth/login', { ...ada, email: `x${i}@acme.test` }, { 'x-forwarded-for': `10.9.0.${i}` });
@@ -139,6 +160,11 @@ describe.runIf(await redisReachable())('brute-force limits in Redis (REDIS_URL)'
       for (let i = 0; i < ACCOUNT; i++) expect((await a.rest('POST', '/auth/login', { ...who, password: `w${i}` })).status).toBe(401);
       expectRestError(await b.rest('POST', '/auth/login', who), 'login', 'auth_rate_limited', 429);
       // Counted in Redis, not in PostgreSQL.
+      expect(await rows()).toBe(before);
+      // Refresh failures counted after the fact in Redis: the spent address refuses a valid token on the other instance.
+      const session = (await open.rest('POST', '/auth/login', ada)).body;
+      for (let i = 0; i < ADDRESS; i++) expect((await a.rest('POST', '/auth/refresh', { refresh_token: `${'E'.repeat(42)}${i}` })).status).toBe(401);
+      expectRestError(await b.rest('POST', '/auth/refresh', { refresh_token: session.refresh_token }), 'refresh', 'auth_rate_limited', 429);
       expect(await rows()).toBe(before);
     } finally {
       await a.close();

@@ -33,7 +33,7 @@ describe('round trips per operation', () => {
     expect(await roundTrips(async () => expect((await gw.rest('POST', '/auth/login', { ...ADA, password: 'wrong password' })).status).toBe(401))).toBe(1);
   });
 
-  it('refresh: limits taken, the rotation in one statement, limits settled', async () => {
+  it('refresh: the address\'s spent check and the rotation in one statement; a failure counts after the fact', async () => {
     let token = (await signIn(gw)).refresh_token;
     expect(
       await roundTrips(async () => {
@@ -41,7 +41,9 @@ describe('round trips per operation', () => {
         expect(res.status).toBe(200);
         token = res.body.refresh_token;
       }),
-    ).toBe(3);
+    ).toBe(1);
+    // An unknown token: its statement, the spent check again (no row came back), the point counted.
+    expect(await roundTrips(async () => expect((await gw.rest('POST', '/auth/refresh', { refresh_token: 'F'.repeat(43) })).status).toBe(401))).toBe(3);
   });
 
   it('me: one to load the session state, none while it is cached', async () => {

@@ -14,18 +14,19 @@ import type { Db } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import { keyedHash } from '../shared/secrets.js';
-import { addressKey, untilDone, type CarriedLimits, type LimitKey, type RateLimiter, type Taken } from './limits.js';
+import { addressKey, untilDone, type CarriedCheck, type CarriedLimits, type LimitKey, type RateLimiter, type Taken } from './limits.js';
 import { postgresLimiter, redisLimiter } from './stores.js';
 
 export * from './limits.js';
-export { CONSUME, SETTLE, TAKE_CTE } from './stores.js';
+export { CONSUME, SETTLE, SPENT_CTE, TAKE_CTE } from './stores.js';
 
 const NOTHING_TAKEN: Taken = { keys: [] };
 
 export function createRateLimiter(config: Pick<Config, 'rateLimit' | 'secretKey'>, orm: Db): RateLimiter {
   const rl = config.rateLimit;
   if (!rl.enabled) {
-    return { consume: async () => NOTHING_TAKEN, settle: async () => {}, close: async () => {} };
+    const nothing = async () => {};
+    return { consume: async () => NOTHING_TAKEN, settle: nothing, spent: nothing, count: nothing, close: nothing };
   }
   // Stored keys: `<limit>:<keyed hash>` (rate-limiter-flexible's prefix layout, in both stores).
   const stored = ([name, key]: LimitKey) => `${name}:${keyedHash(config.secretKey, `rate-limit\u0000${name.endsWith('_address') ? addressKey(key) : key}`).slice(0, 32)}`;
@@ -91,4 +92,43 @@ export async function limitedAlong<T>(
     throw new Error('a limited attempt succeeded without taking its limits');
   }
   return settled(limiter, taken, failures, () => outcome, clearOnSuccess);
+}
+
+/**
+ * Limits for a credential nobody can guess (a 256-bit refresh token): a guess is worthless, so
+ * nothing is taken before the attempt and a success writes nothing. A spent key is still
+ * refused, by a read (carried by the attempt's first statement where the store can:
+ * `attempt` includes `check.check` and hands its result to `check.verdict`); a failure in
+ * `failures` counts one point after the fact. Concurrent failures may each get their verdict
+ * before the count refuses the next: what that gives a guesser of 2^256 values is nothing.
+ */
+export async function countedAfter<T>(
+  limiter: RateLimiter,
+  keys: readonly LimitKey[],
+  failures: readonly ErrorCode[],
+  attempt: (check?: CarriedCheck) => Promise<T>,
+): Promise<T> {
+  const along = limiter.checkAlong?.(keys);
+  let checked = false;
+  if (!along) {
+    await limiter.spent(keys);
+    checked = true;
+  }
+  const check = along && {
+    check: along.check,
+    verdict(spentUntil: string | number | null) {
+      checked = true;
+      along.verdict(spentUntil);
+    },
+  };
+  try {
+    return await attempt(check);
+  } catch (e) {
+    if (!(e instanceof AuthError && failures.includes(e.code))) throw e;
+    // A failure before the first statement (a malformed token) was not checked yet: a spent
+    // key is refused, not counted again.
+    if (!checked) await limiter.spent(keys);
+    await untilDone(() => limiter.count(keys));
+    throw e;
+  }
 }

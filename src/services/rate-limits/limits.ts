@@ -2,6 +2,7 @@
 // address as the limits see it (IPv6 by /64), and the interface of the stores that count them.
 import { isIPv6 } from 'node:net';
 import type { Config } from '../../config.js';
+import { AuthError } from '../../errors/auth-error.js';
 
 export type LimitName =
   | 'login_account'
@@ -46,7 +47,31 @@ export interface RateLimiter {
    * so that taking them costs no round trip of its own (see limitedAlong).
    */
   carry?(keys: readonly LimitKey[]): CarriedLimits;
+  /**
+   * For credentials nobody can guess (countedAfter): refuse (auth_rate_limited) when a key is
+   * spent; nothing is taken.
+   */
+  spent(keys: readonly LimitKey[]): Promise<void>;
+  /** One point on each key, for a failure that counts, after the fact: nothing is refused. */
+  count(keys: readonly LimitKey[]): Promise<void>;
+  /** PostgreSQL only: spent() as a `limit_spent` CTE of the attempt's first statement (no round trip of its own). */
+  checkAlong?(keys: readonly LimitKey[]): CarriedCheck;
   close(): Promise<void>;
+}
+
+/**
+ * The spent check carried by an attempt's first statement: `check` adds the `limit_spent` CTE
+ * (the spent keys and their window ends); the attempt hands `verdict` the latest of those ends
+ * (null: none spent), which refuses with auth_rate_limited.
+ */
+export interface CarriedCheck {
+  check: StatementPart;
+  verdict(spentUntil: string | number | null): void;
+}
+
+/** auth_rate_limited until `until` (ms since the epoch), at least a second. */
+export function refusedUntil(until: number, now = Date.now()): AuthError {
+  return new AuthError('auth_rate_limited', { retryAfter: Math.max(1, (until - now) / 1000) });
 }
 
 /** What an attempt took: its keys and (PostgreSQL) the window of each point, by stored key. */

@@ -7,7 +7,7 @@ import type { Config } from '../../config.js';
 import { pgTextArray, type Db } from '../../db/orm.js';
 import { isDatabaseError, StoreError } from '../../db/errors.js';
 import { AuthError } from '../../errors/auth-error.js';
-import { limitOf, NAMES, untilDone, type LimitKey, type LimitName, type RateLimiter, type Taken, type TakenRow } from './limits.js';
+import { limitOf, NAMES, refusedUntil, untilDone, type CarriedCheck, type LimitKey, type LimitName, type RateLimiter, type Taken, type TakenRow } from './limits.js';
 
 /**
  * A store failure is a dependency failure: the formatter answers the route's *_db_error.
@@ -40,6 +40,11 @@ update rate_limits r set points = greatest(r.points - 1, 0)
  where r.key = l.key and not l.clear and r.expire = l.e`;
 // CONSUME as a part of an attempt's first statement (CarriedLimits).
 export const TAKE_CTE = `limit_taken as (${CONSUME})`;
+// The keys that are spent now (points at their limit in a window that has not passed), read only.
+export const SPENT_CTE = `limit_spent as (
+  select r.key, r.expire from rate_limits r join unnest(?::text[], ?::int[]) as t(k, p) on r.key = t.k
+   where r.expire > ? and r.points >= t.p)`;
+export const SPENT = `with ${SPENT_CTE} select max(expire) as spent_until from limit_spent`;
 
 /** Byte order, as PostgreSQL's "C" collation sorts the (ASCII) stored keys. */
 const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -70,10 +75,17 @@ export function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: Li
       if (!refused.length) return taken;
       // A refused attempt gets no verdict: every point it took goes back.
       await untilDone(() => settle(taken, []));
-      const waitMs = Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire) - now));
-      throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, waitMs / 1000) });
+      throw refusedUntil(Math.max(...refused.map(([id]) => Number(byId.get(id)!.expire))), now);
     };
     return { params, verdict };
+  };
+  const checking = (keys: readonly LimitKey[]): CarriedCheck => {
+    const now = Date.now();
+    const params = [pgTextArray(keys.map(stored)), `{${keys.map(([name]) => limitOf(rl, name).points).join(',')}}`, now];
+    const verdict = (spentUntil: string | number | null) => {
+      if (spentUntil !== null) throw refusedUntil(Number(spentUntil), now);
+    };
+    return { check: { ctes: SPENT_CTE, params }, verdict };
   };
   return {
     async consume(keys) {
@@ -85,6 +97,15 @@ export function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: Li
       const { params, verdict } = taking(keys);
       return { take: { ctes: TAKE_CTE, params }, taken: verdict };
     },
+    async spent(keys) {
+      const { check, verdict } = checking(keys);
+      const [row] = await run<Array<{ spent_until: string | null }>>(SPENT, check.params);
+      verdict(row.spent_until);
+    },
+    async count(keys) {
+      await run(CONSUME, taking(keys).params);
+    },
+    checkAlong: checking,
     close: async () => {},
   };
 }
@@ -97,12 +118,12 @@ export function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => s
   const id = (k: LimitKey) => stored(k).slice(k[0].length + 1);
   const each = async (keys: readonly LimitKey[], fn: (limiter: RateLimiterAbstract, id: string) => Promise<unknown>) => {
     try {
-      await Promise.all(keys.map((k) => fn(limiters.get(k[0])!, id(k))));
+      return await Promise.all(keys.map((k) => fn(limiters.get(k[0])!, id(k))));
     } catch (e) {
       throw storeFailure(e, 'redis');
     }
   };
-  const refund = (keys: readonly LimitKey[]) => each(keys, (l, key) => l.reward(key, 1));
+  const refund = async (keys: readonly LimitKey[]) => void (await each(keys, (l, key) => l.reward(key, 1)));
 
   return {
     async consume(keys) {
@@ -118,9 +139,17 @@ export function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => s
       if (took.length) await untilDone(() => refund(took));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
       if (failed) throw storeFailure(failed.reason, 'redis');
-      const res = refused.reason as RateLimiterRes;
-      throw new AuthError('auth_rate_limited', { retryAfter: Math.max(1, res.msBeforeNext / 1000) });
+      throw refusedUntil(Date.now() + (refused.reason as RateLimiterRes).msBeforeNext);
     },
+    async spent(keys) {
+      const states = await each(keys, (l, key) => l.get(key));
+      const spentFor = keys.flatMap((k, i) => {
+        const res = states[i] as RateLimiterRes | null;
+        return res && res.consumedPoints >= limitOf(rl, k[0]).points ? [res.msBeforeNext] : [];
+      });
+      if (spentFor.length) throw refusedUntil(Date.now() + Math.max(...spentFor));
+    },
+    count: (keys) => each(keys, (l, key) => l.penalty(key, 1)).then(() => {}),
     settle: async (taken, cleared) => {
       await Promise.all([refund(taken.keys.filter((k) => !cleared.includes(k))), each(cleared, (l, key) => l.delete(key))]);
     },

@@ -11,7 +11,7 @@ import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
-import { limited, type Client } from '../rate-limits/limiter.js';
+import { countedAfter, type CarriedCheck, type Client } from '../rate-limits/limiter.js';
 import { isOpaqueToken, keyedHash, safeEqual } from '../shared/secrets.js';
 import { GRANTS_SQL, principalOfRow, type AuthPayload, type PrincipalRow } from './principal.js';
 import { tokenPayload } from './start.js';
@@ -37,7 +37,7 @@ type RefreshOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'reused'; s
  * first, so concurrent refreshes queue instead of conflicting, and see each other's rotation.
  */
 export async function refreshSession(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
-  return limited(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], () => rotate(em, deps, presented, client));
+  return countedAfter(deps.limiter, [['refresh_address', client.ip]], ['auth_refresh_invalid', 'auth_refresh_reused'], (check) => rotate(em, deps, presented, client, check));
 }
 
 interface RefreshRow extends PrincipalRow {
@@ -73,12 +73,14 @@ export const REFRESH_SELECT = `${TOKEN_ROW}
 // The usual case in one round trip: the token row and, when the token is unrotated and its
 // session live (re-checked on the rows after any wait: the update of an already rotated
 // token, or of a session revoked meanwhile, changes nothing), the rotation itself.
-// `rotated` says whether it happened.
-export const REFRESH_FIRST_USE = `
-with cand as (${TOKEN_ROW}),
+// `rotated` says whether it happened. With the limits' spent check (`limits`: the
+// `limit_spent` CTE, its parameters first), a spent address rotates nothing and `spent_until`
+// says until when.
+export const REFRESH_FIRST_USE = (limits?: string) => `
+with ${limits ? `${limits},` : ''} cand as (${TOKEN_ROW}),
 live as (
   select token_id, session_id from cand
-   where rotated_at is null and revoked_at is null and not disabled and expires_at > ? and token_expires_at > ? and last_used_at > ?),
+   where rotated_at is null and revoked_at is null and not disabled and expires_at > ? and token_expires_at > ? and last_used_at > ?${limits ? '\n     and not exists (select 1 from limit_spent)' : ''}),
 touched as (
   update sessions s set last_used_at = ?, ip = ?, user_agent = ? from live l
    where s.id = l.session_id and s.revoked_at is null returning s.id),
@@ -88,7 +90,7 @@ rotated as (
 successor as (
   insert into refresh_tokens (id, session_id, parent_id, token_hash, created_at, expires_at)
   select ?, r.session_id, r.id, ?, ?, cand.expires_at from rotated r join cand on cand.token_id = r.id returning id)
-select cand.*, exists(select 1 from successor) as rotated from cand`;
+select cand.*, exists(select 1 from successor) as rotated${limits ? ', (select max(expire) from limit_spent) as spent_until' : ''} from cand`;
 
 // Rotation in one statement: the token is marked, the session touched, the successor stored.
 export const ROTATE = `
@@ -101,7 +103,7 @@ const REVOKE_REUSED = `
 with revoked as (update sessions set revoked_at = ?, revoked_reason = 'refresh_reused' where id = ?)
 insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at) values (?, ?, ?, ?, ?, 'auth_refresh_reused', ?, ?)`;
 
-async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, client: Client): Promise<AuthPayload> {
+async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, client: Client, limits?: CarriedCheck): Promise<AuthPayload> {
   const { config } = deps;
   if (!isOpaqueToken(presented)) throw new AuthError('auth_refresh_invalid');
   const tokenHash = keyedHash(config.secretKey, presented);
@@ -110,7 +112,8 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
   const successor = deriveSuccessor(config.secretKey, presented);
   const successorHash = keyedHash(config.secretKey, successor);
   const idleSince = new Date(now.getTime() - config.sessionIdleTimeout * 1000);
-  const [first] = (await em.execute(REFRESH_FIRST_USE, [
+  const [first] = (await em.execute(REFRESH_FIRST_USE(limits?.check.ctes), [
+    ...(limits?.check.params ?? []),
     tokenHash,
     now,
     now,
@@ -122,8 +125,9 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
     randomUUID(),
     successorHash,
     now,
-  ])) as Array<RefreshRow & { rotated: boolean }>;
+  ])) as Array<RefreshRow & { rotated: boolean; spent_until?: string | null }>;
   if (!first) throw new AuthError('auth_refresh_invalid');
+  limits?.verdict(first.spent_until ?? null);
   if (first.rotated) {
     const session = { id: first.session_id, authMethod: first.auth_method, expiresAt: new Date(first.expires_at), authTime: new Date(first.auth_time), amr: first.amr };
     return tokenPayload(deps, principalOfRow(first), session, successor, now);
