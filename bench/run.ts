@@ -200,7 +200,9 @@ interface Gateway {
 }
 
 async function startGateway(url: string, secretKey: string, signingKey: unknown, env: Record<string, string> = {}, execArgv: string[] = []): Promise<Gateway> {
-  const gateway: ChildProcess = spawn(process.execPath, [...execArgv, path.resolve('dist/src/main.js')], {
+  // An experiment's V8 flags on the gateway's command line (BENCH_NODE_FLAGS, space-separated: flags NODE_OPTIONS refuses).
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const gateway: ChildProcess = spawn(process.execPath, [...flags, ...execArgv, path.resolve('dist/src/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',

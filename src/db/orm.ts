@@ -3,10 +3,8 @@
 // a few seconds instead of a hung request (docs/resilience.md; test/integration/db-faults.test.ts keeps it true).
 import { MikroORM, type Options, PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
 import { DriverException } from '@mikro-orm/core';
-import { Migrator } from '@mikro-orm/migrations';
 import type { Config } from '../config.js';
 import { entities } from './entities/index.js';
-import { migrationsList } from './migrations/index.js';
 
 export type Db = MikroORM;
 export type { EntityManager };
@@ -26,8 +24,6 @@ export function ormOptions(databaseUrl: string, db: Config['db'], log: DbLog = s
     discovery: { requireEntitiesArray: true },
     // rate-limiter-flexible's table: made by a migration, not described by an entity.
     schemaGenerator: { skipTables: ['rate_limits'] },
-    extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     allowGlobalContext: false,
     debug: false,
     pool: {
@@ -66,7 +62,14 @@ export async function openDb(databaseUrl: string, db: Config['db'], log?: DbLog)
   return MikroORM.init({ ...ormOptions(databaseUrl, db, log), connect: false });
 }
 
+/**
+ * Applies the pending migrations. The migrator and the migrations are loaded here, not with the
+ * ORM: a gateway that does not migrate on start never holds them (issue #32).
+ */
 export async function migrate(orm: Db): Promise<string[]> {
+  const [{ Migrator }, { migrationsList }] = await Promise.all([import('@mikro-orm/migrations'), import('./migrations/index.js')]);
+  orm.config.set('migrations', { ...orm.config.get('migrations'), migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true });
+  Migrator.register(orm);
   const done = await orm.getMigrator().up();
   return done.map((m) => m.name);
 }

@@ -85,16 +85,25 @@ describe('settling the limits after a success', () => {
   const points = async (limit: string) => (await gw.sql('select coalesce(sum(points), 0)::int as n from rate_limits where key like $1', [`${limit}:%`]))[0].n as number;
 
   it('a store failure then is not the answer; the points come back once the store is back', async () => {
-    const token = (await signIn(gw)).refresh_token;
     // Earlier attempts keep their points: the count before is the baseline.
-    const baseline = await points('refresh_address');
-    // A refresh is: limits taken, the rotation, limits settled. The third query fails.
+    const baseline = await points('login_address');
+    // A sign-in is: limits taken with the user, the session, limits settled. The third query fails.
     gw.proxy!.armResetAtQuery(3);
-    const res = await gw.rest('POST', '/auth/refresh', { refresh_token: token });
+    const res = await gw.rest('POST', '/auth/login', ADA);
     gw.proxy!.restore();
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(await points('refresh_address')).toBe(baseline + 1);
-    await expect.poll(() => points('refresh_address'), { timeout: 5000, interval: 200 }).toBe(baseline);
+    expect(await points('login_address')).toBe(baseline + 1);
+    await expect.poll(() => points('login_address'), { timeout: 5000, interval: 200 }).toBe(baseline);
+  });
+
+  it('a failed refresh whose count fails still answers auth_refresh_invalid; the point is counted once the store is back', async () => {
+    const baseline = await points('refresh_address');
+    // An unknown token is: its statement, the spent check, the count. The count fails.
+    gw.proxy!.armResetAtQuery(3);
+    const res = await gw.rest('POST', '/auth/refresh', { refresh_token: 'G'.repeat(43) });
+    gw.proxy!.restore();
+    expectRestError(res, 'refresh', 'auth_refresh_invalid', 401);
+    await expect.poll(() => points('refresh_address'), { timeout: 5000, interval: 200 }).toBe(baseline + 1);
   });
 
   it('a sign-in whose session statement fails gets its points back', async () => {

@@ -1,10 +1,11 @@
 // Google ID tokens, verified by google-auth-library against the configured client IDs with
 // the issuers pinned. The raw ID token never reaches a response or a log line: the
 // library's error messages embed it, so they are dropped.
-import { OAuth2Client, type TokenPayload } from 'google-auth-library';
+import type { OAuth2Client, TokenPayload } from 'google-auth-library';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { normaliseEmail } from '../shared/identifiers.js';
+import { lazy } from '../shared/lazy.js';
 
 /** Google's two spellings of its issuer; links are stored under the https one. */
 const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
@@ -26,11 +27,15 @@ export interface GoogleVerifier {
 
 export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVerifier {
   const { clientIds, certsUrl } = config.google;
-  // One client per process: it caches Google's certificates as their Cache-Control says.
-  const client = new OAuth2Client({
-    endpoints: certsUrl ? { oauth2FederatedSignonPemCertsUrl: certsUrl } : undefined,
-    issuers: GOOGLE_ISSUERS,
-    transporterOptions: { timeout: 2000 },
+  // One client per process: it caches Google's certificates as their Cache-Control says. The
+  // library (with gaxios and its other dependencies) is loaded by the first Google sign-in.
+  const clientOf = lazy(async (): Promise<OAuth2Client> => {
+    const { OAuth2Client } = await import('google-auth-library');
+    return new OAuth2Client({
+      endpoints: certsUrl ? { oauth2FederatedSignonPemCertsUrl: certsUrl } : undefined,
+      issuers: GOOGLE_ISSUERS,
+      transporterOptions: { timeout: 2000 },
+    });
   });
 
   return {
@@ -38,6 +43,7 @@ export function createGoogleVerifier(config: Pick<Config, 'google'>): GoogleVeri
       if (clientIds.length === 0) {
         throw new AuthError('auth_google_internal_error', { cause: new Error('Google sign-in is not configured: GOOGLE_CLIENT_IDS is unset') });
       }
+      const client = await clientOf();
       let certs;
       try {
         certs = (await client.getFederatedSignonCertsAsync()).certs;

@@ -3,9 +3,13 @@
 // failure leaves behind (last_error, log lines) is its class and SMTP code, never content.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../../config.js';
 import type { OutgoingMail } from './outbox.js';
+import { lazy } from '../shared/lazy.js';
+
+/** nodemailer, loaded by the first mail a transport sends (a gateway that sends none never loads it). */
+const nodemailer = lazy(async () => (await import('nodemailer')).default);
 
 /** SMTP connection bounds: a dead or hung server fails a delivery within seconds, not minutes. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000, dnsTimeout: 10_000 } as const;
@@ -67,16 +71,20 @@ function message(config: Pick<Config, 'mail'>, d: Delivery) {
 
 /** SMTP_URL set: a small pool of SMTP connections with bounded timeouts; nodemailer's own logging off. */
 export function smtpTransport(config: Pick<Config, 'mail'>, onError: (err: unknown) => void): MailTransport {
-  const transporter = nodemailer.createTransport({ url: config.mail.smtpUrl, pool: true, maxConnections: 3, ...SMTP_TIMEOUTS, logger: false, debug: false });
-  // A pooled connection's failure is also emitted as an event: never an unhandled 'error'.
-  transporter.on('error', onError);
+  let pool: Transporter | undefined;
+  const transporter = lazy(async () => {
+    pool = (await nodemailer()).createTransport({ url: config.mail.smtpUrl, pool: true, maxConnections: 3, ...SMTP_TIMEOUTS, logger: false, debug: false });
+    // A pooled connection's failure is also emitted as an event: never an unhandled 'error'.
+    pool.on('error', onError);
+    return pool;
+  });
   return {
     mode: 'smtp',
     async deliver(d) {
-      await transporter.sendMail(message(config, d));
+      await (await transporter()).sendMail(message(config, d));
       return { to_domain: recipientDomain(d.mail.to) };
     },
-    close: () => transporter.close(),
+    close: () => pool?.close(),
   };
 }
 
@@ -86,12 +94,12 @@ export function smtpTransport(config: Pick<Config, 'mail'>, onError: (err: unkno
  * the .eml is quoted-printable, which breaks a long link across lines.
  */
 export function fileTransport(config: Pick<Config, 'mail' | 'dataDir'>): MailTransport {
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix', logger: false });
+  const transporter = lazy(async () => (await nodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix', logger: false }));
   const dir = path.join(config.dataDir, 'mail');
   return {
     mode: 'files',
     async deliver(d) {
-      const info = await transporter.sendMail(message(config, d));
+      const info = await (await transporter()).sendMail(message(config, d));
       // The files hold live links: readable by the gateway's user only.
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${d.kind.replace(/[^a-z_]/g, '') || 'mail'}-${d.id}.eml`;

@@ -12,7 +12,8 @@
 //
 // A device that polls a pending device code sooner than the grant's interval (RFC 8628's default,
 // 5 s: oidc-provider names none and enforces none) is told slow_down; concurrent polls too.
-import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { oidcProvider } from './library.js';
 import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
 import { derivedKey, keyedHash, seal, unseal } from '../shared/secrets.js';
@@ -106,7 +107,7 @@ export class PgAdapter implements Adapter {
     if (this.model === 'Client') return this.deps.findClient(id);
     const found = await this.one('id', id);
     // A poll by the client the code was issued to (another client's poll must not slow the device down).
-    const ctx = Provider.ctx;
+    const ctx = oidcProvider().default.ctx;
     if (found && this.model === 'DeviceCode' && ctx?.oidc.route === 'token' && ctx.oidc.client?.clientId === found.clientId) await this.polled(id, found);
     return found;
   }
@@ -118,7 +119,7 @@ export class PgAdapter implements Adapter {
       `update oidc_models set polled_at = now() where tenant_id = ? and model = ? and id = ? and (polled_at is null or polled_at <= now() - make_interval(secs => ?)) returning 1 as polled`,
       [this.tenantId, this.model, this.key(id), DEVICE_POLL_INTERVAL],
     )) as unknown[];
-    if (!rows.length) throw new errors.SlowDown();
+    if (!rows.length) throw new (oidcProvider().errors.SlowDown)();
   }
 
   findByUserCode(userCode: string) {

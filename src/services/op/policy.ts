@@ -1,6 +1,7 @@
 // What the tenant's OpenID Provider asks before it answers (oidc-provider's prompts and one of
 // ours), and which of its events are a failed request.
-import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { oidcProvider } from './library.js';
 
 /** Whether an authorization request asks for two factors (acr_values=aal2). */
 export const wantsAal2 = (acrValues: unknown) => typeof acrValues === 'string' && acrValues.split(' ').includes('aal2');
@@ -10,6 +11,7 @@ export const wantsAal2 = (acrValues: unknown) => typeof acrValues === 'string' &
  * the session already has two factors (the sign-in then refuses a user without a second factor).
  */
 export function policy() {
+  const { interactionPolicy } = oidcProvider();
   const prompts = interactionPolicy.base();
   prompts.get('login')!.checks.add(
     new interactionPolicy.Check('aal2_required', 'the client asks for two factors', (ctx: KoaContextWithOIDC) =>

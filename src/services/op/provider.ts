@@ -6,7 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
-import Provider, { errors, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
+import { loadOidcProvider, oidcProvider } from './library.js';
 import { FAILURE_EVENTS, policy } from './policy.js';
 import { generateIdTokenKey, type Config, type RsaJwk } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
@@ -69,7 +71,8 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
     ctx.set(deps.pages.headers);
     ctx.body = html;
   };
-  const provider = new Provider(issuerOf(config, slug), {
+  const { default: OidcProvider, errors } = oidcProvider();
+  const provider = new OidcProvider(issuerOf(config, slug), {
     adapter: (model: string) => new PgAdapter(adapterDeps, tenantId, model),
     jwks: { keys: [...idTokenKeys(config), ...gatewayKeys] as never },
     cookies: { keys: [derivedKey(config.secretKey, 'op-cookies v1').toString('hex')], long: { signed: true }, short: { signed: true } },
@@ -219,6 +222,7 @@ export class TenantProviders {
     if (hit) return hit;
     const [tenant] = (await this.deps.fork().execute('select id from tenants where slug = ?', [slug])) as Array<{ id: string }>;
     if (!tenant) return undefined;
+    await loadOidcProvider();
     const mountPath = `${new URL(this.deps.config.publicUrl).pathname.replace(/\/$/, '')}/oidc/${slug}`;
     const made = { provider: makeProvider(this.deps, tenant.id, slug, mountPath), tenantId: tenant.id, slug, mountPath };
     this.cache.set(slug, made);

@@ -4,7 +4,8 @@
 // keys, checked offline by the resource server until it expires. Its scopes are the tenant's
 // permissions the client may ask for, narrowed to what the user's roles hold when the token is
 // made (a client_credentials token, whose sub is the client, gets the client's).
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { oidcProvider } from './library.js';
 import type { Config } from '../../config.js';
 import { OIDC_SCOPES } from './clients.js';
 
@@ -48,12 +49,12 @@ export function resourceIndicators(config: Pick<Config, 'accessTokenTtl'>, alg: 
     defaultResource: async (ctx: KoaContextWithOIDC, _client: Client, oneOf?: readonly string[]) => {
       const permission = String(ctx.oidc.params?.scope ?? '').split(' ').find((s) => s && !OIDC_SCOPES.includes(s));
       if (oneOf === undefined && machineRequest(ctx) && permission) {
-        throw new errors.InvalidScope('permission scopes are for a resource server: name it with the resource parameter', permission);
+        throw new (oidcProvider().errors.InvalidScope)('permission scopes are for a resource server: name it with the resource parameter', permission);
       }
       return oneOf as string | string[] | undefined;
     },
     getResourceServerInfo: async (ctx: KoaContextWithOIDC, resource: string, client: Client) => {
-      if (!listed(client, 'resources').includes(resource)) throw new errors.InvalidTarget('the client did not register this resource');
+      if (!listed(client, 'resources').includes(resource)) throw new (oidcProvider().errors.InvalidTarget)('the client did not register this resource');
       return {
         scope: (await resourceScopes(ctx, client, permissionsOf)).join(' '),
         audience: resource,

@@ -8,6 +8,10 @@ import { AuthError } from '../../errors/auth-error.js';
 import type { ErrorCode } from '../../errors/catalog.js';
 import type { ServiceDeps } from '../deps.js';
 import type { Client } from '../rate-limits/limiter.js';
+import { lazy } from '../shared/lazy.js';
+
+/** @simplewebauthn/server (about 5 MB of a process at rest), loaded by the first ceremony. */
+export const webauthnLibrary = lazy(async () => ({ ...(await import('@simplewebauthn/server')), helpers: await import('@simplewebauthn/server/helpers') }));
 
 /** The WebAuthn user handle: the 16 bytes of the user's UUID (no e-mail or other PII). */
 export function userHandleOf(userId: string): Uint8Array<ArrayBuffer> {

@@ -2,13 +2,7 @@
 // accounts without passkeys, and the assertion verified against the tenant's credential; the
 // new counter is stored only with the session, and a regression is recorded as a clone.
 import { createHmac } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-} from '@simplewebauthn/server';
-import { isoBase64URL, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { AuditEvent } from '../../db/entities/audit-event.entity.js';
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import { Passkey } from '../../db/entities/passkey.entity.js';
@@ -21,7 +15,7 @@ import { startSession } from '../sessions/start.js';
 import { refuseWhereSsoEnforced } from '../sso/enforce.js';
 import { requireSecondStep } from '../mfa/second-step.js';
 import { normaliseEmail } from '../shared/identifiers.js';
-import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES } from './ceremony.js';
+import { challengeOf, consumeChallenge, countOptions, fail, pinned, storeChallenge, VERIFY_FAILURES, webauthnLibrary } from './ceremony.js';
 
 /** What a passkey sign-in touches. */
 type PasskeyLoginDeps = Pick<ServiceDeps, 'config' | 'limiter' | 'tokens' | 'now'>;
@@ -84,6 +78,7 @@ export async function loginOptions(
     const real = rows.filter((r) => r.credential_id !== null).map((r) => ({ id: r.credential_id!, transports: r.transports ?? [] }));
     allow = real.length ? real : decoyCredentials(secretKey, input.tenant, email);
   }
+  const { generateAuthenticationOptions } = await webauthnLibrary();
   const options = await generateAuthenticationOptions({
     rpID: webauthn.rpId,
     allowCredentials: allow as Parameters<typeof generateAuthenticationOptions>[0]['allowCredentials'],
@@ -125,6 +120,7 @@ async function assertionLogin(
   // A discoverable login has no e-mail: the authenticator must say whose credential it is.
   if (challenge.userId === null && !handle) throw fail();
 
+  const { verifyAuthenticationResponse } = await webauthnLibrary();
   let verified;
   try {
     verified = await verifyAuthenticationResponse({
@@ -180,9 +176,10 @@ async function recordCounterRegression(
   challenge: string,
   cause: Error,
 ): Promise<boolean> {
+  const { verifyAuthenticationResponse, helpers } = await webauthnLibrary();
   let counter: number;
   try {
-    counter = parseAuthenticatorData(isoBase64URL.toBuffer(response.response.authenticatorData)).counter;
+    counter = helpers.parseAuthenticatorData(helpers.isoBase64URL.toBuffer(response.response.authenticatorData)).counter;
   } catch {
     return false;
   }

@@ -1,13 +1,7 @@
 // Registering a passkey: creation options for a signed-in user with recent authentication,
 // then the authenticator's response verified and stored.
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Tenant } from '../../db/entities/tenant.entity.js';
 import { User } from '../../db/entities/user.entity.js';
 import { Passkey } from '../../db/entities/passkey.entity.js';
@@ -18,7 +12,7 @@ import { limited, type Client } from '../rate-limits/limiter.js';
 import { revokeSessions } from '../sessions/end.js';
 import { requireFirstWayIn, requireRecentAuthentication, requireSecondFactorIfEnrolled } from '../sessions/caller.js';
 import type { Viewer } from '../sessions/principal.js';
-import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES } from './ceremony.js';
+import { challengeOf, consumeChallenge, countOptions, credentialsOf, fail, pinned, storeChallenge, userHandleOf, VERIFY_FAILURES, webauthnLibrary } from './ceremony.js';
 import { toPasskey, type PasskeyInfo } from './manage.js';
 import { recordAudit } from '../shared/audit.js';
 import { enqueueMail } from '../mail/outbox.js';
@@ -35,6 +29,7 @@ export async function registrationOptions(em: EntityManager, deps: RegistrationD
   const { webauthn } = deps.config;
   const user = await em.findOneOrFail(User, { id: viewer.userId }, { populate: ['tenant'] });
   const existing = await credentialsOf(em, user.id);
+  const { generateRegistrationOptions } = await webauthnLibrary();
   const options = await generateRegistrationOptions({
     rpName: webauthn.rpName,
     rpID: webauthn.rpId,
@@ -73,6 +68,7 @@ async function storeRegistration(
   const challenge = await consumeChallenge(em, deps, challengeOf(response), 'registration');
   if (challenge.userId !== viewer.userId) throw new AuthError('auth_webauthn_challenge_invalid');
 
+  const { verifyRegistrationResponse } = await webauthnLibrary();
   let verified;
   try {
     verified = await verifyRegistrationResponse({ response, ...pinned(deps, challenge.challenge) });
@@ -94,7 +90,7 @@ async function storeRegistration(
         transports: info.credential.transports ?? response.response.transports ?? [],
         deviceType: info.credentialDeviceType,
         backedUp: info.credentialBackedUp,
-        userHandle: isoBase64URL.fromBuffer(userHandleOf(user.id)),
+        userHandle: Buffer.from(userHandleOf(user.id)).toString('base64url'),
         name: name?.trim() || 'passkey',
         createdAt: deps.now(),
       });

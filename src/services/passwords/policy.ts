@@ -1,16 +1,11 @@
 // The password policy of sign-up, reset, change and the admin CLI: long enough, not too long,
-// not one of the ~49,000 common passwords of @zxcvbn-ts/language-common (offline), and not
+// not one of the ~49,000 common passwords of @zxcvbn-ts/language-common (offline, common.ts), and not
 // the e-mail address or its local part.
-import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Config } from '../../config.js';
 import { AuthError, type PasswordRule } from '../../errors/auth-error.js';
 import { normaliseEmail } from '../shared/identifiers.js';
 import type { BreachChecker } from './breaches.js';
-
-const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
-
-/** How many passwords the offline list holds (docs/accounts.md states it). */
-export const COMMON_PASSWORDS = COMMON.size;
+import { isCommonPassword } from './common.js';
 
 /** The offline checks a password fails (SPEC §16's `rules`), in the policy's order; none when it keeps the policy. */
 export function passwordRules(config: Pick<Config, 'accounts' | 'maxPasswordLength'>, password: string, email: string): PasswordRule[] {
@@ -19,7 +14,7 @@ export function passwordRules(config: Pick<Config, 'accounts' | 'maxPasswordLeng
   if ([...normal].length < config.accounts.passwordMinLength) failed.push('too_short');
   if (normal.length > config.maxPasswordLength) failed.push('too_long');
   const lower = normal.toLowerCase();
-  if (COMMON.has(lower)) failed.push('common');
+  if (isCommonPassword(lower)) failed.push('common');
   const address = normaliseEmail(email);
   if (lower === address || lower === address.slice(0, address.lastIndexOf('@'))) failed.push('contains_email');
   return failed;

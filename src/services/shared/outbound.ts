@@ -7,7 +7,11 @@
 // gigabyte.
 import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
+import { lazy } from './lazy.js';
+
+/** undici (its fetch takes a dispatcher that checks each connected address), loaded by the first outbound call. */
+const undici = lazy(() => import('undici'));
 
 const BLOCKED = new BlockList();
 for (const [net, bits] of [
@@ -88,8 +92,10 @@ const publicLookup: Lookup = (hostname, options, callback) => {
 
 /** A fetch for outbound calls under `options`: addresses checked where they are connected to, bodies bounded (`maxBytes` 0: the body is not read at all). */
 export function outboundFetch(options: OutboundOptions): (url: string | URL, init?: RequestInit) => Promise<Response> {
-  const dispatcher = options.allowPrivate ? undefined : new Agent({ connect: { lookup: publicLookup as never } });
+  let dispatcher: Agent | undefined;
   return async (url, init) => {
+    const { Agent, fetch: undiciFetch } = await undici();
+    if (!options.allowPrivate) dispatcher ??= new Agent({ connect: { lookup: publicLookup as never } });
     const target = new URL(url);
     // An address literal is never looked up: it is judged as it is.
     if (!options.allowPrivate && isIP(target.hostname.replace(/^\[|\]$/g, '')) && !isPublicAddress(target.hostname.replace(/^\[|\]$/g, ''))) {

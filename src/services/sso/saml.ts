@@ -7,12 +7,19 @@
 // re-parse of the raw response): the Issuer, the bearer SubjectConfirmation's Recipient,
 // InResponseTo and NotOnOrAfter, and the Response's Destination; the assertion ID's single use
 // is the caller's (a row of sso_assertions).
-import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import type { CacheProvider, Profile, SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { idpFailure } from './oidc.js';
 import { openSpKey } from './sp-key.js';
 import { responseShape, SUCCESS } from './saml-shape.js';
+import { lazy } from '../shared/lazy.js';
+
+/** @node-saml/node-saml and its XML signature stack, loaded by the first SAML flow. */
+const samlLibrary = lazy(() => import('@node-saml/node-saml'));
+/** The library's InResponseTo modes (its enum's values). */
+const ALWAYS = 'always' as ValidateInResponseTo;
+const NEVER = 'never' as ValidateInResponseTo;
 
 /** The clock skew SPEC §11 allows on NotBefore / NotOnOrAfter. */
 export const SAML_SKEW_MS = 60_000;
@@ -47,13 +54,14 @@ const NO_CACHE: CacheProvider = {
   removeAsync: async () => null,
 };
 
-function samlOf(
+async function samlOf(
   config: Pick<Config, 'publicUrl' | 'secretKey'>,
   c: SamlConnection,
   cache: CacheProvider,
   validateInResponseTo: ValidateInResponseTo,
   signed: { response: boolean; assertion: boolean } = { response: false, assertion: false },
-): SAML {
+): Promise<SAML> {
+  const { SAML } = await samlLibrary();
   return new SAML({
     callbackUrl: samlAcsUrl(config),
     entryPoint: c.settings.idp_sso_url,
@@ -85,14 +93,14 @@ export async function samlAuthorizeRequest(config: Pick<Config, 'publicUrl' | 's
       return { value, createdAt: Date.now() };
     },
   };
-  const url = await samlOf(config, c, capture, ValidateInResponseTo.always).getAuthorizeUrlAsync(relayState, undefined, {});
+  const url = await (await samlOf(config, c, capture, ALWAYS)).getAuthorizeUrlAsync(relayState, undefined, {});
   if (!requestId) throw new Error('the SAML library made no request ID');
   return { url, requestId };
 }
 
 /** The SP metadata of a connection: its entity ID, the ACS URL and, when it signs requests, its certificate. */
-export function samlMetadata(config: Pick<Config, 'publicUrl' | 'secretKey'>, c: SamlConnection): string {
-  const saml = samlOf(config, c, NO_CACHE, ValidateInResponseTo.always);
+export async function samlMetadata(config: Pick<Config, 'publicUrl' | 'secretKey'>, c: SamlConnection): Promise<string> {
+  const saml = await samlOf(config, c, NO_CACHE, ALWAYS);
   return saml.generateServiceProviderMetadata(null, c.settings.sign_requests && c.settings.sp_certificate ? c.settings.sp_certificate : null);
 }
 
@@ -112,7 +120,7 @@ export interface SamlClaims {
 const failed = (reason: string, message: string, cause?: unknown) => new AuthError('auth_sso_failed', { cause: idpFailure(`${reason}: ${message}`, cause) });
 
 /** The library's refusal, by the check that failed. */
-function libraryFailure(e: unknown): AuthError {
+function libraryFailure(e: unknown, SamlStatusError: typeof import('@node-saml/node-saml').SamlStatusError): AuthError {
   if (e instanceof AuthError) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof SamlStatusError) return failed('claims', `the IdP answered ${message}`, e);
@@ -165,13 +173,14 @@ export async function validateSamlResponse(
   };
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
   const shape = responseShape(xml);
+  const { SamlStatusError } = await samlLibrary();
   let profile: Profile | null;
   try {
     // A signature that is there must verify: the library is told to want the ones the document carries.
-    const saml = samlOf(config, c, cache, pending ? ValidateInResponseTo.always : ValidateInResponseTo.never, shape.signed);
+    const saml = await samlOf(config, c, cache, pending ? ALWAYS : NEVER, shape.signed);
     ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (e) {
-    throw libraryFailure(e);
+    throw libraryFailure(e, SamlStatusError);
   }
   if (!profile) throw failed('claims', 'no assertion (a logout or passive answer)');
   const assertion = (profile.getAssertion?.() as { Assertion?: X }).Assertion;
