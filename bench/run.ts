@@ -8,16 +8,16 @@
 //
 // Options: `--json` also writes bench/results/<timestamp>.json; `--only login,refresh` runs
 // only the scenarios named (`--door rest` or `gql`: through one door); `--profile` starts the gateway with --cpu-prof (profiles under
-// bench/results/profiles/); `--sessions 1000000` is the scale run (see scale() below).
+// bench/results/profiles/); `--sessions 1000000` is the scale run (see scale() below); `--peers` the
+// side-by-side comparison with Better Auth (peers.ts).
 import 'reflect-metadata';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { generateIdTokenKey, generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
+import { generateSigningKey, PURGE_BATCH_SIZE_DEFAULT } from '../src/config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate, openDb, type Db } from '../src/db/orm.js';
 import { createPurgeService } from '../src/services/purge/purge.js';
@@ -26,19 +26,18 @@ import { explainHot, type Plan } from './explain.js';
 import { profileTables, summariseProfile } from './profile.js';
 import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
 import { webhookBench } from './webhooks.js';
+import { peers } from './peers.js';
+import { sizingLines } from './sizing.js';
+import { child, CONNECTIONS, DURATION, here, load, majorGc, POOL, startGateway, WARMUP, withCpu, type LoadResult } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const option = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const ONLY = option('--only')?.split(',');
 const DOOR = option('--door'); // rest or gql: one door's scenarios only
 const SCALE_SESSIONS = Number(option('--sessions') ?? 0);
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const WARMUP = 2;
-const CONNECTIONS = 50;
-const USERS = Number(process.env.BENCH_USERS ?? 10_000);
-const POOL = 10;
+// The side-by-side comparison (--peers) uses the 1,000 users of the published one.
+const USERS = Number(process.env.BENCH_USERS ?? (args.has('--peers') ? 1000 : 10_000));
 // Refresh tokens are single-use: one fresh session per refresh request.
 const REFRESH_TOKENS = 120_000;
 
@@ -58,44 +57,7 @@ function limitOf(scenario: string, door: Door): LimitName {
 }
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-/** One RS256 key per run (slow to make). */
-const idTokenKey = generateIdTokenKey();
 const quiet = { info: () => {}, debug: () => {}, warn: () => {} };
-
-interface LoadResult {
-  requestsPerSecond: number;
-  total: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  statusCodes: Record<string, { count: number }>;
-}
-
-function child(script: string, argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = fork(path.join(here, script), argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let out = '';
-    p.stdout!.on('data', (d) => (out += d));
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited ${code}`))));
-  });
-}
-
-async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; bodies?: string[]; rate?: number; connections?: number }): Promise<LoadResult> {
-  let bodiesFile: string | undefined;
-  if (spec.bodies) {
-    bodiesFile = path.join(os.tmpdir(), `bench-bodies-${randomUUID()}.json`);
-    writeFileSync(bodiesFile, JSON.stringify(spec.bodies));
-  }
-  try {
-    const out = await child('load.js', [
-      JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate }),
-    ]);
-    return JSON.parse(out);
-  } finally {
-    if (bodiesFile) rmSync(bodiesFile, { force: true });
-  }
-}
 
 async function rawTransactionRate(url: string): Promise<number> {
   // The shape of a refresh: lock the session row, mark the token rotated, insert its successor, commit.
@@ -132,152 +94,6 @@ async function rawTransactionRate(url: string): Promise<number> {
   );
   await pool.end();
   return done / DURATION;
-}
-
-/** The gateway process's resident memory now and at its peak (VmRSS, VmHWM), in MB. */
-function rssMb(pid: number): { now: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
-  return { now: kb('VmRSS'), peak: kb('VmHWM') };
-}
-
-/** CPU seconds used so far by each process (user + system, all threads: argon2's too). */
-function cpuSeconds(pids: number[]): Map<number, number> {
-  const used = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      used.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return used;
-}
-
-/** CPU seconds between two readings: processes gone meanwhile are lost, new ones count from their start. */
-function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let s = 0;
-  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
-  return s;
-}
-
-/** The PostgreSQL server's processes on this machine (the one the bench uses is local). */
-function postgresPids(): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** Runs `fn` and answers the CPU milliseconds per request it cost the gateway and PostgreSQL. */
-async function withCpu<T extends LoadResult>(gatewayPid: number, fn: () => Promise<T>): Promise<T & { cpu: { gatewayMs: number; postgresMs: number } }> {
-  const g0 = cpuSeconds([gatewayPid]);
-  const p0 = cpuSeconds(postgresPids());
-  const r = await fn();
-  const p1 = cpuSeconds(postgresPids());
-  const g1 = cpuSeconds([gatewayPid]);
-  // The warm-up's requests are counted too: autocannon reports only the measured ones.
-  const requests = r.total * ((DURATION + WARMUP) / DURATION);
-  return { ...r, cpu: { gatewayMs: (cpuDelta(g0, g1) * 1000) / requests, postgresMs: (cpuDelta(p0, p1) * 1000) / requests } };
-}
-
-interface Gateway {
-  base: string;
-  pid: number;
-  /** RSS now and peak, and the V8 heap in use (prom-client's default metrics), in MB. */
-  memory(): Promise<{ rss: number; peak: number; heap: number }>;
-  /** Garbage collections so far by kind (prom-client's nodejs_gc_duration_seconds): count and seconds. */
-  gc(): Promise<Record<string, { count: number; seconds: number }>>;
-  stop(): Promise<void>;
-}
-
-async function startGateway(url: string, secretKey: string, signingKey: unknown, env: Record<string, string> = {}, execArgv: string[] = []): Promise<Gateway> {
-  // An experiment's V8 flags on the gateway's command line (BENCH_NODE_FLAGS, space-separated: flags NODE_OPTIONS refuses).
-  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const gateway: ChildProcess = spawn(process.execPath, [...flags, ...execArgv, path.resolve('dist/src/main.js')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: url,
-      SECRET_KEY: secretKey,
-      // Production mode needs an RS256 key for the OpenID Provider's ID tokens (never the first).
-      JWT_PRIVATE_KEYS: JSON.stringify({ keys: [signingKey, idTokenKey] }),
-      JWT_ISSUER: 'https://auth.bench.example',
-      JWT_AUDIENCE: 'https://api.bench.example',
-      PUBLIC_URL: 'https://auth.bench.example',
-      WEBAUTHN_RP_ID: 'bench.example',
-      LOG_LEVEL: 'info',
-      DB_POOL_MAX: String(POOL),
-      // The limits run (their queries are part of every login) but never trip from one client address.
-      RATE_LIMIT_ACCOUNT_FAILURES: '1000000000',
-      RATE_LIMIT_ADDRESS_FAILURES: '1000000000',
-      RATE_LIMIT_API_KEY_CREATES: '1000000000',
-      // An experiment's V8 or allocator settings for the gateway (e.g. --max-semi-space-size).
-      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
-      ...(process.env.BENCH_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.BENCH_MALLOC_ARENA_MAX } : {}),
-      // An experiment's gateway settings, as JSON (e.g. {"PASSWORD_HASH_CONCURRENCY":"4"}).
-      ...(process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let gatewayOut = '';
-  const base = await new Promise<string>((resolve, reject) => {
-    const look = (d: Buffer) => {
-      gatewayOut += d;
-      const m = /"graphql":"(http:\/\/[^"]+)\/graphql"/.exec(gatewayOut);
-      if (!m) return;
-      // From here on its log lines are drained unread: reading them would cost this
-      // process CPU that the gateway needs on the same cores.
-      gateway.stdout!.off('data', look);
-      gateway.stdout!.resume();
-      resolve(m[1]);
-    };
-    gateway.stdout!.on('data', look);
-    gateway.on('exit', () => reject(new Error('the gateway exited')));
-  });
-  const exited = new Promise<void>((resolve) => gateway.on('exit', () => resolve()));
-  return {
-    base,
-    pid: gateway.pid!,
-    async memory() {
-      const { now, peak } = rssMb(gateway.pid!);
-      const metrics = await (await fetch(`${base}/metrics`)).text();
-      const heap = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
-      return { rss: now, peak, heap };
-    },
-    async gc() {
-      const metrics = await (await fetch(`${base}/metrics`)).text();
-      const kinds: Record<string, { count: number; seconds: number }> = {};
-      for (const m of metrics.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
-        const k = (kinds[m[2]] ??= { count: 0, seconds: 0 });
-        if (m[1] === 'sum') k.seconds = Number(m[3]);
-        else k.count = Number(m[3]);
-      }
-      return kinds;
-    },
-    async stop() {
-      gateway.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** Major collections (mark-compact) between two readings: how many, and their mean pause in ms. */
-function majorGc(before: Record<string, { count: number; seconds: number }>, after: Record<string, { count: number; seconds: number }>): string {
-  const count = (after.major?.count ?? 0) - (before.major?.count ?? 0);
-  const seconds = (after.major?.seconds ?? 0) - (before.major?.seconds ?? 0);
-  return count ? `${count} × ${((seconds * 1000) / count).toFixed(0)} ms` : 'none';
 }
 
 async function openDatabase(): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
@@ -403,7 +219,10 @@ async function main(): Promise<void> {
 
   try {
     if (SCALE_SESSIONS) await scale({ url, sql, orm, seed, secretKey, signingKey, started });
-    else await standard({ url, secretKey, signingKey, seed, started });
+    else if (args.has('--peers')) {
+      const lines = await peers({ url, secretKey, signingKey, seed, sql, users: USERS, log });
+      process.stdout.write(`\n${machineLine()}\n\n${lines.join('\n')}\nTotal bench time ${Math.round((Date.now() - started) / 1000)} s.\n`);
+    } else await standard({ url, secretKey, signingKey, seed, started });
   } finally {
     await orm.close();
     await sql.end();
@@ -591,6 +410,7 @@ async function standard({ url, secretKey, signingKey, seed, started }: { url: st
     lines.push('', 'Two gateway processes on the same database (REST, the connections split between them):', '', '| scenario | one process req/s | two processes req/s | ratio | p99 ms |', '|---|---|---|---|---|');
     for (const t of twoInstances) lines.push(`| ${t.scenario} | ${Math.round(t.one)} | ${Math.round(t.two)} | ${(t.two / t.one).toFixed(2)} | ${t.p99} |`);
   }
+  lines.push('', ...sizingLines(rows, memory.peak));
   if (profile) lines.push('', profile);
   process.stdout.write(`\n${lines.join('\n')}\n`);
   if (args.has('--json')) {
