@@ -62,7 +62,14 @@ describe('brute-force limits are taken before the password is checked', () => {
     expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));
     expect(addressKey('2001:0db8:0001:0002:0:0:0:1')).toBe(addressKey('2001:db8:1:2::9'));
     expect(addressKey('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    // Every spelling of an IPv4-mapped address is its IPv4 client, never the /64 of ::1.
+    for (const mapped of ['::ffff:c000:207', '0:0:0:0:0:ffff:192.0.2.7', '0000:0000:0000:0000:0000:FFFF:C000:0207', '::FFFF:192.0.2.7']) expect(addressKey(mapped)).toBe('192.0.2.7');
+    expect(addressKey('::ffff:7f00:1')).toBe('127.0.0.1');
+    expect(addressKey('::ffff:7f00:1')).not.toBe(addressKey('::1'));
     expect(addressKey('192.0.2.7')).toBe('192.0.2.7');
-    expect(addressKey('::1')).toBe(addressKey('::2'));
+    // The zero /64 is no subscriber's: its addresses (loopback, IPv4 embedded otherwise) count alone.
+    expect(addressKey('::1')).not.toBe(addressKey('::2'));
+    expect(addressKey('::ffff:0:1.2.3.4')).not.toBe(addressKey('::ffff:0:1.2.3.5'));
+    expect(addressKey('::127.0.0.1')).not.toBe(addressKey('::1'));
   });
 });

@@ -130,8 +130,13 @@ export function addressKey(ip: string): string {
   };
   const head = groups(left);
   const tail = groups(right);
-  const full = right === undefined ? head : [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const full = (right === undefined ? head : [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail]).map((g) => parseInt(g, 16));
+  // An IPv4-mapped address however it is spelled (::ffff:7f00:1, 0:0:0:0:0:ffff:1.2.3.4) is its IPv4
+  // client: a proxy's spelling must not put every IPv4 client in one IPv6 /64.
+  if (full.slice(0, 5).every((g) => g === 0) && full[5] === 0xffff) return [full[6] >> 8, full[6] & 0xff, full[7] >> 8, full[7] & 0xff].join('.');
+  // No subscriber holds the zero /64 (loopback, and IPv4 embedded in other forms): each address counts alone.
+  if (full.slice(0, 4).every((g) => g === 0)) return full.map((g) => g.toString(16)).join(':');
+  return `${full.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
 }
 
 /** Each limit's points per window: failures per RATE_LIMIT_WINDOW_SECONDS, mails per hour. */
