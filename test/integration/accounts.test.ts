@@ -1,4 +1,5 @@
 // The account lifecycle through both doors, with real mail: sign-up, verification, resend, forgotten password, reset and change, and every refusal.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportDocument } from '../../src/services/operator/import.js';
 import { keyedHash } from '../../src/services/shared/secrets.js';
@@ -272,6 +273,22 @@ describe('sign-up, verification and sign-in', () => {
       expect(r.status).toBe(204);
       expect((await login('openco', email, 'owner final passphrase 3')).status).toBe(200);
     }
+  });
+
+  it('a used link voids every other link of its kind to the same user (two asked at once can both be issued)', async () => {
+    const email = fresh();
+    await signUp('rest', 'openco', email);
+    const link = linkIn(await mailTo(email, /confirm/), '/verify-email').token;
+    // A second live link, as two resends answered at once leave (stored as the gateway stores them).
+    const other = randomBytes(32).toString('base64url');
+    await gw.sql(
+      `insert into email_tokens (id, tenant_id, user_id, kind, token_hash, created_at, expires_at)
+       select gen_random_uuid(), u.tenant_id, u.id, 'verify_email', $1, now(), now() + interval '1 hour' from users u where u.email = $2`,
+      [keyedHash(gw.config.secretKey, other), email],
+    );
+    expectDone(await verify('rest', link), 'rest');
+    expectRestError(await verify('rest', other), 'verifyEmail', 'auth_email_token_invalid', 400);
+    expect((await gw.sql('select count(*)::int as n from email_tokens t join users u on u.id = t.user_id where u.email = $1', [email]))[0].n).toBe(0);
   });
 
   it('resends a verification link only to an unverified address, answering the same for any other', async () => {

@@ -100,13 +100,19 @@ export interface ConsumedToken {
   tenantId: string;
 }
 
-/** Consume a token of `kind` inside `tx`: the first use wins; unknown, expired or used → undefined. */
+// The token used, and (when it is still valid) every other link of its kind to the same user:
+// two requests for a link at once may both be answered before either voids the other, and a
+// used link must leave none behind.
+const CONSUME_TOKEN = `
+with used as (delete from email_tokens where token_hash = ? and kind = ? returning user_id, tenant_id, expires_at),
+     siblings as (delete from email_tokens t using used where t.user_id = used.user_id and t.kind = ? and t.token_hash <> ? and used.expires_at > ?)
+select user_id, tenant_id, expires_at from used`;
+
+/** Consume a token of `kind` inside `tx`: the first use wins, and voids the user's other links of that kind; unknown, expired or used → undefined. */
 export async function consumeToken(tx: EntityManager, deps: Pick<ServiceDeps, 'config' | 'now'>, token: string, kind: EmailTokenKind): Promise<ConsumedToken | undefined> {
   if (!isOpaqueToken(token)) return undefined;
-  const [row] = (await tx.execute('delete from email_tokens where token_hash = ? and kind = ? returning user_id, tenant_id, expires_at', [
-    keyedHash(deps.config.secretKey, token),
-    kind,
-  ])) as Array<{ user_id: string; tenant_id: string; expires_at: Date }>;
+  const hash = keyedHash(deps.config.secretKey, token);
+  const [row] = (await tx.execute(CONSUME_TOKEN, [hash, kind, kind, hash, deps.now()])) as Array<{ user_id: string; tenant_id: string; expires_at: Date }>;
   if (!row || new Date(row.expires_at) <= deps.now()) return undefined;
   return { userId: row.user_id, tenantId: row.tenant_id };
 }
