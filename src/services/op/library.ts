@@ -3,14 +3,12 @@
 // OpenID Provider never pays for it. The code that runs inside a provider's callbacks reads it
 // with oidcProvider(), which it always finds loaded.
 import type * as Library from 'oidc-provider';
+import { lazy } from '../shared/lazy.js';
 
 let loaded: typeof Library | undefined;
 
 /** Loads oidc-provider once. */
-export async function loadOidcProvider(): Promise<typeof Library> {
-  loaded ??= await import('oidc-provider');
-  return loaded;
-}
+export const loadOidcProvider = lazy(async () => (loaded = await import('oidc-provider')));
 
 /** oidc-provider, loaded by loadOidcProvider() before any provider existed to call this. */
 export function oidcProvider(): typeof Library {

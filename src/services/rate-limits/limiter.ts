@@ -109,11 +109,9 @@ export async function countedAfter<T>(
   attempt: (check?: CarriedCheck) => Promise<T>,
 ): Promise<T> {
   const along = limiter.checkAlong?.(keys);
-  let checked = false;
-  if (!along) {
-    await limiter.spent(keys);
-    checked = true;
-  }
+  if (!along) await limiter.spent(keys);
+  // Whether the spent check ran: before the attempt, or when its statement handed the verdict.
+  let checked = !along;
   const check = along && {
     check: along.check,
     verdict(spentUntil: string | number | null) {

@@ -116,8 +116,6 @@ export interface Client {
  */
 export function addressKey(ip: string): string {
   const bare = ip.split('%')[0];
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
-  if (mapped) return mapped[1];
   if (!isIPv6(bare)) return bare;
   const [left, right] = bare.includes('::') ? bare.split('::') : [bare, undefined];
   const groups = (part: string | undefined) => {

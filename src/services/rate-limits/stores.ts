@@ -149,7 +149,7 @@ export function redisLimiter(rl: Config['rateLimit'], stored: (k: LimitKey) => s
       });
       if (spentFor.length) throw refusedUntil(Date.now() + Math.max(...spentFor));
     },
-    count: (keys) => each(keys, (l, key) => l.penalty(key, 1)).then(() => {}),
+    count: async (keys) => void (await each(keys, (l, key) => l.penalty(key, 1))),
     settle: async (taken, cleared) => {
       await Promise.all([refund(taken.keys.filter((k) => !cleared.includes(k))), each(cleared, (l, key) => l.delete(key))]);
     },
