@@ -6,11 +6,16 @@ export type ProxyMode = 'pass' | 'reset' | 'blackhole';
 
 /**
  * Splits the client-to-server PostgreSQL stream into messages and counts query
- * boundaries: a simple Query ('Q') or the Sync ('S') that ends an extended-protocol query.
+ * boundaries: a simple Query ('Q') or the Sync ('S') that ends an extended-protocol query;
+ * and statement texts the server must parse: a simple Query or a Parse ('P'). A prepared
+ * statement run again sends only Bind/Execute/Sync.
  */
 class QueryCounter {
   private buf = Buffer.alloc(0);
   private started = false;
+
+  /** Statement texts sent to be parsed so far. */
+  parses = 0;
 
   /** Feeds a chunk; answers how many query boundaries it completed. */
   feed(chunk: Buffer): number {
@@ -31,6 +36,7 @@ class QueryCounter {
       if (this.buf.length < 1 + len) return queries;
       const type = String.fromCharCode(this.buf[0]);
       if (type === 'Q' || type === 'S') queries++;
+      if (type === 'Q' || type === 'P') this.parses++;
       this.buf = this.buf.subarray(1 + len);
     }
   }
@@ -44,6 +50,14 @@ export class TcpProxy {
   /** Query boundaries seen since the last armResetAtQuery(). */
   queries = 0;
   private resetAt: number | undefined;
+  private readonly counters = new Set<QueryCounter>();
+
+  /** Statement texts sent to be parsed, over every connection so far. */
+  get parses(): number {
+    let n = 0;
+    for (const c of this.counters) n += c.parses;
+    return n;
+  }
 
   private constructor(private readonly target: { host: string; port: number }) {}
 
@@ -77,6 +91,7 @@ export class TcpProxy {
     const upstream = net.connect(this.target.port, this.target.host);
     this.track(upstream);
     const counter = new QueryCounter();
+    this.counters.add(counter);
     client.on('data', (chunk: Buffer) => {
       this.queries += counter.feed(chunk);
       if (this.resetAt !== undefined && this.queries >= this.resetAt) {

@@ -13,15 +13,20 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-async function roundTrips(call: () => Promise<unknown>, tries = 5): Promise<number> {
+/** The least over a few tries of what `count` reads grow by in one call. */
+async function leastOf(count: () => number, call: () => Promise<unknown>, tries: number): Promise<number> {
   let least = Infinity;
   for (let i = 0; i < tries; i++) {
-    const before = gw.proxy!.queries;
+    const before = count();
     await call();
-    least = Math.min(least, gw.proxy!.queries - before);
+    least = Math.min(least, count() - before);
   }
   return least;
 }
+
+const roundTrips = (call: () => Promise<unknown>, tries = 5) => leastOf(() => gw.proxy!.queries, call, tries);
+/** Statement texts sent for PostgreSQL to parse: none for a prepared statement its connection already holds. */
+const parses = (call: () => Promise<unknown>) => leastOf(() => gw.proxy!.parses, call, 8);
 
 describe('round trips per operation', () => {
   it('login: the limits taken with the user, hash and grants; the session; the limits settled', async () => {
@@ -44,6 +49,20 @@ describe('round trips per operation', () => {
     ).toBe(1);
     // An unknown token: its statement, the spent check again (no row came back), the point counted.
     expect(await roundTrips(async () => expect((await gw.rest('POST', '/auth/refresh', { refresh_token: 'F'.repeat(43) })).status).toBe(401))).toBe(3);
+  });
+
+  it('sign-in and refresh send no statement text to parse once their connection prepared it', async () => {
+    const login = async () => expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
+    let token = (await signIn(gw)).refresh_token;
+    const refresh = async () => {
+      const res = await gw.rest('POST', '/auth/refresh', { refresh_token: token });
+      expect(res.status).toBe(200);
+      token = res.body.refresh_token;
+    };
+    // (The first calls on each pooled connection parse; the least of a few tries is after them.)
+    expect(await parses(login)).toBe(0);
+    expect(await parses(refresh)).toBe(0);
+    expect(await parses(async () => expect((await gw.gql('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: ADA })).body.data.login.accessToken).toBeTruthy())).toBe(0);
   });
 
   it('me: one to load the session state, none while it is cached', async () => {

@@ -1,6 +1,7 @@
 // Password login. One answer and one cost for unknown tenant, unknown user and wrong
 // password; "disabled" is said only after the password proved right.
 import type { EntityManager } from '../../db/orm.js';
+import { executePrepared } from '../../db/prepared.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { credentialKeys, limitedAlong, type CarriedLimits, type Client, type TakenRow } from '../rate-limits/limiter.js';
@@ -62,11 +63,11 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   const lookup = [domainOf(input.email), input.tenant, input.tenant, normaliseEmail(input.email)];
   let row: LoginRow;
   if (limits) {
-    const [taking] = (await em.execute(LOGIN_SELECT_TAKING(limits.take.ctes), [...limits.take.params, ...lookup])) as Array<LoginRow & { limit_rows: TakenRow[] }>;
+    const [taking] = await executePrepared<LoginRow & { limit_rows: TakenRow[] }>(em, LOGIN_SELECT_TAKING(limits.take.ctes), [...limits.take.params, ...lookup]);
     await limits.taken(taking.limit_rows);
     row = taking;
   } else {
-    [row] = (await em.execute(LOGIN_SELECT_ONE, lookup)) as LoginRow[];
+    [row] = await executePrepared<LoginRow>(em, LOGIN_SELECT_ONE, lookup);
   }
   // SSO enforced for the domain: refused before any hash, whoever the address belongs to;
   // only the break-glass form goes on, to check the password and then sso:bypass.

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config.js';
 import { pgTextArray, type Db } from '../../db/orm.js';
+import { executePrepared } from '../../db/prepared.js';
 import { isDatabaseError, StoreError } from '../../db/errors.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { limitOf, NAMES, refusedUntil, untilDone, type CarriedCheck, type LimitKey, type LimitName, type RateLimiter, type Taken, type TakenRow } from './limits.js';
@@ -52,7 +53,7 @@ const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: LimitKey) => string): RateLimiter {
   const run = async <T>(sql: string, params: unknown[]): Promise<T> => {
     try {
-      return (await orm.em.getConnection().execute(sql, params)) as T;
+      return (await executePrepared(orm.em, sql, params)) as T;
     } catch (e) {
       throw storeFailure(e, 'postgres');
     }

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
+import { executePrepared } from '../../db/prepared.js';
 import type { ServiceDeps } from '../deps.js';
 import { countedAfter, type CarriedCheck, type Client } from '../rate-limits/limiter.js';
 import { isOpaqueToken, keyedHash, safeEqual } from '../shared/secrets.js';
@@ -112,7 +113,7 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
   const successor = deriveSuccessor(config.secretKey, presented);
   const successorHash = keyedHash(config.secretKey, successor);
   const idleSince = new Date(now.getTime() - config.sessionIdleTimeout * 1000);
-  const [first] = (await em.execute(REFRESH_FIRST_USE(limits?.check.ctes), [
+  const [first] = await executePrepared<RefreshRow & { rotated: boolean; spent_until?: string | null }>(em, REFRESH_FIRST_USE(limits?.check.ctes), [
     ...(limits?.check.params ?? []),
     tokenHash,
     now,
@@ -125,7 +126,7 @@ async function rotate(em: EntityManager, deps: RefreshDeps, presented: string, c
     randomUUID(),
     successorHash,
     now,
-  ])) as Array<RefreshRow & { rotated: boolean; spent_until?: string | null }>;
+  ]);
   if (!first) throw new AuthError('auth_refresh_invalid');
   limits?.verdict(first.spent_until ?? null);
   if (first.rotated) {

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthMethod } from '../../db/entities/session.entity.js';
 import { transactional, type EntityManager } from '../../db/orm.js';
+import { executePrepared } from '../../db/prepared.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
@@ -131,7 +132,7 @@ export async function startSession(
     expiresAt,
   ];
   const start = async (tx: EntityManager) => {
-    const inserted = (await tx.execute(START_SESSION, params)) as unknown[];
+    const inserted = await executePrepared(tx, START_SESSION, params);
     if (inserted.length) return;
     // The user was disabled, or the password changed, since the credential was checked.
     const [user] = (await tx.execute('select disabled from users where id = ?', [principal.userId])) as Array<{ disabled: boolean }>;
