@@ -34,6 +34,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, { count: number }>;
+  /** Every request sent, the warm-up's too (a run of `eachOnce`). */
+  sent?: number;
 }
 
 export function child(script: string, argv: string[]): Promise<string> {
@@ -45,7 +47,7 @@ export function child(script: string, argv: string[]): Promise<string> {
   });
 }
 
-export async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; bodies?: string[]; rate?: number; connections?: number }): Promise<LoadResult> {
+export async function load(spec: { url: string; method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; bodies?: string[]; rate?: number; connections?: number; eachOnce?: boolean }): Promise<LoadResult> {
   let bodiesFile: string | undefined;
   if (spec.bodies) {
     bodiesFile = path.join(os.tmpdir(), `bench-bodies-${randomUUID()}.json`);
@@ -53,7 +55,7 @@ export async function load(spec: { url: string; method: 'GET' | 'POST'; headers?
   }
   try {
     const out = await child('load.js', [
-      JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate }),
+      JSON.stringify({ url: spec.url, method: spec.method, headers: spec.headers, body: spec.body, bodiesFile, connections: spec.connections ?? CONNECTIONS, duration: DURATION, warmup: WARMUP, rate: spec.rate, eachOnce: spec.eachOnce }),
     ]);
     return JSON.parse(out);
   } finally {
@@ -112,7 +114,7 @@ export async function withCpu<T extends LoadResult>(gatewayPid: number, fn: () =
   const p1 = cpuSeconds(postgresPids());
   const g1 = cpuSeconds([gatewayPid]);
   // The warm-up's requests are counted too: autocannon reports only the measured ones.
-  const requests = r.total * ((DURATION + WARMUP) / DURATION);
+  const requests = r.sent ?? r.total * ((DURATION + WARMUP) / DURATION);
   return { ...r, cpu: { gatewayMs: (cpuDelta(g0, g1) * 1000) / requests, postgresMs: (cpuDelta(p0, p1) * 1000) / requests } };
 }
 

@@ -19,17 +19,19 @@ interface Spec {
   warmup: number;
   /** Open loop at this many requests per second. */
   rate?: number;
+  /** Closed loop over the bodies, each sent once (single-use credentials that expire): a tenth warms up, the rest is measured. */
+  eachOnce?: boolean;
 }
 
 const spec: Spec = JSON.parse(process.argv[2]);
 const bodies: string[] | undefined = spec.bodiesFile ? JSON.parse(readFileSync(spec.bodiesFile, 'utf8')) : undefined;
 let next = 0;
 
-async function closed(duration: number) {
+async function closed(duration: number, amount?: number) {
   return autocannon({
     url: spec.url,
     connections: spec.connections,
-    duration,
+    ...(amount ? { amount } : { duration }),
     requests: [
       {
         method: spec.method,
@@ -90,12 +92,15 @@ if (spec.rate) {
   if (spec.warmup > 0) await open(spec.rate, spec.warmup);
   process.stdout.write(JSON.stringify(await open(spec.rate, spec.duration)));
 } else {
-  if (spec.warmup > 0) await closed(spec.warmup);
-  const r = await closed(spec.duration);
+  const warmup = spec.eachOnce ? Math.floor(bodies!.length / 10) : 0;
+  if (spec.eachOnce) await closed(0, warmup);
+  else if (spec.warmup > 0) await closed(spec.warmup);
+  const r = spec.eachOnce ? await closed(0, bodies!.length - warmup) : await closed(spec.duration);
   process.stdout.write(
     JSON.stringify({
-      requestsPerSecond: r.requests.average,
+      requestsPerSecond: spec.eachOnce ? r.requests.total / r.duration : r.requests.average,
       total: r.requests.total,
+      ...(spec.eachOnce ? { sent: r.requests.total + warmup } : {}),
       p50: r.latency.p50,
       p99: r.latency.p99,
       non2xx: r.non2xx,

@@ -9,7 +9,7 @@
 // Options: `--json` also writes bench/results/<timestamp>.json; `--only login,refresh` runs
 // only the scenarios named (`--door rest` or `gql`: through one door); `--profile` starts the gateway with --cpu-prof (profiles under
 // bench/results/profiles/); `--sessions 1000000` is the scale run (see scale() below); `--peers` the
-// side-by-side comparison with Better Auth (peers.ts).
+// side-by-side comparison with Better Auth (peers.ts); `--op` the OpenID Provider's token endpoint (op.ts).
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +27,7 @@ import { profileTables, summariseProfile } from './profile.js';
 import { PRODUCTION_ARGON, seedBench, seedScale, type BenchSeed } from './seed.js';
 import { webhookBench } from './webhooks.js';
 import { peers } from './peers.js';
+import { opBench } from './op.js';
 import { sizingLines } from './sizing.js';
 import { child, CONNECTIONS, DURATION, here, load, majorGc, POOL, startGateway, WARMUP, withCpu, type LoadResult } from './harness.js';
 
@@ -219,7 +220,10 @@ async function main(): Promise<void> {
 
   try {
     if (SCALE_SESSIONS) await scale({ url, sql, orm, seed, secretKey, signingKey, started });
-    else if (args.has('--peers')) {
+    else if (args.has('--op')) {
+      const lines = await opBench({ url, orm, secretKey, signingKey, seed, log });
+      process.stdout.write(`\n${machineLine()}\n\n${lines.join('\n')}\nTotal bench time ${Math.round((Date.now() - started) / 1000)} s.\n`);
+    } else if (args.has('--peers')) {
       const lines = await peers({ url, secretKey, signingKey, seed, sql, users: USERS, log });
       process.stdout.write(`\n${machineLine()}\n\n${lines.join('\n')}\nTotal bench time ${Math.round((Date.now() - started) / 1000)} s.\n`);
     } else await standard({ url, secretKey, signingKey, seed, started });

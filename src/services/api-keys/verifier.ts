@@ -9,6 +9,7 @@ import { GRANTS_SQL, type Viewer } from '../sessions/principal.js';
 import { TtlCache } from '../shared/cache.js';
 import { keyedHash } from '../shared/secrets.js';
 import { isWellFormedApiKey } from './format.js';
+import { executePrepared } from '../../db/prepared.js';
 
 interface CachedKey {
   id: string;
@@ -58,7 +59,7 @@ export function createApiKeyVerifier(
   const cache = new TtlCache<string, CachedKey>(CACHE_LIMIT, config.apiKeys.cacheTtlMs, now);
 
   async function load(em: EntityManager, keyHash: string): Promise<CachedKey | null> {
-    const [row] = (await em.execute(KEY_SELECT, [keyHash])) as Array<{
+    const [row] = (await executePrepared(em, KEY_SELECT, [keyHash])) as Array<{
       id: string;
       scopes: string[];
       expires_at: Date | null;

@@ -16,6 +16,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { oidcProvider } from './library.js';
 import type { Config } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
+import { executePrepared } from '../../db/prepared.js';
 import { derivedKey, keyedHash, seal, unseal } from '../shared/secrets.js';
 
 type Row = { payload: AdapterPayload & { sealedJti?: string }; consumed_at: Date | null };
@@ -60,7 +61,8 @@ export class PgAdapter implements Adapter {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const { jti: _jti, userCode: _userCode, ...rest } = payload;
     const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : this.sealSessionCookie(payload);
-    await this.deps.fork().execute(
+    await executePrepared(
+      this.deps.fork(),
       `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at) values (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
        on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
       [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt],
@@ -72,13 +74,14 @@ export class PgAdapter implements Adapter {
   private async one(where: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
     // A value PostgreSQL's text cannot hold (a NUL) names nothing: not a database failure.
     if (!storable(value)) return undefined;
-    const [row] = (await this.deps.fork().execute(
+    const [row] = await executePrepared<Row>(
+      this.deps.fork(),
       `select m.payload, m.consumed_at from oidc_models m where m.tenant_id = ? and m.model = ? and m.${where} = ? and (m.expires_at is null or m.expires_at > now())
          and not exists (select 1 from oidc_session_links l join sessions s on s.id = l.gateway_session_id
            where l.tenant_id = m.tenant_id and l.op_session_uid = coalesce(m.payload->>'sessionUid', case when m.model = 'Session' then m.payload->>'uid' end) and s.revoked_at is not null)
        limit 1`,
       [this.tenantId, this.model, where === 'uid' ? value : this.key(value)],
-    )) as Row[];
+    );
     if (!row) return undefined;
     const { sealedJti, ...payload } = row.payload;
     // The values kept only as hashes come back from what the provider asked with.
@@ -115,10 +118,11 @@ export class PgAdapter implements Adapter {
   /** A device's poll of a pending device code: slow_down unless the interval has passed since the last one. */
   private async polled(id: string, code: AdapterPayload): Promise<void> {
     if (code.accountId || code.error || code.consumed) return;
-    const rows = (await this.deps.fork().execute(
+    const rows = await executePrepared(
+      this.deps.fork(),
       `update oidc_models set polled_at = now() where tenant_id = ? and model = ? and id = ? and (polled_at is null or polled_at <= now() - make_interval(secs => ?)) returning 1 as polled`,
       [this.tenantId, this.model, this.key(id), DEVICE_POLL_INTERVAL],
-    )) as unknown[];
+    );
     if (!rows.length) throw new (oidcProvider().errors.SlowDown)();
   }
 
@@ -132,16 +136,16 @@ export class PgAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     if (!storable(id)) return;
-    await this.deps.fork().execute('update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
+    await executePrepared(this.deps.fork(), 'update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
   }
 
   async destroy(id: string): Promise<void> {
     if (!storable(id)) return;
-    await this.deps.fork().execute('delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
+    await executePrepared(this.deps.fork(), 'delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     if (!storable(grantId)) return;
-    await this.deps.fork().execute('delete from oidc_models where tenant_id = ? and grant_id = ?', [this.tenantId, grantId]);
+    await executePrepared(this.deps.fork(), 'delete from oidc_models where tenant_id = ? and grant_id = ?', [this.tenantId, grantId]);
   }
 }

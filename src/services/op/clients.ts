@@ -6,6 +6,7 @@ import type { Config } from '../../config.js';
 import { pgTextArray, type EntityManager } from '../../db/orm.js';
 import { flag, importRefusal, isLoopbackHost, refuse, text, texts } from '../shared/input.js';
 import { derivedKey, seal, unseal } from '../shared/secrets.js';
+import { executePrepared } from '../../db/prepared.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 /** The scopes every tenant's provider knows besides its permissions. */
@@ -194,7 +195,7 @@ export const authMethodOf = (r: Pick<ClientColumns, 'public' | 'jwks_uri' | 'tok
 /** The client `clientId` of the tenant as oidc-provider's client metadata (its secret opened), or undefined. */
 export async function clientMetadata(em: EntityManager, config: Pick<Config, 'secretKey'>, tenantId: string, clientId: string): Promise<Record<string, unknown> | undefined> {
   if (!CLIENT_ID.test(clientId)) return undefined;
-  const [r] = (await em.execute(`select ${CLIENT_COLUMNS}, client_secret from oauth_clients where tenant_id = ? and client_id = ?`, [tenantId, clientId])) as Array<
+  const [r] = (await executePrepared(em, `select ${CLIENT_COLUMNS}, client_secret from oauth_clients where tenant_id = ? and client_id = ?`, [tenantId, clientId])) as Array<
     ClientColumns & { client_secret: string | null }
   >;
   if (!r) return undefined;

@@ -7,6 +7,7 @@ import type { ServiceDeps } from '../deps.js';
 import { isUuid } from '../shared/identifiers.js';
 import { acrOf, GRANTS_SQL, hasActiveFactor, hasStrongerWayIn, MFA_ENROLL_PERMISSION, restrictedForMfa, type Viewer } from './principal.js';
 import type { SessionState } from './cache.js';
+import { executePrepared } from '../../db/prepared.js';
 
 /**
  * One round trip: the session with what a protected call needs of its user and tenant: the
@@ -32,7 +33,7 @@ async function loadSessionState(em: EntityManager, sid: string): Promise<Session
     roles: string[];
     permissions: string[];
     mfa_required_role: boolean;
-  }> = await em.execute(SESSION_STATE_SELECT, [sid]);
+  }> = await executePrepared(em, SESSION_STATE_SELECT, [sid]);
   const r = rows[0];
   if (!r) return undefined;
   return {

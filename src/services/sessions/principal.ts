@@ -4,6 +4,7 @@ import type { AuthMethod } from '../../db/entities/session.entity.js';
 import type { EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { canonicalId } from '../shared/identifiers.js';
+import { executePrepared } from '../../db/prepared.js';
 
 export interface Viewer {
   userId: string;
@@ -144,7 +145,7 @@ export function currentPrincipal(em: EntityManager, viewer: Viewer): Promise<Pri
   let p = loaded.get(viewer);
   if (!p) {
     p = (async () => {
-      const [row] = (await em.execute(CALLER_SELECT, [viewer.sessionId ?? null, viewer.userId])) as Array<PrincipalRow & { session_amr: string[] | null }>;
+      const [row] = await executePrepared<PrincipalRow & { session_amr: string[] | null }>(em, CALLER_SELECT, [viewer.sessionId ?? null, viewer.userId]);
       if (!row || row.disabled) throw new AuthError('auth_unauthenticated');
       const user = { ...principalOfRow(row), disabled: row.disabled };
       if (viewer.authMethod === 'api_key') return user;
@@ -158,7 +159,7 @@ export function currentPrincipal(em: EntityManager, viewer: Viewer): Promise<Pri
 
 /** A user as a token would carry them, read from the database now; undefined when there is no such user. */
 export async function loadPrincipal(em: EntityManager, userId: string): Promise<(Principal & { disabled: boolean }) | undefined> {
-  const [row] = (await em.execute(PRINCIPAL_SELECT, [userId])) as PrincipalRow[];
+  const [row] = await executePrepared<PrincipalRow>(em, PRINCIPAL_SELECT, [userId]);
   return row && { ...principalOfRow(row), disabled: row.disabled };
 }
 
