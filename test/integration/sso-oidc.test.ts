@@ -44,6 +44,7 @@ beforeAll(async () => {
         users: [
           { email: 'ada@acme.example', password: PASSWORD, roles: ['auditor'] },
           { email: 'tia@acme.example', password: PASSWORD, roles: [] },
+          { email: 'kai@acme.example', password: PASSWORD, roles: [] },
           { email: 'zed@elsewhere.example', password: PASSWORD, roles: [] },
           { email: 'lee@locked.example', password: PASSWORD, roles: [] },
           { email: 'root@locked.example', password: PASSWORD, roles: ['breakglass'] },
@@ -267,6 +268,17 @@ describe('SSO sign-in', () => {
       expect(user).toEqual({ email_verified: true, password_hash: null });
     }
     expect((await gw.sql("select count(*)::int as n from audit_events where type = 'sso_user_provisioned'"))[0].n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('first sign-ins of one identity at once (two tabs, a double click) each get a code, linked once: a new user and an existing one', async () => {
+    for (const who of [{ sub: 'race-new', email: 'race-new@acme.example' }, { sub: 'race-kai', email: 'kai@acme.example' }]) {
+      const flows = await Promise.all(Array.from({ length: 6 }, () => signInAtIdp('rest', who)));
+      for (const { back } of flows) expect([back.searchParams.get('error'), back.searchParams.has('code')]).toEqual([null, true]);
+      const res = await exchange('rest', flows[0].back.searchParams.get('code')!, flows[0].verifier);
+      expect(res.body.user.email).toBe(who.email);
+      expect(await gw.sql('select count(*)::int as n from sso_identities where subject = $1', [who.sub])).toEqual([{ n: 1 }]);
+      expect(await gw.sql('select count(*)::int as n from users where email = $1', [who.email])).toEqual([{ n: 1 }]);
+    }
   });
 
   it('links an existing user of a verified domain once; afterwards the subject alone decides, whatever e-mail the IdP says', async () => {

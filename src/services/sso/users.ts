@@ -5,6 +5,7 @@
 // At every sign-in the role map's roles are granted, and those the connection granted before
 // and no longer yields are removed; a role also granted by hand stays.
 import { randomUUID } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { pgTextArray, transactional, type EntityManager } from '../../db/orm.js';
 import { AuthError } from '../../errors/auth-error.js';
 import { recordAudit } from '../shared/audit.js';
@@ -41,6 +42,17 @@ export const mappedRoles = (c: Pick<SsoUserConnection, 'roleMap'>, groups: strin
  * Answers whether an unverified account was taken clean (its caches are the caller's to forget).
  */
 export async function resolveSsoUser(em: EntityManager, now: Date, c: SsoUserConnection, a: Asserted): Promise<{ userId: string; claimed: boolean }> {
+  try {
+    return await resolveOnce(em, now, c, a);
+  } catch (e) {
+    // Two first sign-ins of one identity at once (two tabs, a double click): the one that lost
+    // the race to provision or link finds, on its second try, the link the other one made.
+    if (!(e instanceof UniqueConstraintViolationException)) throw e;
+    return resolveOnce(em, now, c, a);
+  }
+}
+
+function resolveOnce(em: EntityManager, now: Date, c: SsoUserConnection, a: Asserted): Promise<{ userId: string; claimed: boolean }> {
   return transactional(em, async (tx) => {
     const email = normaliseEmail(a.email);
     let claimed = false;
