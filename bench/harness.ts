@@ -4,6 +4,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,3 +210,30 @@ export function majorGc(before: Record<string, { count: number; seconds: number 
   return count ? `${count} × ${((seconds * 1000) / count).toFixed(0)} ms` : 'none';
 }
 
+
+/** A port free on 127.0.0.1 now (a gateway whose PUBLIC_URL must name its own address). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Runs `make` `count` times, 8 at once (single-use credentials made by a real flow); answers them and the rate they were made at. */
+export async function made<T>(count: number, make: () => Promise<T>): Promise<{ items: T[]; perSecond: number }> {
+  const items: T[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (items.length < count) items.push(await make());
+    }),
+  );
+  return { items: items.slice(0, count), perSecond: count / ((performance.now() - t0) / 1000) };
+}
+
+/** A scenario's row: req/s, p50, p99, errors, its ratio, and the CPU per request of the gateway and PostgreSQL. */
+export const measuredRow = (name: string, r: LoadResult & { cpu: { gatewayMs: number; postgresMs: number } }, ratio: string) =>
+  `| ${name} | ${Math.round(r.requestsPerSecond)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${ratio} | ${r.cpu.gatewayMs.toFixed(2)} | ${r.cpu.postgresMs.toFixed(2)} |`;

@@ -6,52 +6,25 @@
 // the hosted page, then each authorization request comes back with a code at once (the
 // provider's session and the first-party grant); the refresh tokens come from exchanging codes.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import * as oc from 'openid-client';
 import { checkClient, writeClient } from '../src/services/op/clients.js';
 import type { Db, EntityManager } from '../src/db/orm.js';
 import { MiniBrowser } from '../scripts/mini-browser.js';
-import { CONNECTIONS, load, startGateway, withCpu, type LoadResult } from './harness.js';
+import { CONNECTIONS, freePort, load, made, measuredRow, startGateway, withCpu } from './harness.js';
 import type { BenchSeed } from './seed.js';
 
 const CLIENT = 'bench-app';
 const SECRET = 'bench-app-secret-0123456789abcdefghijkl';
 const REDIRECT = 'https://app.bench.example/callback';
-/** Authorization requests (and exchanges) in flight while making codes and refresh tokens. */
-const MAKERS = 8;
 // Each scenario sends each credential once: a code lives 60 s, and the flow makes about 400 a
 // second here, so the codes of a scenario are made in well under a minute.
 const CODES = 12_000;
 const REFRESH_TOKENS = 8_000;
 
-type Measured = LoadResult & { cpu: { gatewayMs: number; postgresMs: number } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 // The provider's table grew from nothing while the credentials were made: analyzed, as
 // PostgreSQL's autovacuum does after a table has grown (the bench's server may run without it).
 // Without statistics the plans cached for the prepared statements stay those of an empty table.
 const analyzed = (em: EntityManager) => em.execute('analyze oidc_models');
-
-/** Runs `make` `count` times, `MAKERS` at once; answers the results and the rate they were made at. */
-async function made<T>(count: number, make: () => Promise<T>): Promise<{ items: T[]; perSecond: number }> {
-  const items: T[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: MAKERS }, async () => {
-      while (items.length < count) items.push(await make());
-    }),
-  );
-  return { items: items.slice(0, count), perSecond: count / ((performance.now() - t0) / 1000) };
-}
 
 export async function opBench(o: { url: string; orm: Db; secretKey: string; signingKey: unknown; seed: BenchSeed; log: (msg: string) => void }): Promise<string[]> {
   const { log } = o;
@@ -119,16 +92,14 @@ export async function opBench(o: { url: string; orm: Db; secretKey: string; sign
     const ownRefresh = await scenario(`${base}/auth/refresh`, { 'content-type': 'application/json' }, own);
     const memory = await gw.memory();
 
-    const row = (name: string, r: Measured, ratio: string) =>
-      `| ${name} | ${Math.round(r.requestsPerSecond)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${ratio} | ${r.cpu.gatewayMs.toFixed(2)} | ${r.cpu.postgresMs.toFixed(2)} |`;
     return [
       `The OpenID Provider's token endpoint (tenant bench, a confidential first-party client, client_secret_basic; ${CODES} codes made by the flow at ${Math.round(codes.perSecond)}/s, ${REFRESH_TOKENS} refresh tokens), each credential sent once at ${CONNECTIONS} connections after a tenth as warm-up, beside the gateway's own refresh (REST, ${REFRESH_TOKENS} seeded tokens) in the same run:`,
       '',
       '| scenario | req/s | p50 ms | p99 ms | errors | against the own refresh | gateway CPU ms/req | PostgreSQL CPU ms/req |',
       '|---|---|---|---|---|---|---|---|',
-      row('code exchange (authorization_code + PKCE)', exchange, (exchange.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
-      row('refresh grant (rotation)', refresh, (refresh.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
-      row('own refresh (`/auth/refresh`)', ownRefresh, '1.00'),
+      measuredRow('code exchange (authorization_code + PKCE)', exchange, (exchange.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
+      measuredRow('refresh grant (rotation)', refresh, (refresh.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
+      measuredRow('own refresh (`/auth/refresh`)', ownRefresh, '1.00'),
       '',
       `Gateway peak RSS ${Math.round(memory.peak)} MB (heap in use ${Math.round(memory.heap)} MB at the end).`,
     ];

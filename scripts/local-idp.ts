@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,12 +38,14 @@ export interface LocalIdpOptions {
   clientSecret?: string;
   /** Who signs in at an interaction (its login_hint given), or 'refuse'. */
   signIn(loginHint: string | undefined): IdpAccount | 'refuse';
+  /** Serve https with this key and certificate (the bench: a production gateway takes https IdPs only). */
+  tls?: { key: string; cert: string };
 }
 
 export async function startLocalIdp(o: LocalIdpOptions): Promise<LocalIdp> {
-  const server = http.createServer();
+  const server = o.tls ? https.createServer(o.tls) : http.createServer();
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
-  const issuer = `http://${o.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  const issuer = `${o.tls ? 'https' : 'http'}://${o.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const clientId = o.clientId ?? `gateway-${randomBytes(4).toString('hex')}`;
   const clientSecret = o.clientSecret ?? randomBytes(24).toString('base64url');
   const accounts = new Map<string, IdpAccount>();

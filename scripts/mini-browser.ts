@@ -5,6 +5,9 @@
 export class MiniBrowser {
   private cookies = new Map<string, Map<string, string>>();
 
+  /** `fetcher`: another fetch (the bench's, trusting a local certificate). */
+  constructor(private readonly fetcher: typeof fetch = fetch) {}
+
   /** The value of cookie `name` the browser holds for `origin`. */
   cookie(origin: string, name: string): string | undefined {
     return this.cookies.get(new URL(origin).origin)?.get(name);
@@ -27,7 +30,7 @@ export class MiniBrowser {
       const jar = this.cookies.get(next.origin) ?? new Map<string, string>();
       const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/html' };
       if (form !== undefined && i === 0) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const res = await fetch(next, { redirect: 'manual', method: form !== undefined && i === 0 ? 'POST' : 'GET', body: form !== undefined && i === 0 ? form : undefined, headers });
+      const res = await this.fetcher(next, { redirect: 'manual', method: form !== undefined && i === 0 ? 'POST' : 'GET', body: form !== undefined && i === 0 ? form : undefined, headers });
       for (const c of res.headers.getSetCookie()) {
         const [pair] = c.split(';');
         const eq = pair.indexOf('=');
