@@ -33,7 +33,7 @@ export async function explainHot(db: Db, sample: { tenantId: string; userId: str
     ],
     [
       'login: session, audit event and first refresh token',
-      START_SESSION,
+      START_SESSION(),
       [sample.userId, '$argon2id$v=19$m=19456,t=2,p=1$verified', '$argon2id$v=19$m=19456,t=2,p=1$verified', id(), sample.tenantId, sample.userId, 'password', '{pwd}', now, now, now, later, '127.0.0.1', 'bench', id(), sample.tenantId, sample.userId, sample.userId, id(), '{}', now, '127.0.0.1', 'bench', id(), id(), 'x'.repeat(43), now, later],
     ],
     ['limited operations (and a failed refresh, after the fact): limits taken', CONSUME, ['{"refresh_address:b"}', `{${now.getTime() + 900_000}}`, now.getTime(), now.getTime()]],

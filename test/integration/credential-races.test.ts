@@ -4,7 +4,7 @@
 // new password. Deterministic: the test holds the user's row as the change does, lets the
 // sign-in reach it, then commits the change. Also: a store failure while the limits are settled
 // after a success never turns the success into an error, and the points come back later; a
-// sign-in whose session statement fails gets them back.
+// sign-in whose session statement (which settles its limits) fails gets them back.
 import { Algorithm, hash } from '@node-rs/argon2';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,16 +84,26 @@ describe('a sign-in racing a change of the credential', () => {
 describe('settling the limits after a success', () => {
   const points = async (limit: string) => (await gw.sql('select coalesce(sum(points), 0)::int as n from rate_limits where key like $1', [`${limit}:%`]))[0].n as number;
 
-  it('a store failure then is not the answer; the points come back once the store is back', async () => {
-    // Earlier attempts keep their points: the count before is the baseline.
-    const baseline = await points('login_address');
-    // A sign-in is: limits taken with the user, the session, limits settled. The third query fails.
-    gw.proxy!.armResetAtQuery(3);
-    const res = await gw.rest('POST', '/auth/login', ADA);
-    gw.proxy!.restore();
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(await points('login_address')).toBe(baseline + 1);
-    await expect.poll(() => points('login_address'), { timeout: 5000, interval: 200 }).toBe(baseline);
+  it('a store failure then is not the answer; the points come back once the store is back (an API key checked)', async () => {
+    // A password sign-in settles inside its session's statement; an API key check settles apart.
+    const { access_token } = await signIn(gw);
+    const created = await gw.rest('POST', '/auth/api-key', { name: 'settle' }, { authorization: `Bearer ${access_token}` });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const baseline = await points('api_key_auth_address');
+    // The store refuses to give a point back or to forget a key, as a failing database would.
+    await gw.sql("create function refuse_settle() returns trigger language plpgsql as $$ begin raise exception 'settle refused by the test'; end $$");
+    await gw.sql('create trigger refuse_refund before update on rate_limits for each row when (new.points < old.points) execute function refuse_settle()');
+    await gw.sql('create trigger refuse_clear before delete on rate_limits for each row execute function refuse_settle()');
+    try {
+      const res = await gw.rest('GET', '/auth/me', undefined, { 'x-api-key': created.body.api_key });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(await points('api_key_auth_address')).toBe(baseline + 1);
+    } finally {
+      await gw.sql('drop trigger refuse_refund on rate_limits');
+      await gw.sql('drop trigger refuse_clear on rate_limits');
+      await gw.sql('drop function refuse_settle()');
+    }
+    await expect.poll(() => points('api_key_auth_address'), { timeout: 10_000, interval: 200 }).toBe(baseline);
   });
 
   it('a failed refresh whose count fails still answers auth_refresh_invalid; the point is counted once the store is back', async () => {
@@ -109,7 +119,7 @@ describe('settling the limits after a success', () => {
   it('a sign-in whose session statement fails gets its points back', async () => {
     expect((await gw.rest('POST', '/auth/login', ADA)).status).toBe(200);
     const before = { account: await points('login_account'), address: await points('login_address') };
-    // A sign-in is: the limits taken with the user, the session, the limits settled. The second query fails.
+    // A sign-in is: the limits taken with the user, then the session with the limits settled. The second query fails.
     gw.proxy!.armResetAtQuery(2);
     const res = await gw.rest('POST', '/auth/login', ADA);
     gw.proxy!.restore();

@@ -57,6 +57,34 @@ describe('brute-force limits are taken before the password is checked', () => {
     }
   });
 
+  it('a success clears its account\'s failures (settled in the session\'s statement); a sign-in whose user was disabled meanwhile keeps no point', async () => {
+    const limited = await startTestGateway({ env: { RATE_LIMIT_ACCOUNT_FAILURES: '3', RATE_LIMIT_ADDRESS_FAILURES: '1000' } });
+    try {
+      await limited.seed(ACME);
+      const right = { tenant: 'acme', email: 'ada@acme.test', password: 'correct horse battery' };
+      const wrong = { ...right, password: 'wrong password' };
+      const login = async (body: typeof right) => (await limited.rest('POST', '/auth/login', body)).status;
+      expect([await login(wrong), await login(wrong), await login(right)]).toEqual([401, 401, 200]);
+      // Cleared: three more failures get their verdicts, the fourth is refused.
+      expect([await login(wrong), await login(wrong), await login(wrong), await login(wrong)]).toEqual([401, 401, 401, 429]);
+      const points = async () => (await limited.sql('select coalesce(sum(points), 0)::int as n from rate_limits'))[0].n as number;
+      // A user disabled between the password check and the session: no session, and the attempt
+      // gives its points back (it is not a wrong password), as a settle of its own.
+      await limited.sql("insert into users (id, tenant_id, email, password_hash, disabled, email_verified, created_at, updated_at) select gen_random_uuid(), tenant_id, 'bea@acme.test', password_hash, false, true, now(), now() from users where email = 'ada@acme.test'");
+      const before = await points();
+      const trigger = "create function disable_on_session() returns trigger language plpgsql as $$ begin update users set disabled = true where email = 'bea@acme.test'; return null; end $$";
+      await limited.sql(trigger);
+      await limited.sql('create trigger disable_bea before insert on rate_limits for each statement execute function disable_on_session()');
+      const res = await limited.rest('POST', '/auth/login', { ...right, email: 'bea@acme.test' });
+      await limited.sql('drop trigger disable_bea on rate_limits');
+      expect(res.headers.get('x-error-code')).toBe('auth_login_account_disabled');
+      expect(await limited.sql("select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = 'bea@acme.test'")).toEqual([{ n: 0 }]);
+      expect(await points()).toBe(before);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('counts IPv6 clients by /64, IPv4-mapped addresses as IPv4', () => {
     expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
     expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));

@@ -88,7 +88,7 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
-  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! });
+  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! }, undefined, limits?.settle);
 
   if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
   return payload;

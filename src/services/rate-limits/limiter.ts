@@ -5,8 +5,9 @@
 // N concurrent attempts get at most the limit's number of verdicts; an attempt that turns out
 // not to count (a success, a database failure) gives its point back (one statement). A spent
 // key is refused, right password or not, until its window passes. In PostgreSQL, a password
-// sign-in takes its points inside the statement that reads the user (limitedAlong), so the
-// take costs no round trip of its own; the settle stays a statement apart.
+// sign-in takes its points inside the statement that reads the user, and a successful one
+// settles them inside the statement that starts its session (limitedAlong), so neither costs a
+// round trip of its own.
 // Unknown accounts are counted exactly like known ones: the key is what the client sent,
 // never whether it exists. Keys are stored as keyed hashes; IPv6 clients count by /64.
 import type { Config } from '../../config.js';
@@ -81,7 +82,20 @@ export async function limitedAlong<T>(
   // Set once the first statement's rows came back and passed: until then no point was taken (a
   // failed statement took none; a refusal gave its points back), so there is nothing to settle.
   let taken: Taken | undefined;
-  const outcome = attempt({ take: carried.take, taken: async (rows) => (taken = await carried.taken(rows)) });
+  // Set when the success's own statement carried the settle and committed.
+  let settledAlong = false;
+  const settleAlong = limiter.settleAlong?.bind(limiter);
+  const outcome = attempt({
+    take: carried.take,
+    taken: async (rows) => (taken = await carried.taken(rows)),
+    settle: settleAlong && {
+      part: (guard) => {
+        if (!taken) throw new Error('a settle carried before the limits were taken');
+        return settleAlong(taken, clearOnSuccess, guard);
+      },
+      done: () => void (settledAlong = true),
+    },
+  });
   try {
     await outcome;
   } catch {
@@ -91,6 +105,7 @@ export async function limitedAlong<T>(
     await outcome;
     throw new Error('a limited attempt succeeded without taking its limits');
   }
+  if (settledAlong) return outcome;
   return settled(limiter, taken, failures, () => outcome, clearOnSuccess);
 }
 

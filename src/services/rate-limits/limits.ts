@@ -48,6 +48,11 @@ export interface RateLimiter {
    */
   carry?(keys: readonly LimitKey[]): CarriedLimits;
   /**
+   * PostgreSQL only: settle(taken, cleared) as CTEs of the successful attempt's last statement,
+   * run only if the CTE named `guard` has a row (see limitedAlong).
+   */
+  settleAlong?(taken: Taken, cleared: readonly LimitKey[], guard: string): StatementPart;
+  /**
    * For credentials nobody can guess (countedAfter): refuse (auth_rate_limited) when a key is
    * spent; nothing is taken.
    */
@@ -100,6 +105,19 @@ export interface TakenRow {
 export interface CarriedLimits {
   take: StatementPart;
   taken(rows: readonly TakenRow[]): Promise<Taken>;
+  /** The success's settle, for the attempt's last statement to carry (absent: settled apart). */
+  settle?: SettleAlong;
+}
+
+/**
+ * A success's settle carried by the statement that makes the success (a sign-in's session):
+ * `part(guard)` gives its CTEs, which run only if the statement's CTE `guard` has a row; the
+ * attempt calls `done()` once that statement committed with its rows, and nothing is settled
+ * apart. Without done() the settle happens as it would have.
+ */
+export interface SettleAlong {
+  part(guard: string): StatementPart;
+  done(): void;
 }
 
 /** The client as the limits (and session lists) see it. */

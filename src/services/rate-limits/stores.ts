@@ -32,13 +32,12 @@ returning key, points, expire`;
 // A point goes back only to the window it was taken in (`e`, as CONSUME returned it): a window
 // that ended and started over meanwhile keeps its count. A cleared key's row goes. The rows
 // are locked first, in key order, whichever of the two changes each gets.
-export const SETTLE = `
-with t as (select * from unnest(?::text[], ?::bigint[], ?::boolean[]) as t(k, e, clear)),
-     locked as (select r.key, t.e, t.clear from rate_limits r join t on t.k = r.key order by r.key collate "C" for update of r),
-     cleared as (delete from rate_limits r using locked l where r.key = l.key and l.clear)
-update rate_limits r set points = greatest(r.points - 1, 0)
-  from locked l
- where r.key = l.key and not l.clear and r.expire = l.e`;
+// As CTEs of another statement (SettleAlong), run only if its CTE `guard` has a row.
+export const SETTLE_CTES = (guard?: string) => `limit_settle as (select * from unnest(?::text[], ?::bigint[], ?::boolean[]) as t(k, e, clear)${guard ? ` where exists (select 1 from ${guard})` : ''}),
+     limit_locked as (select r.key, t.e, t.clear from rate_limits r join limit_settle t on t.k = r.key order by r.key collate "C" for update of r),
+     limit_cleared as (delete from rate_limits r using limit_locked l where r.key = l.key and l.clear),
+     limit_refunded as (update rate_limits r set points = greatest(r.points - 1, 0) from limit_locked l where r.key = l.key and not l.clear and r.expire = l.e)`;
+export const SETTLE = `with ${SETTLE_CTES()} select 1`;
 // CONSUME as a part of an attempt's first statement (CarriedLimits).
 export const TAKE_CTE = `limit_taken as (${CONSUME})`;
 // The keys that are spent now (points at their limit in a window that has not passed), read only.
@@ -58,11 +57,14 @@ export function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: Li
       throw storeFailure(e, 'postgres');
     }
   };
-  const settle = async (taken: Taken, cleared: readonly LimitKey[]) => {
+  // SETTLE's parameters: each stored key once, in key order, with its window and whether it goes.
+  const settling = (taken: Taken, cleared: readonly LimitKey[]) => {
     const clear = new Set(cleared.map(stored));
     const rows = [...new Set([...taken.keys.map(stored), ...clear])].sort(byteOrder);
-    if (!rows.length) return;
-    await run(SETTLE, [pgTextArray(rows), `{${rows.map((k) => taken.windows?.get(k) ?? 0).join(',')}}`, `{${rows.map((k) => clear.has(k)).join(',')}}`]);
+    return [pgTextArray(rows), `{${rows.map((k) => taken.windows?.get(k) ?? 0).join(',')}}`, `{${rows.map((k) => clear.has(k)).join(',')}}`];
+  };
+  const settle = async (taken: Taken, cleared: readonly LimitKey[]) => {
+    if (taken.keys.length || cleared.length) await run(SETTLE, settling(taken, cleared));
   };
   // CONSUME's parameters for the keys (each stored key once), and the verdict on its rows.
   const taking = (keys: readonly LimitKey[]) => {
@@ -107,6 +109,7 @@ export function postgresLimiter(rl: Config['rateLimit'], orm: Db, stored: (k: Li
       await run(CONSUME, taking(keys).params);
     },
     checkAlong: checking,
+    settleAlong: (taken, cleared, guard) => ({ ctes: SETTLE_CTES(guard), params: settling(taken, cleared) }),
     close: async () => {},
   };
 }

@@ -7,6 +7,7 @@ import { executePrepared } from '../../db/prepared.js';
 import { AuthError } from '../../errors/auth-error.js';
 import type { ServiceDeps } from '../deps.js';
 import { keyedHash, newOpaqueToken } from '../shared/secrets.js';
+import type { SettleAlong } from '../rate-limits/limiter.js';
 import { ENQUEUE_SQL, enqueueParams } from '../shared/webhook-events.js';
 import { acrOf, mfaRestricted, restrictedForMfa, type AuthPayload, type Principal, type Proof } from './principal.js';
 
@@ -64,14 +65,16 @@ export async function tokenPayload(
 // is still enabled and (for a password sign-in) still has the hash the password was verified
 // against. The user's row is locked FOR SHARE meanwhile: a password change, reset or disable
 // (each updates that row, then ends the user's sessions) either commits first, and nothing is
-// inserted, or waits for this insert and then ends the new session with the others.
-export const START_SESSION = `
+// inserted, or waits for this insert and then ends the new session with the others. A sign-in
+// under limits settles them here too (`limits`: CTEs that run only if `u` has its row).
+export const START_SESSION = (limits?: string) => `
 with u as (select id from users where id = ? and not disabled and (?::text is null or password_hash = ?) for share),
      s as (insert into sessions (id, tenant_id, user_id, auth_method, amr, created_at, last_used_at, auth_time, expires_at, ip, user_agent)
            select ?, ?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ? from u),
      a as (insert into audit_events (id, tenant_id, user_id, subject_id, session_id, type, details, created_at, ip, user_agent)
            select ?, ?, ?, ?, ?, 'session_started', ?::jsonb, ?, ?, ? from u),
-     w as (${ENQUEUE_SQL} and exists (select 1 from u))
+     w as (${ENQUEUE_SQL} and exists (select 1 from u))${limits ? `,
+     ${limits}` : ''}
 insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at) select ?, ?, ?, ?, ? from u returning id`;
 
 
@@ -89,6 +92,7 @@ export async function startSession(
   principal: Principal,
   proof: Proof,
   beforeCommit?: (tx: EntityManager) => Promise<unknown>,
+  limits?: SettleAlong,
 ): Promise<AuthPayload> {
   const { config } = deps;
   const now = deps.now();
@@ -98,6 +102,7 @@ export async function startSession(
   const authTime = proof.continues?.authTime ?? now;
   const session = { id: randomUUID(), authMethod: proof.method, expiresAt, authTime, amr: proof.amr };
   const payload = await tokenPayload(deps, principal, session, refreshToken, now);
+  const settle = limits?.part('u');
   const params = [
     principal.userId,
     proof.passwordHash ?? null,
@@ -125,6 +130,7 @@ export async function startSession(
     proof.client?.ip ?? null,
     proof.client?.userAgent ?? null,
     ...enqueueParams(principal.tenantId, principal.userId, now, { type: 'session.created', data: { session: { id: session.id, method: proof.method } } }),
+    ...(settle?.params ?? []),
     randomUUID(),
     session.id,
     keyedHash(config.secretKey, refreshToken),
@@ -132,19 +138,19 @@ export async function startSession(
     expiresAt,
   ];
   const start = async (tx: EntityManager) => {
-    const inserted = await executePrepared(tx, START_SESSION, params);
+    const inserted = await executePrepared(tx, START_SESSION(settle?.ctes), params);
     if (inserted.length) return;
     // The user was disabled, or the password changed, since the credential was checked.
     const [user] = (await tx.execute('select disabled from users where id = ?', [principal.userId])) as Array<{ disabled: boolean }>;
     throw new AuthError(!user || user.disabled || !proof.passwordHash ? 'auth_login_account_disabled' : 'auth_login_invalid_credentials');
   };
-  if (!beforeCommit) {
-    await start(em);
-    return payload;
-  }
-  return transactional(em, async (tx) => {
-    await start(tx);
-    await beforeCommit(tx);
-    return payload;
-  });
+  if (!beforeCommit) await start(em);
+  else
+    await transactional(em, async (tx) => {
+      await start(tx);
+      await beforeCommit(tx);
+    });
+  // Committed with the session: the limits need no settle of their own.
+  limits?.done();
+  return payload;
 }
