@@ -124,7 +124,7 @@ export async function peers(opts: { url: string; secretKey: string; signingKey: 
         null,
       ],
       'refresh with rotation / `/token` (JWT plugin, no rotation)': [
-        () => ({ url: `${gw.base}/auth/refresh`, method: 'POST' as const, headers: json, bodies: refreshBodies(20_000) }),
+        () => ({ url: `${gw.base}/auth/refresh`, method: 'POST' as const, headers: json, bodies: refreshBodies(30_000) }),
         () => ({ url: `${peer.url}/api/auth/token`, method: 'GET' as const, headers: { cookie, ...origin } }),
       ],
     } as const;
