@@ -72,6 +72,18 @@ describe('a sign-in racing a change of the credential', () => {
     expect(stored.startsWith('$argon2id$v=19$m=1024,t=3,')).toBe(false);
   });
 
+  it('another sign-in\'s rehash of the same password meanwhile (two tabs after the parameters changed): this sign-in succeeds too', async () => {
+    const before = await liveSessions();
+    const old = await hash(ADA.password, { algorithm: Algorithm.Argon2id, memoryCost: 1024, timeCost: 3, parallelism: 1 });
+    await setHash(old);
+    const rehashed = await gw.gateway.deps.passwords.hash(ADA.password);
+    const res = await raceSignIn(ADA.password, (c) => c.query(`update users set password_hash = $1 where id = ${ADA_ROW}`, [rehashed]));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(await liveSessions()).toBe(before + 1);
+    // Started under the hash it checked last, which stays.
+    expect(await storedHash()).toBe(rehashed);
+  });
+
   it('a disable meanwhile: no session, the account is disabled', async () => {
     const before = await liveSessions();
     const res = await raceSignIn(ADA.password, (c) => c.query(`update users set disabled = true where id = ${ADA_ROW}`));

@@ -10,6 +10,9 @@
 // (AES-GCM under SECRET_KEY) for when the provider finds it another way (a device code by its
 // user code, a session by its uid); a user code is kept as a keyed hash. None is stored in plain.
 //
+// Consuming is atomic: of two uses of one code or refresh token at once, one wins and the grant
+// is revoked for the other (a reuse).
+//
 // A device that polls a pending device code sooner than the grant's interval (RFC 8628's default,
 // 5 s: oidc-provider names none and enforces none) is told slow_down; concurrent polls too.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
@@ -134,9 +137,21 @@ export class PgAdapter implements Adapter {
     return this.one('uid', uid);
   }
 
+  // A code, device code or refresh token is consumed once (RFC 6749 §4.1.2, §10.4): the mark is
+  // conditional, so of uses at once (each found it unconsumed) one wins; the others are a reuse,
+  // answered as the provider answers a later one: invalid_grant, and the grant revoked.
   async consume(id: string): Promise<void> {
     if (!storable(id)) return;
-    await executePrepared(this.deps.fork(), 'update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
+    const key = [this.tenantId, this.model, this.key(id)];
+    const [row] = await executePrepared<{ won: boolean; grant_id: string | null }>(
+      this.deps.fork(),
+      `with won as (update oidc_models set consumed_at = now() where tenant_id = ? and model = ? and id = ? and consumed_at is null returning 1)
+       select exists(select 1 from won) as won, (select grant_id from oidc_models where tenant_id = ? and model = ? and id = ?) as grant_id`,
+      [...key, ...key],
+    );
+    if (row.won) return;
+    if (row.grant_id) await this.revokeByGrantId(row.grant_id);
+    throw new (oidcProvider().errors.InvalidGrant)(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant source'} already used`);
   }
 
   async destroy(id: string): Promise<void> {

@@ -88,10 +88,27 @@ async function verifyAndStart(em: EntityManager, deps: PasswordLoginDeps, input:
   if (user.mfa) await requireSecondStep(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr] });
   const from = { ip: client.ip, userAgent: client.userAgent };
 
-  const payload = await startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: user.password_hash! }, undefined, limits?.settle);
-
+  const start = (verified: string) => startSession(em, deps, principalOfRow(user), { ...proof, amr: [...proof.amr], client: from, passwordHash: verified }, undefined, limits?.settle);
+  let payload: AuthPayload;
+  try {
+    payload = await start(user.password_hash!);
+  } catch (e) {
+    // The hash changed since it was read: a new password (refused), or another sign-in's rehash
+    // of this same password (two tabs after the parameters changed), checked once more.
+    const current = e instanceof AuthError && e.code === 'auth_login_invalid_credentials' ? await rehashedBy(em, deps, user, input.password) : undefined;
+    if (!current) throw e;
+    return start(current);
+  }
   if (check.needsRehash) await rehash(em, deps, user.user_id, user.password_hash!, input.password);
   return payload;
+}
+
+/** The user's stored hash if it changed from the one verified and the password verifies against it too. */
+async function rehashedBy(em: EntityManager, deps: Pick<PasswordLoginDeps, 'passwords'>, user: LoginRow, password: string): Promise<string | undefined> {
+  const [now] = await executePrepared<{ password_hash: string | null }>(em, 'select password_hash from users where id = ?::uuid', [user.user_id]);
+  const stored = now?.password_hash;
+  if (!stored || stored === user.password_hash || !(await deps.passwords.verify(stored, password)).ok) return undefined;
+  return stored;
 }
 
 /**
