@@ -150,7 +150,11 @@ export class PgAdapter implements Adapter {
       [...key, ...key],
     );
     if (row.won) return;
-    if (row.grant_id) await this.revokeByGrantId(row.grant_id);
+    // The grant itself too (its row carries its id, not a grant_id), as the provider's revoke does:
+    // the winner's tokens, saved before or after this, then name a grant that is gone.
+    if (row.grant_id) {
+      await executePrepared(this.deps.fork(), "delete from oidc_models where tenant_id = ? and (grant_id = ? or (model = 'Grant' and id = ?))", [this.tenantId, row.grant_id, row.grant_id]);
+    }
     throw new (oidcProvider().errors.InvalidGrant)(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant source'} already used`);
   }
 
