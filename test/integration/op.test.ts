@@ -9,6 +9,7 @@ import { Secret, TOTP } from 'otpauth';
 import { bearer, freePort, requestJson, signIn, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { MiniBrowser } from '../helpers/oidc-idp.js';
 import { authorizationRequest, relyingParty, throughPages } from '../helpers/op-flow.js';
+import { PgAdapter } from '../../src/services/op/adapter.js';
 
 let gw: TestGateway;
 let publicUrl: string;
@@ -188,6 +189,24 @@ describe('the provider of each tenant', () => {
       expect(refreshes.lost).toEqual(Array(2 - refreshes.won.length).fill('invalid_grant'));
       for (const next of refreshes.won) await expect(oc.refreshTokenGrant(config, next.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     }
+  });
+
+  it('a revoked grant is never written back by a request that found it before the revoke', async () => {
+    const [acme] = await gw.sql("select id from tenants where slug = 'acme'");
+    const adapter = (model: string) => new PgAdapter({ config: gw.config, fork: () => gw.orm.em.fork(), findClient: async () => undefined }, acme.id, model);
+    const grants = adapter('Grant');
+    const payload = { accountId: 'someone', clientId: 'console', kind: 'Grant' } as never;
+    await grants.upsert('grant-written-back', payload, 3600);
+    await adapter('AccessToken').upsert('token-of-the-grant', { grantId: 'grant-written-back', kind: 'AccessToken' } as never, 3600);
+    expect(await grants.find('grant-written-back')).toBeTruthy();
+    await grants.destroy('grant-written-back');
+    expect(await adapter('AccessToken').find('token-of-the-grant')).toBeUndefined();
+    // The late save of a request that loaded the grant before it was destroyed.
+    await grants.upsert('grant-written-back', payload, 3600);
+    expect(await grants.find('grant-written-back')).toBeUndefined();
+    // Another grant is written as ever.
+    await grants.upsert('another-grant', payload, 3600);
+    expect(await grants.find('another-grant')).toBeTruthy();
   });
 
   it('a public client signs in with PKCE alone', async () => {

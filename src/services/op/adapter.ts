@@ -30,6 +30,11 @@ export const storable = (value: unknown): value is string => typeof value === 's
 /** Seconds a device waits between polls (RFC 8628's default; the device authorization response names no other). */
 export const DEVICE_POLL_INTERVAL = 5;
 
+/** How long a grant may live (the provider's ttl.Grant), and so its tombstone once revoked. */
+export const GRANT_TTL_SECONDS = 14 * 86_400;
+/** The model name of a revoked grant's tombstone. */
+const REVOKED_GRANT = 'RevokedGrant';
+
 /** The models whose id is a bearer value. */
 const BEARER = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'Session', 'BackchannelAuthenticationRequest']);
 
@@ -64,11 +69,24 @@ export class PgAdapter implements Adapter {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const { jti: _jti, userCode: _userCode, ...rest } = payload;
     const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : this.sealSessionCookie(payload);
+    // A revoked grant is never written back (a request that found it before the revoke saves it after).
     await executePrepared(
       this.deps.fork(),
-      `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at) values (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
+      `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at)
+       select ?, ?, ?, ?::jsonb, ?, ?, ?, ? where not exists (select 1 from oidc_models where tenant_id = ? and model = '${REVOKED_GRANT}' and id = ?)
        on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-      [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt],
+      [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt, this.tenantId, this.model === 'Grant' ? id : null],
+    );
+  }
+
+  /** Every object of a grant goes, the grant too, and a tombstone stays as long as a grant could live. */
+  private async revokeGrant(grantId: string): Promise<void> {
+    await executePrepared(
+      this.deps.fork(),
+      `with gone as (delete from oidc_models where tenant_id = ? and (grant_id = ? or (model = 'Grant' and id = ?)))
+       insert into oidc_models (tenant_id, model, id, payload, expires_at) values (?, '${REVOKED_GRANT}', ?, '{}'::jsonb, now() + make_interval(secs => ?))
+       on conflict (tenant_id, model, id) do nothing`,
+      [this.tenantId, grantId, grantId, this.tenantId, grantId, GRANT_TTL_SECONDS],
     );
   }
 
@@ -152,14 +170,14 @@ export class PgAdapter implements Adapter {
     if (row.won) return;
     // The grant itself too (its row carries its id, not a grant_id), as the provider's revoke does:
     // the winner's tokens, saved before or after this, then name a grant that is gone.
-    if (row.grant_id) {
-      await executePrepared(this.deps.fork(), "delete from oidc_models where tenant_id = ? and (grant_id = ? or (model = 'Grant' and id = ?))", [this.tenantId, row.grant_id, row.grant_id]);
-    }
+    if (row.grant_id) await this.revokeGrant(row.grant_id);
     throw new (oidcProvider().errors.InvalidGrant)(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant source'} already used`);
   }
 
   async destroy(id: string): Promise<void> {
     if (!storable(id)) return;
+    // A grant destroyed (a reuse, a revocation, a logout) stays gone.
+    if (this.model === 'Grant') return this.revokeGrant(id);
     await executePrepared(this.deps.fork(), 'delete from oidc_models where tenant_id = ? and model = ? and id = ?', [this.tenantId, this.model, this.key(id)]);
   }
 

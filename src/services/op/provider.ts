@@ -14,7 +14,7 @@ import { generateIdTokenKey, type Config, type RsaJwk } from '../../config.js';
 import type { EntityManager } from '../../db/orm.js';
 import { loadPrincipal } from '../sessions/principal.js';
 import { derivedKey } from '../shared/secrets.js';
-import { PgAdapter } from './adapter.js';
+import { GRANT_TTL_SECONDS, PgAdapter } from './adapter.js';
 import { outboundFetch } from '../shared/outbound.js';
 import { clientMetadata, OIDC_SCOPES, permissionScopes } from './clients.js';
 import { resourceIndicators } from './resources.js';
@@ -133,7 +133,7 @@ function makeProvider(deps: OpDeps, tenantId: string, slug: string, mountPath: s
       IdToken: 3600,
       Interaction: 600,
       Session: 14 * 86_400,
-      Grant: 14 * 86_400,
+      Grant: GRANT_TTL_SECONDS,
       RefreshToken: 30 * 86_400,
       DeviceCode: 600,
     },
