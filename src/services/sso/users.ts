@@ -46,8 +46,10 @@ export async function resolveSsoUser(em: EntityManager, now: Date, c: SsoUserCon
     return await resolveOnce(em, now, c, a);
   } catch (e) {
     // Two first sign-ins of one identity at once (two tabs, a double click): the one that lost
-    // the race to provision or link finds, on its second try, the link the other one made.
-    if (!(e instanceof UniqueConstraintViolationException)) throw e;
+    // the race to provision or link (a unique violation, or the user the other one provisioned
+    // seen only as "the address has a user") finds, on its second try, the link the other made.
+    const lostTheRace = e instanceof UniqueConstraintViolationException || (e instanceof AuthError && e.code === 'auth_sso_user_not_provisioned');
+    if (!lostTheRace) throw e;
     return resolveOnce(em, now, c, a);
   }
 }
