@@ -234,6 +234,13 @@ export async function made<T>(count: number, make: () => Promise<T>): Promise<{ 
   return { items: items.slice(0, count), perSecond: count / ((performance.now() - t0) / 1000) };
 }
 
+/** A scenario of single-use credentials: each body POSTed once, the first tenth as warm-up, with the CPU it cost. */
+export const eachOnce = (gatewayPid: number, url: string, headers: Record<string, string>, bodies: string[]) =>
+  withCpu(gatewayPid, () => load({ url, method: 'POST', headers, bodies, eachOnce: true }));
+
+/** The head of a table of measuredRow()s, each against the gateway's own refresh. */
+export const MEASURED_HEAD = ['| scenario | req/s | p50 ms | p99 ms | errors | against the own refresh | gateway CPU ms/req | PostgreSQL CPU ms/req |', '|---|---|---|---|---|---|---|---|'];
+
 /** A scenario's row: req/s, p50, p99, errors, its ratio, and the CPU per request of the gateway and PostgreSQL. */
 export const measuredRow = (name: string, r: LoadResult & { cpu: { gatewayMs: number; postgresMs: number } }, ratio: string) =>
   `| ${name} | ${Math.round(r.requestsPerSecond)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${ratio} | ${r.cpu.gatewayMs.toFixed(2)} | ${r.cpu.postgresMs.toFixed(2)} |`;

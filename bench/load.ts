@@ -107,6 +107,7 @@ async function open(rate: number, duration: number) {
     .join('')}`;
   const request = (body: string | undefined) => Buffer.from(body === undefined ? `${fixedHeaders}\r\n` : `${fixedHeaders}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   const fixed = bodies ? undefined : request(spec.body);
+  const nextRequest = () => fixed ?? request(bodies![nextBody++ % bodies!.length]);
   const latencies: number[] = [];
   const statusCodes: Record<string, { count: number }> = {};
   let errors = 0;
@@ -115,13 +116,19 @@ async function open(rate: number, duration: number) {
   let allSettled = () => {};
   const total = Math.round(rate * duration);
   const idle: Wire[] = [];
+  const wires = new Set<Wire>();
+  const opening = async () => {
+    const wire = await Wire.open(url, answered, failed);
+    wires.add(wire);
+    return wire;
+  };
   const waiting: number[] = [];
   let opened = 0;
   const done = () => ++settled === total && allSettled();
   const next = (wire: Wire) => {
     const due = waiting.shift();
     if (due === undefined) idle.push(wire);
-    else wire.send(fixed ?? request(bodies![nextBody++ % bodies!.length]), due);
+    else wire.send(nextRequest(), due);
   };
   const answered = (wire: Wire, due: number, status: number) => {
     latencies.push(performance.now() - due);
@@ -132,6 +139,7 @@ async function open(rate: number, duration: number) {
   };
   const failed = (wire: Wire, busy: boolean) => {
     opened--;
+    wires.delete(wire);
     const at = idle.indexOf(wire);
     if (at >= 0) idle.splice(at, 1);
     if (busy) {
@@ -141,17 +149,17 @@ async function open(rate: number, duration: number) {
   };
   const dispatch = async (due: number) => {
     const wire = idle.pop();
-    if (wire) return wire.send(fixed ?? request(bodies![nextBody++ % bodies!.length]), due);
+    if (wire) return wire.send(nextRequest(), due);
     waiting.push(due);
     if (opened >= OPEN_SOCKETS_MAX) return;
     opened++;
     try {
-      next(await Wire.open(url, answered, failed));
+      next(await opening());
     } catch {
       opened--;
     }
   };
-  for (let k = 0; k < 32; k++) idle.push(await Wire.open(url, answered, failed));
+  for (let k = 0; k < 32; k++) idle.push(await opening());
   opened = idle.length;
   const finished = new Promise<void>((resolve) => (allSettled = resolve));
   const started = performance.now();
@@ -164,7 +172,8 @@ async function open(rate: number, duration: number) {
   // Answers still missing 30 s after the last request count as errors.
   await Promise.race([finished, new Promise((r) => setTimeout(r, 30_000).unref())]);
   const missing = total - settled;
-  for (const w of idle) w.close();
+  // Busy ones too (answers that never came): an open socket would keep this process alive.
+  for (const w of wires) w.close();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 10) / 10;
   return { requestsPerSecond: latencies.length / ((performance.now() - started) / 1000), total: latencies.length, p50: at(0.5), p99: at(0.99), non2xx, errors: errors + Math.max(0, missing), statusCodes };

@@ -10,7 +10,7 @@ import * as oc from 'openid-client';
 import { checkClient, writeClient } from '../src/services/op/clients.js';
 import type { Db, EntityManager } from '../src/db/orm.js';
 import { MiniBrowser } from '../scripts/mini-browser.js';
-import { CONNECTIONS, freePort, load, made, measuredRow, startGateway, withCpu } from './harness.js';
+import { CONNECTIONS, eachOnce, freePort, made, MEASURED_HEAD, measuredRow, startGateway } from './harness.js';
 import type { BenchSeed } from './seed.js';
 
 const CLIENT = 'bench-app';
@@ -70,8 +70,7 @@ export async function opBench(o: { url: string; orm: Db; secretKey: string; sign
       if (!res.ok || !answer.refresh_token) throw new Error(`token endpoint: ${res.status} ${answer.error}`);
       return answer.refresh_token;
     };
-    // Each credential once, the first tenth as the warm-up.
-    const scenario = (url: string, h: Record<string, string>, bodies: string[]) => withCpu(gw.pid, () => load({ url, method: 'POST', headers: h, bodies, eachOnce: true }));
+    const scenario = (url: string, h: Record<string, string>, bodies: string[]) => eachOnce(gw.pid, url, h, bodies);
 
     const code = await signedIn();
     log(`op: making ${CODES} authorization codes...`);
@@ -95,8 +94,7 @@ export async function opBench(o: { url: string; orm: Db; secretKey: string; sign
     return [
       `The OpenID Provider's token endpoint (tenant bench, a confidential first-party client, client_secret_basic; ${CODES} codes made by the flow at ${Math.round(codes.perSecond)}/s, ${REFRESH_TOKENS} refresh tokens), each credential sent once at ${CONNECTIONS} connections after a tenth as warm-up, beside the gateway's own refresh (REST, ${REFRESH_TOKENS} seeded tokens) in the same run:`,
       '',
-      '| scenario | req/s | p50 ms | p99 ms | errors | against the own refresh | gateway CPU ms/req | PostgreSQL CPU ms/req |',
-      '|---|---|---|---|---|---|---|---|',
+      ...MEASURED_HEAD,
       measuredRow('code exchange (authorization_code + PKCE)', exchange, (exchange.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
       measuredRow('refresh grant (rotation)', refresh, (refresh.requestsPerSecond / ownRefresh.requestsPerSecond).toFixed(2)),
       measuredRow('own refresh (`/auth/refresh`)', ownRefresh, '1.00'),

@@ -7,7 +7,7 @@
 // the app with the one-time code. A code lives 60 s and is single-use: each is sent once.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -15,31 +15,25 @@ import type { Db } from '../src/db/orm.js';
 import { importSsoConnections, type SsoImportDeps } from '../src/services/sso/import.js';
 import { MiniBrowser } from '../scripts/mini-browser.js';
 import { startLocalIdp } from '../scripts/local-idp.js';
-import { CONNECTIONS, freePort, load, made, measuredRow, startGateway, withCpu, type LoadResult } from './harness.js';
+import { CONNECTIONS, eachOnce, freePort, made, MEASURED_HEAD, measuredRow, startGateway, type LoadResult } from './harness.js';
 import type { BenchSeed } from './seed.js';
 
 const APP = 'https://app.bench.example/sso/done';
 const CODES = 2_500;
 const REFRESH_TOKENS = 8_000;
 
-/** A key and a self-signed certificate for 127.0.0.1 (openssl), valid for the run. */
-function localCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-idp-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** A key and a self-signed certificate for 127.0.0.1 (openssl), valid for the run, in `dir` (cert.pem for NODE_EXTRA_CA_CERTS). */
+function localCertificate(dir: string): { key: string; cert: string } {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
 }
 
 export async function ssoBench(o: { url: string; orm: Db; secretKey: string; signingKey: unknown; seed: BenchSeed; log: (msg: string) => void }): Promise<string[]> {
   const { log } = o;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const tls = localCertificate();
-  const caFile = path.join(os.tmpdir(), `bench-idp-ca-${randomBytes(4).toString('hex')}.pem`);
-  writeFileSync(caFile, tls.cert);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-idp-'));
+  const tls = localCertificate(dir);
   // Everyone who signs in at the IdP is user1 of the bench tenant (linked by the verified domain).
   const idp = await startLocalIdp({ redirectUri: `${base}/auth/sso/oidc/callback`, tls, signIn: () => ({ sub: 'bench-sso-user', email: 'user1@bench.test' }) });
   // What the import reads of the gateway's configuration: the production gateway's, as started below.
@@ -50,7 +44,7 @@ export async function ssoBench(o: { url: string; orm: Db; secretKey: string; sig
     throw new Error(m);
   });
   // The gateway trusts the run's certificate and may call an IdP on loopback; one address starts every flow.
-  const gw = await startGateway(o.url, o.secretKey, o.signingKey, { PORT: String(port), PUBLIC_URL: base, WEBHOOK_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: caFile, RATE_LIMIT_OPTIONS_PER_ADDRESS: '1000000000' });
+  const gw = await startGateway(o.url, o.secretKey, o.signingKey, { PORT: String(port), PUBLIC_URL: base, WEBHOOK_ALLOW_PRIVATE: 'true', NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'), RATE_LIMIT_OPTIONS_PER_ADDRESS: '1000000000' });
   try {
     const trusting = new Agent({ connect: { ca: tls.cert } });
     const browser = new MiniBrowser(((url: string, init?: object) => undiciFetch(url, { ...init, dispatcher: trusting })) as unknown as typeof fetch);
@@ -73,7 +67,7 @@ export async function ssoBench(o: { url: string; orm: Db; secretKey: string; sig
     const codes = await made(CODES, code);
     log(`sso: ${CODES} codes (${Math.round(codes.perSecond)}/s); the code exchange...`);
     const json = { 'content-type': 'application/json' };
-    const scenario = (url: string, bodies: string[]) => withCpu(gw.pid, () => load({ url, method: 'POST', headers: json, bodies, eachOnce: true }));
+    const scenario = (url: string, bodies: string[]) => eachOnce(gw.pid, url, json, bodies);
     const exchange = await scenario(`${base}/auth/sso/token`, codes.items.map((c) => JSON.stringify({ code: c, code_verifier: verifier })));
     log("sso: the gateway's own refresh, for comparison...");
     const own = await scenario(`${base}/auth/refresh`, o.seed.refreshTokens.slice(-REFRESH_TOKENS).map((t) => JSON.stringify({ refresh_token: t })));
@@ -81,14 +75,13 @@ export async function ssoBench(o: { url: string; orm: Db; secretKey: string; sig
     return [
       `The SSO code exchange (\`POST /auth/sso/token\`, tenant bench, an OpenID Connect connection to a local oidc-provider over https; ${CODES} one-time codes made by the whole flow at ${Math.round(codes.perSecond)}/s), each code sent once at ${CONNECTIONS} connections after a tenth as warm-up, beside the gateway's own refresh (REST, ${REFRESH_TOKENS} seeded tokens) in the same run:`,
       '',
-      '| scenario | req/s | p50 ms | p99 ms | errors | against the own refresh | gateway CPU ms/req | PostgreSQL CPU ms/req |',
-      '|---|---|---|---|---|---|---|---|',
+      ...MEASURED_HEAD,
       measuredRow('SSO code exchange', exchange, ratio(exchange)),
       measuredRow('own refresh (`/auth/refresh`)', own, '1.00'),
     ];
   } finally {
     await gw.stop();
     await idp.close();
-    rmSync(caFile, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }

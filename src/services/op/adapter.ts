@@ -35,6 +35,12 @@ export const GRANT_TTL_SECONDS = 14 * 86_400;
 /** The model name of a revoked grant's tombstone. */
 const REVOKED_GRANT = 'RevokedGrant';
 
+const UPSERT_COLUMNS = 'insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at)';
+const UPSERT_UPDATE = 'on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at';
+const UPSERT = `${UPSERT_COLUMNS} values (?, ?, ?, ?::jsonb, ?, ?, ?, ?) ${UPSERT_UPDATE}`;
+// A grant is written unless its tombstone is there.
+const UPSERT_GRANT = `${UPSERT_COLUMNS} select ?, ?, ?, ?::jsonb, ?, ?, ?, ? where not exists (select 1 from oidc_models where tenant_id = ? and model = '${REVOKED_GRANT}' and id = ?) ${UPSERT_UPDATE}`;
+
 /** The models whose id is a bearer value. */
 const BEARER = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'DeviceCode', 'Session', 'BackchannelAuthenticationRequest']);
 
@@ -69,14 +75,10 @@ export class PgAdapter implements Adapter {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const { jti: _jti, userCode: _userCode, ...rest } = payload;
     const stored = this.bearer ? { ...rest, sealedJti: seal(this.sealKey, id) } : this.sealSessionCookie(payload);
+    const row = [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt];
     // A revoked grant is never written back (a request that found it before the revoke saves it after).
-    await executePrepared(
-      this.deps.fork(),
-      `insert into oidc_models (tenant_id, model, id, payload, grant_id, user_code, uid, expires_at)
-       select ?, ?, ?, ?::jsonb, ?, ?, ?, ? where not exists (select 1 from oidc_models where tenant_id = ? and model = '${REVOKED_GRANT}' and id = ?)
-       on conflict (tenant_id, model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-      [this.tenantId, this.model, this.key(id), JSON.stringify(stored), payload.grantId ?? null, payload.userCode ? this.key(payload.userCode) : null, payload.uid ?? null, expiresAt, this.tenantId, this.model === 'Grant' ? id : null],
-    );
+    const grant = this.model === 'Grant';
+    await executePrepared(this.deps.fork(), grant ? UPSERT_GRANT : UPSERT, grant ? [...row, this.tenantId, id] : row);
   }
 
   /** Every object of a grant goes, the grant too, and a tombstone stays as long as a grant could live. */

@@ -84,14 +84,13 @@ export async function limitedAlong<T>(
   let taken: Taken | undefined;
   // Set when the success's own statement carried the settle and committed.
   let settledAlong = false;
-  const settleAlong = limiter.settleAlong?.bind(limiter);
   const outcome = attempt({
     take: carried.take,
     taken: async (rows) => (taken = await carried.taken(rows)),
-    settle: settleAlong && {
+    settle: limiter.settleAlong && {
       part: (guard) => {
         if (!taken) throw new Error('a settle carried before the limits were taken');
-        return settleAlong(taken, clearOnSuccess, guard);
+        return limiter.settleAlong!(taken, clearOnSuccess, guard);
       },
       done: () => void (settledAlong = true),
     },
